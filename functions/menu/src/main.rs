@@ -1,0 +1,18 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+use ocpizza::http::Cors;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[var::DATABASE_URL]);
+    let state = menu::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        cors: Cors::new(&config.allowed_origins),
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(menu::handle(&state, req).await) }
+    }))
+    .await
+}

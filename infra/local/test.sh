@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make test`: every test, against real services (MariaDB, the SQS-compatible
+# server, localstripe), starting what is not running and stopping it after.
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+need_rust
+need_python_tools
+need_database
+trap 'stop_started' EXIT
+need_sqs
+need_stripe
+
+# #[sqlx::test] creates a fresh database per test on this server and drops it
+# after; DATABASE_URL names the server (its database part is ignored).
+# sqlx keeps its bookkeeping in that database, so it must exist.
+export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_test"
+mysql --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS ocpizza_test'
+say "running the tests"
+cargo test --workspace --all-targets --locked -- "$@"
+say "all tests passed"

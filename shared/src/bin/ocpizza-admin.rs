@@ -1,0 +1,132 @@
+//! Operations on the database and queues: the same commands locally
+//! (`make run`, `make test`, `make bench`) and in a deploy's migration step.
+//!
+//! ```text
+//! ocpizza-admin migrate            create the database if missing, run migrations
+//! ocpizza-admin seed               load the demo data of samples/ (idempotent)
+//! ocpizza-admin history N          add N historical orders (benchmarks)
+//! ocpizza-admin queues             create the queues and their dead-letter queues
+//! ```
+
+use ocpizza::config::{var, Config};
+use ocpizza::db;
+use secrecy::ExposeSecret;
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::ConnectOptions;
+use std::process::ExitCode;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["migrate"] => migrate().await,
+        ["seed"] => seed().await,
+        ["history", n] => match n.parse() {
+            Ok(n) => history(n).await,
+            Err(_) => Err("history takes a count, e.g. `history 1000000`".into()),
+        },
+        ["queues"] => queues().await,
+        _ => Err("usage: ocpizza-admin migrate | seed | history N | queues".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ocpizza-admin: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config() -> Result<Config, Error> {
+    Ok(Config::load(&[var::DATABASE_URL])?)
+}
+
+async fn pool(config: &Config) -> Result<sqlx::MySqlPool, Error> {
+    let options = db::connect_options(config.database_url.expose_secret())?;
+    Ok(MySqlPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await?)
+}
+
+async fn migrate() -> Result<(), Error> {
+    let config = config()?;
+    let options = db::connect_options(config.database_url.expose_secret())?;
+    let database = options
+        .get_database()
+        .ok_or("DATABASE_URL names no database")?
+        .to_owned();
+    if !database
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(format!("unexpected database name {database:?}").into());
+    }
+    // Connect to the server without the database to create it when missing.
+    let mut server = options.database("").connect().await?;
+    sqlx::raw_sql(&format!(
+        "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    ))
+    .execute(&mut server)
+    .await?;
+    let pool = pool(&config).await?;
+    db::MIGRATOR.run(&pool).await?;
+    println!(
+        "database {database} on {} is migrated",
+        config.database_url_redacted()
+    );
+    Ok(())
+}
+
+async fn seed() -> Result<(), Error> {
+    let pool = pool(&config()?).await?;
+    ocpizza::samples::load_demo(&pool).await?;
+    let (pizzerias, products, users): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM pizzerias), (SELECT COUNT(*) FROM products), (SELECT COUNT(*) FROM users)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    println!("demo data loaded: {pizzerias} pizzerias, {products} products, {users} accounts");
+    Ok(())
+}
+
+async fn history(count: u32) -> Result<(), Error> {
+    if count > 5_000_000 {
+        return Err("at most 5,000,000 orders per run".into());
+    }
+    let pool = pool(&config()?).await?;
+    let started = std::time::Instant::now();
+    // The generator inserts at most 1,000,000 rows per pass.
+    let mut left = count;
+    while left > 0 {
+        let pass = left.min(1_000_000);
+        ocpizza::samples::generate_history(&pool, pass).await?;
+        left -= pass;
+    }
+    let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
+        .fetch_one(&pool)
+        .await?;
+    println!(
+        "{count} historical orders added in {:.1} s; {orders} orders in all",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn queues() -> Result<(), Error> {
+    let config = config()?;
+    let queues = ocpizza::queue::Queues::from_config(&config).await;
+    for url in [&config.kitchen_queue_url, &config.delivery_queue_url] {
+        let name = url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or("queue URL without a name")?;
+        let created = ocpizza::queue::create_with_dead_letter_queue(queues.client(), name).await?;
+        println!("queue {name}: {created}");
+    }
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Pizzerias and their menus, with live availability from stock.
+//!
+//! A product's `max_quantity` in a pizzeria is how many can still be made from
+//! that pizzeria's stock net of reservations: the minimum, over its recipe's
+//! ingredients, of `(on_hand - reserved) DIV quantity`. A product without a
+//! recipe cannot be made (the kitchen has no card for it) and shows 0. It is
+//! one query per menu, whatever the size of the order history: reservations
+//! live in `stock.reserved`, so orders are never scanned.
+
+use crate::ids::{PizzeriaId, ProductId};
+use chrono::{DateTime, Datelike, NaiveTime, Utc};
+use chrono_tz::Europe::Paris;
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Address {
+    pub line1: String,
+    pub postcode: String,
+    pub city: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Delivery {
+    pub radius_m: i32,
+    pub fee_cents: i64,
+    pub min_order_cents: i64,
+}
+
+/// One opening period, in local time (Europe/Paris); weekday 1 = Monday.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OpeningPeriod {
+    pub weekday: u8,
+    pub opens_at: String,
+    pub closes_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Pizzeria {
+    pub id: PizzeriaId,
+    pub name: String,
+    pub address: Address,
+    pub phone: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// `active`, `opening_soon` or `closed`.
+    pub status: String,
+    pub opens_on: Option<chrono::NaiveDate>,
+    pub delivery: Delivery,
+    pub opening_hours: Vec<OpeningPeriod>,
+    /// Within opening hours right now (and active).
+    pub open_now: bool,
+    /// Takes orders at all: active, whatever the hour.
+    pub accepting_orders: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MenuProduct {
+    pub id: ProductId,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub vat_rate_bp: i32,
+    pub available: bool,
+    pub max_quantity: i64,
+    /// Why it cannot be ordered, when it cannot: `sold_out`, `no_recipe`,
+    /// `not_on_this_menu` or `pizzeria_not_open`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable_reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Menu {
+    pub pizzeria: Pizzeria,
+    pub products: Vec<MenuProduct>,
+}
+
+type PizzeriaRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    f64,
+    f64,
+    String,
+    Option<chrono::NaiveDate>,
+    i32,
+    i64,
+    i64,
+);
+
+const PIZZERIA_COLUMNS: &str = "id, name, line1, postcode, city, phone, latitude, longitude, \
+     status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents";
+
+fn pizzeria_from_row(row: PizzeriaRow, hours: Vec<OpeningPeriod>, now: DateTime<Utc>) -> Pizzeria {
+    let (
+        id,
+        name,
+        line1,
+        postcode,
+        city,
+        phone,
+        latitude,
+        longitude,
+        status,
+        opens_on,
+        radius,
+        fee,
+        min,
+    ) = row;
+    let accepting_orders = status == "active";
+    let open_now = accepting_orders && is_open(&hours, now);
+    Pizzeria {
+        id: PizzeriaId(id),
+        name,
+        address: Address {
+            line1,
+            postcode,
+            city,
+        },
+        phone,
+        latitude,
+        longitude,
+        status,
+        opens_on,
+        delivery: Delivery {
+            radius_m: radius,
+            fee_cents: fee,
+            min_order_cents: min,
+        },
+        opening_hours: hours,
+        open_now,
+        accepting_orders,
+    }
+}
+
+/// Is `now` inside one of the periods, in Paris time?
+pub fn is_open(hours: &[OpeningPeriod], now: DateTime<Utc>) -> bool {
+    let local = now.with_timezone(&Paris);
+    let weekday = local.weekday().number_from_monday() as u8;
+    let time = local.time();
+    hours.iter().filter(|p| p.weekday == weekday).any(|p| {
+        match (
+            NaiveTime::parse_from_str(&p.opens_at, "%H:%M:%S"),
+            NaiveTime::parse_from_str(&p.closes_at, "%H:%M:%S"),
+        ) {
+            (Ok(open), Ok(close)) => open <= time && time < close,
+            _ => false,
+        }
+    })
+}
+
+async fn opening_hours(
+    pool: &MySqlPool,
+    pizzeria: Option<PizzeriaId>,
+) -> Result<Vec<(i64, OpeningPeriod)>, sqlx::Error> {
+    // TIME is read as text: portable, and it is what the pages show.
+    let rows: Vec<(i64, i8, String, String)> = sqlx::query_as(
+        "SELECT pizzeria_id, weekday, DATE_FORMAT(opens_at, '%H:%i:%s'), DATE_FORMAT(closes_at, '%H:%i:%s') \
+         FROM opening_hours WHERE (? IS NULL OR pizzeria_id = ?) \
+         ORDER BY pizzeria_id, weekday, opens_at",
+    )
+    .bind(pizzeria.map(|p| p.0))
+    .bind(pizzeria.map(|p| p.0))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, weekday, opens_at, closes_at)| {
+            (
+                id,
+                OpeningPeriod {
+                    weekday: weekday as u8,
+                    opens_at,
+                    closes_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Every pizzeria of the group, open or opening soon, in id order.
+pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizzeria>, sqlx::Error> {
+    let rows: Vec<PizzeriaRow> = sqlx::query_as(&format!(
+        "SELECT {PIZZERIA_COLUMNS} FROM pizzerias ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut hours = opening_hours(pool, None).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.0;
+            let own: Vec<OpeningPeriod> = hours
+                .iter()
+                .filter(|(p, _)| *p == id)
+                .map(|(_, period)| period.clone())
+                .collect();
+            hours.retain(|(p, _)| *p != id);
+            pizzeria_from_row(row, own, now)
+        })
+        .collect())
+}
+
+/// One pizzeria, or `None` when there is no such id.
+pub async fn pizzeria(
+    pool: &MySqlPool,
+    id: PizzeriaId,
+    now: DateTime<Utc>,
+) -> Result<Option<Pizzeria>, sqlx::Error> {
+    let row: Option<PizzeriaRow> = sqlx::query_as(&format!(
+        "SELECT {PIZZERIA_COLUMNS} FROM pizzerias WHERE id = ?"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let hours = opening_hours(pool, Some(id))
+        .await?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    Ok(Some(pizzeria_from_row(row, hours, now)))
+}
+
+/// The menu's products in a pizzeria with their availability, in one query.
+pub async fn products(
+    pool: &MySqlPool,
+    pizzeria: &Pizzeria,
+) -> Result<Vec<MenuProduct>, sqlx::Error> {
+    type Row = (i64, String, String, String, i64, i32, i64, i64, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.id, p.name, c.name, p.description, p.price_cents, p.vat_rate_bp, \
+                COUNT(me.product_id) AS excluded, \
+                COUNT(r.ingredient_id) AS recipe_lines, \
+                MIN(GREATEST(COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0), 0) DIV r.quantity) AS max_quantity \
+         FROM products p \
+         JOIN categories c ON c.id = p.category_id \
+         LEFT JOIN menu_exclusions me ON me.pizzeria_id = ? AND me.product_id = p.id \
+         LEFT JOIN recipe_lines r ON r.product_id = p.id \
+         LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = r.ingredient_id \
+         WHERE p.active \
+         GROUP BY p.id, p.name, c.name, c.position, p.position, p.description, p.price_cents, p.vat_rate_bp \
+         ORDER BY c.position, p.position, p.id",
+    )
+    .bind(pizzeria.id.0)
+    .bind(pizzeria.id.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, category, description, price_cents, vat_rate_bp, excluded, lines, max)| {
+                let (max_quantity, reason) = if !pizzeria.accepting_orders {
+                    (0, Some("pizzeria_not_open"))
+                } else if excluded > 0 {
+                    (0, Some("not_on_this_menu"))
+                } else if lines == 0 {
+                    (0, Some("no_recipe"))
+                } else {
+                    let max = max.unwrap_or(0).max(0);
+                    (max, (max == 0).then_some("sold_out"))
+                };
+                MenuProduct {
+                    id: ProductId(id),
+                    name,
+                    category,
+                    description,
+                    price_cents,
+                    vat_rate_bp,
+                    available: max_quantity > 0,
+                    max_quantity,
+                    unavailable_reason: reason,
+                }
+            },
+        )
+        .collect())
+}
+
+/// A pizzeria's whole menu, or `None` for an unknown pizzeria.
+pub async fn menu(
+    pool: &MySqlPool,
+    id: PizzeriaId,
+    now: DateTime<Utc>,
+) -> Result<Option<Menu>, sqlx::Error> {
+    let Some(pizzeria) = pizzeria(pool, id, now).await? else {
+        return Ok(None);
+    };
+    let products = products(pool, &pizzeria).await?;
+    Ok(Some(Menu { pizzeria, products }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn period(weekday: u8, opens_at: &str, closes_at: &str) -> OpeningPeriod {
+        OpeningPeriod {
+            weekday,
+            opens_at: opens_at.into(),
+            closes_at: closes_at.into(),
+        }
+    }
+
+    #[test]
+    fn opening_hours_are_paris_time() {
+        // Saturday 28 Nov 2026: Paris is UTC+1.
+        let hours = [period(6, "18:00:00", "23:00:00")];
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 28, h, m, 0).unwrap();
+        assert!(!is_open(&hours, at(16, 59))); // 17:59 in Paris
+        assert!(is_open(&hours, at(17, 0))); // 18:00
+        assert!(is_open(&hours, at(21, 59))); // 22:59
+        assert!(!is_open(&hours, at(22, 0))); // 23:00: closed
+                                              // The same hour on Sunday is closed: no period that day.
+        assert!(!is_open(
+            &hours,
+            Utc.with_ymd_and_hms(2026, 11, 29, 18, 0, 0).unwrap()
+        ));
+    }
+}

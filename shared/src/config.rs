@@ -1,0 +1,292 @@
+//! Configuration from the environment, with the operations dossier's names.
+//!
+//! Locally every setting has a default that points at the services `make run`
+//! starts. With `ENV=PRODUCTION` there are no defaults for secrets: a function
+//! refuses to start and names what is missing. Secrets are `SecretString`s, so
+//! neither `Debug` nor a log line can print them.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+
+/// The variables every function may read. Each function passes the ones it
+/// cannot run without to [`Config::load`].
+pub mod var {
+    pub const ENV: &str = "ENV";
+    pub const DATABASE_URL: &str = "DATABASE_URL";
+    pub const DATABASE_MAX_CONNECTIONS: &str = "DATABASE_MAX_CONNECTIONS";
+    pub const SECRET_KEY: &str = "SECRET_KEY";
+    pub const GOOGLE_MAP_API_KEY: &str = "GOOGLE_MAP_API_KEY";
+    pub const GOOGLE_GEOCODING_URL: &str = "GOOGLE_GEOCODING_URL";
+    pub const STRIPE_SECRET_KEY: &str = "STRIPE_SECRET_KEY";
+    pub const STRIPE_PUBLISHABLE_KEY: &str = "STRIPE_PUBLISHABLE_KEY";
+    pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+    pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
+    pub const KITCHEN_QUEUE_URL: &str = "KITCHEN_QUEUE_URL";
+    pub const DELIVERY_QUEUE_URL: &str = "DELIVERY_QUEUE_URL";
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+}
+
+/// `ENV`: anything but `PRODUCTION` is a developer's machine or a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Production,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("ENV=PRODUCTION but required setting(s) missing: {}", .0.join(", "))]
+    Missing(Vec<&'static str>),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Everything a function needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub secret_key: SecretString,
+    pub google_map_api_key: Option<SecretString>,
+    pub google_geocoding_url: String,
+    pub stripe_secret_key: SecretString,
+    pub stripe_publishable_key: String,
+    pub stripe_webhook_secret: SecretString,
+    pub stripe_api_base: String,
+    pub kitchen_queue_url: String,
+    pub delivery_queue_url: String,
+    pub aws_endpoint_url: Option<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+/// Local defaults: the services `make run` starts on loopback. None of them
+/// applies in production, where each must be set.
+fn local_default(name: &str) -> Option<&'static str> {
+    Some(match name {
+        var::DATABASE_URL => "mysql://root@127.0.0.1:3306/ocpizza",
+        var::SECRET_KEY => "local-development-secret-key-not-for-production",
+        var::STRIPE_SECRET_KEY => "sk_test_local",
+        var::STRIPE_PUBLISHABLE_KEY => "pk_test_local",
+        var::STRIPE_WEBHOOK_SECRET => "whsec_local",
+        var::STRIPE_API_BASE => "http://127.0.0.1:8420",
+        var::KITCHEN_QUEUE_URL => "http://127.0.0.1:9324/123456789012/ocpizza-kitchen",
+        var::DELIVERY_QUEUE_URL => "http://127.0.0.1:9324/123456789012/ocpizza-delivery",
+        var::ALLOWED_ORIGINS => "http://localhost:9000,http://127.0.0.1:9000",
+        _ => return None,
+    })
+}
+
+impl Config {
+    /// Reads the process environment. `required` lists what this function cannot
+    /// run without in production (e.g. the menu needs only `DATABASE_URL`).
+    pub fn load(required: &[&'static str]) -> Result<Config, ConfigError> {
+        Config::from_lookup(required, |name| std::env::var(name).ok())
+    }
+
+    /// Same as [`Config::load`] over any source of variables (tests pass a map).
+    pub fn from_lookup(
+        required: &[&'static str],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let env = match get(var::ENV).as_deref() {
+            Some("PRODUCTION") => Environment::Production,
+            _ => Environment::Local,
+        };
+        if env == Environment::Production {
+            let missing: Vec<&'static str> = required
+                .iter()
+                .copied()
+                .filter(|name| get(name).is_none())
+                .collect();
+            if !missing.is_empty() {
+                return Err(ConfigError::Missing(missing));
+            }
+        }
+        // In production an unset, non-required setting stays empty: whatever
+        // uses it fails loudly rather than reaching a local service.
+        let value = |name: &'static str| -> String {
+            get(name).unwrap_or_else(|| match env {
+                Environment::Local => local_default(name).unwrap_or_default().to_owned(),
+                Environment::Production => String::new(),
+            })
+        };
+        let secret = |name: &'static str| SecretString::from(value(name));
+
+        let database_max_connections = match get(var::DATABASE_MAX_CONNECTIONS) {
+            None => 4,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: var::DATABASE_MAX_CONNECTIONS,
+                    reason: "expected a number from 1 to 200".into(),
+                })?,
+        };
+
+        Ok(Config {
+            env,
+            database_url: secret(var::DATABASE_URL),
+            database_max_connections,
+            secret_key: secret(var::SECRET_KEY),
+            google_map_api_key: get(var::GOOGLE_MAP_API_KEY).map(SecretString::from),
+            google_geocoding_url: get(var::GOOGLE_GEOCODING_URL)
+                .unwrap_or_else(|| "https://maps.googleapis.com/maps/api/geocode/json".to_owned()),
+            stripe_secret_key: secret(var::STRIPE_SECRET_KEY),
+            stripe_publishable_key: value(var::STRIPE_PUBLISHABLE_KEY),
+            stripe_webhook_secret: secret(var::STRIPE_WEBHOOK_SECRET),
+            stripe_api_base: get(var::STRIPE_API_BASE).unwrap_or_else(|| match env {
+                Environment::Local => local_default(var::STRIPE_API_BASE)
+                    .unwrap_or_default()
+                    .to_owned(),
+                Environment::Production => "https://api.stripe.com".to_owned(),
+            }),
+            kitchen_queue_url: value(var::KITCHEN_QUEUE_URL),
+            delivery_queue_url: value(var::DELIVERY_QUEUE_URL),
+            aws_endpoint_url: get(var::AWS_ENDPOINT_URL),
+            allowed_origins: value(var::ALLOWED_ORIGINS)
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        })
+    }
+
+    /// Same as [`Config::load`], but a refusal ends the process with the reason
+    /// on stderr — what a Lambda init should do (the error names no secret).
+    pub fn load_or_exit(required: &[&'static str]) -> Config {
+        match Config::load(required) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("configuration error: {err}");
+                std::process::exit(78); // EX_CONFIG
+            }
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// The database URL without its password, for log lines.
+    pub fn database_url_redacted(&self) -> String {
+        let url = self.database_url.expose_secret();
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+            }
+            _ => url.to_owned(),
+        }
+    }
+}
+
+/// For tests: a lookup over fixed pairs.
+pub fn lookup_from(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_SECRETS: [&str; 5] = [
+        var::DATABASE_URL,
+        var::SECRET_KEY,
+        var::GOOGLE_MAP_API_KEY,
+        var::STRIPE_SECRET_KEY,
+        var::STRIPE_WEBHOOK_SECRET,
+    ];
+
+    fn production_with_all() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (var::ENV, "PRODUCTION"),
+            (
+                var::DATABASE_URL,
+                "mysql://app:hunter2@db.internal:3306/ocpizza",
+            ),
+            (var::SECRET_KEY, "s3cr3t-production-key"),
+            (var::GOOGLE_MAP_API_KEY, "AIza-test"),
+            (var::STRIPE_SECRET_KEY, "sk_live_x"),
+            (var::STRIPE_WEBHOOK_SECRET, "whsec_x"),
+        ]
+    }
+
+    #[test]
+    fn local_runs_on_defaults() {
+        let config = Config::from_lookup(&ALL_SECRETS, lookup_from(&[])).unwrap();
+        assert_eq!(config.env, Environment::Local);
+        assert_eq!(
+            config.database_url.expose_secret(),
+            "mysql://root@127.0.0.1:3306/ocpizza"
+        );
+        assert_eq!(config.stripe_api_base, "http://127.0.0.1:8420");
+        assert!(config.google_map_api_key.is_none());
+    }
+
+    #[test]
+    fn production_starts_with_every_secret() {
+        let pairs = production_with_all();
+        let config = Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).unwrap();
+        assert!(config.is_production());
+        assert_eq!(config.stripe_api_base, "https://api.stripe.com");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_each_secret_and_names_it() {
+        for missing in ALL_SECRETS {
+            let pairs: Vec<_> = production_with_all()
+                .into_iter()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(vec![missing]));
+            assert!(err.to_string().contains(missing));
+            // An empty value counts as missing.
+            let mut blank = pairs.clone();
+            blank.push((missing, "  "));
+            assert!(Config::from_lookup(&ALL_SECRETS, lookup_from(&blank)).is_err());
+        }
+    }
+
+    #[test]
+    fn production_lists_all_missing_at_once() {
+        let err = Config::from_lookup(&ALL_SECRETS, lookup_from(&[(var::ENV, "PRODUCTION")]))
+            .unwrap_err();
+        assert_eq!(err, ConfigError::Missing(ALL_SECRETS.to_vec()));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let pairs = production_with_all();
+        let config = Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).unwrap();
+        let printed = format!("{config:?}");
+        for (_, value) in &pairs[1..] {
+            assert!(!printed.contains(value), "{value} leaked in Debug");
+        }
+        assert!(!printed.contains("hunter2"));
+        assert_eq!(
+            config.database_url_redacted(),
+            "mysql://***@db.internal:3306/ocpizza"
+        );
+    }
+
+    #[test]
+    fn bad_pool_size_is_refused() {
+        let err = Config::from_lookup(&[], lookup_from(&[(var::DATABASE_MAX_CONNECTIONS, "lots")]))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: var::DATABASE_MAX_CONNECTIONS,
+                ..
+            }
+        ));
+    }
+}

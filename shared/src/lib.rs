@@ -1,0 +1,20 @@
+//! OC Pizza's domain crate: what every function shares, written once.
+//!
+//! The rules (money, order states, roles), the SQL they need, the queue
+//! envelope, configuration, and the HTTP edge every function URL goes through.
+
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod queue;
+pub mod role;
+pub mod samples;
+pub mod telemetry;
+
+pub use config::Config;
+pub use http::ApiError;
+pub use money::Money;
