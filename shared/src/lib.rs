@@ -6,10 +6,12 @@
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod geo;
 pub mod http;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod payments;
 pub mod queue;
 pub mod role;
 pub mod samples;

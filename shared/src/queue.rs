@@ -294,6 +294,55 @@ impl Queues {
     }
 }
 
+/// How many receives before SQS moves a message to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// Creates `name` and `name-dlq` with a redrive policy (idempotent, as
+/// CreateQueue is). The same settings as `infra/template.yaml`. Returns the URL.
+pub async fn create_with_dead_letter_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<String, QueueError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = |e: aws_sdk_sqs::error::SdkError<_, _>| {
+        QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    };
+    let dlq_url = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .map_err(sqs)?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": MAX_RECEIVES.to_string(),
+    });
+    let url = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
+        .queue_url
+        .unwrap_or_default();
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,53 +401,4 @@ mod tests {
             QueueName::Delivery
         );
     }
-}
-
-/// How many receives before SQS moves a message to the dead-letter queue.
-pub const MAX_RECEIVES: u32 = 5;
-
-/// Creates `name` and `name-dlq` with a redrive policy (idempotent, as
-/// CreateQueue is). The same settings as `infra/template.yaml`. Returns the URL.
-pub async fn create_with_dead_letter_queue(
-    client: &aws_sdk_sqs::Client,
-    name: &str,
-) -> Result<String, QueueError> {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let sqs = |e: aws_sdk_sqs::error::SdkError<_, _>| {
-        QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-    };
-    let dlq_url = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
-        .send()
-        .await
-        .map_err(sqs)?
-        .queue_url
-        .unwrap_or_default();
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap_or_default();
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVES.to_string(),
-    });
-    let url = client
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?
-        .queue_url
-        .unwrap_or_default();
-    Ok(url)
 }

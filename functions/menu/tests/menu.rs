@@ -289,3 +289,25 @@ async fn the_demo_data_loads_twice_and_serves_a_menu(pool: MySqlPool) {
     .unwrap();
     assert_eq!(mismatches, 0);
 }
+
+/// The sample events of `events/` are real function-URL payloads that this
+/// function answers as documented.
+#[sqlx::test(migrations = "../../migrations")]
+async fn sample_events_are_answered(pool: MySqlPool) {
+    ocpizza::samples::load_demo(&pool).await.unwrap();
+    let state = State {
+        pool: pool.clone(),
+        cors: Cors::default(),
+    };
+    for (file, status) in [
+        ("menu-list-pizzerias.json", 200),
+        ("menu-pizzeria-menu.json", 200),
+        ("menu-unknown-pizzeria.json", 404),
+    ] {
+        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("event file");
+        let req = lambda_http::request::from_str(&text).expect("a function URL event");
+        let response = menu::handle(&state, req).await;
+        assert_eq!(response.status(), status, "{file}");
+    }
+}

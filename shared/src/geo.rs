@@ -1,0 +1,1 @@
+//! Geocoding: addresses to coordinates, delivery zones. (Being written.)

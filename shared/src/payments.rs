@@ -1,0 +1,1 @@
+//! Card payments through Stripe, and its webhooks. (Being written.)
