@@ -3,19 +3,27 @@
 //! The rules (money, order states, roles), the SQL they need, the queue
 //! envelope, configuration, and the HTTP edge every function URL goes through.
 
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod geo;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod orders;
+pub mod outbox;
 pub mod payments;
+pub mod pricing;
 pub mod queue;
 pub mod role;
 pub mod samples;
+pub mod settlement;
+pub mod stock;
 pub mod telemetry;
+pub mod testing;
 
 pub use config::Config;
 pub use http::ApiError;

@@ -1,0 +1,209 @@
+//! The checkout request, parsed: a handler receives a cart that is already
+//! valid in shape (quantities in range, a contact that can be called, an
+//! address when delivering). Prices and stock are the database's business.
+
+use ocpizza::http::ApiError;
+use ocpizza::ids::{PizzeriaId, ProductId};
+use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// At most this many of one product in an order: more is a typo or an abuse
+/// (a real party order goes through the shop by phone).
+pub const MAX_QUANTITY_PER_LINE: i64 = 30;
+pub const MAX_LINES: usize = 30;
+pub const MAX_ITEMS: i64 = 60;
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct CheckoutRequest {
+    pub pizzeria_id: PizzeriaId,
+    pub fulfilment: Fulfilment,
+    #[serde(default)]
+    pub address: Option<AddressIn>,
+    pub payment_method: PaymentMethod,
+    pub lines: Vec<LineIn>,
+    #[serde(default)]
+    pub contact: Option<ContactIn>,
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct LineIn {
+    pub product_id: ProductId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AddressIn {
+    pub line1: String,
+    pub postcode: String,
+    pub city: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ContactIn {
+    pub name: String,
+    pub phone: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A cart that passed every check that needs no database.
+#[derive(Debug)]
+pub struct Cart {
+    pub pizzeria_id: PizzeriaId,
+    pub fulfilment: Fulfilment,
+    pub address: Option<AddressIn>,
+    pub payment_method: PaymentMethod,
+    pub channel: Channel,
+    /// Product and quantity, one line per product, in product order.
+    pub lines: Vec<(ProductId, i64)>,
+    pub contact: ContactIn,
+}
+
+struct Errors(Vec<serde_json::Value>);
+
+impl Errors {
+    fn add(&mut self, field: &str, message: &str) {
+        self.0.push(json!({ "field": field, "message": message }));
+    }
+}
+
+fn trimmed(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks the shape of a checkout request; every problem is listed at once.
+pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
+    let mut errors = Errors(Vec::new());
+
+    if request.lines.is_empty() {
+        errors.add("lines", "The cart is empty.");
+    }
+    if request.lines.len() > MAX_LINES {
+        errors.add("lines", &format!("At most {MAX_LINES} lines per order."));
+    }
+    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+    for (i, line) in request.lines.iter().enumerate() {
+        if line.quantity < 1 || line.quantity > MAX_QUANTITY_PER_LINE {
+            errors.add(
+                &format!("lines[{i}].quantity"),
+                &format!("A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."),
+            );
+        } else if line.product_id.0 <= 0 {
+            errors.add(&format!("lines[{i}].product_id"), "Unknown product.");
+        } else {
+            *merged.entry(line.product_id).or_default() += line.quantity;
+        }
+    }
+    let items: i64 = merged.values().sum();
+    if items > MAX_ITEMS || merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) {
+        errors.add(
+            "lines",
+            &format!("At most {MAX_QUANTITY_PER_LINE} of a product and {MAX_ITEMS} items per order; call the pizzeria for more."),
+        );
+    }
+
+    let address = match (request.fulfilment, request.address) {
+        (Fulfilment::Delivery, None) => {
+            errors.add("address", "A delivery needs an address.");
+            None
+        }
+        (Fulfilment::Delivery, Some(a)) => {
+            let a = AddressIn {
+                line1: trimmed(&a.line1),
+                postcode: trimmed(&a.postcode),
+                city: trimmed(&a.city),
+            };
+            if a.line1.is_empty() || a.line1.len() > 200 {
+                errors.add(
+                    "address.line1",
+                    "Give the street and number (at most 200 characters).",
+                );
+            }
+            if a.postcode.len() != 5 || !a.postcode.bytes().all(|b| b.is_ascii_digit()) {
+                errors.add("address.postcode", "A French postcode has 5 digits.");
+            }
+            if a.city.is_empty() || a.city.len() > 100 {
+                errors.add("address.city", "Give the city (at most 100 characters).");
+            }
+            Some(a)
+        }
+        (Fulfilment::Pickup, _) => None,
+    };
+
+    let contact = match request.contact {
+        None => {
+            errors.add(
+                "contact",
+                "Give a name and a phone number so the pizzeria can reach you.",
+            );
+            ContactIn {
+                name: String::new(),
+                phone: String::new(),
+                email: None,
+            }
+        }
+        Some(c) => {
+            let c = ContactIn {
+                name: trimmed(&c.name),
+                phone: c.phone.trim().to_owned(),
+                email: c
+                    .email
+                    .map(|e| e.trim().to_owned())
+                    .filter(|e| !e.is_empty()),
+            };
+            if c.name.is_empty() || c.name.chars().count() > 100 {
+                errors.add("contact.name", "Give a name (at most 100 characters).");
+            }
+            let digits = c.phone.bytes().filter(u8::is_ascii_digit).count();
+            let phone_ok = c.phone.len() <= 20
+                && (6..=15).contains(&digits)
+                && c.phone
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b" +.-()".contains(&b));
+            if !phone_ok {
+                errors.add(
+                    "contact.phone",
+                    "Give a phone number (digits, spaces, + . - allowed).",
+                );
+            }
+            if let Some(email) = &c.email {
+                let ok = email.len() <= 254
+                    && email.split_once('@').is_some_and(|(local, domain)| {
+                        !local.is_empty()
+                            && domain.contains('.')
+                            && !domain.starts_with('.')
+                            && !domain.ends_with('.')
+                    })
+                    && !email.chars().any(char::is_whitespace);
+                if !ok {
+                    errors.add("contact.email", "This e-mail address does not look right.");
+                }
+            }
+            c
+        }
+    };
+
+    let channel = request.channel.unwrap_or(Channel::Web);
+
+    if !errors.0.is_empty() {
+        let count = errors.0.len();
+        return Err(ApiError::unprocessable(format!(
+            "The order has {count} problem{}; see `errors`.",
+            if count > 1 { "s" } else { "" }
+        ))
+        .with("errors", errors.0));
+    }
+    Ok(Cart {
+        pizzeria_id: request.pizzeria_id,
+        fulfilment: request.fulfilment,
+        address,
+        payment_method: request.payment_method,
+        channel,
+        lines: merged.into_iter().collect(),
+        contact,
+    })
+}

@@ -1,0 +1,622 @@
+//! The checkout function: `POST /orders` turns a cart into a priced order.
+//!
+//! The server prices everything from the database, checks the pizzeria is
+//! open and delivers to the address, then in one transaction writes the order,
+//! its lines with price snapshots, the stock reservations, the status history,
+//! the outbox row (cash orders are placed at once) and the answer saved under
+//! the `Idempotency-Key`. Card orders then get a Stripe PaymentIntent and wait
+//! in `pending_payment` until the webhook (or the reconciliation) places them;
+//! their reservation expires after `payment_timeout`.
+
+pub mod cart;
+
+use base64::Engine;
+use cart::{Cart, CheckoutRequest};
+use chrono::{DateTime, Utc};
+use http::{header, HeaderValue, Method, StatusCode};
+use ocpizza::catalog::{self, Pizzeria};
+use ocpizza::geo::{self, Geocoder};
+use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::idempotency::{self, Begin};
+use ocpizza::ids::{OrderId, ProductId};
+use ocpizza::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
+use ocpizza::orders::{self, By};
+use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
+use ocpizza::pricing::{self, Priced};
+use ocpizza::queue::{Envelope, Event, Queues};
+use ocpizza::{outbox, stock, Money};
+use rand::Rng;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+use std::collections::BTreeMap;
+
+const SCOPE: &str = "checkout";
+
+/// What every invocation of this container shares.
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub cors: Cors,
+    pub queues: Queues,
+    pub stripe: Stripe,
+    pub geocoder: Geocoder,
+    pub publishable_key: String,
+    /// How long an unpaid card order holds its stock.
+    pub payment_timeout: chrono::Duration,
+}
+
+pub async fn handle(state: &State, req: Request) -> Response {
+    edge::serve(&state.cors, req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
+    match (req.method(), edge::segments(&req).as_slice()) {
+        (&Method::POST, ["orders"]) => checkout(state, &req).await,
+        (_, ["orders"]) => Err(edge::no_route(&req, &[Method::POST])),
+        _ => Err(edge::no_route(&req, &[])),
+    }
+}
+
+/// Where a delivery goes, once geocoded and checked against the zone.
+#[derive(Debug)]
+struct Destination {
+    address: cart::AddressIn,
+    latitude: f64,
+    longitude: f64,
+    distance_m: i64,
+}
+
+#[tracing::instrument(skip_all, fields(order_id))]
+async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let key = idempotency::key_from(req)?;
+    let request: CheckoutRequest = edge::parse_json(req)?;
+    // The fingerprint is over the parsed request, so formatting does not matter.
+    let hash =
+        idempotency::fingerprint(&[&serde_json::to_vec(&request).map_err(ApiError::internal)?]);
+    let cart = cart::parse(request)?;
+    if cart.channel != Channel::Web {
+        return Err(ApiError::forbidden(
+            "Phone and counter orders are entered by staff signed in at the pizzeria.",
+        ));
+    }
+
+    let now = Utc::now();
+    let pizzeria = catalog::pizzeria(&state.pool, cart.pizzeria_id, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!("No pizzeria with id {}.", cart.pizzeria_id))
+        })?;
+    if !pizzeria.accepting_orders {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pizzeria-not-open",
+            "Pizzeria not open",
+            format!("{} does not take orders yet.", pizzeria.name),
+        )
+        .with("opens_on", pizzeria.opens_on));
+    }
+    if !pizzeria.open_now {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pizzeria-closed",
+            "Pizzeria closed",
+            format!("{} is closed at this hour.", pizzeria.name),
+        )
+        .with("opening_hours", &pizzeria.opening_hours));
+    }
+
+    let destination = match cart.fulfilment {
+        Fulfilment::Pickup => None,
+        Fulfilment::Delivery => Some(destination(state, &cart, &pizzeria).await?),
+    };
+    let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
+    if destination.is_some() && priced.subtotal.cents() < pizzeria.delivery.min_order_cents {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "below-minimum-order",
+            "Below the minimum order",
+            format!(
+                "Delivery starts from {} of products; this cart is {}.",
+                Money::from_cents(pizzeria.delivery.min_order_cents),
+                priced.subtotal
+            ),
+        )
+        .with("min_order_cents", pizzeria.delivery.min_order_cents));
+    }
+
+    let placed = place(
+        state,
+        &key,
+        &hash,
+        &cart,
+        &pizzeria,
+        destination,
+        &priced,
+        now,
+    )
+    .await?;
+    match placed {
+        Placement::Replay { status, body } => replay(state, &key, status, body).await,
+        Placement::New {
+            order_id,
+            body,
+            events,
+        } => {
+            tracing::Span::current().record("order_id", order_id.0);
+            match cart.payment_method {
+                PaymentMethod::Cash => {
+                    outbox::send_now(&state.pool, &state.queues, &events).await;
+                    created(order_id, &body)
+                }
+                PaymentMethod::Card => {
+                    let body = attach_payment_intent(state, &key, order_id, body).await?;
+                    created(order_id, &body)
+                }
+            }
+        }
+    }
+}
+
+fn created(order_id: OrderId, body: &Value) -> Result<Response, ApiError> {
+    let mut response = edge::json(StatusCode::CREATED, body)?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{order_id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// A retry: the saved answer, with the PaymentIntent attached if the first
+/// attempt stopped before getting one.
+async fn replay(state: &State, key: &str, status: u16, body: String) -> Result<Response, ApiError> {
+    let mut saved: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+    let needs_intent =
+        saved["payment"]["method"] == "card" && saved["payment"]["client_secret"].is_null();
+    if needs_intent {
+        let order_id = saved["order"]["id"]
+            .as_i64()
+            .map(OrderId)
+            .ok_or_else(|| ApiError::internal("saved answer without order id"))?;
+        saved = attach_payment_intent(state, key, order_id, saved).await?;
+    }
+    let mut response = edge::json(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        &saved,
+    )?;
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// Geocodes the address and checks the pizzeria delivers there.
+async fn destination(
+    state: &State,
+    cart: &Cart,
+    pizzeria: &Pizzeria,
+) -> Result<Destination, ApiError> {
+    let Some(address) = cart.address.clone() else {
+        return Err(ApiError::unprocessable("A delivery needs an address."));
+    };
+    let query = format!("{}, {} {}", address.line1, address.postcode, address.city);
+    let found = state
+        .geocoder
+        .geocode(&state.pool, &query)
+        .await
+        .map_err(geo_error)?;
+    let at = found.coordinates;
+    let shop = geo::Coordinates {
+        latitude: pizzeria.latitude,
+        longitude: pizzeria.longitude,
+    };
+    let distance_m = geo::distance_m(shop, at).round() as i64;
+    if distance_m > i64::from(pizzeria.delivery.radius_m) {
+        let alternatives = geo::pizzerias_delivering_to(&state.pool, at).await?;
+        let names: Vec<Value> = alternatives
+            .iter()
+            .map(|z| json!({ "pizzeria_id": z.pizzeria_id, "name": z.name, "distance_m": z.distance_m }))
+            .collect();
+        let detail = if names.is_empty() {
+            format!("{} does not deliver to {}, and no OC Pizza delivers there yet; pickup is possible.", pizzeria.name, found.formatted_address)
+        } else {
+            format!(
+                "{} does not deliver to {}; {} does.",
+                pizzeria.name,
+                found.formatted_address,
+                alternatives
+                    .iter()
+                    .map(|z| z.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside-delivery-zone",
+            "Outside the delivery zone",
+            detail,
+        )
+        .with("pizzerias", names));
+    }
+    Ok(Destination {
+        address,
+        latitude: at.latitude,
+        longitude: at.longitude,
+        distance_m,
+    })
+}
+
+fn geo_error(err: geo::GeoError) -> ApiError {
+    match err {
+        geo::GeoError::Invalid(m) | geo::GeoError::NotFound(m) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "address-not-found",
+            "Address not found",
+            m,
+        ),
+        geo::GeoError::Unavailable(m) => {
+            tracing::warn!(error = %m, "geocoding unavailable");
+            ApiError::unavailable(
+                "Addresses cannot be checked right now; please retry in a moment or choose pickup.",
+            )
+        }
+        geo::GeoError::Database(e) => e.into(),
+    }
+}
+
+enum Placement {
+    New {
+        order_id: OrderId,
+        body: Value,
+        events: Vec<Envelope>,
+    },
+    Replay {
+        status: u16,
+        body: String,
+    },
+}
+
+/// Six characters a person can read out on the phone (no 0/O, 1/I).
+fn order_number() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn tracking_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn place(
+    state: &State,
+    key: &str,
+    hash: &str,
+    cart: &Cart,
+    pizzeria: &Pizzeria,
+    destination: Option<Destination>,
+    priced: &Priced,
+    now: DateTime<Utc>,
+) -> Result<Placement, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    match idempotency::begin(&mut tx, SCOPE, key, hash).await? {
+        Begin::Fresh => {}
+        Begin::Replay { status, body } => return Ok(Placement::Replay { status, body }),
+        Begin::Mismatch => return Err(idempotency::mismatch()),
+    }
+
+    let status = match cart.payment_method {
+        PaymentMethod::Cash => OrderStatus::Placed,
+        PaymentMethod::Card => OrderStatus::PendingPayment,
+    };
+    let expires_at = (status == OrderStatus::PendingPayment).then(|| now + state.payment_timeout);
+    let token = tracking_token();
+    let (line1, postcode, city, lat, lng, distance) = match &destination {
+        Some(d) => (
+            Some(d.address.line1.as_str()),
+            Some(d.address.postcode.as_str()),
+            Some(d.address.city.as_str()),
+            Some(d.latitude),
+            Some(d.longitude),
+            Some(d.distance_m),
+        ),
+        None => (None, None, None, None, None, None),
+    };
+
+    // A random number can collide with an existing one: try another.
+    let mut attempt = 0;
+    let (order_id, number) = loop {
+        let number = order_number();
+        let inserted = sqlx::query(
+            "INSERT INTO orders (number, pizzeria_id, channel, fulfilment, payment_method, status, \
+                subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
+                address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
+                contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
+                reservation_expires_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&number)
+        .bind(pizzeria.id.0)
+        .bind(cart.channel.as_str())
+        .bind(cart.fulfilment.as_str())
+        .bind(cart.payment_method.as_str())
+        .bind(status.as_str())
+        .bind(priced.subtotal.cents())
+        .bind(priced.vat.cents())
+        .bind(priced.delivery_fee.cents())
+        .bind(priced.total.cents())
+        .bind(line1)
+        .bind(postcode)
+        .bind(city)
+        .bind(lat)
+        .bind(lng)
+        .bind(distance)
+        .bind(&cart.contact.name)
+        .bind(&cart.contact.phone)
+        .bind(&cart.contact.email)
+        .bind(&token)
+        .bind(key)
+        .bind(expires_at.map(|t| t.naive_utc()))
+        .bind(now.naive_utc())
+        .bind(now.naive_utc())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(done) => break (OrderId(done.last_insert_id() as i64), number),
+            Err(err)
+                if ocpizza::db::duplicate_key(&err).as_deref() == Some("uq_orders_number")
+                    && attempt < 5 =>
+            {
+                attempt += 1;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+
+    let mut lines = sqlx::QueryBuilder::<sqlx::MySql>::new(
+        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
+    );
+    lines.push_values(priced.lines.iter().enumerate(), |mut row, (i, line)| {
+        row.push_bind(order_id.0)
+            .push_bind(i as i32 + 1)
+            .push_bind(line.product_id.0)
+            .push_bind(&line.name)
+            .push_bind(line.unit_price.cents())
+            .push_bind(line.vat_rate_bp as i32)
+            .push_bind(line.quantity as i32)
+            .push_bind(line.total.cents());
+    });
+    lines.build().execute(&mut *tx).await?;
+
+    let by = By::system(cart.channel.as_str());
+    orders::record_history(&mut tx, order_id, status, &by, None).await?;
+    let mut events = Vec::new();
+    if status == OrderStatus::Placed {
+        let event = Envelope::new(
+            order_id,
+            Event::OrderPlaced {
+                pizzeria_id: pizzeria.id,
+            },
+        );
+        outbox::enqueue(&mut tx, &event).await?;
+        events.push(event);
+    }
+
+    // Last, so the hot stock rows stay locked only until the commit just below.
+    let needs = stock::needs_for(&mut tx, &cart.lines).await?;
+    let short = stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
+    if !short.is_empty() {
+        tx.rollback().await?;
+        return Err(out_of_stock(state, pizzeria, cart, &short).await?);
+    }
+
+    let body = json!({
+        "order": {
+            "id": order_id,
+            "number": number,
+            "status": status,
+            "pizzeria_id": pizzeria.id,
+            "channel": cart.channel,
+            "fulfilment": cart.fulfilment,
+            "payment_method": cart.payment_method,
+            "subtotal_cents": priced.subtotal,
+            "vat_cents": priced.vat,
+            "delivery_fee_cents": priced.delivery_fee,
+            "total_cents": priced.total,
+            "lines": priced.lines.iter().map(|l| json!({
+                "product_id": l.product_id,
+                "name": l.name,
+                "unit_price_cents": l.unit_price,
+                "vat_rate_bp": l.vat_rate_bp,
+                "quantity": l.quantity,
+                "line_total_cents": l.total,
+            })).collect::<Vec<_>>(),
+            "address": destination.as_ref().map(|d| json!({
+                "line1": d.address.line1, "postcode": d.address.postcode, "city": d.address.city,
+                "latitude": d.latitude, "longitude": d.longitude,
+            })),
+            "distance_m": destination.as_ref().map(|d| d.distance_m),
+            "contact": { "name": cart.contact.name, "phone": cart.contact.phone, "email": cart.contact.email },
+            "tracking_token": token,
+            "reservation_expires_at": expires_at,
+            "created_at": now,
+        },
+        "payment": match cart.payment_method {
+            PaymentMethod::Cash => json!({
+                "method": "cash",
+                "status": if cart.fulfilment == Fulfilment::Delivery { "due_on_delivery" } else { "due_at_counter" },
+                "amount_cents": priced.total,
+            }),
+            PaymentMethod::Card => json!({
+                "method": "card",
+                "status": "awaiting_payment",
+                "amount_cents": priced.total,
+                "payment_intent_id": null,
+                "client_secret": null,
+                "publishable_key": state.publishable_key,
+            }),
+        },
+    });
+    idempotency::save(
+        &mut tx,
+        SCOPE,
+        key,
+        StatusCode::CREATED.as_u16(),
+        &body.to_string(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Placement::New {
+        order_id,
+        body,
+        events,
+    })
+}
+
+/// The 409: each product of the cart that uses a short ingredient, with how
+/// many can still be made.
+async fn out_of_stock(
+    state: &State,
+    pizzeria: &Pizzeria,
+    cart: &Cart,
+    short: &[ocpizza::ids::IngredientId],
+) -> Result<ApiError, ApiError> {
+    let placeholders = vec!["?"; short.len()].join(",");
+    let sql = format!(
+        "SELECT DISTINCT product_id FROM recipe_lines WHERE ingredient_id IN ({placeholders})"
+    );
+    let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+    for ingredient in short {
+        query = query.bind(ingredient.0);
+    }
+    let affected: Vec<i64> = query
+        .fetch_all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|(p,)| p)
+        .collect();
+    let menu = catalog::products(&state.pool, pizzeria).await?;
+    let products: Vec<Value> = cart
+        .lines
+        .iter()
+        .filter(|(p, _)| affected.contains(&p.0))
+        .filter_map(|(p, requested)| {
+            menu.iter().find(|m| m.id == *p).map(|m| {
+                json!({ "product_id": p, "name": m.name, "requested": requested, "max_quantity": m.max_quantity })
+            })
+        })
+        .collect();
+    Ok(ApiError::conflict(
+        "out-of-stock",
+        "Not enough stock",
+        "Some products ran out while you were choosing; see `products` for what can still be made.",
+    )
+    .with("products", products))
+}
+
+/// Creates (or finds again: Stripe's idempotency key is per order) the
+/// PaymentIntent of a card order and records it. If Stripe is unreachable the
+/// order is cancelled at once, so it holds no stock, and the key is freed for a
+/// retry.
+async fn attach_payment_intent(
+    state: &State,
+    key: &str,
+    order_id: OrderId,
+    mut body: Value,
+) -> Result<Value, ApiError> {
+    let amount = Money::from_cents(body["order"]["total_cents"].as_i64().unwrap_or_default());
+    let number = body["order"]["number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let email = body["order"]["contact"]["email"]
+        .as_str()
+        .map(str::to_owned);
+    let stripe_key = format!("order-{order_id}-payment");
+    let intent = state
+        .stripe
+        .create_payment_intent(&NewPaymentIntent {
+            amount,
+            order_id,
+            order_number: &number,
+            idempotency_key: &stripe_key,
+            receipt_email: email.as_deref(),
+        })
+        .await;
+    let intent = match intent {
+        Ok(intent) => intent,
+        Err(err) => {
+            tracing::warn!(error = %err, %order_id, "PaymentIntent creation failed; cancelling the order");
+            abandon(state, key, order_id).await?;
+            return Err(match err {
+                PaymentError::Rejected { message, .. } => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "payment-refused",
+                    "Payment refused",
+                    message,
+                ),
+                _ => ApiError::unavailable(
+                    "Card payment is unavailable right now. Please retry in a moment, or choose to pay in cash.",
+                ),
+            });
+        }
+    };
+    body["payment"]["payment_intent_id"] = json!(intent.id);
+    body["payment"]["client_secret"] = json!(intent.client_secret);
+
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
+         VALUES (?, 'stripe', 'charge', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
+         ON DUPLICATE KEY UPDATE updated_at = updated_at",
+    )
+    .bind(order_id.0)
+    .bind(&intent.id)
+    .bind(amount.cents())
+    .bind(intent.status.as_str())
+    .execute(&mut *tx)
+    .await?;
+    idempotency::save(
+        &mut tx,
+        SCOPE,
+        key,
+        StatusCode::CREATED.as_u16(),
+        &body.to_string(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(body)
+}
+
+/// Cancels a card order whose payment could not even start, and forgets its
+/// idempotency key so the customer's retry starts afresh.
+async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiError> {
+    let mut tx = state.pool.begin().await?;
+    if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
+        if order.status == OrderStatus::PendingPayment {
+            orders::change_status(
+                &mut tx,
+                &mut order,
+                OrderStatus::Cancelled,
+                &By::system("checkout"),
+                Some("payment could not start"),
+            )
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+    }
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
+        .bind(SCOPE)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    // The order keeps its idempotency_key column; free it for the retry's new order.
+    sqlx::query("UPDATE orders SET idempotency_key = NULL WHERE id = ?")
+        .bind(order_id.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

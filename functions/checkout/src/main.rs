@@ -1,0 +1,35 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+use ocpizza::http::Cors;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[
+        var::DATABASE_URL,
+        var::STRIPE_SECRET_KEY,
+        var::STRIPE_PUBLISHABLE_KEY,
+        var::GOOGLE_MAP_API_KEY,
+        var::KITCHEN_QUEUE_URL,
+        var::DELIVERY_QUEUE_URL,
+    ]);
+    let payment_timeout = std::env::var("PAYMENT_TIMEOUT_MINUTES")
+        .ok()
+        .and_then(|m| m.parse::<i64>().ok())
+        .filter(|m| (1..=120).contains(m))
+        .unwrap_or(15);
+    let state = checkout::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        cors: Cors::new(&config.allowed_origins),
+        queues: ocpizza::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+        geocoder: ocpizza::geo::Geocoder::from_config(&config),
+        publishable_key: config.stripe_publishable_key.clone(),
+        payment_timeout: chrono::Duration::minutes(payment_timeout),
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(checkout::handle(&state, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,24 @@
+//! The expiry-sweep function, run on a schedule: a card order not paid within
+//! its reservation time is reconciled with Stripe (placed if it was paid after
+//! all), otherwise cancelled with its PaymentIntent, and its stock released.
+
+use ocpizza::outbox;
+use ocpizza::payments::Stripe;
+use ocpizza::queue::Queues;
+use ocpizza::settlement;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub queues: Queues,
+    pub stripe: Stripe,
+}
+
+pub async fn run_once(state: &State) -> Result<Value, settlement::ReconcileError> {
+    let (cancelled, events) = settlement::expire_unpaid(&state.pool, &state.stripe, 200).await?;
+    outbox::send_now(&state.pool, &state.queues, &events).await;
+    tracing::info!(cancelled, placed = events.len(), "expired orders swept");
+    Ok(json!({ "cancelled": cancelled, "events": events.len() }))
+}

@@ -1,0 +1,24 @@
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use ocpizza::config::{var, Config};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[
+        var::DATABASE_URL,
+        var::STRIPE_SECRET_KEY,
+        var::KITCHEN_QUEUE_URL,
+        var::DELIVERY_QUEUE_URL,
+    ]);
+    let state = expiry_sweep::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        queues: ocpizza::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+    };
+    run(service_fn(|_: LambdaEvent<Value>| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(expiry_sweep::run_once(&state).await?) }
+    }))
+    .await
+}

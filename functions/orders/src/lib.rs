@@ -1,0 +1,493 @@
+//! The orders function: a customer follows, modifies and cancels an order;
+//! staff move it along.
+//!
+//! - `GET /orders/{id}?token=T` (or a bearer token): the order, with `ETag`;
+//! - `PATCH /orders/{id}` `{"lines": [...]}` and `POST /orders/{id}/cancel`
+//!   while the kitchen has not started: re-priced, re-reserved or released in
+//!   one transaction; a paid order stays paid to the cent (refund of the
+//!   difference, or a PaymentIntent for the extra);
+//! - `POST /orders/{id}/status` `{"status"}`: staff transitions, checked
+//!   against the transition table (409) and the caller's role (403);
+//! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says.
+//!
+//! A guest proves the order is theirs with its tracking token; a wrong token
+//! answers 404, as for an order that does not exist.
+
+use chrono::Utc;
+use http::{Method, StatusCode};
+use ocpizza::auth::{self, Caller};
+use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::ids::{OrderId, ProductId};
+use ocpizza::order::{Actor, OrderStatus, PaymentMethod, TransitionError};
+use ocpizza::orders::{self, By, ChangeError, OrderHead};
+use ocpizza::payments::{NewPaymentIntent, Stripe};
+use ocpizza::queue::{Envelope, Queues};
+use ocpizza::role::Role;
+use ocpizza::{catalog, outbox, pricing, settlement, stock, Money};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::MySqlPool;
+use std::collections::BTreeMap;
+
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub cors: Cors,
+    pub queues: Queues,
+    pub stripe: Stripe,
+    pub secret_key: SecretString,
+}
+
+pub async fn handle(state: &State, req: Request) -> Response {
+    edge::serve(&state.cors, req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
+    let segments = edge::segments(&req);
+    let id = |s: &str| edge::path_param::<OrderId>(s, "order");
+    match (req.method(), segments.as_slice()) {
+        (&Method::GET, ["orders", o]) => get(state, &req, id(o)?).await,
+        (&Method::PATCH, ["orders", o]) => modify(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "cancel"]) => cancel(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "status"]) => set_status(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "payment", "refresh"]) => refresh(state, &req, id(o)?).await,
+        (_, ["orders", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
+        (_, ["orders", _, "cancel" | "status"]) | (_, ["orders", _, "payment", "refresh"]) => {
+            Err(edge::no_route(&req, &[Method::POST]))
+        }
+        _ => Err(edge::no_route(&req, &[])),
+    }
+}
+
+fn not_found(id: OrderId) -> ApiError {
+    ApiError::not_found(format!("No order {id} for this token."))
+}
+
+/// Who may read or change this order as its customer: the guest holding its
+/// tracking token, the signed-in customer who placed it, or staff of its
+/// pizzeria (and the admin). Anyone else gets the same 404 as for no order.
+fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By, ApiError> {
+    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
+    if let Some(caller) = caller {
+        let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
+        if owns || caller.is_staff_of(order.pizzeria_id) {
+            return Ok(by(&caller));
+        }
+        return Err(not_found(order.id));
+    }
+    let token = edge::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v);
+    match token {
+        Some(t) if auth::tracking_token_matches(&t, &order.tracking_token) => Ok(By {
+            actor: Actor::User(Role::Customer),
+            user_id: None,
+            label: "customer".into(),
+        }),
+        _ => Err(not_found(order.id)),
+    }
+}
+
+fn by(caller: &Caller) -> By {
+    By {
+        actor: Actor::User(caller.role),
+        user_id: Some(caller.user_id),
+        label: caller.role.as_str().to_owned(),
+    }
+}
+
+async fn view(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let view = orders::view(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    edge::json_with_etag(req, &json!({ "order": view }))
+}
+
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let head = orders::head(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    authorize(state, req, &head)?;
+    view(state, req, id).await
+}
+
+fn change_error(err: ChangeError) -> ApiError {
+    match err {
+        ChangeError::Transition(TransitionError::NotAllowed { from, to }) => ApiError::new(
+            StatusCode::CONFLICT,
+            "transition-not-allowed",
+            "Not possible now",
+            format!("The order is {from}; it cannot become {to}."),
+        )
+        .with("status", from),
+        ChangeError::Transition(TransitionError::Forbidden { to }) => {
+            ApiError::forbidden(format!("Your role may not move an order to {to}."))
+        }
+        ChangeError::Database(e) => e.into(),
+    }
+}
+
+fn too_late(status: OrderStatus) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "order-in-preparation",
+        "Too late to change",
+        format!("The order is {status}: the kitchen has started it, so it can no longer be changed or cancelled."),
+    )
+    .with("status", status)
+}
+
+/// Money already taken by card for this order, net of refunds.
+async fn card_balance(pool: &MySqlPool, id: OrderId) -> Result<Money, sqlx::Error> {
+    let (net,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS SIGNED), 0) \
+         FROM payments WHERE order_id = ? AND provider = 'stripe' \
+         AND ((kind = 'charge' AND status = 'succeeded') OR (kind = 'refund' AND status IN ('succeeded', 'pending')))",
+    )
+    .bind(id.0)
+    .fetch_one(pool)
+    .await?;
+    Ok(Money::from_cents(net))
+}
+
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let mut order = orders::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let by = authorize(state, req, &order)?;
+    if order.status == OrderStatus::Cancelled {
+        tx.rollback().await?;
+        return view(state, req, id).await;
+    }
+    if !order.status.is_changeable() {
+        return Err(too_late(order.status));
+    }
+    let was_pending = order.status == OrderStatus::PendingPayment;
+    let events = orders::change_status(
+        &mut tx,
+        &mut order,
+        OrderStatus::Cancelled,
+        &by,
+        Some("cancelled by request"),
+    )
+    .await
+    .map_err(change_error)?;
+    tx.commit().await?;
+    after_cancel(state, &order, was_pending, events).await;
+    view(state, req, id).await
+}
+
+/// After a cancellation commits: tell the kitchen, give card money back, and
+/// make sure an unpaid PaymentIntent can no longer be paid.
+async fn after_cancel(state: &State, order: &OrderHead, was_pending: bool, events: Vec<Envelope>) {
+    outbox::send_now(&state.pool, &state.queues, &events).await;
+    if order.payment_method != PaymentMethod::Card {
+        return;
+    }
+    match card_balance(&state.pool, order.id).await {
+        Ok(paid) if paid.cents() > 0 => {
+            if let Err(err) =
+                settlement::refund(&state.pool, &state.stripe, order.id, paid, "cancel").await
+            {
+                tracing::error!(order_id = %order.id, error = %err, "refund after cancellation failed");
+            }
+        }
+        Ok(_) if was_pending => {
+            let intents: Result<Vec<(String,)>, _> = sqlx::query_as(
+                "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' AND status <> 'succeeded'",
+            )
+            .bind(order.id.0)
+            .fetch_all(&state.pool)
+            .await;
+            for (intent,) in intents.unwrap_or_default() {
+                if let Err(err) = state.stripe.cancel_payment_intent(&intent).await {
+                    tracing::warn!(order_id = %order.id, error = %err, "PaymentIntent not cancelled");
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::error!(order_id = %order.id, error = %err, "could not read payments after cancellation")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ModifyRequest {
+    lines: Vec<LineIn>,
+}
+
+#[derive(Deserialize)]
+struct LineIn {
+    product_id: ProductId,
+    quantity: i64,
+}
+
+const MAX_QUANTITY_PER_LINE: i64 = 30;
+
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let request: ModifyRequest = edge::parse_json(req)?;
+    if request.lines.is_empty() || request.lines.len() > 30 {
+        return Err(ApiError::unprocessable(
+            "Give 1 to 30 lines; to drop everything, cancel the order.",
+        ));
+    }
+    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+    for line in &request.lines {
+        if !(1..=MAX_QUANTITY_PER_LINE).contains(&line.quantity) {
+            return Err(ApiError::unprocessable(format!(
+                "A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."
+            )));
+        }
+        *merged.entry(line.product_id).or_default() += line.quantity;
+    }
+    if merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) || merged.values().sum::<i64>() > 60 {
+        return Err(ApiError::unprocessable(
+            "At most 30 of a product and 60 items per order.",
+        ));
+    }
+    let lines: Vec<(ProductId, i64)> = merged.into_iter().collect();
+
+    let head = orders::head(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let by = authorize(state, req, &head)?;
+    let pizzeria = catalog::pizzeria(&state.pool, head.pizzeria_id, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::internal("order of an unknown pizzeria"))?;
+    let (delivery_fee,): (i64,) =
+        sqlx::query_as("SELECT delivery_fee_cents FROM orders WHERE id = ?")
+            .bind(id.0)
+            .fetch_one(&state.pool)
+            .await?;
+    let priced = pricing::price(&state.pool, &pizzeria, &lines, delivery_fee > 0).await?;
+
+    let mut tx = state.pool.begin().await?;
+    let order = orders::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if !order.status.is_changeable() {
+        return Err(too_late(order.status));
+    }
+    let old_total = Money::from_cents(order.total_cents);
+    stock::release(&mut tx, order.pizzeria_id, id).await?;
+    sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
+        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
+    );
+    insert.push_values(priced.lines.iter().enumerate(), |mut row, (i, line)| {
+        row.push_bind(id.0)
+            .push_bind(i as i32 + 1)
+            .push_bind(line.product_id.0)
+            .push_bind(&line.name)
+            .push_bind(line.unit_price.cents())
+            .push_bind(line.vat_rate_bp as i32)
+            .push_bind(line.quantity as i32)
+            .push_bind(line.total.cents());
+    });
+    insert.build().execute(&mut *tx).await?;
+    sqlx::query(
+        "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+    )
+    .bind(priced.subtotal.cents())
+    .bind(priced.vat.cents())
+    .bind(priced.delivery_fee.cents())
+    .bind(priced.total.cents())
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await?;
+    let note = format!("modified: {} → {}", old_total, priced.total);
+    orders::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
+    let needs = stock::needs_for(&mut tx, &lines).await?;
+    let short = stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?;
+    if !short.is_empty() {
+        tx.rollback().await?;
+        let menu = catalog::products(&state.pool, &pizzeria).await?;
+        let products: Vec<_> = lines
+            .iter()
+            .filter_map(|(p, requested)| menu.iter().find(|m| m.id == *p).map(|m| (m, requested)))
+            .filter(|(m, requested)| m.max_quantity < **requested)
+            .map(|(m, requested)| json!({"product_id": m.id, "name": m.name, "requested": requested, "max_quantity": m.max_quantity}))
+            .collect();
+        return Err(ApiError::conflict(
+            "out-of-stock",
+            "Not enough stock",
+            "Not enough stock for this change; see `products`.",
+        )
+        .with("products", products));
+    }
+    tx.commit().await?;
+
+    let payment = settle_difference(state, &order, priced.total).await?;
+    let view = orders::view(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "order": view, "payment": payment }),
+    )
+}
+
+/// Keeps a card order paid to the cent after a change: refund what was paid
+/// beyond the new total, or ask for the extra with a new PaymentIntent. An
+/// unpaid order gets a PaymentIntent for its new total.
+async fn settle_difference(
+    state: &State,
+    order: &OrderHead,
+    new_total: Money,
+) -> Result<serde_json::Value, ApiError> {
+    if order.payment_method != PaymentMethod::Card {
+        return Ok(json!({ "method": "cash", "amount_cents": new_total }));
+    }
+    let paid = card_balance(&state.pool, order.id).await?;
+    let (charges,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE order_id = ? AND kind = 'charge'")
+            .bind(order.id.0)
+            .fetch_one(&state.pool)
+            .await?;
+    if paid > new_total {
+        let refund = paid - new_total;
+        settlement::refund(
+            &state.pool,
+            &state.stripe,
+            order.id,
+            refund,
+            &format!("change-{charges}-{}", new_total.cents()),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(order_id = %order.id, error = %e, "refund of a reduced order failed");
+            ApiError::unavailable(
+                "The change is saved but the refund could not be made yet; it will be retried.",
+            )
+        })?;
+        return Ok(json!({ "method": "card", "refunded_cents": refund, "balance_cents": 0 }));
+    }
+    let due = new_total - paid;
+    if due.cents() == 0 {
+        return Ok(json!({ "method": "card", "balance_cents": 0 }));
+    }
+    // An unpaid order's old PaymentIntent is for the old amount: drop it.
+    if paid.cents() == 0 {
+        let open: Vec<(String,)> = sqlx::query_as(
+            "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' AND status <> 'succeeded'",
+        )
+        .bind(order.id.0)
+        .fetch_all(&state.pool)
+        .await?;
+        for (intent,) in open {
+            let _ = state.stripe.cancel_payment_intent(&intent).await;
+            sqlx::query("UPDATE payments SET status = 'canceled' WHERE provider = 'stripe' AND provider_ref = ?")
+                .bind(&intent)
+                .execute(&state.pool)
+                .await?;
+        }
+    }
+    let (number,): (String,) = sqlx::query_as("SELECT number FROM orders WHERE id = ?")
+        .bind(order.id.0)
+        .fetch_one(&state.pool)
+        .await?;
+    let intent = state
+        .stripe
+        .create_payment_intent(&NewPaymentIntent {
+            amount: due,
+            order_id: order.id,
+            order_number: &number,
+            idempotency_key: &format!("order-{}-payment-{}-{}", order.id, charges, due.cents()),
+            receipt_email: None,
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("The change is saved; card payment is unavailable right now, retry to pay the difference."))?;
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
+         VALUES (?, 'stripe', 'charge', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE updated_at = updated_at",
+    )
+    .bind(order.id.0)
+    .bind(&intent.id)
+    .bind(due.cents())
+    .bind(intent.status.as_str())
+    .execute(&state.pool)
+    .await?;
+    Ok(json!({
+        "method": "card",
+        "balance_cents": due,
+        "payment_intent_id": intent.id,
+        "client_secret": intent.client_secret,
+    }))
+}
+
+#[derive(Deserialize)]
+struct StatusRequest {
+    status: String,
+}
+
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?
+        .ok_or_else(|| ApiError::unauthorized("Staff sign in to move orders along."))?;
+    let request: StatusRequest = edge::parse_json(req)?;
+    let to: OrderStatus = request
+        .status
+        .parse()
+        .map_err(|_| ApiError::unprocessable(format!("Unknown status {:?}.", request.status)))?;
+    let mut tx = state.pool.begin().await?;
+    let mut order = orders::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if caller.role == Role::Customer || !caller.is_staff_of(order.pizzeria_id) {
+        // Customers cancel through /cancel; staff of another pizzeria see nothing.
+        return Err(if caller.role == Role::Customer {
+            ApiError::forbidden("Customers cannot set an order's status.")
+        } else {
+            not_found(id)
+        });
+    }
+    let was_pending = order.status == OrderStatus::PendingPayment;
+    let events = orders::change_status(&mut tx, &mut order, to, &by(&caller), None)
+        .await
+        .map_err(change_error)?;
+    tx.commit().await?;
+    if to == OrderStatus::Cancelled {
+        after_cancel(state, &order, was_pending, events).await;
+    } else {
+        outbox::send_now(&state.pool, &state.queues, &events).await;
+    }
+    view(state, req, id).await
+}
+
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let head = orders::head(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    authorize(state, req, &head)?;
+    if head.payment_method == PaymentMethod::Card {
+        let (outcome, events) = settlement::reconcile(&state.pool, &state.stripe, id, &By::system("reconciliation"))
+            .await
+            .map_err(|e| match e {
+                settlement::ReconcileError::Payment(_) => {
+                    ApiError::unavailable("The payment service cannot be reached right now; the order updates by itself when it can.")
+                }
+                settlement::ReconcileError::Database(e) => e.into(),
+                settlement::ReconcileError::Change(e) => change_error(e),
+            })?;
+        outbox::send_now(&state.pool, &state.queues, &events).await;
+        if let settlement::Outcome::RefundNeeded(amount) = outcome {
+            if let Err(err) =
+                settlement::refund(&state.pool, &state.stripe, id, amount, "late-payment").await
+            {
+                tracing::error!(order_id = %id, error = %err, "late payment not refunded");
+            }
+        }
+    }
+    view(state, req, id).await
+}

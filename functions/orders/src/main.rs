@@ -1,0 +1,27 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+use ocpizza::http::Cors;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[
+        var::DATABASE_URL,
+        var::SECRET_KEY,
+        var::STRIPE_SECRET_KEY,
+        var::KITCHEN_QUEUE_URL,
+        var::DELIVERY_QUEUE_URL,
+    ]);
+    let state = orders::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        cors: Cors::new(&config.allowed_origins),
+        queues: ocpizza::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+        secret_key: config.secret_key.clone(),
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(orders::handle(&state, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,147 @@
+//! The stripe-webhook function: `POST /` with Stripe's events.
+//!
+//! The `Stripe-Signature` is checked on the raw body bytes (HMAC-SHA256 with
+//! the endpoint secret, 300 s tolerance) before anything is read; a bad or
+//! missing signature is a 400 and changes nothing. Each event id is recorded
+//! once, in the transaction that applies it, so Stripe's retries (and
+//! duplicates, in any order) take effect once and still get their 200.
+
+use chrono::Utc;
+use http::{Method, StatusCode};
+use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::orders::{self, By};
+use ocpizza::payments::{self, EventObject, Stripe};
+use ocpizza::queue::Queues;
+use ocpizza::settlement::{self, Outcome};
+use ocpizza::{outbox, Money};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use sqlx::MySqlPool;
+
+const CONSUMER: &str = "stripe-webhook";
+
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub queues: Queues,
+    pub stripe: Stripe,
+}
+
+pub async fn handle(state: &State, req: Request) -> Response {
+    // Stripe is not a browser: no CORS.
+    edge::serve(&Cors::default(), req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
+    match (req.method(), edge::segments(&req).as_slice()) {
+        (&Method::POST, []) => webhook(state, &req).await,
+        (_, []) => Err(edge::no_route(&req, &[Method::POST])),
+        _ => Err(edge::no_route(&req, &[])),
+    }
+}
+
+fn bad_signature(detail: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad-signature",
+        "Bad signature",
+        detail,
+    )
+}
+
+#[tracing::instrument(skip_all, fields(event_id, event_type))]
+async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let payload: &[u8] = req.body().as_ref();
+    let header = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad_signature("The Stripe-Signature header is missing.".into()))?;
+    payments::verify_signature(
+        payload,
+        header,
+        state.stripe.webhook_secret().expose_secret(),
+        Utc::now().timestamp(),
+    )
+    .map_err(|e| bad_signature(e.to_string()))?;
+    let event = payments::parse_event(payload)
+        .map_err(|e| ApiError::bad_request(format!("The event could not be read: {e}")))?;
+    let span = tracing::Span::current();
+    span.record("event_id", event.id.as_str());
+    span.record("event_type", event.event_type.as_str());
+
+    let mut tx = state.pool.begin().await?;
+    let first = sqlx::query("INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))")
+        .bind(CONSUMER)
+        .bind(&event.id)
+        .execute(&mut *tx)
+        .await;
+    match first {
+        Ok(_) => {}
+        Err(err) if ocpizza::db::duplicate_key(&err).is_some() => {
+            tracing::info!("duplicate event ignored");
+            return edge::json(
+                StatusCode::OK,
+                &json!({ "received": true, "duplicate": true }),
+            );
+        }
+        Err(err) => return Err(err.into()),
+    }
+
+    let by = By::system("stripe");
+    let mut events = Vec::new();
+    let mut refund_due = None;
+    match (&event.event_type[..], &event.object) {
+        (
+            "payment_intent.succeeded"
+            | "payment_intent.payment_failed"
+            | "payment_intent.canceled",
+            EventObject::PaymentIntent(intent, _),
+        ) => {
+            let order_id = settlement::order_of(&state.pool, intent).await?;
+            match order_id {
+                None => tracing::warn!(payment_intent = %intent.id, "payment for no known order"),
+                Some(order_id) => {
+                    if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
+                        let failed = event.event_type == "payment_intent.payment_failed";
+                        let (outcome, emitted) =
+                            settlement::apply_intent(&mut tx, &mut order, intent, failed, &by)
+                                .await
+                                .map_err(|e| ApiError::internal(e.to_string()))?;
+                        tracing::info!(%order_id, ?outcome, "payment event applied");
+                        events = emitted;
+                        if let Outcome::RefundNeeded(amount) = outcome {
+                            refund_due = Some((order_id, amount));
+                        }
+                    }
+                }
+            }
+        }
+        (_, EventObject::Refund { id, status, .. }) => {
+            sqlx::query("UPDATE payments SET status = ?, updated_at = UTC_TIMESTAMP(6) WHERE provider = 'stripe' AND provider_ref = ?")
+                .bind(status)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Refunds we make are recorded when we make them; other events are
+        // acknowledged so Stripe stops sending them.
+        _ => tracing::debug!("event acknowledged without effect"),
+    }
+    tx.commit().await?;
+
+    outbox::send_now(&state.pool, &state.queues, &events).await;
+    if let Some((order_id, amount)) = refund_due {
+        refund_late_payment(state, order_id, amount).await;
+    }
+    edge::json(StatusCode::OK, &json!({ "received": true }))
+}
+
+/// Money received for an order already cancelled goes back. A failure here is
+/// logged; the sweep's reconciliation finds the order again.
+async fn refund_late_payment(state: &State, order_id: ocpizza::ids::OrderId, amount: Money) {
+    match settlement::refund(&state.pool, &state.stripe, order_id, amount, "late-payment").await {
+        Ok(refund) => tracing::info!(%order_id, ?refund, "late payment refunded"),
+        Err(err) => tracing::error!(%order_id, error = %err, "late payment could not be refunded"),
+    }
+}

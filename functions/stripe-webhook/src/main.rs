@@ -1,0 +1,24 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[
+        var::DATABASE_URL,
+        var::STRIPE_SECRET_KEY,
+        var::STRIPE_WEBHOOK_SECRET,
+        var::KITCHEN_QUEUE_URL,
+        var::DELIVERY_QUEUE_URL,
+    ]);
+    let state = stripe_webhook::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        queues: ocpizza::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(stripe_webhook::handle(&state, req).await) }
+    }))
+    .await
+}

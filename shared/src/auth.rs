@@ -1,0 +1,174 @@
+//! Who is calling: bearer tokens (JWT, HS256 pinned, signed with `SECRET_KEY`)
+//! carrying the user, role and pizzeria, and the guest's tracking token.
+//!
+//! Tokens are issued by the accounts function; every function verifies them
+//! here. Deny by default: a request without a valid token is a guest.
+
+use crate::http::{ApiError, Request};
+use crate::ids::{PizzeriaId, UserId};
+use crate::role::Role;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// How long a session lasts: a shift, not a week.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: i64,
+    pub role: Role,
+    pub pizzeria_id: Option<i64>,
+    /// The user's token version when issued: bumping it ends older sessions.
+    pub ver: i32,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub role: Role,
+    pub pizzeria_id: Option<PizzeriaId>,
+    pub token_version: i32,
+}
+
+impl Caller {
+    /// May this caller act on something of that pizzeria as staff?
+    pub fn is_staff_of(&self, pizzeria: PizzeriaId) -> bool {
+        self.role == Role::Admin
+            || (self.role.is_pizzeria_staff() && self.pizzeria_id == Some(pizzeria))
+    }
+}
+
+pub fn issue(
+    secret: &[u8],
+    user: UserId,
+    role: Role,
+    pizzeria: Option<PizzeriaId>,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), ApiError> {
+    let expires = now + TOKEN_LIFETIME;
+    let claims = Claims {
+        sub: user.0,
+        role,
+        pizzeria_id: pizzeria.map(|p| p.0),
+        ver: version,
+        iat: now.timestamp(),
+        exp: expires.timestamp(),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(ApiError::internal)?;
+    Ok((token, expires))
+}
+
+/// Verifies a token: HS256 only (a token claiming another algorithm, `none`
+/// included, is refused), signature, expiry.
+pub fn verify(secret: &[u8], token: &str) -> Result<Caller, ApiError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let data =
+        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
+            .map_err(|_| {
+                ApiError::unauthorized("The session is invalid or has expired; sign in again.")
+            })?;
+    let c = data.claims;
+    Ok(Caller {
+        user_id: UserId(c.sub),
+        role: c.role,
+        pizzeria_id: c.pizzeria_id.map(PizzeriaId),
+        token_version: c.ver,
+    })
+}
+
+/// The caller from `Authorization: Bearer …`: `None` without the header, 401
+/// with a bad one.
+pub fn caller(req: &Request, secret: &[u8]) -> Result<Option<Caller>, ApiError> {
+    let Some(value) = req.headers().get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Use `Authorization: Bearer <token>`."))?;
+    verify(secret, token.trim()).map(Some)
+}
+
+/// Compares a presented tracking token with the order's, in constant time.
+pub fn tracking_token_matches(presented: &str, expected: &str) -> bool {
+    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"test-secret";
+
+    #[test]
+    fn a_token_round_trips() {
+        let (token, _) = issue(
+            SECRET,
+            UserId(7),
+            Role::Pizzaiolo,
+            Some(PizzeriaId(1)),
+            0,
+            Utc::now(),
+        )
+        .unwrap();
+        let caller = verify(SECRET, &token).unwrap();
+        assert_eq!(caller.role, Role::Pizzaiolo);
+        assert!(caller.is_staff_of(PizzeriaId(1)));
+        assert!(!caller.is_staff_of(PizzeriaId(2)));
+    }
+
+    #[test]
+    fn expired_tampered_and_foreign_tokens_are_refused() {
+        let old = Utc::now() - Duration::hours(13);
+        let (expired, _) = issue(SECRET, UserId(7), Role::Customer, None, 0, old).unwrap();
+        assert_eq!(verify(SECRET, &expired).unwrap_err().status(), 401);
+        let (token, _) = issue(SECRET, UserId(7), Role::Customer, None, 0, Utc::now()).unwrap();
+        assert_eq!(verify(b"another-secret", &token).unwrap_err().status(), 401);
+        // Change the payload's role without re-signing.
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = String::from_utf8(engine.decode(&parts[1]).unwrap())
+            .unwrap()
+            .replace("customer", "admin");
+        parts[1] = engine.encode(payload);
+        assert_eq!(verify(SECRET, &parts.join(".")).unwrap_err().status(), 401);
+        // Another algorithm (HS512) with the right secret is refused too.
+        let claims = Claims {
+            sub: 1,
+            role: Role::Admin,
+            pizzeria_id: None,
+            ver: 0,
+            iat: 0,
+            exp: Utc::now().timestamp() + 60,
+        };
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert_eq!(verify(SECRET, &hs512).unwrap_err().status(), 401);
+    }
+
+    #[test]
+    fn tracking_tokens_compare_exactly() {
+        assert!(tracking_token_matches("abc", "abc"));
+        assert!(!tracking_token_matches("abd", "abc"));
+        assert!(!tracking_token_matches("ab", "abc"));
+    }
+}

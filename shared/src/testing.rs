@@ -1,0 +1,102 @@
+//! Test support shared by the functions' tests and benchmarks: fresh queues on
+//! the real SQS-compatible server, the local configuration, small queries.
+//! Nothing here is used by a function at run time.
+
+use crate::config::{var, Config};
+use crate::queue::{self, QueueName, Queues};
+use sqlx::MySqlPool;
+use std::time::Duration;
+
+/// The local configuration, as `make test` exports it.
+pub fn config() -> Config {
+    let mut config = match Config::load(&[]) {
+        Ok(config) => config,
+        Err(err) => panic!("test configuration: {err}"),
+    };
+    if config.aws_endpoint_url.is_none() {
+        config.aws_endpoint_url = Some("http://127.0.0.1:9324".into());
+    }
+    config
+}
+
+/// A kitchen and a delivery queue of this test's own (with their dead-letter
+/// queues), so parallel tests never read each other's messages.
+pub async fn fresh_queues() -> Queues {
+    let base = Queues::from_config(&config()).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let kitchen =
+        queue::create_with_dead_letter_queue(base.client(), &format!("t-kitchen-{suffix}"))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("the SQS server must be running (make test starts it): {e}")
+            });
+    let delivery =
+        queue::create_with_dead_letter_queue(base.client(), &format!("t-delivery-{suffix}"))
+            .await
+            .unwrap_or_else(|e| panic!("SQS: {e}"));
+    Queues::new(base.client().clone(), kitchen, delivery)
+}
+
+/// Queues whose server does not answer: what the request path sees when SQS is down.
+pub async fn unreachable_queues() -> Queues {
+    let mut config = config();
+    config.aws_endpoint_url = Some("http://127.0.0.1:9".into());
+    let base = Queues::from_config(&config).await;
+    Queues::new(
+        base.client().clone(),
+        "http://127.0.0.1:9/123456789012/down-kitchen".into(),
+        "http://127.0.0.1:9/123456789012/down-delivery".into(),
+    )
+}
+
+/// Receives and deletes everything on a queue until it stays empty for `quiet`.
+pub async fn drain(queues: &Queues, queue: QueueName, quiet: Duration) -> Vec<queue::Envelope> {
+    let mut all = Vec::new();
+    loop {
+        let batch = match queues.receive(queue, 10, quiet).await {
+            Ok(batch) => batch,
+            Err(e) => panic!("receive: {e}"),
+        };
+        if batch.is_empty() {
+            return all;
+        }
+        let handles: Vec<&str> = batch.iter().map(|m| m.receipt_handle.as_str()).collect();
+        if let Err(e) = queues.delete(queue, &handles).await {
+            panic!("delete: {e}");
+        }
+        all.extend(
+            batch
+                .iter()
+                .filter_map(|m| queue::Envelope::parse(&m.body).ok()),
+        );
+    }
+}
+
+/// One number from a query, e.g. a `COUNT(*)`.
+pub async fn scalar(pool: &MySqlPool, sql: &str) -> i64 {
+    match sqlx::query_as::<_, (i64,)>(sql).fetch_one(pool).await {
+        Ok((n,)) => n,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// Rows of the stock ledger that disagree with the stock levels (0 when consistent).
+pub async fn ledger_mismatches(pool: &MySqlPool) -> i64 {
+    scalar(
+        pool,
+        "SELECT COUNT(*) FROM stock s LEFT JOIN ( \
+            SELECT pizzeria_id, ingredient_id, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved \
+            FROM stock_movements GROUP BY pizzeria_id, ingredient_id) m \
+         ON m.pizzeria_id = s.pizzeria_id AND m.ingredient_id = s.ingredient_id \
+         WHERE COALESCE(m.on_hand, 0) <> s.on_hand OR COALESCE(m.reserved, 0) <> s.reserved \
+            OR s.reserved < 0 OR s.on_hand < 0",
+    )
+    .await
+}
+
+/// Reads the variable or the local default (for tests that need one value).
+pub fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+pub const STRIPE_API_BASE: &str = var::STRIPE_API_BASE;
