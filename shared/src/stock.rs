@@ -13,14 +13,15 @@ use std::collections::BTreeMap;
 /// Ingredient quantities in their unit, ordered by ingredient id.
 pub type Needs = BTreeMap<IngredientId, i64>;
 
-/// What an order needs of each ingredient for its lines.
+/// What an order needs of each ingredient for its lines, and the products
+/// that have no recipe (they cannot be made, so they cannot be sold).
 pub async fn needs_for(
     tx: &mut Transaction<'_, MySql>,
     lines: &[(ProductId, i64)],
-) -> Result<Needs, sqlx::Error> {
+) -> Result<(Needs, Vec<ProductId>), sqlx::Error> {
     let mut needs = Needs::new();
     if lines.is_empty() {
-        return Ok(needs);
+        return Ok((needs, Vec::new()));
     }
     let placeholders = vec!["?"; lines.len()].join(",");
     let sql = format!(
@@ -30,6 +31,7 @@ pub async fn needs_for(
     for (product, _) in lines {
         query = query.bind(product.0);
     }
+    let mut with_recipe = Vec::new();
     for (product, ingredient, per_unit) in query.fetch_all(&mut **tx).await? {
         let ordered: i64 = lines
             .iter()
@@ -37,8 +39,14 @@ pub async fn needs_for(
             .map(|(_, q)| q)
             .sum();
         *needs.entry(IngredientId(ingredient)).or_default() += i64::from(per_unit) * ordered;
+        with_recipe.push(product);
     }
-    Ok(needs)
+    let without = lines
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| !with_recipe.contains(&p.0))
+        .collect();
+    Ok((needs, without))
 }
 
 /// Reserves every need: returns the ingredients that were short. When any is,

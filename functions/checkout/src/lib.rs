@@ -28,7 +28,6 @@ use ocpizza::{outbox, stock, Money};
 use rand::Rng;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
-use std::collections::BTreeMap;
 
 const SCOPE: &str = "checkout";
 
@@ -405,11 +404,15 @@ async fn place(
     }
 
     // Last, so the hot stock rows stay locked only until the commit just below.
-    let needs = stock::needs_for(&mut tx, &cart.lines).await?;
-    let short = stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
-    if !short.is_empty() {
+    let (needs, no_recipe) = stock::needs_for(&mut tx, &cart.lines).await?;
+    let short = if no_recipe.is_empty() {
+        stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?
+    } else {
+        Vec::new()
+    };
+    if !short.is_empty() || !no_recipe.is_empty() {
         tx.rollback().await?;
-        return Err(out_of_stock(state, pizzeria, cart, &short).await?);
+        return Err(out_of_stock(state, pizzeria, cart, &short, &no_recipe).await?);
     }
 
     let body = json!({
@@ -475,28 +478,33 @@ async fn place(
     })
 }
 
-/// The 409: each product of the cart that uses a short ingredient, with how
-/// many can still be made.
+/// The 409: each product of the cart that uses a short ingredient (or has no
+/// recipe at all), with how many can still be made.
 async fn out_of_stock(
     state: &State,
     pizzeria: &Pizzeria,
     cart: &Cart,
     short: &[ocpizza::ids::IngredientId],
+    no_recipe: &[ProductId],
 ) -> Result<ApiError, ApiError> {
-    let placeholders = vec!["?"; short.len()].join(",");
-    let sql = format!(
-        "SELECT DISTINCT product_id FROM recipe_lines WHERE ingredient_id IN ({placeholders})"
-    );
-    let mut query = sqlx::query_as::<_, (i64,)>(&sql);
-    for ingredient in short {
-        query = query.bind(ingredient.0);
+    let mut affected: Vec<i64> = no_recipe.iter().map(|p| p.0).collect();
+    if !short.is_empty() {
+        let placeholders = vec!["?"; short.len()].join(",");
+        let sql = format!(
+            "SELECT DISTINCT product_id FROM recipe_lines WHERE ingredient_id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+        for ingredient in short {
+            query = query.bind(ingredient.0);
+        }
+        affected.extend(
+            query
+                .fetch_all(&state.pool)
+                .await?
+                .into_iter()
+                .map(|(p,)| p),
+        );
     }
-    let affected: Vec<i64> = query
-        .fetch_all(&state.pool)
-        .await?
-        .into_iter()
-        .map(|(p,)| p)
-        .collect();
     let menu = catalog::products(&state.pool, pizzeria).await?;
     let products: Vec<Value> = cart
         .lines
