@@ -1,43 +1,279 @@
-//! TEMPORARY STUB (not committed): replaced by the real module.
-#![allow(dead_code, unused_variables)]
+//! Geocoding and delivery zones: an address typed by a customer becomes
+//! coordinates, and the coordinates tell which pizzerias deliver there.
+//!
+//! With `GOOGLE_MAP_API_KEY` set, addresses go to Google's Geocoding API (3 s
+//! timeout, answers cached in `geocode_cache`). Without it — a developer's
+//! machine, the demo — only the demo addresses of `samples/addresses.json`
+//! are known, and the answer says so. The key is never logged nor shown:
+//! transport errors are stripped of the URL that carries it.
+
 use crate::config::Config;
 use crate::ids::PizzeriaId;
 use crate::money::Money;
+use crate::samples::ADDRESSES_JSON;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use sqlx::MySqlPool;
-#[derive(Clone, Copy, Debug)]
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Coordinates {
     pub latitude: f64,
     pub longitude: f64,
 }
+
+/// Great-circle distance in metres (haversine; plenty for a few kilometres).
 pub fn distance_m(a: Coordinates, b: Coordinates) -> f64 {
-    todo!()
+    const EARTH_RADIUS_M: f64 = 6_371_000.0;
+    let (la1, la2) = (a.latitude.to_radians(), b.latitude.to_radians());
+    let dla = la2 - la1;
+    let dlo = (b.longitude - a.longitude).to_radians();
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeoSource {
+    Google,
+    Cache,
+    DemoAddresses,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Geocoded {
     pub query: String,
     pub formatted_address: String,
     pub coordinates: Coordinates,
+    pub source: GeoSource,
 }
+
 #[derive(Debug, thiserror::Error)]
 pub enum GeoError {
-    #[error("a")]
+    /// Empty or absurd query: the caller's mistake (422).
+    #[error("{0}")]
     Invalid(String),
-    #[error("b")]
+    /// No such address (422).
+    #[error("{0}")]
     NotFound(String),
-    #[error("c")]
+    /// The provider refused or did not answer (503).
+    #[error("{0}")]
     Unavailable(String),
-    #[error("d")]
-    Database(sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
-#[derive(Clone, Debug)]
-pub struct Geocoder;
+
+/// One demo address of `samples/addresses.json`.
+#[derive(Debug, Clone, Deserialize)]
+struct DemoAddress {
+    query: String,
+    formatted_address: String,
+    latitude: f64,
+    longitude: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Geocoder {
+    http: reqwest::Client,
+    key: Option<SecretString>,
+    url: String,
+    demo: std::sync::Arc<Vec<DemoAddress>>,
+}
+
+/// Lower case, single spaces, no punctuation but digits and letters: what a
+/// person means, not how they typed it.
+fn normalise(query: &str) -> String {
+    query
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Deserialize)]
+struct GoogleAnswer {
+    status: String,
+    #[serde(default)]
+    results: Vec<GoogleResult>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GoogleResult {
+    formatted_address: String,
+    geometry: GoogleGeometry,
+}
+
+#[derive(Deserialize)]
+struct GoogleGeometry {
+    location: GoogleLocation,
+}
+
+#[derive(Deserialize)]
+struct GoogleLocation {
+    lat: f64,
+    lng: f64,
+}
+
 impl Geocoder {
     pub fn from_config(config: &Config) -> Geocoder {
-        Geocoder
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap_or_default();
+        // The fixtures are compiled in; a broken file is caught by the tests.
+        let demo: Vec<DemoAddress> = serde_json::from_str(ADDRESSES_JSON).unwrap_or_default();
+        Geocoder {
+            http,
+            key: config.google_map_api_key.clone(),
+            url: config.google_geocoding_url.clone(),
+            demo: std::sync::Arc::new(demo),
+        }
     }
+
+    /// No Google key: only the demo addresses are known.
+    pub fn is_offline(&self) -> bool {
+        self.key.is_none()
+    }
+
     pub async fn geocode(&self, pool: &MySqlPool, query: &str) -> Result<Geocoded, GeoError> {
-        todo!()
+        let query = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        if query.is_empty() {
+            return Err(GeoError::Invalid("Give an address.".into()));
+        }
+        if query.chars().count() > 300 {
+            return Err(GeoError::Invalid(
+                "An address is at most 300 characters.".into(),
+            ));
+        }
+        let normalised = normalise(&query);
+        let Some(key) = &self.key else {
+            return self.demo_lookup(&query, &normalised);
+        };
+
+        let hash = hex::encode(Sha256::digest(normalised.as_bytes()));
+        let cached: Option<(f64, f64, String)> = sqlx::query_as(
+            "SELECT latitude, longitude, formatted_address FROM geocode_cache WHERE query_hash = ?",
+        )
+        .bind(&hash)
+        .fetch_optional(pool)
+        .await?;
+        if let Some((latitude, longitude, formatted_address)) = cached {
+            return Ok(Geocoded {
+                query,
+                formatted_address,
+                coordinates: Coordinates {
+                    latitude,
+                    longitude,
+                },
+                source: GeoSource::Cache,
+            });
+        }
+
+        let response = self
+            .http
+            .get(&self.url)
+            .query(&[
+                ("address", query.as_str()),
+                ("key", key.expose_secret()),
+                ("region", "fr"),
+                ("language", "fr"),
+            ])
+            .send()
+            .await
+            .map_err(|e| {
+                GeoError::Unavailable(format!(
+                    "geocoding service unreachable: {}",
+                    e.without_url()
+                ))
+            })?;
+        if !response.status().is_success() {
+            return Err(GeoError::Unavailable(format!(
+                "geocoding service answered HTTP {}",
+                response.status().as_u16()
+            )));
+        }
+        let answer: GoogleAnswer = response.json().await.map_err(|e| {
+            GeoError::Unavailable(format!(
+                "geocoding service answered unreadably: {}",
+                e.without_url()
+            ))
+        })?;
+        match answer.status.as_str() {
+            "OK" => {}
+            "ZERO_RESULTS" => {
+                return Err(GeoError::NotFound(format!(
+                    "No address matches \"{query}\"."
+                )))
+            }
+            other => {
+                let detail = answer
+                    .error_message
+                    .unwrap_or_default()
+                    .replace(key.expose_secret(), "***");
+                return Err(GeoError::Unavailable(
+                    format!("geocoding service refused ({other}) {detail}")
+                        .trim()
+                        .to_owned(),
+                ));
+            }
+        }
+        let Some(first) = answer.results.into_iter().next() else {
+            return Err(GeoError::NotFound(format!(
+                "No address matches \"{query}\"."
+            )));
+        };
+        let coordinates = Coordinates {
+            latitude: first.geometry.location.lat,
+            longitude: first.geometry.location.lng,
+        };
+        sqlx::query(
+            "INSERT INTO geocode_cache (query_hash, query, latitude, longitude, formatted_address, created_at) \
+             VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE query_hash = query_hash",
+        )
+        .bind(&hash)
+        .bind(&query)
+        .bind(coordinates.latitude)
+        .bind(coordinates.longitude)
+        .bind(&first.formatted_address)
+        .execute(pool)
+        .await?;
+        Ok(Geocoded {
+            query,
+            formatted_address: first.formatted_address,
+            coordinates,
+            source: GeoSource::Google,
+        })
+    }
+
+    fn demo_lookup(&self, query: &str, normalised: &str) -> Result<Geocoded, GeoError> {
+        let found = self.demo.iter().find(|a| {
+            normalise(&a.query) == normalised
+                || normalise(&a.formatted_address) == normalised
+                || normalise(&a.formatted_address).trim_end_matches(" france") == normalised
+        });
+        match found {
+            Some(a) => Ok(Geocoded {
+                query: query.to_owned(),
+                formatted_address: a.formatted_address.clone(),
+                coordinates: Coordinates { latitude: a.latitude, longitude: a.longitude },
+                source: GeoSource::DemoAddresses,
+            }),
+            None => Err(GeoError::NotFound(format!(
+                "\"{query}\" is not one of the demo addresses: without a Google Maps key, only the addresses of samples/addresses.json are known."
+            ))),
+        }
     }
 }
+
+/// A pizzeria that delivers to a point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Zone {
     pub pizzeria_id: PizzeriaId,
     pub name: String,
@@ -45,9 +281,73 @@ pub struct Zone {
     pub delivery_fee: Money,
     pub min_order: Money,
 }
+
+/// Active pizzerias whose delivery radius covers the point, nearest first.
+/// The group has a handful of pizzerias: computed here rather than in SQL.
 pub async fn pizzerias_delivering_to(
     pool: &MySqlPool,
     at: Coordinates,
 ) -> Result<Vec<Zone>, sqlx::Error> {
-    todo!()
+    let rows: Vec<(i64, String, f64, f64, i32, i64, i64)> = sqlx::query_as(
+        "SELECT id, name, latitude, longitude, delivery_radius_m, delivery_fee_cents, min_order_cents \
+         FROM pizzerias WHERE status = 'active'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut zones: Vec<Zone> = rows
+        .into_iter()
+        .filter_map(|(id, name, latitude, longitude, radius, fee, min)| {
+            let d = distance_m(
+                Coordinates {
+                    latitude,
+                    longitude,
+                },
+                at,
+            )
+            .round() as i64;
+            (d <= i64::from(radius)).then(|| Zone {
+                pizzeria_id: PizzeriaId(id),
+                name,
+                distance_m: d,
+                delivery_fee: Money::from_cents(fee),
+                min_order: Money::from_cents(min),
+            })
+        })
+        .collect();
+    zones.sort_by_key(|z| z.distance_m);
+    Ok(zones)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paris_to_lyon_is_about_392_km() {
+        let paris = Coordinates {
+            latitude: 48.8566,
+            longitude: 2.3522,
+        };
+        let lyon = Coordinates {
+            latitude: 45.7640,
+            longitude: 4.8357,
+        };
+        let d = distance_m(paris, lyon);
+        assert!((390_000.0..395_000.0).contains(&d), "{d}");
+        assert_eq!(distance_m(paris, paris), 0.0);
+    }
+
+    #[test]
+    fn the_demo_addresses_parse() {
+        let demo: Vec<DemoAddress> = serde_json::from_str(ADDRESSES_JSON).unwrap();
+        assert!(demo.len() >= 25);
+    }
+
+    #[test]
+    fn normalising_ignores_case_and_punctuation() {
+        assert_eq!(
+            normalise("  18, Rue   MERCIÈRE - 69002 Lyon "),
+            "18 rue mercière 69002 lyon"
+        );
+    }
 }

@@ -1,0 +1,366 @@
+//! The stripe-webhook function: Stripe's signature scheme on the raw body,
+//! each event applied once, in any order, against real MariaDB and SQS.
+
+use chrono::Utc;
+use http::{header, StatusCode};
+use lambda_http::Body;
+use ocpizza::geo::Geocoder;
+use ocpizza::http::{Cors, Response};
+use ocpizza::payments::{self, Stripe};
+use ocpizza::queue::QueueName;
+use ocpizza::testing::{self, scalar};
+use rand::seq::SliceRandom;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+use std::time::Duration;
+use stripe_webhook::State;
+
+const SECRET: &str = "whsec_local";
+
+struct World {
+    webhook: State,
+    checkout: checkout::State,
+}
+
+async fn world(pool: &MySqlPool) -> World {
+    ocpizza::samples::load_demo(pool).await.unwrap();
+    let mut config = testing::config();
+    config.stripe_webhook_secret = SECRET.to_owned().into();
+    let queues = testing::fresh_queues().await;
+    let stripe = Stripe::from_config(&config).unwrap();
+    World {
+        webhook: State {
+            pool: pool.clone(),
+            queues: queues.clone(),
+            stripe: stripe.clone(),
+        },
+        checkout: checkout::State {
+            pool: pool.clone(),
+            cors: Cors::default(),
+            queues,
+            stripe,
+            geocoder: Geocoder::from_config(&config),
+            publishable_key: "pk_test_local".into(),
+            payment_timeout: chrono::Duration::minutes(15),
+        },
+    }
+}
+
+fn json_of(response: &Response) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
+}
+
+/// A card order for pickup at pizzeria 1: (order id, PaymentIntent id, total).
+async fn card_order(world: &World, quantity: i64) -> (i64, String, i64) {
+    let body = json!({
+        "pizzeria_id": 1, "fulfilment": "pickup", "payment_method": "card",
+        "lines": [{"product_id": 1, "quantity": quantity}],
+        "contact": {"name": "Léa Petit", "phone": "0612345678"}
+    });
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/orders")
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .body(Body::Text(body.to_string()))
+        .unwrap();
+    let response = checkout::handle(&world.checkout, req).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        json_of(&response)
+    );
+    let answer = json_of(&response);
+    (
+        answer["order"]["id"].as_i64().unwrap(),
+        answer["payment"]["payment_intent_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        answer["order"]["total_cents"].as_i64().unwrap(),
+    )
+}
+
+/// An event as Stripe documents it (and as localstripe sends it: old api_version).
+fn event(id: &str, kind: &str, intent: &str, order: i64, amount: i64, status: &str) -> String {
+    json!({
+        "id": id,
+        "object": "event",
+        "api_version": "2017-08-15",
+        "created": Utc::now().timestamp(),
+        "type": kind,
+        "data": { "object": {
+            "id": intent, "object": "payment_intent", "amount": amount,
+            "amount_received": if status == "succeeded" { amount } else { 0 },
+            "currency": "eur", "status": status,
+            "metadata": { "order_id": order.to_string() }
+        }}
+    })
+    .to_string()
+}
+
+fn delivery(payload: &str, signature: Option<String>) -> http::Request<Body> {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(sig) = signature {
+        b = b.header("stripe-signature", sig);
+    }
+    b.body(Body::Text(payload.to_owned())).unwrap()
+}
+
+fn signed(payload: &str) -> http::Request<Body> {
+    delivery(
+        payload,
+        Some(payments::sign(
+            payload.as_bytes(),
+            SECRET,
+            Utc::now().timestamp(),
+        )),
+    )
+}
+
+async fn status_of(pool: &MySqlPool, order: i64) -> String {
+    sqlx::query_as::<_, (String,)>("SELECT status FROM orders WHERE id = ?")
+        .bind(order)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .0
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (paid, paid_pi, paid_total) = card_order(&world, 2).await;
+    let (failed, failed_pi, failed_total) = card_order(&world, 1).await;
+    let (other, other_pi, other_total) = card_order(&world, 3).await;
+    let reserved_before = scalar(
+        &pool,
+        "SELECT SUM(reserved) FROM stock WHERE pizzeria_id = 1",
+    )
+    .await;
+
+    let events = [
+        event(
+            "evt_paid",
+            "payment_intent.succeeded",
+            &paid_pi,
+            paid,
+            paid_total,
+            "succeeded",
+        ),
+        event(
+            "evt_failed",
+            "payment_intent.payment_failed",
+            &failed_pi,
+            failed,
+            failed_total,
+            "requires_payment_method",
+        ),
+        event(
+            "evt_other",
+            "payment_intent.succeeded",
+            &other_pi,
+            other,
+            other_total,
+            "succeeded",
+        ),
+        event("evt_unrelated", "customer.created", "cus_1", 0, 0, "n/a"),
+    ];
+    let mut deliveries: Vec<&String> = events.iter().flat_map(|e| [e, e, e]).collect();
+    deliveries.shuffle(&mut rand::rng());
+    for payload in deliveries {
+        let response = stripe_webhook::handle(&world.webhook, signed(payload)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", json_of(&response));
+    }
+
+    assert_eq!(status_of(&pool, paid).await, "placed");
+    assert_eq!(status_of(&pool, other).await, "placed");
+    assert_eq!(status_of(&pool, failed).await, "cancelled");
+    // One history row and one kitchen message per effect.
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM order_status_history WHERE status = 'placed'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM order_status_history WHERE status = 'cancelled'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM processed_events").await,
+        4
+    );
+    let messages = testing::drain(
+        &world.webhook.queues,
+        QueueName::Kitchen,
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(messages.len(), 2);
+    // The failed order's stock is back (one Margherita), the others stay reserved.
+    let reserved_after = scalar(
+        &pool,
+        "SELECT SUM(reserved) FROM stock WHERE pizzeria_id = 1",
+    )
+    .await;
+    assert!(reserved_after < reserved_before);
+    assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+    // Payments recorded at the amount received.
+    assert_eq!(
+        scalar(&pool, &format!("SELECT amount_cents FROM payments WHERE order_id = {paid} AND status = 'succeeded'")).await,
+        paid_total
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_late_failure_after_success_changes_nothing(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (order, pi, total) = card_order(&world, 1).await;
+    let ok = event(
+        "evt_ok",
+        "payment_intent.succeeded",
+        &pi,
+        order,
+        total,
+        "succeeded",
+    );
+    let late = event(
+        "evt_late",
+        "payment_intent.payment_failed",
+        &pi,
+        order,
+        total,
+        "requires_payment_method",
+    );
+    assert_eq!(
+        stripe_webhook::handle(&world.webhook, signed(&ok))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        stripe_webhook::handle(&world.webhook, signed(&late))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(status_of(&pool, order).await, "placed");
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM order_status_history WHERE status = 'cancelled'"
+        )
+        .await,
+        0
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn bad_signatures_are_400_and_change_nothing(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (order, pi, total) = card_order(&world, 1).await;
+    let payload = event(
+        "evt_x",
+        "payment_intent.succeeded",
+        &pi,
+        order,
+        total,
+        "succeeded",
+    );
+    let now = Utc::now().timestamp();
+    let cases = [
+        ("no header", None),
+        ("garbage header", Some("nonsense".to_owned())),
+        (
+            "wrong secret",
+            Some(payments::sign(payload.as_bytes(), "whsec_other", now)),
+        ),
+        (
+            "stale timestamp",
+            Some(payments::sign(payload.as_bytes(), SECRET, now - 301)),
+        ),
+        (
+            "tampered body",
+            Some(payments::sign(
+                payload.replace("succeeded", "canceled").as_bytes(),
+                SECRET,
+                now,
+            )),
+        ),
+    ];
+    for (name, signature) in cases {
+        let response = stripe_webhook::handle(&world.webhook, delivery(&payload, signature)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+    assert_eq!(status_of(&pool, order).await, "pending_payment");
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM processed_events").await,
+        0
+    );
+
+    // Signed but of a type we do not handle: acknowledged, no effect.
+    let unknown = event(
+        "evt_unknown",
+        "invoice.paid",
+        &pi,
+        order,
+        total,
+        "succeeded",
+    );
+    assert_eq!(
+        stripe_webhook::handle(&world.webhook, signed(&unknown))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(status_of(&pool, order).await, "pending_payment");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_events_verify_with_the_local_secret(pool: MySqlPool) {
+    // events/ holds signed payloads for `cargo lambda invoke`; their signature
+    // is computed when they are used (see events/README.md), so here we check
+    // the payloads parse as the events they claim to be.
+    let _ = world(&pool).await;
+    for (file, kind) in [
+        (
+            "stripe-payment-intent-succeeded.json",
+            "payment_intent.succeeded",
+        ),
+        (
+            "stripe-payment-intent-payment-failed.json",
+            "payment_intent.payment_failed",
+        ),
+    ] {
+        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let request: Value = serde_json::from_str(&text).unwrap();
+        let body = request["body"].as_str().unwrap();
+        let event = payments::parse_event(body.as_bytes()).unwrap();
+        assert_eq!(event.event_type, kind);
+        let signature = request["headers"]["stripe-signature"].as_str().unwrap();
+        // Signed with the local secret at a fixed time: valid at that time only.
+        let t: i64 = signature
+            .split(',')
+            .find_map(|p| p.strip_prefix("t="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        payments::verify_signature(body.as_bytes(), signature, SECRET, t).unwrap();
+        assert!(payments::verify_signature(body.as_bytes(), signature, SECRET, t + 301).is_err());
+    }
+}
