@@ -96,7 +96,7 @@ stop_started() {
     local name pid
     for name in "${STARTED[@]}"; do
         pid=$(cat "$RUN_DIR/$name.pid" 2>/dev/null || true)
-        [[ -n "$pid" ]] && kill -- "-$pid" 2>/dev/null || true
+        [[ -n "$pid" ]] && { kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; }
         rm -f "$RUN_DIR/$name.pid"
     done
     STARTED=()

@@ -23,12 +23,43 @@ admin migrate
 admin seed
 admin queues
 
+# localstripe signs its payment_intent.* webhooks with the local secret and
+# posts them to the stripe-webhook function, as Stripe would.
+"$VENV/bin/python" - <<PY
+import urllib.parse, urllib.request
+data = urllib.parse.urlencode([
+    ("url", "http://127.0.0.1:$WATCH_PORT/lambda-url/stripe-webhook/"),
+    ("secret", "$STRIPE_WEBHOOK_SECRET"),
+    ("events[]", "payment_intent.succeeded"),
+    ("events[]", "payment_intent.payment_failed"),
+    ("events[]", "payment_intent.canceled"),
+]).encode()
+urllib.request.urlopen("$STRIPE_API_BASE/_config/webhooks/ocpizza", data, timeout=5).read()
+print("localstripe webhooks → stripe-webhook")
+PY
+
+# The schedules of infra/template.yaml, locally: the outbox relay and the
+# expiry sweep every 10 seconds, invoked through cargo lambda like EventBridge.
+(
+    sleep 20
+    while true; do
+        cargo lambda invoke outbox-relay --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        cargo lambda invoke expiry-sweep --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        sleep 10
+    done
+) &
+echo $! >"$RUN_DIR/schedules.pid"
+STARTED+=(schedules)
+
 cat <<MSG
 
 OC Pizza is starting (functions compile on their first request).
 
   Menu of pizzeria 1   http://localhost:$WATCH_PORT/lambda-url/menu/pizzerias/1/menu
   All pizzerias        http://localhost:$WATCH_PORT/lambda-url/menu/pizzerias
+  Place an order       POST http://localhost:$WATCH_PORT/lambda-url/checkout/orders
+                       (example body: events/checkout-cash-delivery.json)
+  Follow it            http://localhost:$WATCH_PORT/lambda-url/orders/orders/ID?token=T
   Any function F       http://localhost:$WATCH_PORT/lambda-url/F/...
 
   Database   $DATABASE_URL

@@ -58,7 +58,9 @@ pub enum PaymentError {
 }
 impl Stripe {
     pub fn from_config(config: &Config) -> Result<Stripe, PaymentError> {
-        todo!()
+        Ok(Stripe {
+            secret: config.stripe_webhook_secret.clone(),
+        })
     }
     pub async fn create_payment_intent(
         &self,
@@ -124,4 +126,10 @@ pub enum EventObject {
         status: String,
     },
     Other,
+}
+
+pub mod testing {
+    pub async fn pay_with_test_card(_: &str, _: &str, _: &str, _: &str) -> Result<(), String> {
+        todo!()
+    }
 }
