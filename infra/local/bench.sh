@@ -8,6 +8,8 @@ cd "$ROOT"
 need_rust
 need_python_tools
 need_database
+trap 'stop_started' EXIT
+need_sqs
 
 export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_bench"
 HISTORY="${BENCH_HISTORY:-1000000}"
@@ -17,8 +19,12 @@ ROWS="$REPORT_DIR/rows.md"
 : >"$ROWS"
 
 say "building the benchmarks (release)"
+if ! command -v sysbench >/dev/null; then
+    command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sysbench >/dev/null || true
+fi
 cargo build --release --quiet -p ocpizza --bin ocpizza-admin
 cargo bench --quiet --no-run -p menu --bench menu
+cargo bench --quiet --no-run -p checkout --bench checkout
 ADMIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/ocpizza-admin"
 
 say "fresh benchmark database with the demo data"
@@ -28,6 +34,26 @@ mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_benc
 
 say "menu with no order history"
 cargo bench --quiet -p menu --bench menu -- "0 orders" | tee -a "$ROWS"
+
+# The database's own write ceiling on this machine, from the same run:
+# sysbench oltp_write_only, 4 tables x 10,000 rows, 64 threads.
+CEILING=0
+if command -v sysbench >/dev/null; then
+    say "sysbench oltp_write_only (64 threads) as the ceiling"
+    mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
+    SB=(sysbench oltp_write_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db=sbtest --tables=4 --table-size=10000)
+    "${SB[@]}" prepare >/dev/null
+    CEILING=$("${SB[@]}" --threads=64 --time=15 run | awk '/transactions:/ {gsub("[(]", "", $3); print int($3)}')
+    "${SB[@]}" cleanup >/dev/null
+    printf '| sysbench oltp_write_only ceiling | %s tx/s | 64 threads, 4 tables x 10,000 rows, 15 s, same MariaDB | — |\n' "$CEILING" | tee -a "$ROWS"
+fi
+
+say "checkout"
+mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_bench'
+"$ADMIN" migrate
+"$ADMIN" seed
+"$ADMIN" queues
+cargo bench --quiet -p checkout --bench checkout -- "$CEILING" | tee -a "$ROWS"
 
 # The big history is kept between runs in its own database (generating a
 # million orders takes minutes); it is rebuilt when missing or short.

@@ -26,6 +26,7 @@ async fn main() -> Result<(), Error> {
         geocoder: ocpizza::geo::Geocoder::from_config(&config),
         publishable_key: config.stripe_publishable_key.clone(),
         payment_timeout: chrono::Duration::minutes(payment_timeout),
+        send_after_commit: std::env::var("OUTBOX_SEND_AFTER_COMMIT").as_deref() != Ok("false"),
     };
     run(service_fn(|req: Request| {
         let state = state.clone();

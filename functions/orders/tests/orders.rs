@@ -47,6 +47,7 @@ async fn world(pool: &MySqlPool) -> World {
             geocoder: Geocoder::from_config(&config),
             publishable_key: "pk_test_local".into(),
             payment_timeout: chrono::Duration::minutes(15),
+            send_after_commit: true,
         },
         stripe,
     }

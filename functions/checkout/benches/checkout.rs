@@ -1,0 +1,180 @@
+//! `make bench`: checkout throughput in-process against the real database
+//! and the real SQS-compatible server.
+//!
+//! Clients place cash pickup orders of one pizza as fast as they can for a
+//! fixed time. "spread": each order goes to one of the 5 open pizzerias;
+//! "one pizzeria": all to pizzeria 1, whose Margherita stock is limited so it
+//! sells out during the run (contention on the same stock rows, then 409s).
+//! After each run: oversold portions (must be 0) and the ledger's consistency.
+
+use checkout::State;
+use http::StatusCode;
+use lambda_http::Body;
+use ocpizza::geo::Geocoder;
+use ocpizza::http::Cors;
+use ocpizza::payments::Stripe;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const RUN_TIME: Duration = Duration::from_secs(8);
+const LIMITED_PORTIONS: i64 = 2_000;
+
+fn request(pizzeria: i64, product: i64, key: String) -> http::Request<Body> {
+    let body = json!({
+        "pizzeria_id": pizzeria, "fulfilment": "pickup", "payment_method": "cash",
+        "lines": [{"product_id": product, "quantity": 1}],
+        "contact": {"name": "Bench Client", "phone": "0600000000"}
+    });
+    http::Request::builder()
+        .method("POST")
+        .uri("/orders")
+        .header("idempotency-key", key)
+        .body(Body::Text(body.to_string()))
+        .expect("static request")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+async fn scalar(pool: &sqlx::MySqlPool, sql: &str) -> i64 {
+    sqlx::query_as::<_, (i64,)>(sql).fetch_one(pool).await.expect("query").0
+}
+
+/// Plenty of everything everywhere, open around the clock; pizzeria 1's
+/// Margherita limited to `LIMITED_PORTIONS` (through the ledger).
+async fn prepare(pool: &sqlx::MySqlPool) {
+    let script = format!(
+        "DELETE FROM opening_hours WHERE pizzeria_id BETWEEN 1 AND 5;
+         INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at)
+           SELECT p.id, d.n, '00:00:00', '23:59:59' FROM pizzerias p
+           JOIN (SELECT 1 n UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7) d
+           WHERE p.id BETWEEN 1 AND 5;
+         INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reason)
+           SELECT pizzeria_id, ingredient_id, 'restock', 100000000 - on_hand, 'benchmark' FROM stock WHERE pizzeria_id BETWEEN 1 AND 5;
+         UPDATE stock SET on_hand = 100000000 WHERE pizzeria_id BETWEEN 1 AND 5;"
+    );
+    sqlx::raw_sql(&script).execute(pool).await.expect("benchmark stock");
+}
+
+/// Pizzeria 1 can make exactly `LIMITED_PORTIONS` more Marinaras (on top of
+/// what is already reserved), through the ledger.
+async fn limit_stock(pool: &sqlx::MySqlPool) {
+    let script = format!(
+        "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reason)
+           SELECT s.pizzeria_id, s.ingredient_id, 'adjustment', s.reserved + {LIMITED_PORTIONS} * r.quantity - s.on_hand, 'benchmark'
+           FROM stock s JOIN recipe_lines r ON r.ingredient_id = s.ingredient_id AND r.product_id = 13 WHERE s.pizzeria_id = 1;
+         UPDATE stock s JOIN recipe_lines r ON r.ingredient_id = s.ingredient_id AND r.product_id = 13
+           SET s.on_hand = s.reserved + {LIMITED_PORTIONS} * r.quantity WHERE s.pizzeria_id = 1;"
+    );
+    sqlx::raw_sql(&script).execute(pool).await.expect("limited stock");
+}
+
+struct Outcome {
+    created: usize,
+    conflicts: usize,
+    other: usize,
+    elapsed: f64,
+    latencies: Vec<Duration>,
+}
+
+async fn run(state: &State, clients: usize, spread: bool) -> Outcome {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let (mut created, mut conflicts, mut other) = (0, 0, 0);
+                let mut latencies = Vec::new();
+                let mut i = c;
+                while started.elapsed() < RUN_TIME {
+                    // Spread: pizzerias 1..5, Reine (plentiful). One pizzeria:
+                    // Marinara at pizzeria 1, limited, so it sells out.
+                    let (pizzeria, product) = if spread { (1 + (i % 5) as i64, 2) } else { (1, 13) };
+                    let t = Instant::now();
+                    let response = checkout::handle(&state, request(pizzeria, product, uuid::Uuid::new_v4().to_string())).await;
+                    latencies.push(t.elapsed());
+                    match response.status() {
+                        StatusCode::CREATED => created += 1,
+                        StatusCode::CONFLICT => conflicts += 1,
+                        _ => other += 1,
+                    }
+                    i += clients;
+                }
+                (created, conflicts, other, latencies)
+            })
+        })
+        .collect();
+    let mut outcome = Outcome { created: 0, conflicts: 0, other: 0, elapsed: 0.0, latencies: Vec::new() };
+    for task in tasks {
+        let (created, conflicts, other, latencies) = task.await.expect("client");
+        outcome.created += created;
+        outcome.conflicts += conflicts;
+        outcome.other += other;
+        outcome.latencies.extend(latencies);
+    }
+    outcome.elapsed = started.elapsed().as_secs_f64();
+    outcome.latencies.sort();
+    outcome
+}
+
+#[tokio::main]
+async fn main() {
+    let ceiling: f64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0.0);
+    let mut config = ocpizza::testing::config();
+    config.database_max_connections = 64;
+    let pool = ocpizza::db::connect_lazy(&config).expect("pool");
+    let state = State {
+        pool: pool.clone(),
+        cors: Cors::default(),
+        queues: ocpizza::queue::Queues::from_config(&config).await,
+        stripe: Stripe::from_config(&config).expect("stripe"),
+        geocoder: Geocoder::from_config(&config),
+        publishable_key: String::new(),
+        payment_timeout: chrono::Duration::minutes(15),
+            send_after_commit: true,
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    // With the SQS send in the request path, the local SQS server (moto, one
+    // Python process) is the bottleneck; the same runs with sending left to
+    // the outbox relay show what the database path sustains.
+    let mut state = state;
+    for (send, spread, label) in [
+        (false, true, "spread over 5 pizzerias"),
+        (false, false, "one pizzeria, limited stock"),
+        (true, true, "spread, SQS send in the request path"),
+    ] {
+        state.send_after_commit = send;
+        for clients in [16, 64] {
+            if send && clients == 16 {
+                continue;
+            }
+            if spread {
+                prepare(&pool).await;
+            } else {
+                limit_stock(&pool).await;
+            }
+            let outcome = run(&state, clients, spread).await;
+            let rate = outcome.created as f64 / outcome.elapsed;
+            let p99 = percentile(&outcome.latencies, 0.99).as_secs_f64() * 1e3;
+            let p50 = percentile(&outcome.latencies, 0.50).as_secs_f64() * 1e3;
+            let oversold = scalar(
+                &pool,
+                "SELECT CAST(COALESCE(SUM(GREATEST(reserved - on_hand, 0) + GREATEST(-on_hand, 0) + GREATEST(-reserved, 0)), 0) AS SIGNED) FROM stock",
+            )
+            .await;
+            let ledger = ocpizza::testing::ledger_mismatches(&pool).await;
+            let ratio = if ceiling > 0.0 { format!(" = {:.2} × the sysbench ceiling", rate / ceiling) } else { String::new() };
+            let goal = if spread { "≥ 0.25 × ceiling (≈ 600/s)" } else { "≥ 200/s, 0 oversold" };
+            println!(
+                "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}, {:.0} s, {} created, {} sold out (409), {} other; oversold {oversold}{}, ledger mismatches {ledger}; {cores} cores | {goal} |",
+                if send { " + send to SQS (moto) after commit" } else { ", outbox left to the relay" },
+                if spread { String::new() } else { format!(", {} of {LIMITED_PORTIONS} portions sold", outcome.created) },
+                outcome.elapsed, outcome.created, outcome.conflicts, outcome.other,
+            );
+        }
+    }
+}
