@@ -16,7 +16,7 @@ pub type Needs = BTreeMap<IngredientId, i64>;
 /// What an order needs of each ingredient for its lines, and the products
 /// that have no recipe (they cannot be made, so they cannot be sold).
 pub async fn needs_for(
-    tx: &mut Transaction<'_, MySql>,
+    db: impl sqlx::Executor<'_, Database = MySql>,
     lines: &[(ProductId, i64)],
 ) -> Result<(Needs, Vec<ProductId>), sqlx::Error> {
     let mut needs = Needs::new();
@@ -32,7 +32,7 @@ pub async fn needs_for(
         query = query.bind(product.0);
     }
     let mut with_recipe = Vec::new();
-    for (product, ingredient, per_unit) in query.fetch_all(&mut **tx).await? {
+    for (product, ingredient, per_unit) in query.fetch_all(db).await? {
         let ordered: i64 = lines
             .iter()
             .filter(|(p, _)| p.0 == product)
@@ -49,30 +49,71 @@ pub async fn needs_for(
     Ok((needs, without))
 }
 
-/// Reserves every need: returns the ingredients that were short. When any is,
-/// the caller must roll back (the rows already reserved and the ledger go with it).
+/// Reserves every need, or reports `false` when any ingredient is short: the
+/// caller must then roll back (the rows already reserved and the ledger go
+/// with it) and may ask [`shortages`] which.
 pub async fn reserve(
     tx: &mut Transaction<'_, MySql>,
     pizzeria: PizzeriaId,
     order: OrderId,
     needs: &Needs,
-) -> Result<Vec<IngredientId>, sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     // The ledger rows first: they lock nothing shared, so the hot stock rows
     // below stay locked for as short a time as possible before the commit.
     ledger(tx, pizzeria, order, "reservation", needs, 0, 1).await?;
+    if needs.is_empty() {
+        return Ok(true);
+    }
+    // One statement for every ingredient: one round trip while holding the
+    // locks. InnoDB locks the rows in primary-key order, the same for every
+    // order, so concurrent reservations queue up instead of deadlocking.
+    let mut update = sqlx::QueryBuilder::<MySql>::new(
+        "UPDATE stock SET reserved = reserved + CASE ingredient_id",
+    );
+    for (ingredient, quantity) in needs {
+        update
+            .push(" WHEN ")
+            .push_bind(ingredient.0)
+            .push(" THEN ")
+            .push_bind(*quantity);
+    }
+    update
+        .push(" END, updated_at = UTC_TIMESTAMP(6) WHERE pizzeria_id = ")
+        .push_bind(pizzeria.0);
+    update.push(" AND (");
+    for (i, (ingredient, quantity)) in needs.iter().enumerate() {
+        if i > 0 {
+            update.push(" OR ");
+        }
+        update
+            .push("(ingredient_id = ")
+            .push_bind(ingredient.0)
+            .push(" AND on_hand - reserved >= ")
+            .push_bind(*quantity)
+            .push(")");
+    }
+    update.push(")");
+    let reserved = update.build().execute(&mut **tx).await?.rows_affected();
+    Ok(reserved == needs.len() as u64)
+}
+
+/// After a failed reservation has been rolled back: which ingredients are
+/// short of these needs right now (for the answer to the customer).
+pub async fn shortages(
+    pool: &sqlx::MySqlPool,
+    pizzeria: PizzeriaId,
+    needs: &Needs,
+) -> Result<Vec<IngredientId>, sqlx::Error> {
     let mut short = Vec::new();
     for (&ingredient, &quantity) in needs {
-        let done = sqlx::query(
-            "UPDATE stock SET reserved = reserved + ?, updated_at = UTC_TIMESTAMP(6) \
-             WHERE pizzeria_id = ? AND ingredient_id = ? AND on_hand - reserved >= ?",
+        let available: Option<(i64,)> = sqlx::query_as(
+            "SELECT on_hand - reserved FROM stock WHERE pizzeria_id = ? AND ingredient_id = ?",
         )
-        .bind(quantity)
         .bind(pizzeria.0)
         .bind(ingredient.0)
-        .bind(quantity)
-        .execute(&mut **tx)
+        .fetch_optional(pool)
         .await?;
-        if done.rows_affected() == 0 {
+        if available.map_or(true, |(a,)| a < quantity) {
             short.push(ingredient);
         }
     }

@@ -41,7 +41,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn scalar(pool: &sqlx::MySqlPool, sql: &str) -> i64 {
-    sqlx::query_as::<_, (i64,)>(sql).fetch_one(pool).await.expect("query").0
+    sqlx::query_as::<_, (i64,)>(sql)
+        .fetch_one(pool)
+        .await
+        .expect("query")
+        .0
 }
 
 /// Plenty of everything everywhere, open around the clock; pizzeria 1's
@@ -57,7 +61,10 @@ async fn prepare(pool: &sqlx::MySqlPool) {
            SELECT pizzeria_id, ingredient_id, 'restock', 100000000 - on_hand, 'benchmark' FROM stock WHERE pizzeria_id BETWEEN 1 AND 5;
          UPDATE stock SET on_hand = 100000000 WHERE pizzeria_id BETWEEN 1 AND 5;"
     );
-    sqlx::raw_sql(&script).execute(pool).await.expect("benchmark stock");
+    sqlx::raw_sql(&script)
+        .execute(pool)
+        .await
+        .expect("benchmark stock");
 }
 
 /// Pizzeria 1 can make exactly `LIMITED_PORTIONS` more Marinaras (on top of
@@ -70,7 +77,10 @@ async fn limit_stock(pool: &sqlx::MySqlPool) {
          UPDATE stock s JOIN recipe_lines r ON r.ingredient_id = s.ingredient_id AND r.product_id = 13
            SET s.on_hand = s.reserved + {LIMITED_PORTIONS} * r.quantity WHERE s.pizzeria_id = 1;"
     );
-    sqlx::raw_sql(&script).execute(pool).await.expect("limited stock");
+    sqlx::raw_sql(&script)
+        .execute(pool)
+        .await
+        .expect("limited stock");
 }
 
 struct Outcome {
@@ -93,9 +103,17 @@ async fn run(state: &State, clients: usize, spread: bool) -> Outcome {
                 while started.elapsed() < RUN_TIME {
                     // Spread: pizzerias 1..5, Reine (plentiful). One pizzeria:
                     // Marinara at pizzeria 1, limited, so it sells out.
-                    let (pizzeria, product) = if spread { (1 + (i % 5) as i64, 2) } else { (1, 13) };
+                    let (pizzeria, product) = if spread {
+                        (1 + (i % 5) as i64, 2)
+                    } else {
+                        (1, 13)
+                    };
                     let t = Instant::now();
-                    let response = checkout::handle(&state, request(pizzeria, product, uuid::Uuid::new_v4().to_string())).await;
+                    let response = checkout::handle(
+                        &state,
+                        request(pizzeria, product, uuid::Uuid::new_v4().to_string()),
+                    )
+                    .await;
                     latencies.push(t.elapsed());
                     match response.status() {
                         StatusCode::CREATED => created += 1,
@@ -108,7 +126,13 @@ async fn run(state: &State, clients: usize, spread: bool) -> Outcome {
             })
         })
         .collect();
-    let mut outcome = Outcome { created: 0, conflicts: 0, other: 0, elapsed: 0.0, latencies: Vec::new() };
+    let mut outcome = Outcome {
+        created: 0,
+        conflicts: 0,
+        other: 0,
+        elapsed: 0.0,
+        latencies: Vec::new(),
+    };
     for task in tasks {
         let (created, conflicts, other, latencies) = task.await.expect("client");
         outcome.created += created;
@@ -123,7 +147,10 @@ async fn run(state: &State, clients: usize, spread: bool) -> Outcome {
 
 #[tokio::main]
 async fn main() {
-    let ceiling: f64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0.0);
+    let ceiling: f64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.0);
     let mut config = ocpizza::testing::config();
     config.database_max_connections = 64;
     let pool = ocpizza::db::connect_lazy(&config).expect("pool");
@@ -135,9 +162,11 @@ async fn main() {
         geocoder: Geocoder::from_config(&config),
         publishable_key: String::new(),
         payment_timeout: chrono::Duration::minutes(15),
-            send_after_commit: true,
+        send_after_commit: true,
     };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     // With the SQS send in the request path, the local SQS server (moto, one
     // Python process) is the bottleneck; the same runs with sending left to
     // the outbox relay show what the database path sustains.
@@ -167,8 +196,16 @@ async fn main() {
             )
             .await;
             let ledger = ocpizza::testing::ledger_mismatches(&pool).await;
-            let ratio = if ceiling > 0.0 { format!(" = {:.2} × the sysbench ceiling", rate / ceiling) } else { String::new() };
-            let goal = if spread { "≥ 0.25 × ceiling (≈ 600/s)" } else { "≥ 200/s, 0 oversold" };
+            let ratio = if ceiling > 0.0 {
+                format!(" = {:.2} × the sysbench ceiling", rate / ceiling)
+            } else {
+                String::new()
+            };
+            let goal = if spread {
+                "≥ 0.25 × ceiling (≈ 600/s)"
+            } else {
+                "≥ 200/s, 0 oversold"
+            };
             println!(
                 "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}, {:.0} s, {} created, {} sold out (409), {} other; oversold {oversold}{}, ledger mismatches {ledger}; {cores} cores | {goal} |",
                 if send { " + send to SQS (moto) after commit" } else { ", outbox left to the relay" },

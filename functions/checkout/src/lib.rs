@@ -410,14 +410,12 @@ async fn place(
     }
 
     // Last, so the hot stock rows stay locked only until the commit just below.
-    let (needs, no_recipe) = stock::needs_for(&mut tx, &cart.lines).await?;
-    let short = if no_recipe.is_empty() {
-        stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?
-    } else {
-        Vec::new()
-    };
-    if !short.is_empty() || !no_recipe.is_empty() {
+    let (needs, no_recipe) = stock::needs_for(&mut *tx, &cart.lines).await?;
+    let reserved =
+        no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
+    if !reserved {
         tx.rollback().await?;
+        let short = stock::shortages(&state.pool, pizzeria.id, &needs).await?;
         return Err(out_of_stock(state, pizzeria, cart, &short, &no_recipe).await?);
     }
 

@@ -27,7 +27,7 @@ async fn state(pool: &MySqlPool) -> State {
         geocoder: Geocoder::from_config(&config),
         publishable_key: "pk_test_local".into(),
         payment_timeout: chrono::Duration::minutes(15),
-            send_after_commit: true,
+        send_after_commit: true,
     }
 }
 
@@ -229,7 +229,14 @@ async fn the_same_idempotency_key_five_times_at_once_makes_one_order(pool: MySql
     );
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 1);
     // Stock was reserved once, for that one order.
-    assert_eq!(scalar(&pool, "SELECT COUNT(DISTINCT order_id) FROM stock_movements WHERE kind = 'reservation'").await, 1);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(DISTINCT order_id) FROM stock_movements WHERE kind = 'reservation'"
+        )
+        .await,
+        1
+    );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
 
     // The same key with another cart is refused, and changes nothing.

@@ -307,13 +307,10 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     .await?;
     let note = format!("modified: {} → {}", old_total, priced.total);
     orders::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
-    let (needs, no_recipe) = stock::needs_for(&mut tx, &lines).await?;
-    let short = if no_recipe.is_empty() {
-        stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?
-    } else {
-        Vec::new()
-    };
-    if !short.is_empty() || !no_recipe.is_empty() {
+    let (needs, no_recipe) = stock::needs_for(&mut *tx, &lines).await?;
+    let reserved =
+        no_recipe.is_empty() && stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?;
+    if !reserved {
         tx.rollback().await?;
         let menu = catalog::products(&state.pool, &pizzeria).await?;
         let products: Vec<_> = lines
