@@ -104,6 +104,29 @@ pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sq
     row.map(head_from_row).transpose()
 }
 
+/// Writes an order's lines with their price snapshots, numbered from 1.
+pub async fn insert_lines(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    lines: &[crate::pricing::PricedLine],
+) -> Result<(), sqlx::Error> {
+    let mut insert = sqlx::QueryBuilder::<MySql>::new(
+        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
+    );
+    insert.push_values(lines.iter().enumerate(), |mut row, (i, line)| {
+        row.push_bind(order.0)
+            .push_bind(i as i32 + 1)
+            .push_bind(line.product_id.0)
+            .push_bind(&line.name)
+            .push_bind(line.unit_price.cents())
+            .push_bind(line.vat_rate_bp as i32)
+            .push_bind(line.quantity as i32)
+            .push_bind(line.total.cents());
+    });
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Appends a row to the status history.
 pub async fn record_history(
     tx: &mut Transaction<'_, MySql>,

@@ -25,10 +25,10 @@ pub enum Outcome {
     UnknownOrder,
 }
 
-/// Records the PaymentIntent's state on its payment row (inserted if the
-/// checkout did not get to it).
-async fn record_intent(
-    tx: &mut Transaction<'_, MySql>,
+/// Records a PaymentIntent's state on its payment row (inserted the first
+/// time: at checkout, or by whichever report comes first).
+pub async fn record_intent(
+    db: impl sqlx::Executor<'_, Database = MySql>,
     order: OrderId,
     intent: &PaymentIntent,
 ) -> Result<(), sqlx::Error> {
@@ -46,7 +46,7 @@ async fn record_intent(
     .bind(&intent.id)
     .bind(amount.cents())
     .bind(intent.status.as_str())
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -78,7 +78,7 @@ pub async fn apply_intent(
     failed: bool,
     by: &By,
 ) -> Result<(Outcome, Vec<Envelope>), ChangeError> {
-    record_intent(tx, order.id, intent).await?;
+    record_intent(&mut **tx, order.id, intent).await?;
     let outcome = match (intent.status, order.status) {
         (PaymentIntentStatus::Succeeded, OrderStatus::PendingPayment) => {
             let events = orders::change_status(
@@ -275,7 +275,7 @@ pub async fn expire_unpaid(
             }
             _ => {
                 if let Some(intent) = &stripe_state {
-                    record_intent(&mut tx, order_id, intent).await?;
+                    record_intent(&mut *tx, order_id, intent).await?;
                 }
                 events.extend(
                     orders::change_status(

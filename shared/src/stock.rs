@@ -145,20 +145,7 @@ pub async fn release(
     pizzeria: PizzeriaId,
     order: OrderId,
 ) -> Result<Needs, sqlx::Error> {
-    let held = reserved_by(tx, order).await?;
-    for (&ingredient, &quantity) in &held {
-        sqlx::query(
-            "UPDATE stock SET reserved = reserved - ?, updated_at = UTC_TIMESTAMP(6) \
-             WHERE pizzeria_id = ? AND ingredient_id = ?",
-        )
-        .bind(quantity)
-        .bind(pizzeria.0)
-        .bind(ingredient.0)
-        .execute(&mut **tx)
-        .await?;
-    }
-    ledger(tx, pizzeria, order, "release", &held, 0, -1).await?;
-    Ok(held)
+    settle(tx, pizzeria, order, "release", 0).await
 }
 
 /// The kitchen starts the order: what was reserved is now used up —
@@ -168,20 +155,32 @@ pub async fn consume(
     pizzeria: PizzeriaId,
     order: OrderId,
 ) -> Result<Needs, sqlx::Error> {
+    settle(tx, pizzeria, order, "consumption", -1).await
+}
+
+/// Ends the order's reservation: `reserved` goes down by what it holds, and
+/// `on_hand` too when it is consumed (`on_hand_sign` = -1).
+async fn settle(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria: PizzeriaId,
+    order: OrderId,
+    kind: &str,
+    on_hand_sign: i64,
+) -> Result<Needs, sqlx::Error> {
     let held = reserved_by(tx, order).await?;
     for (&ingredient, &quantity) in &held {
         sqlx::query(
-            "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ?, updated_at = UTC_TIMESTAMP(6) \
+            "UPDATE stock SET on_hand = on_hand + ?, reserved = reserved - ?, updated_at = UTC_TIMESTAMP(6) \
              WHERE pizzeria_id = ? AND ingredient_id = ?",
         )
-        .bind(quantity)
+        .bind(on_hand_sign * quantity)
         .bind(quantity)
         .bind(pizzeria.0)
         .bind(ingredient.0)
         .execute(&mut **tx)
         .await?;
     }
-    ledger(tx, pizzeria, order, "consumption", &held, -1, -1).await?;
+    ledger(tx, pizzeria, order, kind, &held, on_hand_sign, -1).await?;
     Ok(held)
 }
 

@@ -15,6 +15,7 @@ use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
 use ocpizza::catalog::{self, Pizzeria};
+use ocpizza::config::Config;
 use ocpizza::geo::{self, Geocoder};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::idempotency::{self, Begin};
@@ -24,7 +25,7 @@ use ocpizza::orders::{self, By};
 use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::pricing::{self, Priced};
 use ocpizza::queue::{Envelope, Event, Queues};
-use ocpizza::{outbox, stock, Money};
+use ocpizza::{outbox, settlement, stock, Money};
 use rand::Rng;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -46,6 +47,23 @@ pub struct State {
     /// outbox relay sends it: for load tests against a slow local SQS server,
     /// or to take SQS latency out of the request path.
     pub send_after_commit: bool,
+}
+
+impl State {
+    /// The state for this configuration, with the default payment timeout
+    /// (15 minutes) and sending after commit on.
+    pub fn new(pool: MySqlPool, config: &Config, queues: Queues) -> Result<State, PaymentError> {
+        Ok(State {
+            pool,
+            cors: Cors::new(&config.allowed_origins),
+            queues,
+            stripe: Stripe::from_config(config)?,
+            geocoder: Geocoder::from_config(config),
+            publishable_key: config.stripe_publishable_key.clone(),
+            payment_timeout: chrono::Duration::minutes(15),
+            send_after_commit: true,
+        })
+    }
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -380,20 +398,7 @@ async fn place(
         }
     };
 
-    let mut lines = sqlx::QueryBuilder::<sqlx::MySql>::new(
-        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
-    );
-    lines.push_values(priced.lines.iter().enumerate(), |mut row, (i, line)| {
-        row.push_bind(order_id.0)
-            .push_bind(i as i32 + 1)
-            .push_bind(line.product_id.0)
-            .push_bind(&line.name)
-            .push_bind(line.unit_price.cents())
-            .push_bind(line.vat_rate_bp as i32)
-            .push_bind(line.quantity as i32)
-            .push_bind(line.total.cents());
-    });
-    lines.build().execute(&mut *tx).await?;
+    orders::insert_lines(&mut tx, order_id, &priced.lines).await?;
 
     let by = By::system(cart.channel.as_str());
     orders::record_history(&mut tx, order_id, status, &by, None).await?;
@@ -579,17 +584,7 @@ async fn attach_payment_intent(
     body["payment"]["client_secret"] = json!(intent.client_secret);
 
     let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
-         VALUES (?, 'stripe', 'charge', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-         ON DUPLICATE KEY UPDATE updated_at = updated_at",
-    )
-    .bind(order_id.0)
-    .bind(&intent.id)
-    .bind(amount.cents())
-    .bind(intent.status.as_str())
-    .execute(&mut *tx)
-    .await?;
+    settlement::record_intent(&mut *tx, order_id, &intent).await?;
     idempotency::save(
         &mut tx,
         SCOPE,

@@ -1,6 +1,5 @@
 use lambda_http::{run, service_fn, Error, Request};
 use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,16 +17,11 @@ async fn main() -> Result<(), Error> {
         .and_then(|m| m.parse::<i64>().ok())
         .filter(|m| (1..=120).contains(m))
         .unwrap_or(15);
-    let state = checkout::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
-        cors: Cors::new(&config.allowed_origins),
-        queues: ocpizza::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payments::Stripe::from_config(&config)?,
-        geocoder: ocpizza::geo::Geocoder::from_config(&config),
-        publishable_key: config.stripe_publishable_key.clone(),
-        payment_timeout: chrono::Duration::minutes(payment_timeout),
-        send_after_commit: std::env::var("OUTBOX_SEND_AFTER_COMMIT").as_deref() != Ok("false"),
-    };
+    let pool = ocpizza::db::connect_lazy(&config)?;
+    let queues = ocpizza::queue::Queues::from_config(&config).await;
+    let mut state = checkout::State::new(pool, &config, queues)?;
+    state.payment_timeout = chrono::Duration::minutes(payment_timeout);
+    state.send_after_commit = std::env::var("OUTBOX_SEND_AFTER_COMMIT").as_deref() != Ok("false");
     run(service_fn(|req: Request| {
         let state = state.clone();
         async move { Ok::<_, Error>(checkout::handle(&state, req).await) }

@@ -4,8 +4,7 @@
 use checkout::State;
 use http::{header, StatusCode};
 use lambda_http::Body;
-use ocpizza::geo::Geocoder;
-use ocpizza::http::{Cors, Response};
+use ocpizza::http::Response;
 use ocpizza::payments::Stripe;
 use ocpizza::queue::QueueName;
 use ocpizza::testing::{self, scalar};
@@ -19,16 +18,7 @@ const REINE: i64 = 2;
 async fn state(pool: &MySqlPool) -> State {
     ocpizza::samples::load_demo(pool).await.expect("demo data");
     let config = testing::config();
-    State {
-        pool: pool.clone(),
-        cors: Cors::default(),
-        queues: testing::fresh_queues().await,
-        stripe: Stripe::from_config(&config).expect("stripe client"),
-        geocoder: Geocoder::from_config(&config),
-        publishable_key: "pk_test_local".into(),
-        payment_timeout: chrono::Duration::minutes(15),
-        send_after_commit: true,
-    }
+    checkout::State::new(pool.clone(), &config, testing::fresh_queues().await).unwrap()
 }
 
 /// Sets the stock of pizzeria 1 so that exactly `portions` of `product` can be

@@ -281,20 +281,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
-    let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
-        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
-    );
-    insert.push_values(priced.lines.iter().enumerate(), |mut row, (i, line)| {
-        row.push_bind(id.0)
-            .push_bind(i as i32 + 1)
-            .push_bind(line.product_id.0)
-            .push_bind(&line.name)
-            .push_bind(line.unit_price.cents())
-            .push_bind(line.vat_rate_bp as i32)
-            .push_bind(line.quantity as i32)
-            .push_bind(line.total.cents());
-    });
-    insert.build().execute(&mut *tx).await?;
+    orders::insert_lines(&mut tx, id, &priced.lines).await?;
     sqlx::query(
         "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
     )
@@ -408,16 +395,7 @@ async fn settle_difference(
         })
         .await
         .map_err(|_| ApiError::unavailable("The change is saved; card payment is unavailable right now, retry to pay the difference."))?;
-    sqlx::query(
-        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
-         VALUES (?, 'stripe', 'charge', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE updated_at = updated_at",
-    )
-    .bind(order.id.0)
-    .bind(&intent.id)
-    .bind(due.cents())
-    .bind(intent.status.as_str())
-    .execute(&state.pool)
-    .await?;
+    settlement::record_intent(&state.pool, order.id, &intent).await?;
     Ok(json!({
         "method": "card",
         "balance_cents": due,

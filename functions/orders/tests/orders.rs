@@ -5,7 +5,6 @@ use chrono::Utc;
 use http::{header, StatusCode};
 use lambda_http::Body;
 use ocpizza::auth;
-use ocpizza::geo::Geocoder;
 use ocpizza::http::{Cors, Response};
 use ocpizza::ids::{PizzeriaId, UserId};
 use ocpizza::payments::{self, Stripe};
@@ -39,16 +38,7 @@ async fn world(pool: &MySqlPool) -> World {
             stripe: stripe.clone(),
             secret_key: SECRET.to_owned().into(),
         },
-        checkout: checkout::State {
-            pool: pool.clone(),
-            cors: Cors::default(),
-            queues,
-            stripe: stripe.clone(),
-            geocoder: Geocoder::from_config(&config),
-            publishable_key: "pk_test_local".into(),
-            payment_timeout: chrono::Duration::minutes(15),
-            send_after_commit: true,
-        },
+        checkout: checkout::State::new(pool.clone(), &config, queues).unwrap(),
         stripe,
     }
 }

@@ -4,8 +4,7 @@
 use chrono::Utc;
 use http::{header, StatusCode};
 use lambda_http::Body;
-use ocpizza::geo::Geocoder;
-use ocpizza::http::{Cors, Response};
+use ocpizza::http::Response;
 use ocpizza::payments::{self, Stripe};
 use ocpizza::queue::QueueName;
 use ocpizza::testing::{self, scalar};
@@ -34,16 +33,7 @@ async fn world(pool: &MySqlPool) -> World {
             queues: queues.clone(),
             stripe: stripe.clone(),
         },
-        checkout: checkout::State {
-            pool: pool.clone(),
-            cors: Cors::default(),
-            queues,
-            stripe,
-            geocoder: Geocoder::from_config(&config),
-            publishable_key: "pk_test_local".into(),
-            payment_timeout: chrono::Duration::minutes(15),
-            send_after_commit: true,
-        },
+        checkout: checkout::State::new(pool.clone(), &config, queues).unwrap(),
     }
 }
 
@@ -364,4 +354,123 @@ async fn the_sample_events_verify_with_the_local_secret(pool: MySqlPool) {
         payments::verify_signature(body.as_bytes(), signature, SECRET, t).unwrap();
         assert!(payments::verify_signature(body.as_bytes(), signature, SECRET, t + 301).is_err());
     }
+}
+
+/// A tiny HTTP endpoint standing in for the function URL: it answers 200 to
+/// every POST and hands over (stripe-signature header, raw body).
+async fn listener() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", socket.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = socket.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + length {
+                        continue;
+                    }
+                    let signature = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("stripe-signature")
+                                .then(|| v.trim().to_owned())
+                        })
+                        .unwrap_or_default();
+                    let _ = tx.send((signature, buf[end + 4..end + 4 + length].to_vec()));
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                    return;
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn card_flow_end_to_end_with_localstripe_and_its_signed_webhook(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let config = testing::config();
+    let (url, mut received) = listener().await;
+    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+    payments::testing::register_webhook(&config.stripe_api_base, &name, &url, SECRET)
+        .await
+        .unwrap();
+
+    let (order, pi, total) = card_order(&world, 2).await;
+    let paid = payments::testing::pay_with_test_card(
+        &config.stripe_api_base,
+        "sk_test_local",
+        &pi,
+        "4242 4242 4242 4242",
+    )
+    .await
+    .unwrap();
+    assert_eq!(paid.amount_received.cents(), total);
+
+    // localstripe posts payment_intent.succeeded for our PaymentIntent (other
+    // tests' events may arrive too: every registered webhook gets them all).
+    let (signature, body) = loop {
+        let (signature, body) = tokio::time::timeout(Duration::from_secs(10), received.recv())
+            .await
+            .expect("localstripe sends the webhook within 10 s")
+            .unwrap();
+        let event = payments::parse_event(&body).unwrap();
+        if event.event_type == "payment_intent.succeeded"
+            && String::from_utf8_lossy(&body).contains(&pi)
+        {
+            break (signature, body);
+        }
+    };
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("stripe-signature", signature)
+        .body(Body::Binary(body))
+        .unwrap();
+    let response = stripe_webhook::handle(&world.webhook, request).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", json_of(&response));
+    assert_eq!(status_of(&pool, order).await, "placed");
+    let messages = testing::drain(
+        &world.webhook.queues,
+        QueueName::Kitchen,
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].order_id.0, order);
+    assert_eq!(messages[0].event.type_name(), "order.placed");
 }
