@@ -17,7 +17,8 @@ pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
-    pub sub: i64,
+    /// The user id, as text (JWT's `sub` is a string).
+    pub sub: String,
     pub role: Role,
     pub pizzeria_id: Option<i64>,
     /// The user's token version when issued: bumping it ends older sessions.
@@ -53,7 +54,7 @@ pub fn issue(
 ) -> Result<(String, DateTime<Utc>), ApiError> {
     let expires = now + TOKEN_LIFETIME;
     let claims = Claims {
-        sub: user.0,
+        sub: user.0.to_string(),
         role,
         pizzeria_id: pizzeria.map(|p| p.0),
         ver: version,
@@ -81,8 +82,12 @@ pub fn verify(secret: &[u8], token: &str) -> Result<Caller, ApiError> {
                 ApiError::unauthorized("The session is invalid or has expired; sign in again.")
             })?;
     let c = data.claims;
+    let user_id = c
+        .sub
+        .parse()
+        .map_err(|_| ApiError::unauthorized("The session is invalid; sign in again."))?;
     Ok(Caller {
-        user_id: UserId(c.sub),
+        user_id: UserId(user_id),
         role: c.role,
         pizzeria_id: c.pizzeria_id.map(PizzeriaId),
         token_version: c.ver,
@@ -149,7 +154,7 @@ mod tests {
         assert_eq!(verify(SECRET, &parts.join(".")).unwrap_err().status(), 401);
         // Another algorithm (HS512) with the right secret is refused too.
         let claims = Claims {
-            sub: 1,
+            sub: "1".into(),
             role: Role::Admin,
             pizzeria_id: None,
             ver: 0,

@@ -113,7 +113,7 @@ pub async fn shortages(
         .bind(ingredient.0)
         .fetch_optional(pool)
         .await?;
-        if available.map_or(true, |(a,)| a < quantity) {
+        if available.is_none_or(|(a,)| a < quantity) {
             short.push(ingredient);
         }
     }

@@ -2,7 +2,7 @@
 //! the real SQS-compatible server, the local configuration, small queries.
 //! Nothing here is used by a function at run time.
 
-use crate::config::{var, Config};
+use crate::config::Config;
 use crate::queue::{self, QueueName, Queues};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -72,9 +72,10 @@ pub async fn drain(queues: &Queues, queue: QueueName, quiet: Duration) -> Vec<qu
     }
 }
 
-/// One number from a query, e.g. a `COUNT(*)`.
+/// One number from a query, e.g. a `COUNT(*)` or a `SUM` (cast to an integer).
 pub async fn scalar(pool: &MySqlPool, sql: &str) -> i64 {
-    match sqlx::query_as::<_, (i64,)>(sql).fetch_one(pool).await {
+    let sql = format!("SELECT CAST(({sql}) AS SIGNED)");
+    match sqlx::query_as::<_, (i64,)>(&sql).fetch_one(pool).await {
         Ok((n,)) => n,
         Err(e) => panic!("{sql}: {e}"),
     }
@@ -93,10 +94,3 @@ pub async fn ledger_mismatches(pool: &MySqlPool) -> i64 {
     )
     .await
 }
-
-/// Reads the variable or the local default (for tests that need one value).
-pub fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-pub const STRIPE_API_BASE: &str = var::STRIPE_API_BASE;

@@ -122,7 +122,7 @@ fn change_error(err: ChangeError) -> ApiError {
             "Not possible now",
             format!("The order is {from}; it cannot become {to}."),
         )
-        .with("status", from),
+        .with("order_status", from),
         ChangeError::Transition(TransitionError::Forbidden { to }) => {
             ApiError::forbidden(format!("Your role may not move an order to {to}."))
         }
@@ -137,7 +137,7 @@ fn too_late(status: OrderStatus) -> ApiError {
         "Too late to change",
         format!("The order is {status}: the kitchen has started it, so it can no longer be changed or cancelled."),
     )
-    .with("status", status)
+    .with("order_status", status)
 }
 
 /// Money already taken by card for this order, net of refunds.

@@ -25,6 +25,7 @@ struct World {
 }
 
 async fn world(pool: &MySqlPool) -> World {
+    ocpizza::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let config = testing::config();
     let queues = testing::fresh_queues().await;
