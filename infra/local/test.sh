@@ -17,5 +17,6 @@ need_stripe
 export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_test"
 mysql --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS ocpizza_test'
 say "running the tests"
-cargo test --workspace --all-targets --locked -- "$@"
+# Benches are compiled by `make lint` (clippy --all-targets) and run by `make bench`.
+cargo test --workspace --lib --bins --tests --locked -- "$@"
 say "all tests passed"
