@@ -181,6 +181,45 @@ pub enum RefundError {
     Database(#[from] sqlx::Error),
 }
 
+/// The order's most recent PaymentIntent, if it has one.
+pub async fn latest_intent(
+    pool: &MySqlPool,
+    order: OrderId,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(order.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Cancels at Stripe every PaymentIntent of the order not paid yet (after a
+/// cancellation, or when a change of total replaces it), so none can be paid
+/// later. A failure is logged: the expiry sweep and reconciliation still
+/// catch a late payment and refund it.
+pub async fn cancel_open_intents(
+    pool: &MySqlPool,
+    stripe: &Stripe,
+    order: OrderId,
+) -> Result<(), sqlx::Error> {
+    let open: Vec<(String,)> = sqlx::query_as(
+        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' \
+         AND status NOT IN ('succeeded', 'canceled')",
+    )
+    .bind(order.0)
+    .fetch_all(pool)
+    .await?;
+    for (intent,) in open {
+        match stripe.cancel_payment_intent(&intent).await {
+            Ok(cancelled) => record_intent(pool, order, &cancelled).await?,
+            Err(err) => tracing::warn!(%order, error = %err, "PaymentIntent not cancelled"),
+        }
+    }
+    Ok(())
+}
+
 /// Asks Stripe for the PaymentIntent of a waiting card order and applies it:
 /// what the customer's returning page triggers, so a lost webhook never
 /// strands a paid order. Returns the outcome.
@@ -190,13 +229,7 @@ pub async fn reconcile(
     order_id: OrderId,
     by: &By,
 ) -> Result<(Outcome, Vec<Envelope>), ReconcileError> {
-    let intent: Option<(String,)> = sqlx::query_as(
-        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(order_id.0)
-    .fetch_optional(pool)
-    .await?;
-    let Some((intent_id,)) = intent else {
+    let Some(intent_id) = latest_intent(pool, order_id).await? else {
         return Ok((Outcome::Unchanged, Vec::new()));
     };
     let intent = stripe.retrieve_payment_intent(&intent_id).await?;
@@ -240,16 +273,11 @@ pub async fn expire_unpaid(
     let mut events = Vec::new();
     for (id,) in due {
         let order_id = OrderId(id);
-        let intent: Option<(String,)> = sqlx::query_as(
-            "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+        let intent = latest_intent(pool, order_id).await?;
         // Cancel at Stripe first, so the customer cannot pay an order we drop;
         // if it was paid meanwhile, Stripe refuses and we place it instead.
         let stripe_state = match &intent {
-            Some((intent_id,)) => match stripe.cancel_payment_intent(intent_id).await {
+            Some(intent_id) => match stripe.cancel_payment_intent(intent_id).await {
                 Ok(intent) => Some(intent),
                 Err(PaymentError::Rejected { .. }) => {
                     Some(stripe.retrieve_payment_intent(intent_id).await?)

@@ -198,16 +198,10 @@ async fn after_cancel(state: &State, order: &OrderHead, was_pending: bool, event
             }
         }
         Ok(_) if was_pending => {
-            let intents: Result<Vec<(String,)>, _> = sqlx::query_as(
-                "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' AND status <> 'succeeded'",
-            )
-            .bind(order.id.0)
-            .fetch_all(&state.pool)
-            .await;
-            for (intent,) in intents.unwrap_or_default() {
-                if let Err(err) = state.stripe.cancel_payment_intent(&intent).await {
-                    tracing::warn!(order_id = %order.id, error = %err, "PaymentIntent not cancelled");
-                }
+            if let Err(err) =
+                settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await
+            {
+                tracing::warn!(order_id = %order.id, error = %err, "open PaymentIntents not cancelled");
             }
         }
         Ok(_) => {}
@@ -366,19 +360,7 @@ async fn settle_difference(
     }
     // An unpaid order's old PaymentIntent is for the old amount: drop it.
     if paid.cents() == 0 {
-        let open: Vec<(String,)> = sqlx::query_as(
-            "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' AND status <> 'succeeded'",
-        )
-        .bind(order.id.0)
-        .fetch_all(&state.pool)
-        .await?;
-        for (intent,) in open {
-            let _ = state.stripe.cancel_payment_intent(&intent).await;
-            sqlx::query("UPDATE payments SET status = 'canceled' WHERE provider = 'stripe' AND provider_ref = ?")
-                .bind(&intent)
-                .execute(&state.pool)
-                .await?;
-        }
+        settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await?;
     }
     let (number,): (String,) = sqlx::query_as("SELECT number FROM orders WHERE id = ?")
         .bind(order.id.0)
