@@ -165,6 +165,28 @@ impl ApiError {
     }
 }
 
+/// A refused transition: 409 when the order's state forbids it, 403 when the
+/// caller's role does.
+impl From<crate::orders::ChangeError> for ApiError {
+    fn from(err: crate::orders::ChangeError) -> Self {
+        use crate::order::TransitionError;
+        use crate::orders::ChangeError;
+        match err {
+            ChangeError::Transition(TransitionError::NotAllowed { from, to }) => ApiError::new(
+                StatusCode::CONFLICT,
+                "transition-not-allowed",
+                "Not possible now",
+                format!("The order is {from}; it cannot become {to}."),
+            )
+            .with("order_status", from),
+            ChangeError::Transition(TransitionError::Forbidden { to }) => {
+                ApiError::forbidden(format!("Your role may not move an order to {to}."))
+            }
+            ChangeError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if db::is_unavailable(&err) {
@@ -358,37 +380,74 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, Api
     Ok(response)
 }
 
-/// A 200 JSON answer with a strong `ETag` over its bytes, or an empty 304 when
-/// the caller already has it (`If-None-Match`). Pollers pay for a few bytes.
-pub fn json_with_etag<T: Serialize>(req: &Request, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
-    let digest = Sha256::digest(&body);
-    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-    let not_modified = req
-        .headers()
+/// A strong `ETag` for these bytes.
+pub fn etag_for(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("\"{}\"", hex::encode(&digest[..12]))
+}
+
+/// Does the caller already hold this version (`If-None-Match`)?
+pub fn holds_etag(req: &Request, etag: &str) -> bool {
+    req.headers()
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|v| v.trim().trim_start_matches("W/"))
-        .any(|v| v == etag || v == "*");
-    let mut response = if not_modified {
-        let mut r = Response::new(Body::Empty);
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let mut r = Response::new(Body::Binary(body));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
-    };
+        .any(|v| v == etag || v == "*")
+}
+
+/// The empty 304 a poller gets when nothing changed.
+pub fn not_modified(etag: &str) -> Response {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    tag(&mut response, etag);
+    response
+}
+
+fn tag(response: &mut Response, etag: &str) {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
+}
+
+/// A 200 JSON answer carrying `etag`, computed by the caller from what makes
+/// the answer change (so a field that moves on its own, like an age in
+/// seconds, does not defeat the cache), or a 304 when the caller holds it.
+pub fn json_tagged<T: Serialize>(
+    req: &Request,
+    etag: &str,
+    value: &T,
+) -> Result<Response, ApiError> {
+    if holds_etag(req, etag) {
+        return Ok(not_modified(etag));
+    }
+    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let mut response = Response::new(Body::Binary(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    tag(&mut response, etag);
+    Ok(response)
+}
+
+/// A 200 JSON answer with a strong `ETag` over its bytes, or an empty 304 when
+/// the caller already has it (`If-None-Match`). Pollers pay for a few bytes.
+pub fn json_with_etag<T: Serialize>(req: &Request, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let etag = etag_for(&body);
+    if holds_etag(req, &etag) {
+        return Ok(not_modified(&etag));
+    }
+    let mut response = Response::new(Body::Binary(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    tag(&mut response, &etag);
     Ok(response)
 }
 

@@ -6,11 +6,13 @@
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod geo;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod lambda;
 pub mod money;
 pub mod order;
 pub mod orders;

@@ -263,6 +263,32 @@ impl Queues {
             .collect())
     }
 
+    /// Messages waiting on a queue and messages received but not yet deleted
+    /// (in flight): what an operator watches, and what tests wait on.
+    pub async fn depth(&self, queue: QueueName) -> Result<(u64, u64), QueueError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(self.url(queue))
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        let count = |name: A| {
+            output
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok((
+            count(A::ApproximateNumberOfMessages),
+            count(A::ApproximateNumberOfMessagesNotVisible),
+        ))
+    }
+
     /// Deletes handled messages (up to 10).
     pub async fn delete(
         &self,
@@ -303,6 +329,20 @@ pub async fn create_with_dead_letter_queue(
     client: &aws_sdk_sqs::Client,
     name: &str,
 ) -> Result<String, QueueError> {
+    create_with_visibility_timeout(client, name, VISIBILITY_TIMEOUT_SECONDS).await
+}
+
+/// How long a received message stays hidden before SQS delivers it again: six
+/// times the consumers' 5 s timeout, as AWS advises for event source mappings.
+pub const VISIBILITY_TIMEOUT_SECONDS: u32 = 30;
+
+/// [`create_with_dead_letter_queue`] with another visibility timeout (tests
+/// use 1 s to watch a poison message reach the DLQ quickly).
+pub async fn create_with_visibility_timeout(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_timeout_seconds: u32,
+) -> Result<String, QueueError> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let sqs = |e: aws_sdk_sqs::error::SdkError<_, _>| {
         QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
@@ -333,7 +373,10 @@ pub async fn create_with_dead_letter_queue(
     let url = client
         .create_queue()
         .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_seconds.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await

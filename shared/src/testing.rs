@@ -22,18 +22,27 @@ pub fn config() -> Config {
 /// A kitchen and a delivery queue of this test's own (with their dead-letter
 /// queues), so parallel tests never read each other's messages.
 pub async fn fresh_queues() -> Queues {
+    fresh_queues_with_visibility(queue::VISIBILITY_TIMEOUT_SECONDS).await
+}
+
+/// [`fresh_queues`] whose messages come back after `visibility_timeout_seconds`.
+pub async fn fresh_queues_with_visibility(visibility_timeout_seconds: u32) -> Queues {
     let base = Queues::from_config(&config()).await;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let kitchen =
-        queue::create_with_dead_letter_queue(base.client(), &format!("t-kitchen-{suffix}"))
-            .await
-            .unwrap_or_else(|e| {
-                panic!("the SQS server must be running (make test starts it): {e}")
-            });
-    let delivery =
-        queue::create_with_dead_letter_queue(base.client(), &format!("t-delivery-{suffix}"))
-            .await
-            .unwrap_or_else(|e| panic!("SQS: {e}"));
+    let kitchen = queue::create_with_visibility_timeout(
+        base.client(),
+        &format!("t-kitchen-{suffix}"),
+        visibility_timeout_seconds,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the SQS server must be running (make test starts it): {e}"));
+    let delivery = queue::create_with_visibility_timeout(
+        base.client(),
+        &format!("t-delivery-{suffix}"),
+        visibility_timeout_seconds,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("SQS: {e}"));
     Queues::new(base.client().clone(), kitchen, delivery)
 }
 
@@ -93,4 +102,78 @@ pub async fn ledger_mismatches(pool: &MySqlPool) -> i64 {
             OR s.reserved < 0 OR s.on_hand < 0",
     )
     .await
+}
+
+/// A request as a function URL delivers it: JSON body, optional bearer token.
+pub fn request(
+    method: &str,
+    uri: &str,
+    body: Option<serde_json::Value>,
+    bearer: Option<&str>,
+) -> crate::http::Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(http::header::CONTENT_TYPE, "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = body
+        .map(|v| lambda_http::Body::Text(v.to_string()))
+        .unwrap_or(lambda_http::Body::Empty);
+    match builder.body(body) {
+        Ok(req) => req,
+        Err(e) => panic!("request {method} {uri}: {e}"),
+    }
+}
+
+/// A response's JSON body (`null` when empty or not JSON).
+pub fn json_of(response: &crate::http::Response) -> serde_json::Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
+}
+
+/// A bearer token for a demo account, signed with `secret`.
+pub async fn token_for(pool: &MySqlPool, secret: &str, email: &str) -> String {
+    let row: Result<(i64, String, Option<i64>, i32), _> =
+        sqlx::query_as("SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_one(pool)
+            .await;
+    let (id, role, pizzeria, version) = match row {
+        Ok(row) => row,
+        Err(e) => panic!("no account {email}: {e}"),
+    };
+    let role: crate::role::Role = match role.parse() {
+        Ok(role) => role,
+        Err(e) => panic!("{e}"),
+    };
+    match crate::auth::issue(
+        secret.as_bytes(),
+        crate::ids::UserId(id),
+        role,
+        pizzeria.map(crate::ids::PizzeriaId),
+        version,
+        chrono::Utc::now(),
+    ) {
+        Ok((token, _)) => token,
+        Err(e) => panic!("token: {e:?}"),
+    }
+}
+
+/// Waits up to `limit` for `check` to hold, polling every 50 ms; false if it never did.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
