@@ -120,6 +120,32 @@ struct GoogleLocation {
     lng: f64,
 }
 
+/// What a Google `status` other than `OK` means for the caller, per the
+/// Geocoding API's documented statuses; `None` for `OK`. An unknown status is
+/// treated as the provider being unavailable rather than as a bad address.
+fn status_error(status: &str, error_message: Option<String>, query: &str) -> Option<GeoError> {
+    match status {
+        "OK" => None,
+        "ZERO_RESULTS" => Some(GeoError::NotFound(format!(
+            "No address matches \"{query}\"."
+        ))),
+        // We always send a non-empty address, so Google refusing the request
+        // means this address cannot be looked up: the caller's to change.
+        "INVALID_REQUEST" => Some(GeoError::Invalid(format!(
+            "\"{query}\" cannot be looked up as an address."
+        ))),
+        // OVER_QUERY_LIMIT, OVER_DAILY_LIMIT, REQUEST_DENIED, UNKNOWN_ERROR...
+        other => {
+            let detail = error_message.unwrap_or_default();
+            Some(GeoError::Unavailable(
+                format!("geocoding service refused ({other}) {detail}")
+                    .trim()
+                    .to_owned(),
+            ))
+        }
+    }
+}
+
 impl Geocoder {
     pub fn from_config(config: &Config) -> Geocoder {
         let http = reqwest::Client::builder()
@@ -205,24 +231,13 @@ impl Geocoder {
                 e.without_url()
             ))
         })?;
-        match answer.status.as_str() {
-            "OK" => {}
-            "ZERO_RESULTS" => {
-                return Err(GeoError::NotFound(format!(
-                    "No address matches \"{query}\"."
-                )))
-            }
-            other => {
-                let detail = answer
-                    .error_message
-                    .unwrap_or_default()
-                    .replace(key.expose_secret(), "***");
-                return Err(GeoError::Unavailable(
-                    format!("geocoding service refused ({other}) {detail}")
-                        .trim()
-                        .to_owned(),
-                ));
-            }
+        if let Some(err) = status_error(&answer.status, answer.error_message, &query) {
+            return Err(match err {
+                GeoError::Unavailable(detail) => {
+                    GeoError::Unavailable(detail.replace(key.expose_secret(), "***"))
+                }
+                other => other,
+            });
         }
         let Some(first) = answer.results.into_iter().next() else {
             return Err(GeoError::NotFound(format!(
@@ -272,50 +287,75 @@ impl Geocoder {
     }
 }
 
-/// A pizzeria that delivers to a point.
+/// An active pizzeria seen from a point: how far it is and its delivery terms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Zone {
     pub pizzeria_id: PizzeriaId,
     pub name: String,
     pub distance_m: i64,
+    pub delivery_radius_m: i32,
     pub delivery_fee: Money,
     pub min_order: Money,
 }
 
-/// Active pizzerias whose delivery radius covers the point, nearest first.
-/// The group has a handful of pizzerias: computed here rather than in SQL.
-pub async fn pizzerias_delivering_to(
+impl Zone {
+    /// The point is within this pizzeria's delivery radius.
+    pub fn delivers(&self) -> bool {
+        self.distance_m <= i64::from(self.delivery_radius_m)
+    }
+}
+
+/// One active pizzeria's site: id, name, position, radius, fee, minimum order.
+type SiteRow = (i64, String, f64, f64, i32, i64, i64);
+
+/// Every active pizzeria, nearest first (ties by id), whether or not it
+/// delivers to the point: the nearest one is where a customer outside every
+/// zone can still pick up. The group has a handful of pizzerias: computed
+/// here rather than in SQL.
+pub async fn pizzerias_by_distance(
     pool: &MySqlPool,
     at: Coordinates,
 ) -> Result<Vec<Zone>, sqlx::Error> {
-    let rows: Vec<(i64, String, f64, f64, i32, i64, i64)> = sqlx::query_as(
+    let rows: Vec<SiteRow> = sqlx::query_as(
         "SELECT id, name, latitude, longitude, delivery_radius_m, delivery_fee_cents, min_order_cents \
          FROM pizzerias WHERE status = 'active'",
     )
     .fetch_all(pool)
     .await?;
+    Ok(rank(rows, at))
+}
+
+/// Active pizzerias whose delivery radius covers the point, nearest first.
+pub async fn pizzerias_delivering_to(
+    pool: &MySqlPool,
+    at: Coordinates,
+) -> Result<Vec<Zone>, sqlx::Error> {
+    let mut zones = pizzerias_by_distance(pool, at).await?;
+    zones.retain(Zone::delivers);
+    Ok(zones)
+}
+
+fn rank(rows: Vec<SiteRow>, at: Coordinates) -> Vec<Zone> {
     let mut zones: Vec<Zone> = rows
         .into_iter()
-        .filter_map(|(id, name, latitude, longitude, radius, fee, min)| {
-            let d = distance_m(
+        .map(|(id, name, latitude, longitude, radius, fee, min)| Zone {
+            pizzeria_id: PizzeriaId(id),
+            name,
+            distance_m: distance_m(
                 Coordinates {
                     latitude,
                     longitude,
                 },
                 at,
             )
-            .round() as i64;
-            (d <= i64::from(radius)).then(|| Zone {
-                pizzeria_id: PizzeriaId(id),
-                name,
-                distance_m: d,
-                delivery_fee: Money::from_cents(fee),
-                min_order: Money::from_cents(min),
-            })
+            .round() as i64,
+            delivery_radius_m: radius,
+            delivery_fee: Money::from_cents(fee),
+            min_order: Money::from_cents(min),
         })
         .collect();
-    zones.sort_by_key(|z| z.distance_m);
-    Ok(zones)
+    zones.sort_by_key(|z| (z.distance_m, z.pizzeria_id.0));
+    zones
 }
 
 #[cfg(test)]
@@ -349,5 +389,56 @@ mod tests {
             normalise("  18, Rue   MERCIÈRE - 69002 Lyon "),
             "18 rue mercière 69002 lyon"
         );
+    }
+
+    #[test]
+    fn pizzerias_rank_nearest_first_and_know_whether_they_deliver() {
+        let at = Coordinates {
+            latitude: 45.7615,
+            longitude: 4.8359,
+        };
+        let zones = rank(
+            vec![
+                // About 3.6 km away with a 3.5 km radius: near, but no delivery.
+                (2, "Villeurbanne".into(), 45.7689, 4.8803, 3500, 250, 1500),
+                // About 400 m away.
+                (1, "Presqu'île".into(), 45.7633, 4.8319, 4000, 250, 1500),
+                // Hundreds of kilometres away.
+                (3, "Paris".into(), 48.8654, 2.3756, 3000, 350, 1500),
+            ],
+            at,
+        );
+        let ids: Vec<i64> = zones.iter().map(|z| z.pizzeria_id.0).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let delivers: Vec<bool> = zones.iter().map(Zone::delivers).collect();
+        assert_eq!(delivers, [true, false, false]);
+        assert!((300..500).contains(&zones[0].distance_m), "{zones:?}");
+    }
+
+    #[test]
+    fn each_google_status_has_a_meaning() {
+        assert!(status_error("OK", None, "x").is_none());
+        assert!(matches!(
+            status_error("ZERO_RESULTS", None, "x"),
+            Some(GeoError::NotFound(_))
+        ));
+        assert!(matches!(
+            status_error("INVALID_REQUEST", None, "x"),
+            Some(GeoError::Invalid(_))
+        ));
+        for status in [
+            "OVER_QUERY_LIMIT",
+            "OVER_DAILY_LIMIT",
+            "REQUEST_DENIED",
+            "UNKNOWN_ERROR",
+            "SOMETHING_NEW",
+        ] {
+            match status_error(status, Some("because".into()), "x") {
+                Some(GeoError::Unavailable(m)) => {
+                    assert_eq!(m, format!("geocoding service refused ({status}) because"))
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
     }
 }

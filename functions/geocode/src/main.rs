@@ -1,0 +1,30 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+use ocpizza::geo::Geocoder;
+use ocpizza::http::Cors;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    // The required list binds only with ENV=PRODUCTION, where demo addresses
+    // would refuse every real customer. Locally the key is optional: without
+    // it the demo addresses answer, and every answer says so
+    // (`"source": "demo_addresses"`).
+    let config = Config::load_or_exit(&[var::DATABASE_URL, var::GOOGLE_MAP_API_KEY]);
+    let geocoder = Geocoder::from_config(&config);
+    if geocoder.is_offline() {
+        tracing::warn!(
+            "GOOGLE_MAP_API_KEY is unset: only the demo addresses of samples/ are known"
+        );
+    }
+    let state = geocode::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        cors: Cors::new(&config.allowed_origins),
+        geocoder,
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(geocode::handle(&state, req).await) }
+    }))
+    .await
+}
