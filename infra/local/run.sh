@@ -17,8 +17,8 @@ trap 'exit 130' INT TERM
 need_sqs
 need_stripe
 
-say "building the admin tool"
-cargo build --quiet -p ocpizza --bin ocpizza-admin
+say "building the admin tool and the event source poller"
+cargo build --quiet -p ocpizza --bin ocpizza-admin -p event-source
 admin migrate
 admin seed
 admin queues
@@ -51,6 +51,13 @@ PY
 echo $! >"$RUN_DIR/schedules.pid"
 STARTED+=(schedules)
 
+# The SQS event source mappings of infra/template.yaml, locally: the kitchen
+# and delivery queues feed their functions, invoked through cargo lambda
+# watch with batches and partial failures (infra/local/event-source).
+LAMBDA_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" setsid cargo run --quiet -p event-source >"$RUN_DIR/event-source.log" 2>&1 &
+echo $! >"$RUN_DIR/event-source.pid"
+STARTED+=(event-source)
+
 cat <<MSG
 
 OC Pizza is starting (functions compile on their first request).
@@ -60,11 +67,17 @@ OC Pizza is starting (functions compile on their first request).
   Place an order       POST http://localhost:$WATCH_PORT/lambda-url/checkout/orders
                        (example body: events/checkout-cash-delivery.json)
   Follow it            http://localhost:$WATCH_PORT/lambda-url/orders/orders/ID?token=T
+  Kitchen display      http://localhost:$WATCH_PORT/lambda-url/kitchen/pizzerias/1/tickets  (pizzaiolo token)
+  Courier's run        http://localhost:$WATCH_PORT/lambda-url/delivery/deliveries  (courier token)
+  Geocode an address   http://localhost:$WATCH_PORT/lambda-url/geocode/geocode?address=...
   Any function F       http://localhost:$WATCH_PORT/lambda-url/F/...
 
   Database   $DATABASE_URL
-  SQS        $AWS_ENDPOINT_URL  (queues ocpizza-kitchen, ocpizza-delivery and their -dlq)
+  SQS        $AWS_ENDPOINT_URL  (queues ocpizza-kitchen, ocpizza-delivery and their -dlq;
+             the poller's log: .run/event-source.log)
   Stripe     $STRIPE_API_BASE  (localstripe)
+
+  A staff token (until sign-in exists): cargo run -q -p ocpizza --bin ocpizza-admin -- token pizzaiolo.1@ocpizza.test
 
   Demo accounts (password: ocpizza-demo)
     admin@ocpizza.test

@@ -6,6 +6,7 @@
 //! ocpizza-admin seed               load the demo data of samples/ (idempotent)
 //! ocpizza-admin history N          add N historical orders (benchmarks)
 //! ocpizza-admin queues             create the queues and their dead-letter queues
+//! ocpizza-admin token EMAIL        a bearer token for an account (not in production)
 //! ```
 
 use ocpizza::config::{var, Config};
@@ -29,7 +30,8 @@ async fn main() -> ExitCode {
             Err(_) => Err("history takes a count, e.g. `history 1000000`".into()),
         },
         ["queues"] => queues().await,
-        _ => Err("usage: ocpizza-admin migrate | seed | history N | queues".into()),
+        ["token", email] => token(email).await,
+        _ => Err("usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,5 +130,36 @@ async fn queues() -> Result<(), Error> {
         let created = ocpizza::queue::create_with_dead_letter_queue(queues.client(), name).await?;
         println!("queue {name}: {created}");
     }
+    Ok(())
+}
+
+/// Until the accounts function signs people in, the local stack's staff
+/// screens need a token: this signs one with the local `SECRET_KEY`.
+/// Refused in production, where only the accounts function issues tokens.
+async fn token(email: &str) -> Result<(), Error> {
+    let config = config()?;
+    if config.is_production() {
+        return Err("tokens are issued by the accounts function in production".into());
+    }
+    let pool = pool(&config).await?;
+    let row: Option<(i64, String, Option<i64>, i32)> = sqlx::query_as(
+        "SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ? AND active",
+    )
+    .bind(email)
+    .fetch_optional(&pool)
+    .await?;
+    let (id, role, pizzeria, version) = row.ok_or_else(|| format!("no active account {email}"))?;
+    let role: ocpizza::role::Role = role.parse()?;
+    let (token, expires) = ocpizza::auth::issue(
+        config.secret_key.expose_secret().as_bytes(),
+        ocpizza::ids::UserId(id),
+        role,
+        pizzeria.map(ocpizza::ids::PizzeriaId),
+        version,
+        chrono::Utc::now(),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    eprintln!("{email} ({role}), valid until {expires}");
+    println!("{token}");
     Ok(())
 }
