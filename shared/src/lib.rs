@@ -12,6 +12,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod notify;
 pub mod order;
 pub mod orders;
 pub mod outbox;
