@@ -19,7 +19,6 @@ use sqlx::MySqlPool;
 use std::path::PathBuf;
 
 struct World {
-    pool: MySqlPool,
     checkout: checkout::State,
     orders: ::orders::State,
     mailer: Mailer,
@@ -35,7 +34,6 @@ async fn world(pool: &MySqlPool) -> World {
     let mut checkout = checkout::State::new(pool.clone(), &config, queues.clone()).unwrap();
     checkout.send_after_commit = false;
     World {
-        pool: pool.clone(),
         checkout,
         orders: ::orders::State {
             pool: pool.clone(),
