@@ -23,9 +23,14 @@ export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:8420}"
 export STRIPE_SECRET_KEY="${STRIPE_SECRET_KEY:-sk_test_local}"
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local}"
 export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://localhost:9000,http://127.0.0.1:9000}"
+export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:2525}"
+export SMTP_FROM="${SMTP_FROM:-OC Pizza <commandes@ocpizza.test>}"
+# Where the local SMTP server keeps what it receives (a maildir; tests read it).
+export MAILDIR="${MAILDIR:-$RUN_DIR/mail}"
 
 SQS_PORT=9324
 STRIPE_PORT=8420
+SMTP_PORT=2525
 WATCH_PORT=9000
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -104,5 +109,11 @@ stop_started() {
 
 need_sqs() { start_service sqs "$SQS_PORT" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$SQS_PORT"; }
 need_stripe() { start_service localstripe "$STRIPE_PORT" "$VENV/bin/localstripe" --port "$STRIPE_PORT"; }
+# aiosmtpd's Mailbox handler stores each e-mail it receives as a file in $MAILDIR/new.
+need_smtp() {
+    mkdir -p "$MAILDIR"/{cur,new,tmp}
+    start_service smtp "$SMTP_PORT" "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$MAILDIR"
+}
 
 admin() { cargo run --quiet -p ocpizza --bin ocpizza-admin -- "$@"; }

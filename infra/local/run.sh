@@ -16,6 +16,7 @@ trap 'stop_started' EXIT
 trap 'exit 130' INT TERM
 need_sqs
 need_stripe
+need_smtp
 
 say "building the admin tool and the event source poller"
 cargo build --quiet -p ocpizza --bin ocpizza-admin -p event-source
@@ -38,13 +39,15 @@ urllib.request.urlopen("$STRIPE_API_BASE/_config/webhooks/ocpizza", data, timeou
 print("localstripe webhooks → stripe-webhook")
 PY
 
-# The schedules of infra/template.yaml, locally: the outbox relay and the
-# expiry sweep every 10 seconds, invoked through cargo lambda like EventBridge.
+# The schedules of infra/template.yaml, locally: the outbox relay, the expiry
+# sweep and the notifier every 10 seconds, invoked through cargo lambda like
+# EventBridge.
 (
     sleep 20
     while true; do
         cargo lambda invoke outbox-relay --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
         cargo lambda invoke expiry-sweep --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        cargo lambda invoke notifier --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
         sleep 10
     done
 ) &
@@ -76,6 +79,7 @@ OC Pizza is starting (functions compile on their first request).
   SQS        $AWS_ENDPOINT_URL  (queues ocpizza-kitchen, ocpizza-delivery and their -dlq;
              the poller's log: .run/event-source.log)
   Stripe     $STRIPE_API_BASE  (localstripe)
+  E-mail     $SMTP_URL  (aiosmtpd; every e-mail lands in $MAILDIR/new)
 
   A staff token (until sign-in exists): cargo run -q -p ocpizza --bin ocpizza-admin -- token pizzaiolo.1@ocpizza.test
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every test, against real services (MariaDB, the SQS-compatible
-# server, localstripe), starting what is not running and stopping it after.
+# server, localstripe, an SMTP server), starting what is not running and
+# stopping it after.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
@@ -10,6 +11,7 @@ need_database
 trap 'stop_started' EXIT
 need_sqs
 need_stripe
+need_smtp
 
 # #[sqlx::test] creates a fresh database per test on this server and drops it
 # after; DATABASE_URL names the server (its database part is ignored).

@@ -25,6 +25,8 @@ pub mod var {
     pub const DELIVERY_QUEUE_URL: &str = "DELIVERY_QUEUE_URL";
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
     pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+    pub const SMTP_URL: &str = "SMTP_URL";
+    pub const SMTP_FROM: &str = "SMTP_FROM";
 }
 
 /// `ENV`: anything but `PRODUCTION` is a developer's machine or a test.
@@ -59,6 +61,10 @@ pub struct Config {
     pub delivery_queue_url: String,
     pub aws_endpoint_url: Option<String>,
     pub allowed_origins: Vec<String>,
+    /// lettre's connection URL; in production it carries the SMTP credentials.
+    pub smtp_url: SecretString,
+    /// The `From` of customer e-mails (in production an identity SES verified).
+    pub smtp_from: String,
 }
 
 /// Local defaults: the services `make run` starts on loopback. None of them
@@ -74,6 +80,8 @@ fn local_default(name: &str) -> Option<&'static str> {
         var::KITCHEN_QUEUE_URL => "http://127.0.0.1:9324/123456789012/ocpizza-kitchen",
         var::DELIVERY_QUEUE_URL => "http://127.0.0.1:9324/123456789012/ocpizza-delivery",
         var::ALLOWED_ORIGINS => "http://localhost:9000,http://127.0.0.1:9000",
+        var::SMTP_URL => "smtp://127.0.0.1:2525",
+        var::SMTP_FROM => "OC Pizza <commandes@ocpizza.test>",
         _ => return None,
     })
 }
@@ -152,6 +160,8 @@ impl Config {
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
                 .filter(|o| !o.is_empty())
                 .collect(),
+            smtp_url: secret(var::SMTP_URL),
+            smtp_from: value(var::SMTP_FROM),
         })
     }
 
@@ -196,12 +206,13 @@ pub fn lookup_from(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const ALL_SECRETS: [&str; 5] = [
+    const ALL_SECRETS: [&str; 6] = [
         var::DATABASE_URL,
         var::SECRET_KEY,
         var::GOOGLE_MAP_API_KEY,
         var::STRIPE_SECRET_KEY,
         var::STRIPE_WEBHOOK_SECRET,
+        var::SMTP_URL,
     ];
 
     fn production_with_all() -> Vec<(&'static str, &'static str)> {
@@ -215,6 +226,10 @@ mod tests {
             (var::GOOGLE_MAP_API_KEY, "AIza-test"),
             (var::STRIPE_SECRET_KEY, "sk_live_x"),
             (var::STRIPE_WEBHOOK_SECRET, "whsec_x"),
+            (
+                var::SMTP_URL,
+                "smtps://AKIAEXAMPLE:ses-smtp-pass@email-smtp.eu-west-3.amazonaws.com",
+            ),
         ]
     }
 
@@ -228,6 +243,8 @@ mod tests {
         );
         assert_eq!(config.stripe_api_base, "http://127.0.0.1:8420");
         assert!(config.google_map_api_key.is_none());
+        assert_eq!(config.smtp_url.expose_secret(), "smtp://127.0.0.1:2525");
+        assert_eq!(config.smtp_from, "OC Pizza <commandes@ocpizza.test>");
     }
 
     #[test]
@@ -271,6 +288,7 @@ mod tests {
             assert!(!printed.contains(value), "{value} leaked in Debug");
         }
         assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("ses-smtp-pass"));
         assert_eq!(
             config.database_url_redacted(),
             "mysql://***@db.internal:3306/ocpizza"

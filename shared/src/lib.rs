@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod lambda;
 pub mod money;
+pub mod notify;
 pub mod order;
 pub mod orders;
 pub mod outbox;

@@ -9,9 +9,11 @@
 //! - `preparing`: the reservation becomes consumption;
 //! - `ready`: `order.ready` in the outbox;
 //! - `cancelled`: the reservation is released; `order.cancelled` in the
-//!   outbox when the kitchen may already hold a ticket.
+//!   outbox when the kitchen may already hold a ticket;
+//! - every status the customer is told about: its notification (`notify`).
 
 use crate::ids::{OrderId, PizzeriaId, UserId};
+use crate::notify::{self, NotificationView};
 use crate::order::{Actor, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::queue::{Envelope, Event};
 use crate::{outbox, stock};
@@ -170,6 +172,7 @@ pub async fn change_status(
     .execute(&mut **tx)
     .await?;
     record_history(tx, order.id, to, by, note).await?;
+    notify::record(tx, order.id, to).await?;
 
     let pizzeria_id = order.pizzeria_id;
     let mut events = Vec::new();
@@ -273,6 +276,8 @@ pub struct OrderView {
     pub tracking_token: String,
     pub payment: PaymentView,
     pub history: Vec<HistoryView>,
+    /// The messages sent (or to be sent) to the customer about this order.
+    pub notifications: Vec<NotificationView>,
     pub eta: Option<DateTime<Utc>>,
     /// The customer may still modify or cancel.
     pub changeable: bool,
@@ -307,7 +312,7 @@ struct OrderRow {
     created_at: NaiveDateTime,
 }
 
-/// The whole order as its customer sees it. Four small indexed queries.
+/// The whole order as its customer sees it. Five small indexed queries.
 pub async fn view(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sqlx::Error> {
     let row: Option<OrderRow> = sqlx::query_as(
         "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, \
@@ -345,6 +350,7 @@ pub async fn view(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     .bind(id)
     .fetch_one(pool)
     .await?;
+    let notifications = notify::for_order(pool, OrderId(id)).await?;
 
     let total = r.total_cents;
     let status_parsed: Option<OrderStatus> = r.status.parse().ok();
@@ -421,6 +427,7 @@ pub async fn view(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
                 note,
             })
             .collect(),
+        notifications,
         eta: eta.map(utc),
         reservation_expires_at: r.reservation_expires_at.map(utc),
         created_at: utc(r.created_at),

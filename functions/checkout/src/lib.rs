@@ -402,6 +402,7 @@ async fn place(
 
     let by = By::system(cart.channel.as_str());
     orders::record_history(&mut tx, order_id, status, &by, None).await?;
+    ocpizza::notify::record(&mut tx, order_id, status).await?;
     let mut events = Vec::new();
     if status == OrderStatus::Placed {
         let event = Envelope::new(
