@@ -11,6 +11,14 @@ need_database
 trap 'stop_started' EXIT
 need_sqs
 need_stripe
+# The tests read the e-mails from the maildir of an SMTP server of their own
+# (not the one `make run` may be serving on 2525, whose maildir is elsewhere).
+SMTP_PORT=2526
+export SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
+export MAILDIR="$RUN_DIR/test-mail"
+if listening "$SMTP_PORT"; then
+    die "port $SMTP_PORT is taken: the tests need their own SMTP server there"
+fi
 need_smtp
 
 # #[sqlx::test] creates a fresh database per test on this server and drops it
