@@ -25,6 +25,7 @@ fi
 cargo build --release --quiet -p ocpizza --bin ocpizza-admin
 cargo bench --quiet --no-run -p menu --bench menu
 cargo bench --quiet --no-run -p checkout --bench checkout
+cargo bench --quiet --no-run -p kitchen --bench pipeline
 ADMIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/ocpizza-admin"
 
 say "fresh benchmark database with the demo data"
@@ -54,6 +55,12 @@ mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_benc
 "$ADMIN" seed
 "$ADMIN" queues
 cargo bench --quiet -p checkout --bench checkout -- "$CEILING" | tee -a "$ROWS"
+
+say "placed → kitchen display, through the queue and the poller"
+mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_bench'
+"$ADMIN" migrate
+"$ADMIN" seed
+cargo bench --quiet -p kitchen --bench pipeline | tee -a "$ROWS"
 
 # The big history is kept between runs in its own database (generating a
 # million orders takes minutes); it is rebuilt when missing or short.

@@ -177,3 +177,19 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// For benchmarks: pizzerias 1 to 5 open around the clock with plenty of
+/// every ingredient, written through the ledger so it stays consistent.
+pub async fn open_all_day_with_plenty_of_stock(pool: &MySqlPool) {
+    let script = "DELETE FROM opening_hours WHERE pizzeria_id BETWEEN 1 AND 5;
+         INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at)
+           SELECT p.id, d.n, '00:00:00', '23:59:59' FROM pizzerias p
+           JOIN (SELECT 1 n UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7) d
+           WHERE p.id BETWEEN 1 AND 5;
+         INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reason)
+           SELECT pizzeria_id, ingredient_id, 'restock', 100000000 - on_hand, 'benchmark' FROM stock WHERE pizzeria_id BETWEEN 1 AND 5;
+         UPDATE stock SET on_hand = 100000000 WHERE pizzeria_id BETWEEN 1 AND 5;";
+    if let Err(e) = sqlx::raw_sql(script).execute(pool).await {
+        panic!("benchmark stock: {e}");
+    }
+}

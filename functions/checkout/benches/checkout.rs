@@ -48,22 +48,6 @@ async fn scalar(pool: &sqlx::MySqlPool, sql: &str) -> i64 {
         .0
 }
 
-/// Plenty of everything everywhere, open around the clock (through the ledger).
-async fn prepare(pool: &sqlx::MySqlPool) {
-    let script = "DELETE FROM opening_hours WHERE pizzeria_id BETWEEN 1 AND 5;
-         INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at)
-           SELECT p.id, d.n, '00:00:00', '23:59:59' FROM pizzerias p
-           JOIN (SELECT 1 n UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7) d
-           WHERE p.id BETWEEN 1 AND 5;
-         INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reason)
-           SELECT pizzeria_id, ingredient_id, 'restock', 100000000 - on_hand, 'benchmark' FROM stock WHERE pizzeria_id BETWEEN 1 AND 5;
-         UPDATE stock SET on_hand = 100000000 WHERE pizzeria_id BETWEEN 1 AND 5;";
-    sqlx::raw_sql(script)
-        .execute(pool)
-        .await
-        .expect("benchmark stock");
-}
-
 /// Pizzeria 1 can make exactly `LIMITED_PORTIONS` more Marinaras (on top of
 /// what is already reserved), through the ledger.
 async fn limit_stock(pool: &sqlx::MySqlPool) {
@@ -188,7 +172,7 @@ async fn main() {
                 continue;
             }
             if spread {
-                prepare(&pool).await;
+                ocpizza::testing::open_all_day_with_plenty_of_stock(&pool).await;
             } else {
                 limit_stock(&pool).await;
             }

@@ -478,3 +478,45 @@ async fn cancellations_withdraw_tickets_and_duplicates_change_nothing(pool: MySq
         "each event applied once"
     );
 }
+
+fn fixture(text: &str) -> aws_lambda_events::event::sqs::SqsEvent {
+    serde_json::from_str(text).expect("a sample SQS event")
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_sqs_events_do_what_the_events_readme_says(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (id, _) = place(&world, 1, json!([{"product_id": 1, "quantity": 1}])).await;
+    assert_eq!(id, 1, "the samples name order 1");
+    // What checkout sent is left aside: the sample stands in for it.
+    testing::drain(
+        &world.queues,
+        QueueName::Kitchen,
+        Duration::from_millis(300),
+    )
+    .await;
+
+    let placed = fixture(include_str!(
+        "../../../events/kitchen-sqs-order-placed.json"
+    ));
+    let answer = kitchen::consume(&world.kitchen, placed).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM kitchen_tickets WHERE order_id = 1 AND status = 'waiting'"
+        )
+        .await,
+        1
+    );
+
+    let poison = fixture(include_str!("../../../events/kitchen-sqs-poison.json"));
+    let expected = poison.records[0].message_id.clone().unwrap();
+    let answer = kitchen::consume(&world.kitchen, poison).await;
+    let failed: Vec<&str> = answer
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, [expected.as_str()]);
+}
