@@ -207,6 +207,17 @@ async fn history(pool: &MySqlPool, id: i64) -> Vec<String> {
     .collect()
 }
 
+async fn notifications(pool: &MySqlPool, id: i64) -> Vec<String> {
+    sqlx::query_as::<_, (String,)>("SELECT kind FROM notifications WHERE order_id = ? ORDER BY id")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(s,)| s)
+        .collect()
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_cash_delivery_order_goes_from_checkout_to_the_door(pool: MySqlPool) {
     let world = world(&pool).await;
@@ -330,17 +341,17 @@ async fn a_cash_delivery_order_goes_from_checkout_to_the_door(pool: MySqlPool) {
     assert_eq!(done["delivery"]["status"], "delivered");
     assert_eq!(done["delivery"]["cash_collected_cents"], total);
 
-    // The order's whole story, its cash, its stock.
-    assert_eq!(
-        history(&pool, id).await,
-        [
-            "placed",
-            "preparing",
-            "ready",
-            "out_for_delivery",
-            "delivered"
-        ]
-    );
+    // The order's whole story, its cash, its stock, and one notification per
+    // step for the customer (the notifier e-mails them: functions/notifier).
+    let story = [
+        "placed",
+        "preparing",
+        "ready",
+        "out_for_delivery",
+        "delivered",
+    ];
+    assert_eq!(history(&pool, id).await, story);
+    assert_eq!(notifications(&pool, id).await, story);
     let tracked = orders::handle(
         &world.orders,
         request("GET", &format!("/orders/{id}?token={token}"), None, None),
@@ -404,10 +415,9 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK, "{}", json_of(&response));
-    assert_eq!(
-        history(&pool, id).await,
-        ["placed", "preparing", "ready", "picked_up"]
-    );
+    let story = ["placed", "preparing", "ready", "picked_up"];
+    assert_eq!(history(&pool, id).await, story);
+    assert_eq!(notifications(&pool, id).await, story);
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -468,6 +478,11 @@ async fn every_message_delivered_twice_has_one_effect(pool: MySqlPool) {
         1
     );
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM deliveries").await, 1);
+    assert_eq!(
+        notifications(&pool, id).await,
+        ["placed", "preparing", "ready"],
+        "one notification (one e-mail) per step"
+    );
     assert_eq!(
         scalar(
             &pool,
