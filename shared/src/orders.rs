@@ -14,7 +14,7 @@
 
 use crate::ids::{OrderId, PizzeriaId, UserId};
 use crate::notify::{self, NotificationView};
-use crate::order::{Actor, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
+use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::queue::{Envelope, Event};
 use crate::{outbox, stock};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -30,8 +30,17 @@ pub struct OrderHead {
     pub status: OrderStatus,
     pub fulfilment: Fulfilment,
     pub payment_method: PaymentMethod,
+    pub channel: Channel,
     pub total_cents: i64,
     pub tracking_token: String,
+}
+
+impl OrderHead {
+    /// Paid online through Stripe: a web order by card. Staff orders by card
+    /// are paid on the pizzeria's terminal.
+    pub fn pays_online(&self) -> bool {
+        self.payment_method == PaymentMethod::Card && self.channel == Channel::Web
+    }
 }
 
 /// Who made a change, as the history records it.
@@ -61,10 +70,20 @@ pub enum ChangeError {
     Database(#[from] sqlx::Error),
 }
 
-type HeadRow = (i64, i64, Option<i64>, String, String, String, i64, String);
+type HeadRow = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
 
 fn head_from_row(row: HeadRow) -> Result<OrderHead, sqlx::Error> {
-    let (id, pizzeria, customer, status, fulfilment, method, total, token) = row;
+    let (id, pizzeria, customer, status, fulfilment, method, channel, total, token) = row;
     let bad = |e: String| sqlx::Error::Decode(e.into());
     Ok(OrderHead {
         id: OrderId(id),
@@ -73,13 +92,14 @@ fn head_from_row(row: HeadRow) -> Result<OrderHead, sqlx::Error> {
         status: status.parse().map_err(bad)?,
         fulfilment: fulfilment.parse().map_err(bad)?,
         payment_method: method.parse().map_err(bad)?,
+        channel: channel.parse().map_err(bad)?,
         total_cents: total,
         tracking_token: token,
     })
 }
 
-const HEAD_COLUMNS: &str =
-    "id, pizzeria_id, customer_id, status, fulfilment, payment_method, total_cents, tracking_token";
+const HEAD_COLUMNS: &str = "id, pizzeria_id, customer_id, status, fulfilment, payment_method, \
+     channel, total_cents, tracking_token";
 
 /// Reads an order and locks its row until the transaction ends: concurrent
 /// changes to one order (webhook and sweep, cancel and kitchen start) queue up.
@@ -355,7 +375,12 @@ pub async fn view(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     let total = r.total_cents;
     let status_parsed: Option<OrderStatus> = r.status.parse().ok();
     let payment_status = payment_status(
-        &r.payment_method,
+        // Staff orders by card are paid on the terminal, like cash.
+        if r.channel == "web" {
+            &r.payment_method
+        } else {
+            "terminal"
+        },
         status_parsed,
         &r.fulfilment,
         paid,

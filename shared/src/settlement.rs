@@ -322,3 +322,64 @@ pub async fn expire_unpaid(
     }
     Ok((cancelled, events))
 }
+
+/// What the customer still owes on an order: its total less what was charged
+/// (any provider) and not refunded. Read in the caller's transaction, after
+/// locking the order.
+pub async fn balance_due(
+    tx: &mut Transaction<'_, MySql>,
+    order: &OrderHead,
+) -> Result<i64, sqlx::Error> {
+    let (net,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS SIGNED), 0) \
+         FROM payments WHERE order_id = ? \
+         AND ((kind = 'charge' AND status = 'succeeded') OR (kind = 'refund' AND status IN ('succeeded', 'pending')))",
+    )
+    .bind(order.id.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((order.total_cents - net).max(0))
+}
+
+/// How a payment taken by staff at the pizzeria was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterPayment {
+    Cash,
+    /// The pizzeria's card terminal (not Stripe).
+    CardTerminal,
+}
+
+impl CounterPayment {
+    /// The `payments.provider` it is recorded under.
+    pub fn provider(self) -> &'static str {
+        match self {
+            CounterPayment::Cash => "cash",
+            CounterPayment::CardTerminal => "card_terminal",
+        }
+    }
+}
+
+/// Records what is due as taken at the counter, in the caller's transaction
+/// (the order locked). Returns the amount recorded; 0 when nothing was due.
+pub async fn collect_at_counter(
+    tx: &mut Transaction<'_, MySql>,
+    order: &OrderHead,
+    how: CounterPayment,
+) -> Result<i64, sqlx::Error> {
+    let due = balance_due(tx, order).await?;
+    if due == 0 {
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
+         VALUES (?, ?, 'charge', ?, ?, 'succeeded', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+    )
+    .bind(order.id.0)
+    .bind(how.provider())
+    .bind(format!("counter-{}", uuid::Uuid::new_v4()))
+    .bind(due)
+    .execute(&mut **tx)
+    .await?;
+    Ok(due)
+}

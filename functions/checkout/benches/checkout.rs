@@ -153,6 +153,7 @@ async fn main() {
         publishable_key: String::new(),
         payment_timeout: chrono::Duration::minutes(15),
         send_after_commit: true,
+        secret_key: config.secret_key.clone(),
     };
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

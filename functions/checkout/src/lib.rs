@@ -14,19 +14,22 @@ use base64::Engine;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
+use ocpizza::auth::{self, Caller};
 use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::config::Config;
 use ocpizza::geo::{self, Geocoder};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::idempotency::{self, Begin};
-use ocpizza::ids::{OrderId, ProductId};
+use ocpizza::ids::{OrderId, ProductId, UserId};
 use ocpizza::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
 use ocpizza::orders::{self, By};
 use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::pricing::{self, Priced};
 use ocpizza::queue::{Envelope, Event, Queues};
+use ocpizza::role::Role;
 use ocpizza::{outbox, settlement, stock, Money};
 use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
@@ -47,6 +50,8 @@ pub struct State {
     /// outbox relay sends it: for load tests against a slow local SQS server,
     /// or to take SQS latency out of the request path.
     pub send_after_commit: bool,
+    /// Verifies the bearer tokens of signed-in customers and staff.
+    pub secret_key: SecretString,
 }
 
 impl State {
@@ -62,6 +67,7 @@ impl State {
             publishable_key: config.stripe_publishable_key.clone(),
             payment_timeout: chrono::Duration::minutes(15),
             send_after_commit: true,
+            secret_key: config.secret_key.clone(),
         })
     }
 }
@@ -90,14 +96,20 @@ struct Destination {
 #[tracing::instrument(skip_all, fields(order_id))]
 async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let key = idempotency::key_from(req)?;
-    let request: CheckoutRequest = edge::parse_json(req)?;
+    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
+    let mut request: CheckoutRequest = edge::parse_json(req)?;
     // The fingerprint is over the parsed request, so formatting does not matter.
     let hash =
         idempotency::fingerprint(&[&serde_json::to_vec(&request).map_err(ApiError::internal)?]);
+    let customer_id = who_orders(state, caller.as_ref(), &mut request).await?;
     let cart = cart::parse(request)?;
-    if cart.channel != Channel::Web {
-        return Err(ApiError::forbidden(
-            "Phone and counter orders are entered by staff signed in at the pizzeria.",
+    if cart.channel != Channel::Web
+        && cart.payment_method == PaymentMethod::Card
+        && cart.fulfilment == Fulfilment::Delivery
+    {
+        return Err(ApiError::unprocessable(
+            "Card numbers are not taken over the phone: a phone delivery is paid in cash to \
+             the courier, or the customer orders on the web and pays online.",
         ));
     }
 
@@ -150,6 +162,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         &key,
         &hash,
         &cart,
+        customer_id,
         &pizzeria,
         destination,
         &priced,
@@ -164,18 +177,14 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
             events,
         } => {
             tracing::Span::current().record("order_id", order_id.0);
-            match cart.payment_method {
-                PaymentMethod::Cash => {
-                    if state.send_after_commit {
-                        outbox::send_now(&state.pool, &state.queues, &events).await;
-                    }
-                    created(order_id, &body)
-                }
-                PaymentMethod::Card => {
-                    let body = attach_payment_intent(state, &key, order_id, body).await?;
-                    created(order_id, &body)
-                }
+            if pays_online(&cart) {
+                let body = attach_payment_intent(state, &key, order_id, body).await?;
+                return created(order_id, &body);
             }
+            if state.send_after_commit {
+                outbox::send_now(&state.pool, &state.queues, &events).await;
+            }
+            created(order_id, &body)
         }
     }
 }
@@ -192,8 +201,9 @@ fn created(order_id: OrderId, body: &Value) -> Result<Response, ApiError> {
 /// attempt stopped before getting one.
 async fn replay(state: &State, key: &str, status: u16, body: String) -> Result<Response, ApiError> {
     let mut saved: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
-    let needs_intent =
-        saved["payment"]["method"] == "card" && saved["payment"]["client_secret"].is_null();
+    let needs_intent = saved["payment"]["method"] == "card"
+        && saved["order"]["channel"] == "web"
+        && saved["payment"]["client_secret"].is_null();
     if needs_intent {
         let order_id = saved["order"]["id"]
             .as_i64()
@@ -312,12 +322,95 @@ fn tracking_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Web card orders are paid online through Stripe; staff orders by card are
+/// paid on the pizzeria's terminal, at the counter.
+fn pays_online(cart: &Cart) -> bool {
+    cart.payment_method == PaymentMethod::Card && cart.channel == Channel::Web
+}
+
+/// Who places this order, and for which customer account (if any):
+/// - nobody signed in: a guest on the web, with a contact;
+/// - a customer: on the web, for themselves; the contact defaults to the
+///   account's name, phone and e-mail;
+/// - a cashier, manager (of that pizzeria) or the admin: a phone or counter
+///   order, linked to the customer account with that phone number if there is
+///   one;
+/// - anyone else: 403.
+async fn who_orders(
+    state: &State,
+    caller: Option<&Caller>,
+    request: &mut CheckoutRequest,
+) -> Result<Option<UserId>, ApiError> {
+    let channel = request.channel.unwrap_or(Channel::Web);
+    let Some(caller) = caller else {
+        if channel != Channel::Web {
+            return Err(ApiError::forbidden(
+                "Phone and counter orders are entered by staff signed in at the pizzeria.",
+            ));
+        }
+        return Ok(None);
+    };
+    match caller.role {
+        Role::Customer => {
+            if channel != Channel::Web {
+                return Err(ApiError::forbidden(
+                    "Phone and counter orders are entered by staff signed in at the pizzeria.",
+                ));
+            }
+            if request.contact.is_none() {
+                let account: Option<(String, Option<String>, String)> =
+                    sqlx::query_as("SELECT name, phone, email FROM users WHERE id = ? AND active")
+                        .bind(caller.user_id.0)
+                        .fetch_optional(&state.pool)
+                        .await?;
+                let (name, phone, email) = account
+                    .ok_or_else(|| ApiError::unauthorized("This account is no longer active."))?;
+                request.contact = Some(cart::ContactIn {
+                    name,
+                    phone: phone.unwrap_or_default(),
+                    email: Some(email),
+                });
+            }
+            Ok(Some(caller.user_id))
+        }
+        Role::Cashier | Role::Manager | Role::Admin => {
+            if !caller.is_staff_of(request.pizzeria_id) {
+                return Err(ApiError::forbidden(format!(
+                    "Your account works in another pizzeria than {}.",
+                    request.pizzeria_id
+                )));
+            }
+            if channel == Channel::Web {
+                return Err(ApiError::unprocessable(
+                    "An order taken by staff is a `phone` or `counter` order: set `channel`.",
+                ));
+            }
+            // The regular customer calling from their usual number.
+            let phone = request.contact.as_ref().map(|c| c.phone.trim().to_owned());
+            let Some(phone) = phone.filter(|p| !p.is_empty()) else {
+                return Ok(None);
+            };
+            let known: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM users WHERE phone = ? AND role = 'customer' AND active ORDER BY id LIMIT 1",
+            )
+            .bind(phone)
+            .fetch_optional(&state.pool)
+            .await?;
+            Ok(known.map(|(id,)| UserId(id)))
+        }
+        Role::Pizzaiolo | Role::Courier => Err(ApiError::forbidden(
+            "Orders are taken by cashiers and managers, or placed by customers.",
+        )),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn place(
     state: &State,
     key: &str,
     hash: &str,
     cart: &Cart,
+    customer_id: Option<UserId>,
     pizzeria: &Pizzeria,
     destination: Option<Destination>,
     priced: &Priced,
@@ -330,9 +423,10 @@ async fn place(
         Begin::Mismatch => return Err(idempotency::mismatch()),
     }
 
-    let status = match cart.payment_method {
-        PaymentMethod::Cash => OrderStatus::Placed,
-        PaymentMethod::Card => OrderStatus::PendingPayment,
+    let status = if pays_online(cart) {
+        OrderStatus::PendingPayment
+    } else {
+        OrderStatus::Placed
     };
     let expires_at = (status == OrderStatus::PendingPayment).then(|| now + state.payment_timeout);
     let token = tracking_token();
@@ -353,15 +447,16 @@ async fn place(
     let (order_id, number) = loop {
         let number = order_number();
         let inserted = sqlx::query(
-            "INSERT INTO orders (number, pizzeria_id, channel, fulfilment, payment_method, status, \
+            "INSERT INTO orders (number, pizzeria_id, customer_id, channel, fulfilment, payment_method, status, \
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
                 reservation_expires_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&number)
         .bind(pizzeria.id.0)
+        .bind(customer_id.map(|c| c.0))
         .bind(cart.channel.as_str())
         .bind(cart.fulfilment.as_str())
         .bind(cart.payment_method.as_str())
@@ -456,20 +551,21 @@ async fn place(
             "reservation_expires_at": expires_at,
             "created_at": now,
         },
-        "payment": match cart.payment_method {
-            PaymentMethod::Cash => json!({
-                "method": "cash",
+        "payment": if !pays_online(cart) {
+            json!({
+                "method": cart.payment_method,
                 "status": if cart.fulfilment == Fulfilment::Delivery { "due_on_delivery" } else { "due_at_counter" },
                 "amount_cents": priced.total,
-            }),
-            PaymentMethod::Card => json!({
+            })
+        } else {
+            json!({
                 "method": "card",
                 "status": "awaiting_payment",
                 "amount_cents": priced.total,
                 "payment_intent_id": null,
                 "client_secret": null,
                 "publishable_key": state.publishable_key,
-            }),
+            })
         },
     });
     idempotency::save(

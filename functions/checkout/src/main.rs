@@ -6,6 +6,7 @@ async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
+        var::SECRET_KEY,
         var::STRIPE_SECRET_KEY,
         var::STRIPE_PUBLISHABLE_KEY,
         var::GOOGLE_MAP_API_KEY,

@@ -385,7 +385,7 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     let world = world(&pool).await;
     let chef = token_for(&pool, SECRET, "pizzaiolo.1@ocpizza.test").await;
     let cashier = token_for(&pool, SECRET, "cashier.1@ocpizza.test").await;
-    let (id, _, _) = place(&world, "pickup").await;
+    let (id, _, total) = place(&world, "pickup").await;
     assert!(eventually(PATIENCE, || ticket_shown(&world, &chef, id)).await);
     kitchen_post(&world, id, "start", &chef).await;
     kitchen_post(&world, id, "ready", &chef).await;
@@ -404,17 +404,27 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     assert!(eventually(PATIENCE, || async { scalar(&pool, &consumed).await == 1 }).await);
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM deliveries").await, 0);
 
-    let response = orders::handle(
-        &world.orders,
-        request(
-            "POST",
-            &format!("/orders/{id}/status"),
-            Some(json!({"status": "picked_up"})),
-            Some(&cashier),
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK, "{}", json_of(&response));
+    // Not handed over unpaid; handed over with the cash taken.
+    let hand_over = |body: Value| {
+        orders::handle(
+            &world.orders,
+            request(
+                "POST",
+                &format!("/orders/{id}/status"),
+                Some(body),
+                Some(&cashier),
+            ),
+        )
+    };
+    let refused = hand_over(json!({"status": "picked_up"})).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(json_of(&refused)["balance_cents"], total);
+    assert_eq!(order_status(&pool, id).await, "ready");
+    let response = hand_over(json!({"status": "picked_up", "payment": {"method": "cash"}})).await;
+    let order = json_of(&response);
+    assert_eq!(response.status(), StatusCode::OK, "{order}");
+    assert_eq!(order["order"]["payment"]["status"], "collected");
+    assert_eq!(order["order"]["payment"]["paid_cents"], total);
     let story = ["placed", "preparing", "ready", "picked_up"];
     assert_eq!(history(&pool, id).await, story);
     assert_eq!(notifications(&pool, id).await, story);

@@ -52,10 +52,12 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["orders", o, "cancel"]) => cancel(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "status"]) => set_status(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "payment", "refresh"]) => refresh(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "payments"]) => collect(state, &req, id(o)?).await,
+        (&Method::GET, ["orders"]) => list(state, &req).await,
+        (_, ["orders"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["orders", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
-        (_, ["orders", _, "cancel" | "status"]) | (_, ["orders", _, "payment", "refresh"]) => {
-            Err(edge::no_route(&req, &[Method::POST]))
-        }
+        (_, ["orders", _, "cancel" | "status" | "payments"])
+        | (_, ["orders", _, "payment", "refresh"]) => Err(edge::no_route(&req, &[Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
     }
 }
@@ -327,8 +329,8 @@ async fn settle_difference(
     order: &OrderHead,
     new_total: Money,
 ) -> Result<serde_json::Value, ApiError> {
-    if order.payment_method != PaymentMethod::Card {
-        return Ok(json!({ "method": "cash", "amount_cents": new_total }));
+    if !order.pays_online() {
+        return Ok(json!({ "method": order.payment_method, "amount_cents": new_total }));
     }
     let paid = card_balance(&state.pool, order.id).await?;
     let (charges,): (i64,) =
@@ -387,8 +389,68 @@ async fn settle_difference(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StatusRequest {
     status: String,
+    /// With `picked_up`: the payment taken as the order is handed over.
+    #[serde(default)]
+    payment: Option<PaymentIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentIn {
+    method: settlement::CounterPayment,
+}
+
+fn nothing_due(id: OrderId) -> ApiError {
+    ApiError::conflict(
+        "nothing-due",
+        "Nothing to collect",
+        format!("Order {id} owes nothing: it is paid, or paid online."),
+    )
+}
+
+/// Staff of the order's pizzeria (cashiers, managers) and the admin.
+fn counter_staff(caller: &Caller, order: &OrderHead) -> Result<(), ApiError> {
+    if !matches!(caller.role, Role::Cashier | Role::Manager | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "Payments at the counter are recorded by cashiers and managers.",
+        ));
+    }
+    if !caller.is_staff_of(order.pizzeria_id) {
+        return Err(not_found(order.id));
+    }
+    Ok(())
+}
+
+/// `POST /orders/{id}/payments` `{"method": "cash"|"card_terminal"}`: what
+/// the order still owes, taken at the counter. A second click finds nothing
+/// due (409).
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?
+        .ok_or_else(|| ApiError::unauthorized("Staff sign in to record payments."))?;
+    let request: PaymentIn = edge::parse_json(req)?;
+    let mut tx = state.pool.begin().await?;
+    let order = orders::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    counter_staff(&caller, &order)?;
+    if order.pays_online() || order.status == OrderStatus::Cancelled {
+        return Err(nothing_due(id));
+    }
+    let taken = settlement::collect_at_counter(&mut tx, &order, request.method).await?;
+    if taken == 0 {
+        return Err(nothing_due(id));
+    }
+    tx.commit().await?;
+    tracing::info!(
+        amount_cents = taken,
+        method = request.method.provider(),
+        "payment taken at the counter"
+    );
+    view(state, req, id).await
 }
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
@@ -416,6 +478,29 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
     let events = orders::change_status(&mut tx, &mut order, to, &by(&caller), None)
         .await
         .map_err(change_error)?;
+    if to == OrderStatus::PickedUp {
+        // Pizzas leave the counter paid: take the payment now, or refuse.
+        if let Some(payment) = &request.payment {
+            counter_staff(&caller, &order)?;
+            settlement::collect_at_counter(&mut tx, &order, payment.method).await?;
+        }
+        let due = settlement::balance_due(&mut tx, &order).await?;
+        if due > 0 {
+            return Err(ApiError::conflict(
+                "payment-due",
+                "Payment due",
+                format!(
+                    "Collect {} before handing the order over (send `payment` with the status, or POST /orders/{id}/payments).",
+                    Money::from_cents(due)
+                ),
+            )
+            .with("balance_cents", due));
+        }
+    } else if request.payment.is_some() {
+        return Err(ApiError::unprocessable(
+            "`payment` goes with `picked_up` only.",
+        ));
+    }
     tx.commit().await?;
     if to == OrderStatus::Cancelled {
         after_cancel(state, &order, was_pending, events).await;
@@ -451,4 +536,94 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
         }
     }
     view(state, req, id).await
+}
+
+/// One line of an order list.
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+struct OrderSummary {
+    id: i64,
+    number: String,
+    status: String,
+    pizzeria_id: i64,
+    channel: String,
+    fulfilment: String,
+    payment_method: String,
+    total_cents: i64,
+    contact_name: String,
+    contact_phone: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// `GET /orders`: a customer's own orders, newest first; for cashiers and
+/// managers, their pizzeria's orders of the last 24 hours (`?pizzeria_id=`
+/// for the admin), narrowed by `?status=`, or by `?phone=` to find a caller's
+/// past orders (any age). At most 100.
+#[tracing::instrument(skip(state, req))]
+async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let secret = state.secret_key.expose_secret().as_bytes();
+    let caller = auth::caller(req, secret)?
+        .ok_or_else(|| ApiError::unauthorized("Sign in to list orders."))?;
+    let query = edge::query_pairs(req);
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let mut sql = sqlx::QueryBuilder::<sqlx::MySql>::new(
+        "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, total_cents, \
+         contact_name, contact_phone, created_at FROM orders WHERE ",
+    );
+    match caller.role {
+        Role::Customer => {
+            sql.push("customer_id = ").push_bind(caller.user_id.0);
+        }
+        Role::Cashier | Role::Manager | Role::Admin => {
+            let pizzeria = match param("pizzeria_id") {
+                Some(p) => edge::path_param(&p, "pizzeria")?,
+                None => caller.pizzeria_id.ok_or_else(|| {
+                    ApiError::unprocessable("Give `pizzeria_id` to list a pizzeria's orders.")
+                })?,
+            };
+            auth::require_staff(req, secret, &[Role::Cashier, Role::Manager], pizzeria)?;
+            sql.push("pizzeria_id = ").push_bind(pizzeria.0);
+            match param("phone") {
+                Some(phone) if phone.len() <= 20 => {
+                    sql.push(" AND contact_phone = ").push_bind(phone);
+                }
+                Some(_) => {
+                    return Err(ApiError::unprocessable("`phone` is at most 20 characters."))
+                }
+                None => {
+                    sql.push(" AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
+                }
+            }
+        }
+        Role::Pizzaiolo | Role::Courier => {
+            return Err(ApiError::forbidden(
+                "The kitchen and the couriers have their own screens.",
+            ))
+        }
+    }
+    if let Some(status) = param("status") {
+        let status: OrderStatus = status
+            .parse()
+            .map_err(|_| ApiError::unprocessable(format!("Unknown status {status:?}.")))?;
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    sql.push(" ORDER BY id DESC LIMIT 100");
+    let rows: Vec<OrderSummary> = sql.build_query_as().fetch_all(&state.pool).await?;
+    let orders: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "number": r.number, "status": r.status, "pizzeria_id": r.pizzeria_id,
+                "channel": r.channel, "fulfilment": r.fulfilment, "payment_method": r.payment_method,
+                "total_cents": r.total_cents, "contact": {"name": r.contact_name, "phone": r.contact_phone},
+                "created_at": orders::utc(r.created_at),
+            })
+        })
+        .collect();
+    edge::json_with_etag(req, &json!({ "orders": orders }))
 }
