@@ -14,6 +14,7 @@ use base64::Engine;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
+use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::config::Config;
@@ -373,13 +374,12 @@ async fn who_orders(
             }
             Ok(Some(caller.user_id))
         }
-        Role::Cashier | Role::Manager | Role::Admin => {
-            if !caller.is_staff_of(request.pizzeria_id) {
-                return Err(ApiError::forbidden(format!(
-                    "Your account works in another pizzeria than {}.",
-                    request.pizzeria_id
-                )));
-            }
+        _ => {
+            access::check(
+                Some(caller),
+                Action::TakePhoneOrCounterOrder,
+                request.pizzeria_id,
+            )?;
             if channel == Channel::Web {
                 return Err(ApiError::unprocessable(
                     "An order taken by staff is a `phone` or `counter` order: set `channel`.",
@@ -398,9 +398,6 @@ async fn who_orders(
             .await?;
             Ok(known.map(|(id,)| UserId(id)))
         }
-        Role::Pizzaiolo | Role::Courier => Err(ApiError::forbidden(
-            "Orders are taken by cashiers and managers, or placed by customers.",
-        )),
     }
 }
 

@@ -18,6 +18,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{Method, StatusCode};
+use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::consumer::{self, ConsumeError};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
@@ -355,47 +356,41 @@ pub async fn delivery_of(
 /// hours); for a manager or the admin, a pizzeria's deliveries.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = signed_in(state, req)?;
+    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
     let recent =
         "(d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)";
     let order_by = "ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id";
-    let rows: Vec<DeliveryRow> = match caller.role {
-        Role::Courier => {
-            sqlx::query_as(&format!(
-                "{DELIVERY_SELECT} WHERE d.courier_id = ? AND {recent} {order_by}"
-            ))
-            .bind(caller.user_id.0)
-            .fetch_all(&state.pool)
-            .await?
-        }
-        Role::Manager | Role::Admin => {
-            let pizzeria = match edge::query_pairs(req)
-                .into_iter()
-                .find(|(k, _)| k == "pizzeria_id")
-            {
-                Some((_, v)) => edge::path_param::<PizzeriaId>(&v, "pizzeria")?,
-                None => caller.pizzeria_id.ok_or_else(|| {
-                    ApiError::unprocessable("Give `pizzeria_id` to list a pizzeria's deliveries.")
-                })?,
-            };
-            auth::require_staff(
-                req,
-                state.secret_key.expose_secret().as_bytes(),
-                &[Role::Manager],
-                pizzeria,
-            )?;
-            sqlx::query_as(&format!(
-                "{DELIVERY_SELECT} WHERE d.pizzeria_id = ? AND {recent} {order_by}"
-            ))
-            .bind(pizzeria.0)
-            .fetch_all(&state.pool)
-            .await?
-        }
-        _ => {
-            return Err(ApiError::forbidden(
-                "Deliveries are for couriers and managers.",
-            ))
-        }
+    let wanted = edge::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "pizzeria_id")
+        .map(|(_, v)| edge::path_param::<PizzeriaId>(&v, "pizzeria"))
+        .transpose()?;
+    // Managers and the admin look at a pizzeria; everyone else at their own run.
+    let pizzeria_view = wanted.is_some()
+        || caller
+            .as_ref()
+            .is_some_and(|c| matches!(c.role, Role::Manager | Role::Admin));
+    let rows: Vec<DeliveryRow> = if pizzeria_view {
+        let pizzeria = wanted
+            .or_else(|| caller.as_ref().and_then(|c| c.pizzeria_id))
+            .ok_or_else(|| {
+                ApiError::unprocessable("Give `pizzeria_id` to list a pizzeria's deliveries.")
+            })?;
+        access::check(caller.as_ref(), Action::PizzeriaDeliveries, pizzeria)?;
+        sqlx::query_as(&format!(
+            "{DELIVERY_SELECT} WHERE d.pizzeria_id = ? AND {recent} {order_by}"
+        ))
+        .bind(pizzeria.0)
+        .fetch_all(&state.pool)
+        .await?
+    } else {
+        let caller = access::check_role(caller.as_ref(), Action::OwnDeliveries)?;
+        sqlx::query_as(&format!(
+            "{DELIVERY_SELECT} WHERE d.courier_id = ? AND {recent} {order_by}"
+        ))
+        .bind(caller.user_id.0)
+        .fetch_all(&state.pool)
+        .await?
     };
     let deliveries: Vec<DeliveryView> = rows.into_iter().map(DeliveryView::from).collect();
     edge::json_with_etag(req, &json!({ "deliveries": deliveries }))
@@ -427,15 +422,9 @@ async fn lock_for(
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;
-    let allowed = match caller.role {
-        Role::Courier => courier == Some(caller.user_id.0),
-        Role::Manager | Role::Admin => caller.is_staff_of(order.pizzeria_id),
-        _ => false,
-    };
-    if !allowed {
-        return Err(ApiError::forbidden(
-            "This delivery is another courier's, or of another pizzeria.",
-        ));
+    access::check(Some(caller), Action::WorkDelivery, order.pizzeria_id)?;
+    if caller.role == Role::Courier && courier != Some(caller.user_id.0) {
+        return Err(ApiError::forbidden("This delivery is another courier's."));
     }
     Ok((order, status, courier, cash_due))
 }

@@ -22,6 +22,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{Method, StatusCode};
+use ocpizza::access::{self, Action};
 use ocpizza::auth;
 use ocpizza::consumer::{self, ConsumeError};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
@@ -30,7 +31,6 @@ use ocpizza::order::OrderStatus;
 use ocpizza::orders::{self, By};
 use ocpizza::outbox;
 use ocpizza::queue::{Envelope, Event, Queues};
-use ocpizza::role::Role;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
@@ -39,9 +39,6 @@ use std::collections::BTreeMap;
 
 /// The name under which this consumer records the messages it applied.
 pub const CONSUMER: &str = "kitchen";
-
-/// Who works the kitchen display (the admin may too).
-const KITCHEN_ROLES: &[Role] = &[Role::Pizzaiolo, Role::Manager];
 
 #[derive(Clone)]
 pub struct State {
@@ -332,7 +329,8 @@ pub async fn ticket(pool: &MySqlPool, order: OrderId) -> Result<Option<Ticket>, 
 
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria))]
 async fn display(state: &State, req: &Request, pizzeria: PizzeriaId) -> Result<Response, ApiError> {
-    auth::require_staff(req, secret(state), KITCHEN_ROLES, pizzeria)?;
+    let caller = auth::caller(req, secret(state))?;
+    access::check(caller.as_ref(), Action::KitchenDisplay, pizzeria)?;
     let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
         .bind(pizzeria.0)
         .fetch_optional(&state.pool)
@@ -379,8 +377,8 @@ async fn advance(
     let mut order = orders::lock(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No ticket for order {id}.")))?;
-    let caller = auth::require_staff(req, secret(state), KITCHEN_ROLES, order.pizzeria_id)?;
-    let events = orders::change_status(&mut tx, &mut order, to, &By::from(&caller), None).await?;
+    let caller = access::check(signed_in.as_ref(), Action::WorkTicket, order.pizzeria_id)?;
+    let events = orders::change_status(&mut tx, &mut order, to, &By::from(caller), None).await?;
     let ticket_sql = match to {
         // The message may not have arrived yet: the ticket is made here then.
         OrderStatus::Preparing => {
@@ -409,11 +407,8 @@ async fn advance(
 
 #[tracing::instrument(skip(state, req), fields(product_id = %product))]
 async fn recipe(state: &State, req: &Request, product: ProductId) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, secret(state))?
-        .ok_or_else(|| ApiError::unauthorized("Sign in with a staff account."))?;
-    if caller.role == Role::Customer {
-        return Err(ApiError::forbidden("Recipe cards are for the staff."));
-    }
+    let caller = auth::caller(req, secret(state))?;
+    access::check_role(caller.as_ref(), Action::ReadRecipe)?;
     let card = recipe_cards(&state.pool, &[product.0])
         .await?
         .remove(&product.0)

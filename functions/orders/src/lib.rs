@@ -15,6 +15,7 @@
 
 use chrono::Utc;
 use http::{Method, StatusCode};
+use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{OrderId, ProductId};
@@ -73,7 +74,9 @@ fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By, ApiE
     let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
     if let Some(caller) = caller {
         let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
-        if owns || caller.is_staff_of(order.pizzeria_id) {
+        let staff =
+            access::check(Some(&caller), Action::ReadPizzeriaOrder, order.pizzeria_id).is_ok();
+        if owns || staff {
             return Ok(by(&caller));
         }
         return Err(not_found(order.id));
@@ -413,15 +416,7 @@ fn nothing_due(id: OrderId) -> ApiError {
 
 /// Staff of the order's pizzeria (cashiers, managers) and the admin.
 fn counter_staff(caller: &Caller, order: &OrderHead) -> Result<(), ApiError> {
-    if !matches!(caller.role, Role::Cashier | Role::Manager | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Payments at the counter are recorded by cashiers and managers.",
-        ));
-    }
-    if !caller.is_staff_of(order.pizzeria_id) {
-        return Err(not_found(order.id));
-    }
-    Ok(())
+    access::check(Some(caller), Action::CollectAtCounter, order.pizzeria_id).map(|_| ())
 }
 
 /// `POST /orders/{id}/payments` `{"method": "cash"|"card_terminal"}`: what
@@ -579,14 +574,14 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
         Role::Customer => {
             sql.push("customer_id = ").push_bind(caller.user_id.0);
         }
-        Role::Cashier | Role::Manager | Role::Admin => {
+        _ => {
             let pizzeria = match param("pizzeria_id") {
                 Some(p) => edge::path_param(&p, "pizzeria")?,
                 None => caller.pizzeria_id.ok_or_else(|| {
                     ApiError::unprocessable("Give `pizzeria_id` to list a pizzeria's orders.")
                 })?,
             };
-            auth::require_staff(req, secret, &[Role::Cashier, Role::Manager], pizzeria)?;
+            access::check(Some(&caller), Action::ListPizzeriaOrders, pizzeria)?;
             sql.push("pizzeria_id = ").push_bind(pizzeria.0);
             match param("phone") {
                 Some(phone) if phone.len() <= 20 => {
@@ -599,11 +594,6 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
                     sql.push(" AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
                 }
             }
-        }
-        Role::Pizzaiolo | Role::Courier => {
-            return Err(ApiError::forbidden(
-                "The kitchen and the couriers have their own screens.",
-            ))
         }
     }
     if let Some(status) = param("status") {

@@ -14,7 +14,6 @@ const SECRET: &str = "counter-test-secret";
 const CLIENT_1_PHONE: &str = "+33639980001";
 
 struct World {
-    pool: MySqlPool,
     queues: Queues,
     checkout: checkout::State,
     orders: orders::State,
@@ -28,7 +27,6 @@ async fn world(pool: &MySqlPool) -> World {
     config.secret_key = SECRET.to_owned().into();
     let queues = testing::fresh_queues().await;
     World {
-        pool: pool.clone(),
         checkout: checkout::State::new(pool.clone(), &config, queues.clone()).unwrap(),
         orders: orders::State {
             pool: pool.clone(),
@@ -279,7 +277,7 @@ async fn only_counter_staff_of_the_pizzeria_take_phone_and_counter_orders(pool: 
         (None, StatusCode::UNAUTHORIZED),
         (Some(&chef), StatusCode::FORBIDDEN),
         (Some(&client), StatusCode::FORBIDDEN),
-        (Some(&cashier_2), StatusCode::NOT_FOUND),
+        (Some(&cashier_2), StatusCode::FORBIDDEN),
     ];
     for (bearer, expected) in refused {
         let (status, answer) = orders_call(

@@ -1,0 +1,228 @@
+//! Who may do what: the one place that decides, deny by default.
+//!
+//! Every staff endpoint names an [`Action`]; [`check`] says whether a caller
+//! may do it in a pizzeria. The admin may do everything everywhere; other
+//! staff only what their role allows, only in their own pizzeria; customers
+//! act only on their own orders (checked where the order is read: the
+//! `orders` function), guests only with an order's tracking token. Which role
+//! may move an order to which status is the transition table's business
+//! (`order.rs`), checked in the same transaction as the change.
+//!
+//! The README's role × endpoint matrix is generated from [`Action::ALL`] and a
+//! test keeps the two equal.
+
+use crate::auth::Caller;
+use crate::http::ApiError;
+use crate::ids::PizzeriaId;
+use crate::role::Role;
+
+/// What staff do through the functions' endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// checkout `POST /orders` with `channel: phone|counter`.
+    TakePhoneOrCounterOrder,
+    /// orders `POST /orders/{id}/payments`, `payment` with `picked_up`.
+    CollectAtCounter,
+    /// orders `GET /orders` for a pizzeria (`?phone=`, `?status=`).
+    ListPizzeriaOrders,
+    /// orders `GET /orders/{id}` of the pizzeria (without its token).
+    ReadPizzeriaOrder,
+    /// kitchen `GET /pizzerias/{id}/tickets`.
+    KitchenDisplay,
+    /// kitchen `POST /tickets/{id}/start|ready`.
+    WorkTicket,
+    /// kitchen `GET /recipes/{id}`.
+    ReadRecipe,
+    /// delivery `GET /deliveries`: a courier's own run.
+    OwnDeliveries,
+    /// delivery `GET /deliveries?pizzeria_id=`: all of a pizzeria's.
+    PizzeriaDeliveries,
+    /// delivery `POST /deliveries/{id}/pickup|delivered` (a courier: their own).
+    WorkDelivery,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::TakePhoneOrCounterOrder,
+        Action::CollectAtCounter,
+        Action::ListPizzeriaOrders,
+        Action::ReadPizzeriaOrder,
+        Action::KitchenDisplay,
+        Action::WorkTicket,
+        Action::ReadRecipe,
+        Action::OwnDeliveries,
+        Action::PizzeriaDeliveries,
+        Action::WorkDelivery,
+    ];
+
+    /// The roles allowed besides the admin — the matrix.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::TakePhoneOrCounterOrder => &[Cashier, Manager],
+            Action::CollectAtCounter => &[Cashier, Manager],
+            Action::ListPizzeriaOrders => &[Cashier, Manager],
+            Action::ReadPizzeriaOrder => &[Cashier, Pizzaiolo, Courier, Manager],
+            Action::KitchenDisplay => &[Pizzaiolo, Manager],
+            Action::WorkTicket => &[Pizzaiolo, Manager],
+            Action::ReadRecipe => &[Cashier, Pizzaiolo, Courier, Manager],
+            Action::OwnDeliveries => &[Courier],
+            Action::PizzeriaDeliveries => &[Manager],
+            Action::WorkDelivery => &[Courier, Manager],
+        }
+    }
+
+    /// The endpoint, as the README's matrix shows it.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Action::TakePhoneOrCounterOrder => "checkout `POST /orders` (phone, counter)",
+            Action::CollectAtCounter => "orders `POST /orders/{id}/payments`",
+            Action::ListPizzeriaOrders => "orders `GET /orders?pizzeria_id=`",
+            Action::ReadPizzeriaOrder => "orders `GET /orders/{id}` (no token)",
+            Action::KitchenDisplay => "kitchen `GET /pizzerias/{id}/tickets`",
+            Action::WorkTicket => "kitchen `POST /tickets/{id}/start\\|ready`",
+            Action::ReadRecipe => "kitchen `GET /recipes/{id}`",
+            Action::OwnDeliveries => "delivery `GET /deliveries`",
+            Action::PizzeriaDeliveries => "delivery `GET /deliveries?pizzeria_id=`",
+            Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered`",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Action::TakePhoneOrCounterOrder => "take phone or counter orders",
+            Action::CollectAtCounter => "record payments at the counter",
+            Action::ListPizzeriaOrders => "list the pizzeria's orders",
+            Action::ReadPizzeriaOrder => "read the pizzeria's orders",
+            Action::KitchenDisplay => "see the kitchen display",
+            Action::WorkTicket => "start or finish kitchen tickets",
+            Action::ReadRecipe => "read recipe cards",
+            Action::OwnDeliveries => "have deliveries",
+            Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
+            Action::WorkDelivery => "pick up or deliver orders",
+        }
+    }
+
+    /// May this role do it at all (anywhere)?
+    pub fn allows(self, role: Role) -> bool {
+        role == Role::Admin || self.roles().contains(&role)
+    }
+}
+
+/// May `caller` do `action` in `pizzeria`? 401 without a session, 403 for a
+/// role that may not or for staff of another pizzeria.
+pub fn check(
+    caller: Option<&Caller>,
+    action: Action,
+    pizzeria: PizzeriaId,
+) -> Result<&Caller, ApiError> {
+    let caller = check_role(caller, action)?;
+    if !caller.is_staff_of(pizzeria) {
+        return Err(ApiError::forbidden(format!(
+            "Your account works in another pizzeria than {pizzeria}."
+        )));
+    }
+    Ok(caller)
+}
+
+/// May `caller` do `action` at all — for what belongs to the whole group
+/// (recipe cards) or to the caller themself (a courier's own run)?
+pub fn check_role(caller: Option<&Caller>, action: Action) -> Result<&Caller, ApiError> {
+    let caller = caller.ok_or_else(|| ApiError::unauthorized("Sign in with a staff account."))?;
+    if !action.allows(caller.role) {
+        return Err(ApiError::forbidden(format!(
+            "A {} account may not {}.",
+            caller.role,
+            action.what()
+        )));
+    }
+    Ok(caller)
+}
+
+/// The README's matrix: one row per action, one column per role.
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| endpoint |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {role} |"));
+    }
+    out.push_str("\n|---|");
+    for _ in Role::ALL {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for &action in Action::ALL {
+        out.push_str(&format!("| {} |", action.endpoint()));
+        for role in Role::ALL {
+            let cell = match (action.allows(role), role, action) {
+                (false, _, _) => "—",
+                (true, Role::Admin, _) => "all",
+                // Recipe cards are the group's, the same in every pizzeria.
+                (true, _, Action::ReadRecipe) => "yes",
+                (true, _, Action::OwnDeliveries) | (true, Role::Courier, Action::WorkDelivery) => {
+                    "own"
+                }
+                (true, _, _) => "own pizzeria",
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    fn caller(role: Role, pizzeria: Option<i64>) -> Caller {
+        Caller {
+            user_id: UserId(1),
+            role,
+            pizzeria_id: pizzeria.map(PizzeriaId),
+            token_version: 0,
+        }
+    }
+
+    #[test]
+    fn every_cell_of_the_matrix_in_its_own_and_another_pizzeria() {
+        let here = PizzeriaId(1);
+        for &action in Action::ALL {
+            assert_eq!(
+                check(None, action, here).unwrap_err().status(),
+                http::StatusCode::UNAUTHORIZED
+            );
+            for role in Role::ALL {
+                let home = match role {
+                    Role::Customer | Role::Admin => None,
+                    _ => Some(1),
+                };
+                let mine = caller(role, home);
+                let allowed = action.allows(role);
+                assert_eq!(
+                    check(Some(&mine), action, here).is_ok(),
+                    allowed,
+                    "{action:?} {role}"
+                );
+                // Staff of pizzeria 2 never act in pizzeria 1; the admin does.
+                let elsewhere = caller(role, home.map(|_| 2));
+                assert_eq!(
+                    check(Some(&elsewhere), action, here).is_ok(),
+                    allowed && role == Role::Admin,
+                    "{action:?} {role} from pizzeria 2"
+                );
+            }
+            assert!(!action.allows(Role::Customer), "customers are never staff");
+        }
+    }
+
+    #[test]
+    fn the_readme_shows_this_matrix() {
+        let readme = include_str!("../../README.md");
+        let expected = matrix_markdown();
+        assert!(
+            readme.contains(&expected),
+            "README.md's access matrix is out of date; it should read:\n{expected}"
+        );
+    }
+}
