@@ -3,6 +3,7 @@
 //! The rules (money, order states, roles), the SQL they need, the queue
 //! envelope, configuration, and the HTTP edge every function URL goes through.
 
+pub mod accounts;
 pub mod auth;
 pub mod catalog;
 pub mod config;
