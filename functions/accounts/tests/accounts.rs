@@ -628,3 +628,21 @@ async fn unknown_routes_and_methods_are_refused(pool: MySqlPool) {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// `events/accounts-login.json` is a real function-URL payload this function
+/// answers with a session.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_event_signs_in(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let path = format!(
+        "{}/../../events/accounts-login.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("event file");
+    let req = lambda_http::request::from_str(&text).expect("a function URL event");
+    let response = accounts::handle(&state, req).await;
+    let body = json_of(&response);
+    assert_eq!(response.status(), StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "pizzaiolo");
+    assert_eq!(body["user"]["pizzeria_id"], 1);
+}
