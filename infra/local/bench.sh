@@ -26,6 +26,7 @@ cargo build --release --quiet -p ocpizza --bin ocpizza-admin
 cargo bench --quiet --no-run -p menu --bench menu
 cargo bench --quiet --no-run -p checkout --bench checkout
 cargo bench --quiet --no-run -p kitchen --bench pipeline
+cargo bench --quiet --no-run -p accounts --bench login
 ADMIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/ocpizza-admin"
 
 say "fresh benchmark database with the demo data"
@@ -35,6 +36,9 @@ mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_benc
 
 say "menu with no order history"
 cargo bench --quiet -p menu --bench menu -- "0 orders" | tee -a "$ROWS"
+
+say "login (argon2id)"
+cargo bench --quiet -p accounts --bench login | tee -a "$ROWS"
 
 # The database's own write ceiling on this machine, from the same run:
 # sysbench oltp_write_only, 4 tables x 10,000 rows, 64 threads.

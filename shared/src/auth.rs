@@ -10,6 +10,7 @@ use crate::role::Role;
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sqlx::MySqlPool;
 use subtle::ConstantTimeEq;
 
 /// How long a session lasts: a shift, not a week.
@@ -106,6 +107,35 @@ pub fn caller(req: &Request, secret: &[u8]) -> Result<Option<Caller>, ApiError> 
         .or_else(|| text.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("Use `Authorization: Bearer <token>`."))?;
     verify(secret, token.trim()).map(Some)
+}
+
+/// The caller as [`caller`] verifies the token, and still allowed in: the
+/// account is active and its `token_version` is the token's `ver` (one
+/// primary-key lookup). A deactivated account, a changed password or any
+/// other bump ends every older session at once: 401 "session ended".
+/// `None` without an `Authorization` header.
+pub async fn authenticate(
+    pool: &MySqlPool,
+    req: &Request,
+    secret: &[u8],
+) -> Result<Option<Caller>, ApiError> {
+    let Some(caller) = caller(req, secret)? else {
+        return Ok(None);
+    };
+    let current: Option<(i32,)> =
+        sqlx::query_as("SELECT token_version FROM users WHERE id = ? AND active = TRUE")
+            .bind(caller.user_id.0)
+            .fetch_optional(pool)
+            .await?;
+    match current {
+        Some((version,)) if version == caller.token_version => Ok(Some(caller)),
+        _ => Err(ApiError::new(
+            http::StatusCode::UNAUTHORIZED,
+            "session-ended",
+            "Session ended",
+            "The session has ended (account deactivated or password changed); sign in again.",
+        )),
+    }
 }
 
 /// A signed-in caller, as the status history records who made a change.

@@ -4,6 +4,7 @@
 //! envelope, configuration, and the HTTP edge every function URL goes through.
 
 pub mod access;
+pub mod accounts;
 pub mod auth;
 pub mod catalog;
 pub mod config;

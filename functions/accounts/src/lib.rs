@@ -1,0 +1,295 @@
+//! The accounts function: customers sign up, everyone signs in for a bearer
+//! token, sees their profile and changes their password; managers and the
+//! admin create, list and deactivate staff accounts within their scope.
+//!
+//! - `POST /accounts` `{email,password,name,phone}` → 201 `{"user"}`, a
+//!   customer; 409 when the e-mail is taken (see the README: sign-up tells,
+//!   sign-in never does); 422 listing every problem;
+//! - `POST /sessions` `{email,password}` → `{"token","expires_at","user"}`;
+//!   401 with one body for any wrong pair, 429 while the address is locked;
+//! - `GET /me` → `{"user"}`; `POST /me/password`
+//!   `{current_password,new_password}` → a new session (older tokens end);
+//! - `POST /staff` `{email,password,name,phone,role,pizzeria_id}` → 201
+//!   `{"user"}`: a manager creates cashiers, pizzaiolos and couriers of their
+//!   pizzeria; the admin creates managers and any staff anywhere;
+//! - `GET /staff?pizzeria_id=` → `{"staff":[...]}` within the same scope;
+//! - `POST /staff/{id}/deactivate` → `{"user"}`, inactive, its sessions
+//!   ended; nobody deactivates themself, a manager only their own
+//!   pizzeria's cashiers, pizzaiolos and couriers.
+//!
+//! Every route but sign-up and sign-in needs a session that is still valid
+//! in the database ([`auth::authenticate`]). Deny by default.
+
+use chrono::{DateTime, Utc};
+use http::{Method, StatusCode};
+use ocpizza::accounts::{self, NewUser, User};
+use ocpizza::auth::{self, Caller};
+use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::ids::{PizzeriaId, UserId};
+use ocpizza::role::Role;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::MySqlPool;
+
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub cors: Cors,
+    pub secret_key: SecretString,
+}
+
+/// The roles a manager may create and deactivate, in their own pizzeria.
+const MANAGED_BY_MANAGER: &[Role] = &[Role::Cashier, Role::Pizzaiolo, Role::Courier];
+
+pub async fn handle(state: &State, req: Request) -> Response {
+    edge::serve(&state.cors, req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
+    let segments = edge::segments(&req);
+    match (req.method(), segments.as_slice()) {
+        (&Method::POST, ["accounts"]) => sign_up(state, &req).await,
+        (&Method::POST, ["sessions"]) => sign_in(state, &req).await,
+        (&Method::GET, ["me"]) => me(state, &req).await,
+        (&Method::POST, ["me", "password"]) => change_password(state, &req).await,
+        (&Method::POST, ["staff"]) => create_staff(state, &req).await,
+        (&Method::GET, ["staff"]) => list_staff(state, &req).await,
+        (&Method::POST, ["staff", id, "deactivate"]) => {
+            deactivate(state, &req, edge::path_param(id, "account")?).await
+        }
+        (_, ["accounts" | "sessions"])
+        | (_, ["me", "password"])
+        | (_, ["staff", _, "deactivate"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET])),
+        (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
+        _ => Err(edge::no_route(&req, &[])),
+    }
+}
+
+fn secret(state: &State) -> &[u8] {
+    state.secret_key.expose_secret().as_bytes()
+}
+
+/// A caller whose session is still valid; 401 otherwise.
+async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    auth::authenticate(&state.pool, req, secret(state))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Sign in first: `Authorization: Bearer <token>`."))
+}
+
+/// A manager or the admin; 401 or 403 for anyone else.
+async fn staff_manager(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    let caller = signed_in(state, req).await?;
+    if !matches!(caller.role, Role::Manager | Role::Admin) {
+        return Err(ApiError::forbidden(format!(
+            "A {} account does not manage staff.",
+            caller.role
+        )));
+    }
+    Ok(caller)
+}
+
+/// May `caller` (a manager or the admin) create or deactivate an account of
+/// `role` in `pizzeria`?
+fn may_manage(caller: &Caller, role: Role, pizzeria: Option<PizzeriaId>) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Manager if !MANAGED_BY_MANAGER.contains(&role) => Err(ApiError::forbidden(format!(
+            "A manager manages cashiers, pizzaiolos and couriers only, not the {role} role."
+        ))),
+        Role::Manager if pizzeria.is_none() || pizzeria != caller.pizzeria_id => Err(
+            ApiError::forbidden("A manager manages the staff of their own pizzeria only."),
+        ),
+        Role::Manager => Ok(()),
+        other => Err(ApiError::forbidden(format!(
+            "A {other} account does not manage staff."
+        ))),
+    }
+}
+
+/// A session as `POST /sessions` and a password change answer it.
+#[derive(Serialize)]
+struct Session {
+    token: String,
+    expires_at: DateTime<Utc>,
+    user: User,
+}
+
+fn session_for(state: &State, user: User) -> Result<Response, ApiError> {
+    let (token, expires_at) = auth::issue(
+        secret(state),
+        user.id,
+        user.role,
+        user.pizzeria_id,
+        user.token_version,
+        Utc::now(),
+    )?;
+    edge::json(
+        StatusCode::OK,
+        &Session {
+            token,
+            expires_at,
+            user,
+        },
+    )
+}
+
+// No `Debug` on bodies that hold a password: they cannot end up in a log.
+#[derive(Deserialize)]
+struct SignUp {
+    email: String,
+    password: String,
+    name: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn sign_up(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let body: SignUp = edge::parse_json(req)?;
+    let new = NewUser::parse(
+        &body.email,
+        &body.password,
+        &body.name,
+        body.phone.as_deref(),
+        Role::Customer,
+        None,
+    )?;
+    let user = accounts::create(&state.pool, new).await?;
+    tracing::info!(user_id = %user.id, "customer signed up");
+    edge::json(StatusCode::CREATED, &json!({ "user": user }))
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn sign_in(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let body: SignIn = edge::parse_json(req)?;
+    let user = accounts::login(&state.pool, &body.email, &body.password).await?;
+    tracing::info!(user_id = %user.id, role = %user.role, "signed in");
+    session_for(state, user)
+}
+
+#[tracing::instrument(skip_all)]
+async fn me(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    let user = accounts::find(&state.pool, caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+    edge::json(StatusCode::OK, &json!({ "user": user }))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+#[tracing::instrument(skip_all)]
+async fn change_password(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    let body: PasswordChange = edge::parse_json(req)?;
+    let user = accounts::change_password(
+        &state.pool,
+        caller.user_id,
+        &body.current_password,
+        &body.new_password,
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "password changed; older sessions ended");
+    session_for(state, user)
+}
+
+#[derive(Deserialize)]
+struct NewStaff {
+    email: String,
+    password: String,
+    name: String,
+    #[serde(default)]
+    phone: Option<String>,
+    role: String,
+    #[serde(default)]
+    pizzeria_id: Option<PizzeriaId>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_staff(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = staff_manager(state, req).await?;
+    let body: NewStaff = edge::parse_json(req)?;
+    let role = body
+        .role
+        .parse::<Role>()
+        .ok()
+        .filter(|r| r.is_pizzeria_staff())
+        .ok_or_else(|| {
+            let message = "`role` is one of cashier, pizzaiolo, courier, manager.";
+            ApiError::unprocessable(message)
+                .with("errors", [json!({"field": "role", "message": message})])
+        })?;
+    may_manage(&caller, role, body.pizzeria_id)?;
+    let new = NewUser::parse(
+        &body.email,
+        &body.password,
+        &body.name,
+        body.phone.as_deref(),
+        role,
+        body.pizzeria_id,
+    )?;
+    let user = accounts::create(&state.pool, new).await?;
+    tracing::info!(user_id = %user.id, role = %user.role, by = %caller.user_id, "staff account created");
+    edge::json(StatusCode::CREATED, &json!({ "user": user }))
+}
+
+#[tracing::instrument(skip_all)]
+async fn list_staff(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = staff_manager(state, req).await?;
+    let mut asked = None;
+    for (key, value) in edge::query_pairs(req) {
+        if key == "pizzeria_id" && !value.is_empty() {
+            let id = value.parse::<PizzeriaId>().map_err(|_| {
+                ApiError::unprocessable("`pizzeria_id` is a pizzeria's id, e.g. 1.")
+            })?;
+            asked = Some(id);
+        }
+    }
+    let scope = match caller.role {
+        Role::Admin => asked,
+        _ => {
+            if asked.is_some() && asked != caller.pizzeria_id {
+                return Err(ApiError::forbidden(
+                    "A manager sees the staff of their own pizzeria only.",
+                ));
+            }
+            caller.pizzeria_id
+        }
+    };
+    let staff = accounts::list_staff(&state.pool, scope).await?;
+    edge::json(StatusCode::OK, &json!({ "staff": staff }))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+async fn deactivate(state: &State, req: &Request, id: UserId) -> Result<Response, ApiError> {
+    let caller = staff_manager(state, req).await?;
+    let target = accounts::find(&state.pool, id)
+        .await?
+        .filter(|u| u.role != Role::Customer)
+        .ok_or_else(|| ApiError::not_found(format!("No staff account {id}.")))?;
+    if target.id == caller.user_id {
+        return Err(ApiError::forbidden(
+            "You cannot deactivate your own account.",
+        ));
+    }
+    may_manage(&caller, target.role, target.pizzeria_id)?;
+    if accounts::deactivate(&state.pool, id).await? {
+        tracing::info!(by = %caller.user_id, "staff account deactivated; its sessions ended");
+    }
+    let user = accounts::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the account vanished"))?;
+    edge::json(StatusCode::OK, &json!({ "user": user }))
+}

@@ -1,0 +1,648 @@
+//! The accounts function against real MariaDB: sign-up, sign-in, sessions
+//! that end, throttling without enumeration, and staff accounts by scope.
+
+use base64::Engine;
+use http::StatusCode;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ocpizza::auth::{self, Claims};
+use ocpizza::role::Role;
+use ocpizza::testing::{json_of, request, scalar, token_for};
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+const SECRET: &str = "accounts-test-secret";
+const DEMO_PASSWORD: &str = "ocpizza-demo";
+
+async fn state(pool: &MySqlPool) -> accounts::State {
+    ocpizza::telemetry::init();
+    ocpizza::samples::load_demo(pool).await.unwrap();
+    accounts::State {
+        pool: pool.clone(),
+        cors: Default::default(),
+        secret_key: SECRET.to_owned().into(),
+    }
+}
+
+async fn call(
+    state: &accounts::State,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let response = accounts::handle(state, request(method, uri, body, bearer)).await;
+    (response.status(), json_of(&response))
+}
+
+async fn login(state: &accounts::State, email: &str, password: &str) -> (StatusCode, Value) {
+    call(
+        state,
+        "POST",
+        "/sessions",
+        Some(json!({"email": email, "password": password})),
+        None,
+    )
+    .await
+}
+
+/// Signs in and returns the token (the sign-in must succeed).
+async fn token(state: &accounts::State, email: &str, password: &str) -> String {
+    let (status, body) = login(state, email, password).await;
+    assert_eq!(status, StatusCode::OK, "{email}: {body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// The problem's fields that must not differ between two refusals.
+fn problem(body: &Value) -> Value {
+    json!([body["status"], body["type"], body["title"], body["detail"]])
+}
+
+/// Everything but the request id.
+fn without_request_id(body: &Value) -> Value {
+    let mut body = body.clone();
+    body.as_object_mut().unwrap().remove("request_id");
+    body
+}
+
+async fn id_of(pool: &MySqlPool, email: &str) -> i64 {
+    scalar(
+        pool,
+        &format!("SELECT id FROM users WHERE email = '{email}'"),
+    )
+    .await
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn sign_up_then_sign_in_then_me(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/accounts",
+        Some(
+            json!({"email": "  Lea.Martin@Example.FR ", "password": "pizza-margherita",
+                    "name": "Léa Martin", "phone": "06 12 34 56 78"}),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["email"], "lea.martin@example.fr");
+    assert_eq!(body["user"]["role"], "customer");
+    assert_eq!(body["user"]["pizzeria_id"], Value::Null);
+    let text = body.to_string();
+    assert!(
+        !text.contains("argon2") && !text.contains("pizza-margherita") && !text.contains("hash")
+    );
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE email = 'lea.martin@example.fr'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+
+    let (status, session) = login(&state, "LEA.martin@example.fr", "pizza-margherita").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["email"], "lea.martin@example.fr");
+    assert!(session["expires_at"].is_string());
+    let token = session["token"].as_str().unwrap();
+    let caller = auth::verify(SECRET.as_bytes(), token).unwrap();
+    assert_eq!(caller.role, Role::Customer);
+    assert_eq!(caller.pizzeria_id, None);
+
+    let (status, me) = call(&state, "GET", "/me", None, Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["name"], "Léa Martin");
+    assert_eq!(me["user"]["phone"], "06 12 34 56 78");
+
+    let (status, _) = call(&state, "GET", "/me", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_email_registers_once_whatever_its_case(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let account =
+        |email: &str| Some(json!({"email": email, "password": "pizza-margherita", "name": "Léa"}));
+    let (status, _) = call(&state, "POST", "/accounts", account("lea@example.fr"), None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = call(&state, "POST", "/accounts", account("LEA@Example.fr"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["type"], "/problems/email-taken");
+    // A demo account too.
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/accounts",
+        account("Client.1@ocpizza.test"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM users WHERE email = 'lea@example.fr'"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn weak_passwords_are_refused_with_the_reason(pool: MySqlPool) {
+    let state = state(&pool).await;
+    for (password, reason) in [
+        ("pizza", "au moins 10"),
+        ("zzzzzzzzzzzz", "repeated"),
+        ("Lea@Example.fr", "e-mail"),
+    ] {
+        let (status, body) = call(
+            &state,
+            "POST",
+            "/accounts",
+            Some(json!({"email": "lea@example.fr", "password": password, "name": "Léa"})),
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}: {body}"
+        );
+        assert_eq!(body["errors"][0]["field"], "password", "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{password}: {message}");
+    }
+    // Other bad input: every problem at once, still a 422.
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/accounts",
+        Some(json!({"email": "lea", "password": "x", "name": ""})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
+    let (status, _) = call(&state, "POST", "/accounts", Some(json!({"email": 3})), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM users WHERE email LIKE 'lea%'").await,
+        0
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let (wrong_status, wrong) = login(&state, "client.1@ocpizza.test", "not-the-password").await;
+    let (unknown_status, unknown) = login(&state, "nobody@ocpizza.test", "not-the-password").await;
+    assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem(&wrong), problem(&unknown));
+    assert_eq!(without_request_id(&wrong), without_request_id(&unknown));
+    assert_eq!(wrong["type"], "/problems/invalid-credentials");
+    assert_ne!(wrong["request_id"], unknown["request_id"]);
+
+    // A deactivated account answers the same, even with its right password.
+    sqlx::query("UPDATE users SET active = FALSE WHERE email = 'client.2@ocpizza.test'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, inactive) = login(&state, "client.2@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(without_request_id(&inactive), without_request_id(&unknown));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn repeated_failures_lock_the_address_until_the_lock_expires(pool: MySqlPool) {
+    let state = state(&pool).await;
+    for email in ["client.1@ocpizza.test", "nobody@ocpizza.test"] {
+        for attempt in 1..=ocpizza::accounts::MAX_FAILURES {
+            let (status, _) = login(&state, email, "not-the-password").await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{email}, attempt {attempt}"
+            );
+        }
+    }
+    // Locked: the right password is refused, and an unknown address looks the same.
+    let (status, known) = login(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{known}");
+    assert_eq!(known["type"], "/problems/too-many-attempts");
+    let retry = known["retry_after_seconds"].as_i64().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    let (status, unknown) = login(&state, "Nobody@ocpizza.test", "anything-at-all").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(problem(&known), problem(&unknown));
+    // Another address is not affected.
+    token(&state, "client.3@ocpizza.test", DEMO_PASSWORD).await;
+
+    // Fifteen minutes later (moved back in the database), the right password works
+    // and the count starts again.
+    sqlx::query("UPDATE login_attempts SET locked_until = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND")
+        .execute(&pool)
+        .await
+        .unwrap();
+    token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM login_attempts").await,
+        1,
+        "only nobody@ left"
+    );
+    let (status, _) = login(&state, "client.1@ocpizza.test", "not-the-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    // The table keeps no address in clear.
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM login_attempts WHERE LENGTH(email_hash) = 32"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn foreign_expired_and_tampered_tokens_are_refused(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let good = token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    let (status, _) = call(&state, "GET", "/me", None, Some(&good)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let id = id_of(&pool, "client.1@ocpizza.test").await;
+    let claims = Claims {
+        sub: id.to_string(),
+        role: Role::Admin,
+        pizzeria_id: None,
+        ver: 0,
+        iat: chrono::Utc::now().timestamp(),
+        exp: chrono::Utc::now().timestamp() + 600,
+    };
+    let hs384 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS384),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let none = format!(
+        "{}.{}.",
+        b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(serde_json::to_vec(&claims).unwrap())
+    );
+    let (expired, _) = auth::issue(
+        SECRET.as_bytes(),
+        ocpizza::ids::UserId(id),
+        Role::Customer,
+        None,
+        0,
+        chrono::Utc::now() - chrono::Duration::hours(13),
+    )
+    .unwrap();
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    let payload = String::from_utf8(b64.decode(&parts[1]).unwrap())
+        .unwrap()
+        .replace("customer", "admin");
+    parts[1] = b64.encode(payload);
+    let tampered = parts.join(".");
+    let other_secret = token_for(&pool, "another-secret", "client.1@ocpizza.test").await;
+
+    for (what, bad) in [
+        ("HS384", hs384.as_str()),
+        ("alg none", none.as_str()),
+        ("expired", expired.as_str()),
+        ("tampered", tampered.as_str()),
+        ("another key", other_secret.as_str()),
+        ("garbage", "not-a-token"),
+    ] {
+        let (status, body) = call(&state, "GET", "/me", None, Some(bad)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        let (status, _) = call(&state, "GET", "/staff", None, Some(bad)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what} on /staff");
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_deactivated_staff_member_loses_access_at_once(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let pizzaiolo = token(&state, "pizzaiolo.1@ocpizza.test", DEMO_PASSWORD).await;
+    let (status, _) = call(&state, "GET", "/me", None, Some(&pizzaiolo)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let manager = token(&state, "manager.1@ocpizza.test", DEMO_PASSWORD).await;
+    let id = id_of(&pool, "pizzaiolo.1@ocpizza.test").await;
+    let (status, body) = call(
+        &state,
+        "POST",
+        &format!("/staff/{id}/deactivate"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["active"], false);
+
+    // The token is still well signed and unexpired, and refused.
+    assert!(auth::verify(SECRET.as_bytes(), &pizzaiolo).is_ok());
+    let (status, body) = call(&state, "GET", "/me", None, Some(&pizzaiolo)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["type"], "/problems/session-ended");
+    let (status, _) = login(&state, "pizzaiolo.1@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Twice is harmless.
+    let (status, _) = call(
+        &state,
+        "POST",
+        &format!("/staff/{id}/deactivate"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn managers_create_their_own_pizzerias_crew_and_the_admin_anyone(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let manager = token(&state, "manager.1@ocpizza.test", DEMO_PASSWORD).await;
+    let admin = token(&state, "admin@ocpizza.test", DEMO_PASSWORD).await;
+    let staff = |email: &str, role: &str, pizzeria: i64| {
+        Some(
+            json!({"email": email, "password": "four-cheese-pizza", "name": "Marco Rossi",
+                    "phone": "+33 6 00 00 00 01", "role": role, "pizzeria_id": pizzeria}),
+        )
+    };
+
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("marco@ocpizza.test", "pizzaiolo", 1),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["role"], "pizzaiolo");
+    assert_eq!(body["user"]["pizzeria_id"], 1);
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("paolo@ocpizza.test", "pizzaiolo", 2),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("boss@ocpizza.test", "manager", 1),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("root@ocpizza.test", "admin", 1),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("ghost@ocpizza.test", "courier", 999),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nobody else, and nobody without a session.
+    let pizzaiolo = token(&state, "pizzaiolo.1@ocpizza.test", DEMO_PASSWORD).await;
+    let customer = token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    for bearer in [Some(pizzaiolo.as_str()), Some(customer.as_str())] {
+        let (status, _) = call(
+            &state,
+            "POST",
+            "/staff",
+            staff("x@ocpizza.test", "courier", 1),
+            bearer,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("x@ocpizza.test", "courier", 1),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM users WHERE email IN ('paolo@ocpizza.test', 'boss@ocpizza.test', 'root@ocpizza.test', 'ghost@ocpizza.test', 'x@ocpizza.test')").await, 0);
+
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/staff",
+        staff("Giulia@OCPizza.test", "manager", 2),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The new manager signs in; the token carries the role and the pizzeria.
+    let (status, session) = login(&state, "giulia@ocpizza.test", "four-cheese-pizza").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["role"], "manager");
+    assert_eq!(session["user"]["pizzeria_id"], 2);
+    let caller = auth::verify(SECRET.as_bytes(), session["token"].as_str().unwrap()).unwrap();
+    assert_eq!(caller.role, Role::Manager);
+    assert_eq!(caller.pizzeria_id, Some(ocpizza::ids::PizzeriaId(2)));
+    let marco = token(&state, "marco@ocpizza.test", "four-cheese-pizza").await;
+    let caller = auth::verify(SECRET.as_bytes(), &marco).unwrap();
+    assert_eq!(
+        (caller.role, caller.pizzeria_id),
+        (Role::Pizzaiolo, Some(ocpizza::ids::PizzeriaId(1)))
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn staff_lists_and_deactivations_stay_in_scope(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let manager = token(&state, "manager.1@ocpizza.test", DEMO_PASSWORD).await;
+    let admin = token(&state, "admin@ocpizza.test", DEMO_PASSWORD).await;
+
+    let (status, body) = call(&state, "GET", "/staff", None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let staff = body["staff"].as_array().unwrap();
+    assert!(!staff.is_empty());
+    assert!(staff
+        .iter()
+        .all(|u| u["pizzeria_id"] == 1 && u["role"] != "customer"));
+    assert!(!body.to_string().contains("argon2"));
+    let (status, _) = call(&state, "GET", "/staff?pizzeria_id=2", None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&state, "GET", "/staff?pizzeria_id=abc", None, Some(&admin)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = call(&state, "GET", "/staff?pizzeria_id=2", None, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["pizzeria_id"] == 2));
+    let (status, body) = call(&state, "GET", "/staff", None, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["role"] == "admin"));
+    let cashier = token(&state, "cashier.1@ocpizza.test", DEMO_PASSWORD).await;
+    let (status, _) = call(&state, "GET", "/staff", None, Some(&cashier)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let deactivate = |id: i64| format!("/staff/{id}/deactivate");
+    for (email, by, expected) in [
+        ("manager.2@ocpizza.test", &manager, StatusCode::FORBIDDEN),
+        ("admin@ocpizza.test", &manager, StatusCode::FORBIDDEN),
+        ("manager.1@ocpizza.test", &manager, StatusCode::FORBIDDEN),
+        ("cashier.2@ocpizza.test", &manager, StatusCode::FORBIDDEN),
+        ("client.1@ocpizza.test", &admin, StatusCode::NOT_FOUND),
+        ("admin@ocpizza.test", &admin, StatusCode::FORBIDDEN),
+        ("cashier.2@ocpizza.test", &admin, StatusCode::OK),
+        ("manager.2@ocpizza.test", &admin, StatusCode::OK),
+    ] {
+        let id = id_of(&pool, email).await;
+        let (status, body) = call(&state, "POST", &deactivate(id), None, Some(by)).await;
+        assert_eq!(status, expected, "{email}: {body}");
+    }
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/staff/99999/deactivate",
+        None,
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM users WHERE active = FALSE").await,
+        2
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_password_change_ends_the_older_sessions(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let old = token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    let change =
+        |current: &str, new: &str| Some(json!({"current_password": current, "new_password": new}));
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/me/password",
+        change("wrong-password", "a-new-passphrase"),
+        Some(&old),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/me/password",
+        change(DEMO_PASSWORD, "short"),
+        Some(&old),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    let (status, session) = call(
+        &state,
+        "POST",
+        "/me/password",
+        change(DEMO_PASSWORD, "a-new-passphrase"),
+        Some(&old),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let new = session["token"].as_str().unwrap();
+
+    let (status, _) = call(&state, "GET", "/me", None, Some(&old)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(&state, "GET", "/me", None, Some(new)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = login(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    token(&state, "client.1@ocpizza.test", "a-new-passphrase").await;
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_demo_hash_is_upgraded_at_sign_in(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let before = "SELECT COUNT(*) FROM users WHERE email = 'client.4@ocpizza.test' AND password_hash LIKE '$argon2id$v=19$m=65536,t=3,p=4$%'";
+    assert_eq!(scalar(&pool, before).await, 1);
+    token(&state, "client.4@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(scalar(&pool, before).await, 0);
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM users WHERE email = 'client.4@ocpizza.test' AND password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'").await,
+        1
+    );
+    // Same password, same sessions: the token version did not move.
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT token_version FROM users WHERE email = 'client.4@ocpizza.test'"
+        )
+        .await,
+        0
+    );
+    token(&state, "client.4@ocpizza.test", DEMO_PASSWORD).await;
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn unknown_routes_and_methods_are_refused(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let (status, _) = call(&state, "GET", "/sessions", None, None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _) = call(&state, "GET", "/nothing", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/sessions",
+        Some(json!({"email": "a@b.fr"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `events/accounts-login.json` is a real function-URL payload this function
+/// answers with a session.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_event_signs_in(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let path = format!(
+        "{}/../../events/accounts-login.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("event file");
+    let req = lambda_http::request::from_str(&text).expect("a function URL event");
+    let response = accounts::handle(&state, req).await;
+    let body = json_of(&response);
+    assert_eq!(response.status(), StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "pizzaiolo");
+    assert_eq!(body["user"]["pizzeria_id"], 1);
+}
