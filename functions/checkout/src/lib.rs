@@ -97,7 +97,12 @@ struct Destination {
 #[tracing::instrument(skip_all, fields(order_id))]
 async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let key = idempotency::key_from(req)?;
-    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?;
     let mut request: CheckoutRequest = edge::parse_json(req)?;
     // The fingerprint is over the parsed request, so formatting does not matter.
     let hash =

@@ -208,9 +208,14 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     }
 }
 
-fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
-    auth::caller(req, state.secret_key.expose_secret().as_bytes())?
-        .ok_or_else(|| ApiError::unauthorized("Sign in with a courier or manager account."))
+async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("Sign in with a courier or manager account."))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -356,7 +361,12 @@ pub async fn delivery_of(
 /// hours); for a manager or the admin, a pizzeria's deliveries.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?;
     let recent =
         "(d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)";
     let order_by = "ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id";
@@ -440,7 +450,7 @@ fn wrong_state(id: i64, status: &str, wanted: &str) -> ApiError {
 
 #[tracing::instrument(skip(state, req))]
 async fn pickup(state: &State, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let caller = signed_in(state, req)?;
+    let caller = signed_in(state, req).await?;
     let mut tx = state.pool.begin().await?;
     let (mut order, status, _, _) = lock_for(&mut tx, &caller, id).await?;
     if status != "assigned" {
@@ -474,7 +484,7 @@ struct Delivered {
 
 #[tracing::instrument(skip(state, req))]
 async fn delivered(state: &State, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let caller = signed_in(state, req)?;
+    let caller = signed_in(state, req).await?;
     let body: Delivered = if req.body().is_empty() {
         Delivered::default()
     } else {

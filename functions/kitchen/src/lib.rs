@@ -329,7 +329,7 @@ pub async fn ticket(pool: &MySqlPool, order: OrderId) -> Result<Option<Ticket>, 
 
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria))]
 async fn display(state: &State, req: &Request, pizzeria: PizzeriaId) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, secret(state))?;
+    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
     access::check(caller.as_ref(), Action::KitchenDisplay, pizzeria)?;
     let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
         .bind(pizzeria.0)
@@ -369,7 +369,7 @@ async fn advance(
     to: OrderStatus,
 ) -> Result<Response, ApiError> {
     // A bad session is refused before anything is read.
-    let signed_in = auth::caller(req, secret(state))?;
+    let signed_in = auth::authenticate(&state.pool, req, secret(state)).await?;
     if signed_in.is_none() {
         return Err(ApiError::unauthorized("Sign in with a staff account."));
     }
@@ -407,7 +407,7 @@ async fn advance(
 
 #[tracing::instrument(skip(state, req), fields(product_id = %product))]
 async fn recipe(state: &State, req: &Request, product: ProductId) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, secret(state))?;
+    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
     access::check_role(caller.as_ref(), Action::ReadRecipe)?;
     let card = recipe_cards(&state.pool, &[product.0])
         .await?

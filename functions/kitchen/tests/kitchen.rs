@@ -374,6 +374,19 @@ async fn only_the_kitchen_of_that_pizzeria_may_work_its_tickets(pool: MySqlPool)
         "a manager may stand in for the pizzaiolo"
     );
 
+    // A deactivated account loses access at once, token or not.
+    let chef = token_for(&pool, SECRET, "pizzaiolo.1@ocpizza.test").await;
+    let (status, _, _) =
+        kitchen_call(&world, "GET", "/pizzerias/1/tickets", Some(&chef), None).await;
+    assert_eq!(status, StatusCode::OK);
+    sqlx::query("UPDATE users SET active = FALSE, token_version = token_version + 1 WHERE email = 'pizzaiolo.1@ocpizza.test'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, problem, _) =
+        kitchen_call(&world, "GET", "/pizzerias/1/tickets", Some(&chef), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+
     // Unknown things and bad paths are problems, not crashes.
     for (method, uri, expected) in [
         ("GET", "/pizzerias/99/tickets", StatusCode::NOT_FOUND),

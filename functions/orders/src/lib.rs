@@ -70,8 +70,13 @@ fn not_found(id: OrderId) -> ApiError {
 /// Who may read or change this order as its customer: the guest holding its
 /// tracking token, the signed-in customer who placed it, or staff of its
 /// pizzeria (and the admin). Anyone else gets the same 404 as for no order.
-fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By, ApiError> {
-    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?;
+async fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By, ApiError> {
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?;
     if let Some(caller) = caller {
         let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
         let staff =
@@ -115,7 +120,7 @@ async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiE
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head)?;
+    authorize(state, req, &head).await?;
     view(state, req, id).await
 }
 
@@ -164,7 +169,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let mut order = orders::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let by = authorize(state, req, &order)?;
+    let by = authorize(state, req, &order).await?;
     if order.status == OrderStatus::Cancelled {
         tx.rollback().await?;
         return view(state, req, id).await;
@@ -256,7 +261,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let by = authorize(state, req, &head)?;
+    let by = authorize(state, req, &head).await?;
     let pizzeria = catalog::pizzeria(&state.pool, head.pizzeria_id, Utc::now())
         .await?
         .ok_or_else(|| ApiError::internal("order of an unknown pizzeria"))?;
@@ -424,8 +429,13 @@ fn counter_staff(caller: &Caller, order: &OrderHead) -> Result<(), ApiError> {
 /// due (409).
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?
-        .ok_or_else(|| ApiError::unauthorized("Staff sign in to record payments."))?;
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("Staff sign in to record payments."))?;
     let request: PaymentIn = edge::parse_json(req)?;
     let mut tx = state.pool.begin().await?;
     let order = orders::lock(&mut tx, id)
@@ -450,8 +460,13 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, state.secret_key.expose_secret().as_bytes())?
-        .ok_or_else(|| ApiError::unauthorized("Staff sign in to move orders along."))?;
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("Staff sign in to move orders along."))?;
     let request: StatusRequest = edge::parse_json(req)?;
     let to: OrderStatus = request
         .status
@@ -510,7 +525,7 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head)?;
+    authorize(state, req, &head).await?;
     if head.payment_method == PaymentMethod::Card {
         let (outcome, events) = settlement::reconcile(&state.pool, &state.stripe, id, &By::system("reconciliation"))
             .await
@@ -556,7 +571,8 @@ struct OrderSummary {
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
     let secret = state.secret_key.expose_secret().as_bytes();
-    let caller = auth::caller(req, secret)?
+    let caller = auth::authenticate(&state.pool, req, secret)
+        .await?
         .ok_or_else(|| ApiError::unauthorized("Sign in to list orders."))?;
     let query = edge::query_pairs(req);
     let param = |name: &str| {
