@@ -39,6 +39,9 @@ pub enum Action {
     PizzeriaDeliveries,
     /// delivery `POST /deliveries/{id}/pickup|delivered` (a courier: their own).
     WorkDelivery,
+    /// accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`
+    /// (a manager: cashiers, pizzaiolos and couriers only).
+    ManageStaff,
 }
 
 impl Action {
@@ -53,6 +56,7 @@ impl Action {
         Action::OwnDeliveries,
         Action::PizzeriaDeliveries,
         Action::WorkDelivery,
+        Action::ManageStaff,
     ];
 
     /// The roles allowed besides the admin — the matrix.
@@ -69,6 +73,7 @@ impl Action {
             Action::OwnDeliveries => &[Courier],
             Action::PizzeriaDeliveries => &[Manager],
             Action::WorkDelivery => &[Courier, Manager],
+            Action::ManageStaff => &[Manager],
         }
     }
 
@@ -85,6 +90,9 @@ impl Action {
             Action::OwnDeliveries => "delivery `GET /deliveries`",
             Action::PizzeriaDeliveries => "delivery `GET /deliveries?pizzeria_id=`",
             Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered`",
+            Action::ManageStaff => {
+                "accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`"
+            }
         }
     }
 
@@ -100,6 +108,7 @@ impl Action {
             Action::OwnDeliveries => "have deliveries",
             Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
             Action::WorkDelivery => "pick up or deliver orders",
+            Action::ManageStaff => "manage staff accounts",
         }
     }
 

@@ -22,6 +22,7 @@
 
 use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
+use ocpizza::access::{self, Action};
 use ocpizza::accounts::{self, NewUser, User};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
@@ -81,30 +82,24 @@ async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
 /// A manager or the admin; 401 or 403 for anyone else.
 async fn staff_manager(state: &State, req: &Request) -> Result<Caller, ApiError> {
     let caller = signed_in(state, req).await?;
-    if !matches!(caller.role, Role::Manager | Role::Admin) {
-        return Err(ApiError::forbidden(format!(
-            "A {} account does not manage staff.",
-            caller.role
-        )));
-    }
+    access::check_role(Some(&caller), Action::ManageStaff)?;
     Ok(caller)
 }
 
 /// May `caller` (a manager or the admin) create or deactivate an account of
 /// `role` in `pizzeria`?
 fn may_manage(caller: &Caller, role: Role, pizzeria: Option<PizzeriaId>) -> Result<(), ApiError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::Manager if !MANAGED_BY_MANAGER.contains(&role) => Err(ApiError::forbidden(format!(
+    if caller.role == Role::Manager && !MANAGED_BY_MANAGER.contains(&role) {
+        return Err(ApiError::forbidden(format!(
             "A manager manages cashiers, pizzaiolos and couriers only, not the {role} role."
-        ))),
-        Role::Manager if pizzeria.is_none() || pizzeria != caller.pizzeria_id => Err(
-            ApiError::forbidden("A manager manages the staff of their own pizzeria only."),
-        ),
-        Role::Manager => Ok(()),
-        other => Err(ApiError::forbidden(format!(
-            "A {other} account does not manage staff."
-        ))),
+        )));
+    }
+    match pizzeria {
+        Some(pizzeria) => access::check(Some(caller), Action::ManageStaff, pizzeria).map(|_| ()),
+        None if caller.role == Role::Admin => Ok(()),
+        None => Err(ApiError::forbidden(
+            "A manager manages the staff of their own pizzeria only.",
+        )),
     }
 }
 
