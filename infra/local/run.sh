@@ -83,7 +83,7 @@ OC Pizza is starting (functions compile on their first request).
   Stripe     $STRIPE_API_BASE  (localstripe)
   E-mail     $SMTP_URL  (aiosmtpd; every e-mail lands in $MAILDIR/new)
 
-  A staff token (until sign-in exists): cargo run -q -p ocpizza --bin ocpizza-admin -- token pizzaiolo.1@ocpizza.test
+  A token for scripts: cargo run -q -p ocpizza --bin ocpizza-admin -- token pizzaiolo.1@ocpizza.test
 
   Demo accounts (password: ocpizza-demo)
     admin@ocpizza.test

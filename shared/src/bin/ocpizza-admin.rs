@@ -133,8 +133,8 @@ async fn queues() -> Result<(), Error> {
     Ok(())
 }
 
-/// Until the accounts function signs people in, the local stack's staff
-/// screens need a token: this signs one with the local `SECRET_KEY`.
+/// For scripts against the local stack (the pages sign in through the
+/// accounts function): a token signed with the local `SECRET_KEY`.
 /// Refused in production, where only the accounts function issues tokens.
 async fn token(email: &str) -> Result<(), Error> {
     let config = config()?;
