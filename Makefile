@@ -1,7 +1,7 @@
 # OC Pizza — the two commands, and the operations' ones.
 # Everything here installs what it is missing on a fresh machine.
 
-.PHONY: run test bench lint fmt
+.PHONY: run test bench lint fmt backup restore
 
 ## run: the whole system locally on demo data (Ctrl-C stops it)
 run:
@@ -14,6 +14,14 @@ test:
 ## bench: release-build benchmarks, one table of figures
 bench:
 	bash infra/local/bench.sh
+
+## backup: dump the local database (DB=ocpizza) to .run/backups/ (or FILE=…)
+backup:
+	bash infra/local/backup.sh
+
+## restore: replace the local database (DB=ocpizza) with a dump: make restore FILE=…
+restore:
+	bash infra/local/restore.sh
 
 ## lint: formatting and clippy, as CI runs them
 lint:
