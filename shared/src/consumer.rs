@@ -41,6 +41,8 @@ where
     Fut: Future<Output = Result<(), ConsumeError>>,
 {
     let mut response = SqsBatchResponse::default();
+    let cold_start = crate::metrics::cold_start();
+    tracing::info!(consumer, records = event.records.len(), cold_start, function = %crate::metrics::function_name(), "batch");
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
         let receive_count = record
@@ -48,6 +50,15 @@ where
             .get("ApproximateReceiveCount")
             .cloned()
             .unwrap_or_default();
+        // From the send to now: the queue's lag, which an alarm watches.
+        if let Some(sent) = record
+            .attributes
+            .get("SentTimestamp")
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            let lag = (chrono::Utc::now().timestamp_millis() - sent).max(0);
+            crate::metrics::emit(crate::metrics::Metric::QueueLag, lag as f64, None);
+        }
         let result = match record.body.as_deref().map(Envelope::parse) {
             None => Err(ConsumeError::Unreadable("empty body".into())),
             Some(Err(err)) => Err(ConsumeError::Unreadable(err.to_string())),
@@ -64,6 +75,11 @@ where
             }
         };
         if let Err(err) = result {
+            if receive_count.parse::<u32>().unwrap_or(0) >= crate::queue::MAX_RECEIVES {
+                // The redrive policy moves it to the dead-letter queue now.
+                crate::metrics::emit(crate::metrics::Metric::DeadLettered, 1.0, None);
+                tracing::error!(consumer, message_id = %message_id, "last attempt failed: the message goes to the dead-letter queue");
+            }
             tracing::error!(consumer, message_id = %message_id, receive_count = %receive_count, error = %err, "message failed; SQS will deliver it again");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;

@@ -289,7 +289,14 @@ where
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let request_headers = req.headers().clone();
-    let span = tracing::info_span!("request", request_id = %request_id, %method, %path);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        function = %crate::metrics::function_name(),
+        cold_start = crate::metrics::cold_start(),
+        %method,
+        %path
+    );
 
     let mut response = if method == Method::OPTIONS {
         cors.preflight(&request_headers)

@@ -15,6 +15,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod lambda;
+pub mod metrics;
 pub mod money;
 pub mod notify;
 pub mod order;

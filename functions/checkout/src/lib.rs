@@ -22,6 +22,7 @@ use ocpizza::geo::{self, Geocoder};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::idempotency::{self, Begin};
 use ocpizza::ids::{OrderId, ProductId, UserId};
+use ocpizza::metrics::{self, Metric};
 use ocpizza::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
 use ocpizza::orders::{self, By};
 use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
@@ -94,7 +95,7 @@ struct Destination {
     distance_m: i64,
 }
 
-#[tracing::instrument(skip_all, fields(order_id))]
+#[tracing::instrument(skip_all, fields(order_id, pizzeria_id))]
 async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let key = idempotency::key_from(req)?;
     let caller = auth::authenticate(
@@ -183,10 +184,12 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
             events,
         } => {
             tracing::Span::current().record("order_id", order_id.0);
+            tracing::Span::current().record("pizzeria_id", pizzeria.id.0);
             if pays_online(&cart) {
                 let body = attach_payment_intent(state, &key, order_id, body).await?;
                 return created(order_id, &body);
             }
+            metrics::emit(Metric::OrdersPlaced, 1.0, Some(pizzeria.id.0));
             if state.send_after_commit {
                 outbox::send_now(&state.pool, &state.queues, &events).await;
             }

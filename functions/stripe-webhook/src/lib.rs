@@ -9,6 +9,7 @@
 use chrono::Utc;
 use http::{Method, StatusCode};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::metrics::{self, Metric};
 use ocpizza::orders::{self, By};
 use ocpizza::payments::{self, EventObject, Stripe};
 use ocpizza::queue::Queues;
@@ -130,6 +131,18 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
     }
     tx.commit().await?;
 
+    if event.event_type == "payment_intent.payment_failed" {
+        metrics::emit(Metric::PaymentsFailed, 1.0, None);
+    }
+    for placed in events
+        .iter()
+        .filter(|e| e.event.type_name() == "order.placed")
+    {
+        let ocpizza::queue::Event::OrderPlaced { pizzeria_id } = placed.event else {
+            continue;
+        };
+        metrics::emit(Metric::OrdersPlaced, 1.0, Some(pizzeria_id.0));
+    }
     outbox::send_now(&state.pool, &state.queues, &events).await;
     if let Some((order_id, amount)) = refund_due {
         refund_late_payment(state, order_id, amount).await;
