@@ -45,9 +45,9 @@ PY
 (
     sleep 20
     while true; do
-        cargo lambda invoke outbox-relay --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
-        cargo lambda invoke expiry-sweep --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
-        cargo lambda invoke notifier --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        cargo lambda invoke outbox-relay --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        cargo lambda invoke expiry-sweep --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
+        cargo lambda invoke notifier --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --data-ascii '{}' >>"$RUN_DIR/schedules.log" 2>&1 || true
         sleep 10
     done
 ) &
