@@ -20,7 +20,7 @@
 //! a change, and it still groups by day in the database.
 
 use crate::ids::PizzeriaId;
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
@@ -366,7 +366,13 @@ pub fn to_csv(report: &Report) -> String {
             euros(f.vat_cents),
             euros(f.average_basket_cents),
         ];
-        for slice in f.by_payment_method.values().chain(f.by_channel.values()) {
+        // In the header's order (the maps are sorted by name).
+        let slices = PAYMENT_METHODS
+            .iter()
+            .map(|m| f.by_payment_method.get(m))
+            .chain(CHANNELS.iter().map(|c| f.by_channel.get(c)));
+        for slice in slices {
+            let slice = slice.copied().unwrap_or_default();
             cells.push(slice.orders.to_string());
             cells.push(euros(slice.revenue_cents));
         }
@@ -402,14 +408,6 @@ fn csv_cell(text: &str) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// The UTC start of a Paris day, for tests and data sets.
-pub fn paris_to_utc(local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    Paris
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -249,7 +249,7 @@ async fn stock_line(
         })
 }
 
-#[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria))]
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria))]
 async fn stock_levels(
     state: &State,
     req: &Request,
@@ -283,7 +283,7 @@ struct ChangeIn {
     reason: Option<String>,
 }
 
-#[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
 async fn manual_change(
     state: &State,
     req: &Request,
@@ -409,7 +409,7 @@ struct ThresholdIn {
     low_threshold: i64,
 }
 
-#[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
 async fn set_threshold(
     state: &State,
     req: &Request,
@@ -444,7 +444,7 @@ async fn set_threshold(
 
 /// Takes a product off one pizzeria's menu (`PUT`) or puts it back
 /// (`DELETE`); both idempotent.
-#[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria, product_id = %product))]
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, product_id = %product))]
 async fn exclusion(
     state: &State,
     req: &Request,

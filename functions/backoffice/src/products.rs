@@ -174,7 +174,7 @@ pub(crate) async fn list(state: &State, req: &Request) -> Result<Response, ApiEr
     edge::json(StatusCode::OK, &json!({ "products": products }))
 }
 
-#[tracing::instrument(skip(state, req), fields(product_id = %product))]
+#[tracing::instrument(skip_all, fields(product_id = %product))]
 pub(crate) async fn one(
     state: &State,
     req: &Request,
@@ -463,7 +463,7 @@ pub(crate) async fn create(state: &State, req: &Request) -> Result<Response, Api
     Ok(response)
 }
 
-#[tracing::instrument(skip(state, req), fields(product_id = %product))]
+#[tracing::instrument(skip_all, fields(product_id = %product))]
 pub(crate) async fn update(
     state: &State,
     req: &Request,
