@@ -246,22 +246,27 @@ pub async fn report(
             .bind(pizzeria.map(|p| p.0))
             .fetch_all(pool)
             .await?;
-    let mut q = QueryBuilder::<MySql>::new(
-        "SELECT o.pizzeria_id, DATE(DATE_ADD(o.created_at, INTERVAL CASE",
-    );
+    let mut q =
+        QueryBuilder::<MySql>::new("SELECT o.pizzeria_id, DATE(DATE_ADD(o.created_at, INTERVAL ");
+    // One offset for a period without a DST change; else the piece's own.
     let pieces = period.offsets();
-    for (i, (since, offset)) in pieces.iter().enumerate().rev() {
-        if i == 0 {
-            q.push(" ELSE ").push_bind(*offset);
-        } else {
-            q.push(" WHEN o.created_at >= ")
-                .push_bind(since.naive_utc())
-                .push(" THEN ")
-                .push_bind(*offset);
+    if let [(_, offset)] = pieces.as_slice() {
+        q.push_bind(*offset);
+    } else {
+        q.push("CASE");
+        for (i, (since, offset)) in pieces.iter().enumerate().rev() {
+            if i == 0 {
+                q.push(" ELSE ").push_bind(*offset).push(" END");
+            } else {
+                q.push(" WHEN o.created_at >= ")
+                    .push_bind(since.naive_utc())
+                    .push(" THEN ")
+                    .push_bind(*offset);
+            }
         }
     }
     q.push(
-        " END SECOND)) AS day, o.payment_method, o.channel, COUNT(*) AS orders, \
+        " SECOND)) AS day, o.payment_method, o.channel, COUNT(*) AS orders, \
          CAST(SUM(o.total_cents) AS SIGNED) AS total_cents, CAST(SUM(o.vat_cents) AS SIGNED) AS vat_cents \
          FROM orders o WHERE o.created_at >= ",
     )

@@ -785,6 +785,25 @@ async fn revenue_matches_sums_computed_by_hand(pool: MySqlPool) {
     assert_eq!(p(2)["days"][1]["revenue_incl_vat_cents"], 4700);
     assert_eq!(p(3)["orders"], 0);
 
+    // One day at a time: the 28th has one offset, the 29th changes it.
+    for (day, orders, revenue) in [
+        ("2026-03-28", 2, 4300),
+        ("2026-03-29", 3, 5700),
+        ("2026-03-30", 1, 2000),
+    ] {
+        let (status, r) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?from={day}&to={day}"),
+            None,
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        assert_eq!(r["totals"]["orders"], orders, "{day}");
+        assert_eq!(r["totals"]["revenue_incl_vat_cents"], revenue, "{day}");
+    }
+
     // The manager of pizzeria 1 sees pizzeria 1, not 2, not the group.
     let (status, r) = call(
         &state,
@@ -886,4 +905,27 @@ async fn revenue_exports_as_csv(pool: MySqlPool) {
         *lines.last().unwrap(),
         "total,,group,6,120.00,109.09,10.91,20.00,3,77.00,3,43.00,4,92.00,1,18.00,1,10.00"
     );
+}
+
+/// `events/backoffice-revenue.json` is a real function-URL payload that this
+/// function answers, once its placeholder token is replaced.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_event_is_answered(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let path = format!(
+        "{}/../../events/backoffice-revenue.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("event file");
+    let as_is = lambda_http::request::from_str(&text).expect("a function URL event");
+    assert_eq!(
+        backoffice::handle(&state, as_is).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let text = text.replace("REPLACE_WITH_A_TOKEN", &manager);
+    let req = lambda_http::request::from_str(&text).expect("a function URL event");
+    let response = backoffice::handle(&state, req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(&response)["pizzeria_id"], 1);
 }
