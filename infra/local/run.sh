@@ -73,6 +73,7 @@ OC Pizza is starting (functions compile on their first request).
   Kitchen display      http://localhost:$WATCH_PORT/lambda-url/kitchen/pizzerias/1/tickets  (pizzaiolo token)
   Courier's run        http://localhost:$WATCH_PORT/lambda-url/delivery/deliveries  (courier token)
   Geocode an address   http://localhost:$WATCH_PORT/lambda-url/geocode/geocode?address=...
+  Back office          http://localhost:$WATCH_PORT/lambda-url/backoffice/pizzerias/1/stock  (manager token)
   Any function F       http://localhost:$WATCH_PORT/lambda-url/F/...
 
   Database   $DATABASE_URL
