@@ -27,6 +27,7 @@ cargo bench --quiet --no-run -p menu --bench menu
 cargo bench --quiet --no-run -p checkout --bench checkout
 cargo bench --quiet --no-run -p kitchen --bench pipeline
 cargo bench --quiet --no-run -p accounts --bench login
+cargo bench --quiet --no-run -p backoffice --bench revenue
 ADMIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/ocpizza-admin"
 
 say "fresh benchmark database with the demo data"
@@ -82,6 +83,9 @@ have=$(mysql --protocol=tcp -h127.0.0.1 -uroot -N -e 'SELECT COUNT(*) FROM ocpiz
 
 say "menu with $have orders of history"
 cargo bench --quiet -p menu --bench menu -- "$have orders" | tee -a "$ROWS"
+
+say "revenue report over the last year of the $have orders"
+cargo bench --quiet -p backoffice --bench revenue | tee -a "$ROWS"
 
 {
     echo "# OC Pizza benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(mysql --protocol=tcp -h127.0.0.1 -uroot -N -e 'SELECT VERSION()')"

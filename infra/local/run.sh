@@ -75,6 +75,7 @@ OC Pizza is starting (functions compile on their first request).
   Geocode an address   http://localhost:$WATCH_PORT/lambda-url/geocode/geocode?address=...
   Sign in              POST http://localhost:$WATCH_PORT/lambda-url/accounts/sessions
                        {"email":"pizzaiolo.1@ocpizza.test","password":"ocpizza-demo"} → a bearer token
+  Back office          http://localhost:$WATCH_PORT/lambda-url/backoffice/pizzerias/1/stock  (manager token)
   Any function F       http://localhost:$WATCH_PORT/lambda-url/F/...
 
   Database   $DATABASE_URL

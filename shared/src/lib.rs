@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod payments;
 pub mod pricing;
 pub mod queue;
+pub mod revenue;
 pub mod role;
 pub mod samples;
 pub mod settlement;

@@ -5,8 +5,12 @@
 //! (`on_hand - reserved >= needed`) on each ingredient row, so two concurrent
 //! checkouts for the last portions cannot both succeed. Rows are always
 //! touched in ascending ingredient order, so concurrent orders never deadlock.
+//!
+//! The back office's manual changes (restock, adjustment after a count,
+//! waste) go through the same ledger, one row each, and never take `on_hand`
+//! below what orders hold reserved.
 
-use crate::ids::{IngredientId, OrderId, PizzeriaId, ProductId};
+use crate::ids::{IngredientId, OrderId, PizzeriaId, ProductId, UserId};
 use sqlx::{MySql, Transaction};
 use std::collections::BTreeMap;
 
@@ -184,6 +188,141 @@ async fn settle(
     Ok(held)
 }
 
+/// A change a manager makes to one ingredient's stock by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManualChange {
+    /// A delivery from the supplier: `on_hand` goes up by this (> 0).
+    Restock(i64),
+    /// After a count: `on_hand` becomes this level.
+    CountedAt(i64),
+    /// A correction by this amount, up or down.
+    AdjustBy(i64),
+    /// Thrown away (spoilt, dropped): `on_hand` goes down by this (> 0).
+    Waste(i64),
+}
+
+impl ManualChange {
+    /// The ledger's `kind` for this change.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ManualChange::Restock(_) => "restock",
+            ManualChange::CountedAt(_) | ManualChange::AdjustBy(_) => "adjustment",
+            ManualChange::Waste(_) => "waste",
+        }
+    }
+
+    /// The change to `on_hand`, given the level before it.
+    fn delta(self, on_hand: i64) -> i64 {
+        match self {
+            ManualChange::Restock(q) | ManualChange::AdjustBy(q) => q,
+            ManualChange::CountedAt(level) => level - on_hand,
+            ManualChange::Waste(q) => -q,
+        }
+    }
+}
+
+/// One ingredient's level, after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// What the change moved `on_hand` by (the ledger row's `on_hand_delta`).
+    pub delta: i64,
+}
+
+/// Why a manual change was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ManualChangeError {
+    #[error("pizzeria {0} holds no stock of ingredient {1}")]
+    NotStocked(PizzeriaId, IngredientId),
+    /// `on_hand` would fall below what orders hold reserved (or below 0).
+    #[error("on hand would become {would_be}, below the {reserved} reserved by orders")]
+    BelowReserved {
+        on_hand: i64,
+        reserved: i64,
+        would_be: i64,
+    },
+    /// More than a stock column holds.
+    #[error("on hand would become {0}, more than a stock level can hold")]
+    TooMuch(i64),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Applies a manual change in the caller's transaction: the stock row is
+/// locked, the change checked against `reserved`, then one conditional update
+/// and one ledger row (with who and why). Orders' reservations are never
+/// touched: waste or a count cannot take what a placed order is owed.
+pub async fn apply_manual(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+    change: ManualChange,
+    user: Option<UserId>,
+    reason: Option<&str>,
+) -> Result<Level, ManualChangeError> {
+    let row: Option<(i32, i32)> = sqlx::query_as(
+        "SELECT on_hand, reserved FROM stock WHERE pizzeria_id = ? AND ingredient_id = ? FOR UPDATE",
+    )
+    .bind(pizzeria.0)
+    .bind(ingredient.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (on_hand, reserved) = row
+        .map(|(o, r)| (i64::from(o), i64::from(r)))
+        .ok_or(ManualChangeError::NotStocked(pizzeria, ingredient))?;
+    let delta = change.delta(on_hand);
+    let would_be = on_hand.saturating_add(delta);
+    if would_be < reserved || would_be < 0 {
+        return Err(ManualChangeError::BelowReserved {
+            on_hand,
+            reserved,
+            would_be,
+        });
+    }
+    if would_be > i64::from(i32::MAX) {
+        return Err(ManualChangeError::TooMuch(would_be));
+    }
+    // Conditional although the row is locked: the rule stays in the statement
+    // that writes, whatever a future caller does before it.
+    let updated = sqlx::query(
+        "UPDATE stock SET on_hand = on_hand + ?, updated_at = UTC_TIMESTAMP(6) \
+         WHERE pizzeria_id = ? AND ingredient_id = ? AND on_hand + ? >= reserved AND on_hand + ? >= 0",
+    )
+    .bind(delta)
+    .bind(pizzeria.0)
+    .bind(ingredient.0)
+    .bind(delta)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        return Err(ManualChangeError::BelowReserved {
+            on_hand,
+            reserved,
+            would_be,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reserved_delta, user_id, reason, created_at) \
+         VALUES (?, ?, ?, ?, 0, ?, ?, UTC_TIMESTAMP(6))",
+    )
+    .bind(pizzeria.0)
+    .bind(ingredient.0)
+    .bind(change.kind())
+    .bind(delta)
+    .bind(user.map(|u| u.0))
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Level {
+        on_hand: would_be,
+        reserved,
+        delta,
+    })
+}
+
 /// One ledger row per ingredient, in one statement.
 async fn ledger(
     tx: &mut Transaction<'_, MySql>,
@@ -211,4 +350,21 @@ async fn ledger(
     });
     builder.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_changes_move_on_hand_and_name_their_kind() {
+        assert_eq!(ManualChange::Restock(500).delta(100), 500);
+        assert_eq!(ManualChange::Waste(30).delta(100), -30);
+        assert_eq!(ManualChange::CountedAt(80).delta(100), -20);
+        assert_eq!(ManualChange::CountedAt(120).delta(100), 20);
+        assert_eq!(ManualChange::AdjustBy(-5).delta(100), -5);
+        assert_eq!(ManualChange::Restock(1).kind(), "restock");
+        assert_eq!(ManualChange::CountedAt(1).kind(), "adjustment");
+        assert_eq!(ManualChange::Waste(1).kind(), "waste");
+    }
 }

@@ -1,0 +1,564 @@
+//! The back office function: a pizzeria's stock, the group's menu, revenue.
+//!
+//! Managers work on their own pizzeria, the admin on every one (and alone on
+//! what the whole group shares: the products, their prices and recipes, and
+//! the group's revenue). Every route asks `auth::require_staff` first, so a
+//! request without a session is a 401 and anyone else a 403 before any data
+//! is read.
+//!
+//! - `GET /pizzerias/{id}/stock`: each ingredient's level, low ones first;
+//! - `POST /pizzerias/{id}/stock/{ingredient_id}/restock|adjustment|waste`:
+//!   one conditional update and one ledger row, never below what orders hold
+//!   reserved (409); the menu's availability follows at once, being computed
+//!   from the stock;
+//! - `PATCH /pizzerias/{id}/stock/{ingredient_id}`: the low-stock threshold;
+//! - `GET/POST /products`, `GET/PATCH /products/{id}`: the menu (see [`products`]);
+//! - `PUT/DELETE /pizzerias/{id}/products/{product_id}/unavailable`: a
+//!   product off one pizzeria's menu;
+//! - `GET /reports/revenue?pizzeria_id=&from=&to=[&format=csv]` (see
+//!   `ocpizza::revenue` for what counts).
+
+pub mod products;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use lambda_http::Body;
+use ocpizza::auth::{self, Caller};
+use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::ids::{IngredientId, PizzeriaId, ProductId};
+use ocpizza::revenue::{self, Period};
+use ocpizza::role::Role;
+use ocpizza::stock::{self, ManualChange, ManualChangeError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::MySqlPool;
+
+/// Who works in the back office besides the admin.
+const MANAGERS: &[Role] = &[Role::Manager];
+/// What only the admin may do (the admin passes every role check).
+const ADMIN_ONLY: &[Role] = &[];
+/// A pizzeria id no pizzeria has: for the checks of group-wide routes, which
+/// only the admin (who works everywhere) passes.
+const THE_GROUP: PizzeriaId = PizzeriaId(0);
+/// The largest quantity one restock, waste or adjustment may move.
+const MAX_QUANTITY: i64 = 100_000_000;
+
+/// What every invocation of this container shares.
+#[derive(Clone)]
+pub struct State {
+    pub pool: MySqlPool,
+    pub cors: Cors,
+    pub secret_key: SecretString,
+}
+
+pub async fn handle(state: &State, req: Request) -> Response {
+    edge::serve(&state.cors, req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
+    let segments = edge::segments(&req);
+    let method = req.method().clone();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["pizzerias", p, "stock"]) => {
+            stock_levels(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::PATCH, ["pizzerias", p, "stock", i]) => {
+            set_threshold(
+                state,
+                &req,
+                edge::path_param(p, "pizzeria")?,
+                edge::path_param(i, "ingredient")?,
+            )
+            .await
+        }
+        (
+            &Method::POST,
+            ["pizzerias", p, "stock", i, kind @ ("restock" | "adjustment" | "waste")],
+        ) => {
+            manual_change(
+                state,
+                &req,
+                edge::path_param(p, "pizzeria")?,
+                edge::path_param(i, "ingredient")?,
+                kind,
+            )
+            .await
+        }
+        (&Method::PUT | &Method::DELETE, ["pizzerias", p, "products", product, "unavailable"]) => {
+            exclusion(
+                state,
+                &req,
+                edge::path_param(p, "pizzeria")?,
+                edge::path_param(product, "product")?,
+                method == Method::PUT,
+            )
+            .await
+        }
+        (&Method::GET, ["products"]) => products::list(state, &req).await,
+        (&Method::POST, ["products"]) => products::create(state, &req).await,
+        (&Method::GET, ["products", id]) => {
+            products::one(state, &req, edge::path_param(id, "product")?).await
+        }
+        (&Method::PATCH, ["products", id]) => {
+            products::update(state, &req, edge::path_param(id, "product")?).await
+        }
+        (&Method::GET, ["reports", "revenue"]) => revenue_report(state, &req).await,
+        (_, ["pizzerias", _, "stock"]) | (_, ["reports", "revenue"]) => {
+            Err(edge::no_route(&req, &[Method::GET]))
+        }
+        (_, ["pizzerias", _, "stock", _]) => Err(edge::no_route(&req, &[Method::PATCH])),
+        (_, ["pizzerias", _, "stock", _, "restock" | "adjustment" | "waste"]) => {
+            Err(edge::no_route(&req, &[Method::POST]))
+        }
+        (_, ["pizzerias", _, "products", _, "unavailable"]) => {
+            Err(edge::no_route(&req, &[Method::PUT, Method::DELETE]))
+        }
+        (_, ["products"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
+        (_, ["products", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
+        _ => Err(edge::no_route(&req, &[])),
+    }
+}
+
+fn secret(state: &State) -> &[u8] {
+    state.secret_key.expose_secret().as_bytes()
+}
+
+/// A manager of `pizzeria`, or the admin.
+fn manager_of(state: &State, req: &Request, pizzeria: PizzeriaId) -> Result<Caller, ApiError> {
+    auth::require_staff(req, secret(state), MANAGERS, pizzeria)
+}
+
+/// A manager of any pizzeria (checked against their own), or the admin: for
+/// reading what the group shares, such as the products.
+fn any_manager(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    let own = auth::caller(req, secret(state))
+        .ok()
+        .flatten()
+        .and_then(|c| c.pizzeria_id)
+        .unwrap_or(THE_GROUP);
+    auth::require_staff(req, secret(state), MANAGERS, own)
+}
+
+/// The admin only: what changes the whole group.
+fn admin(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    auth::require_staff(req, secret(state), ADMIN_ONLY, THE_GROUP)
+}
+
+/// 404 unless the pizzeria exists (asked after the access check, so an
+/// outsider cannot probe ids).
+async fn known_pizzeria(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<(), ApiError> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
+        .bind(pizzeria.0)
+        .fetch_optional(pool)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {pizzeria}.")))
+}
+
+/// The problem for a list of invalid fields.
+pub(crate) fn invalid(errors: Vec<serde_json::Value>) -> ApiError {
+    let count = errors.len();
+    ApiError::unprocessable(format!(
+        "The request has {count} problem{}; see `errors`.",
+        if count > 1 { "s" } else { "" }
+    ))
+    .with("errors", errors)
+}
+
+pub(crate) fn field_error(field: &str, message: &str) -> serde_json::Value {
+    json!({ "field": field, "message": message })
+}
+
+// ---------------------------------------------------------------- stock
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StockLine {
+    pub ingredient_id: IngredientId,
+    pub name: String,
+    pub unit: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// `on_hand - reserved`: what new orders can still take.
+    pub available: i64,
+    pub low_threshold: i64,
+    /// `available <= low_threshold`: time to restock.
+    pub low: bool,
+    #[serde(with = "utc")]
+    pub updated_at: NaiveDateTime,
+}
+
+/// RFC 3339 UTC for the database's UTC `DATETIME`s.
+mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(
+            &t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
+    }
+}
+
+type StockRow = (i64, String, String, i32, i32, i32, NaiveDateTime);
+
+impl From<StockRow> for StockLine {
+    fn from(row: StockRow) -> Self {
+        let (ingredient_id, name, unit, on_hand, reserved, low_threshold, updated_at) = row;
+        let (on_hand, reserved, low_threshold) = (
+            i64::from(on_hand),
+            i64::from(reserved),
+            i64::from(low_threshold),
+        );
+        let available = on_hand - reserved;
+        StockLine {
+            ingredient_id: IngredientId(ingredient_id),
+            name,
+            unit,
+            on_hand,
+            reserved,
+            available,
+            low_threshold,
+            low: available <= low_threshold,
+            updated_at,
+        }
+    }
+}
+
+const STOCK_SELECT: &str = "SELECT s.ingredient_id, i.name, i.unit, s.on_hand, s.reserved, \
+       s.low_threshold, s.updated_at \
+     FROM stock s JOIN ingredients i ON i.id = s.ingredient_id WHERE s.pizzeria_id = ?";
+
+async fn stock_line(
+    pool: &MySqlPool,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+) -> Result<StockLine, ApiError> {
+    sqlx::query_as::<_, StockRow>(&format!("{STOCK_SELECT} AND s.ingredient_id = ?"))
+        .bind(pizzeria.0)
+        .bind(ingredient.0)
+        .fetch_optional(pool)
+        .await?
+        .map(StockLine::from)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Pizzeria {pizzeria} holds no stock of ingredient {ingredient}."
+            ))
+        })
+}
+
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria))]
+async fn stock_levels(
+    state: &State,
+    req: &Request,
+    pizzeria: PizzeriaId,
+) -> Result<Response, ApiError> {
+    manager_of(state, req, pizzeria)?;
+    known_pizzeria(&state.pool, pizzeria).await?;
+    let rows: Vec<StockRow> =
+        sqlx::query_as(&format!("{STOCK_SELECT} ORDER BY i.name, s.ingredient_id"))
+            .bind(pizzeria.0)
+            .fetch_all(&state.pool)
+            .await?;
+    let mut lines: Vec<StockLine> = rows.into_iter().map(StockLine::from).collect();
+    // Low first; the sort is stable, so by name within each group.
+    lines.sort_by_key(|l| !l.low);
+    let low = lines.iter().filter(|l| l.low).count();
+    edge::json(
+        StatusCode::OK,
+        &json!({ "pizzeria_id": pizzeria, "low_count": low, "stock": lines }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeIn {
+    quantity: Option<i64>,
+    /// Adjustment: the level counted on the shelf.
+    on_hand: Option<i64>,
+    /// Adjustment: a correction up or down.
+    delta: Option<i64>,
+    reason: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
+async fn manual_change(
+    state: &State,
+    req: &Request,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+    kind: &str,
+) -> Result<Response, ApiError> {
+    let caller = manager_of(state, req, pizzeria)?;
+    known_pizzeria(&state.pool, pizzeria).await?;
+    let body: ChangeIn = edge::parse_json(req)?;
+    let mut errors = Vec::new();
+    let reason = body
+        .reason
+        .as_deref()
+        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 200) {
+        errors.push(field_error("reason", "At most 200 characters."));
+    }
+    if kind != "restock" && reason.is_none() {
+        errors.push(field_error(
+            "reason",
+            "Say why (a count, spoilt, dropped...): an adjustment or waste needs a reason.",
+        ));
+    }
+    let in_range = |q: i64| (1..=MAX_QUANTITY).contains(&q);
+    let change = match kind {
+        "restock" | "waste" => match body.quantity {
+            Some(q) if in_range(q) && body.on_hand.is_none() && body.delta.is_none() => {
+                Some(if kind == "restock" {
+                    ManualChange::Restock(q)
+                } else {
+                    ManualChange::Waste(q)
+                })
+            }
+            _ => {
+                errors.push(field_error(
+                    "quantity",
+                    &format!("Give `quantity`, a whole number from 1 to {MAX_QUANTITY}, in the ingredient's unit."),
+                ));
+                None
+            }
+        },
+        _ => match (body.on_hand, body.delta, body.quantity) {
+            (Some(level), None, None) if (0..=MAX_QUANTITY).contains(&level) => {
+                Some(ManualChange::CountedAt(level))
+            }
+            (None, Some(delta), None) if delta != 0 && delta.abs() <= MAX_QUANTITY => {
+                Some(ManualChange::AdjustBy(delta))
+            }
+            _ => {
+                errors.push(field_error(
+                    "on_hand",
+                    &format!("Give either `on_hand`, the level counted (0 to {MAX_QUANTITY}), or `delta`, a non-zero correction."),
+                ));
+                None
+            }
+        },
+    };
+    let Some(change) = change.filter(|_| errors.is_empty()) else {
+        return Err(invalid(errors));
+    };
+
+    let mut tx = state.pool.begin().await?;
+    let applied = stock::apply_manual(
+        &mut tx,
+        pizzeria,
+        ingredient,
+        change,
+        Some(caller.user_id),
+        reason.as_deref(),
+    )
+    .await;
+    let level = match applied {
+        Ok(level) => level,
+        Err(err) => {
+            tx.rollback().await?;
+            return Err(match err {
+                ManualChangeError::NotStocked(..) => ApiError::not_found(format!(
+                    "Pizzeria {pizzeria} holds no stock of ingredient {ingredient}."
+                )),
+                ManualChangeError::BelowReserved {
+                    on_hand,
+                    reserved,
+                    would_be,
+                } => ApiError::conflict(
+                    "below-reserved",
+                    "Stock would fall below what orders hold",
+                    format!(
+                        "On hand would become {would_be}, but orders in progress hold {reserved} reserved \
+                         (on hand now {on_hand}); at most {} can be taken off now.",
+                        (on_hand - reserved).max(0)
+                    ),
+                )
+                .with("on_hand", on_hand)
+                .with("reserved", reserved),
+                ManualChangeError::TooMuch(would_be) => invalid(vec![field_error(
+                    "quantity",
+                    &format!("On hand would become {would_be}: too much for one stock level."),
+                )]),
+                ManualChangeError::Database(e) => e.into(),
+            });
+        }
+    };
+    tx.commit().await?;
+    tracing::info!(
+        kind = change.kind(),
+        delta = level.delta,
+        on_hand = level.on_hand,
+        user_id = %caller.user_id,
+        "stock changed by hand"
+    );
+    let line = stock_line(&state.pool, pizzeria, ingredient).await?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "kind": change.kind(), "on_hand_delta": level.delta, "stock": line }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdIn {
+    low_threshold: i64,
+}
+
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, ingredient_id = %ingredient))]
+async fn set_threshold(
+    state: &State,
+    req: &Request,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+) -> Result<Response, ApiError> {
+    manager_of(state, req, pizzeria)?;
+    known_pizzeria(&state.pool, pizzeria).await?;
+    let body: ThresholdIn = edge::parse_json(req)?;
+    if !(0..=MAX_QUANTITY).contains(&body.low_threshold) {
+        return Err(invalid(vec![field_error(
+            "low_threshold",
+            &format!("A whole number from 0 to {MAX_QUANTITY}, in the ingredient's unit."),
+        )]));
+    }
+    // Existence first: an UPDATE that changes nothing affects no row.
+    stock_line(&state.pool, pizzeria, ingredient).await?;
+    sqlx::query(
+        "UPDATE stock SET low_threshold = ?, updated_at = UTC_TIMESTAMP(6) \
+         WHERE pizzeria_id = ? AND ingredient_id = ?",
+    )
+    .bind(body.low_threshold)
+    .bind(pizzeria.0)
+    .bind(ingredient.0)
+    .execute(&state.pool)
+    .await?;
+    let line = stock_line(&state.pool, pizzeria, ingredient).await?;
+    edge::json(StatusCode::OK, &json!({ "stock": line }))
+}
+
+// ---------------------------------------------------------------- one pizzeria's menu
+
+/// Takes a product off one pizzeria's menu (`PUT`) or puts it back
+/// (`DELETE`); both idempotent.
+#[tracing::instrument(skip_all, fields(pizzeria_id = %pizzeria, product_id = %product))]
+async fn exclusion(
+    state: &State,
+    req: &Request,
+    pizzeria: PizzeriaId,
+    product: ProductId,
+    unavailable: bool,
+) -> Result<Response, ApiError> {
+    manager_of(state, req, pizzeria)?;
+    known_pizzeria(&state.pool, pizzeria).await?;
+    products::known_product(&state.pool, product).await?;
+    let sql = if unavailable {
+        "INSERT IGNORE INTO menu_exclusions (pizzeria_id, product_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))"
+    } else {
+        "DELETE FROM menu_exclusions WHERE pizzeria_id = ? AND product_id = ?"
+    };
+    sqlx::query(sql)
+        .bind(pizzeria.0)
+        .bind(product.0)
+        .execute(&state.pool)
+        .await?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "pizzeria_id": pizzeria, "product_id": product, "unavailable": unavailable }),
+    )
+}
+
+// ---------------------------------------------------------------- revenue
+
+fn parse_day(
+    value: Option<&str>,
+    name: &str,
+    errors: &mut Vec<serde_json::Value>,
+) -> Option<NaiveDate> {
+    match value.map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d")) {
+        Some(Ok(day)) => Some(day),
+        _ => {
+            errors.push(field_error(
+                name,
+                "A date as YYYY-MM-DD (a Paris calendar day).",
+            ));
+            None
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let pairs = edge::query_pairs(req);
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Who may see what comes first: the group is the admin's; a manager names
+    // their own pizzeria.
+    let pizzeria = match get("pizzeria_id").filter(|v| !v.is_empty()) {
+        Some(id) => {
+            let id: PizzeriaId = id
+                .parse()
+                .map_err(|_| invalid(vec![field_error("pizzeria_id", "A pizzeria id.")]))?;
+            manager_of(state, req, id)?;
+            known_pizzeria(&state.pool, id).await?;
+            Some(id)
+        }
+        None => {
+            if let Err(err) = admin(state, req) {
+                let manager = auth::caller(req, secret(state))
+                    .ok()
+                    .flatten()
+                    .filter(|c| c.role == Role::Manager);
+                return Err(match manager.and_then(|c| c.pizzeria_id) {
+                    Some(own) => ApiError::forbidden(format!(
+                        "The group's revenue is the admin's; ask for your pizzeria's with pizzeria_id={own}."
+                    )),
+                    None => err,
+                });
+            }
+            None
+        }
+    };
+    let mut errors = Vec::new();
+    let from = parse_day(get("from"), "from", &mut errors);
+    let to = parse_day(get("to"), "to", &mut errors);
+    let csv = match get("format") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            errors.push(field_error("format", "`json` (the default) or `csv`."));
+            false
+        }
+    };
+    let period = match (from, to) {
+        (Some(from), Some(to)) if errors.is_empty() => {
+            Period::new(from, to).map_err(|e| invalid(vec![field_error("to", &e)]))?
+        }
+        _ => return Err(invalid(errors)),
+    };
+    let report = revenue::report(&state.pool, pizzeria, period).await?;
+    if !csv {
+        return edge::json(StatusCode::OK, &report);
+    }
+    let scope = pizzeria
+        .map(|p| format!("pizzeria-{p}"))
+        .unwrap_or_else(|| "group".into());
+    let filename = format!("revenue-{scope}-{}-{}.csv", period.from(), period.to());
+    let mut response = Response::new(Body::Text(revenue::to_csv(&report)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,19 @@
+use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::config::{var, Config};
+use ocpizza::http::Cors;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ocpizza::telemetry::init();
+    let config = Config::load_or_exit(&[var::DATABASE_URL, var::SECRET_KEY]);
+    let state = backoffice::State {
+        pool: ocpizza::db::connect_lazy(&config)?,
+        cors: Cors::new(&config.allowed_origins),
+        secret_key: config.secret_key.clone(),
+    };
+    run(service_fn(|req: Request| {
+        let state = state.clone();
+        async move { Ok::<_, Error>(backoffice::handle(&state, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,931 @@
+//! The back office against real MariaDB with the demo data: who may do what,
+//! stock changes through the ledger, the menu following the stock, products,
+//! and revenue checked against sums computed by hand.
+
+use http::StatusCode;
+use ocpizza::ids::{IngredientId, OrderId, PizzeriaId};
+use ocpizza::stock::{self, Needs};
+use ocpizza::testing::{self, json_of, request, scalar, token_for};
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+const SECRET: &str = "backoffice-test-secret";
+/// Basilic frais: on the Margherita (product 1), 3 g each.
+const BASIL: i64 = 16;
+const MARGHERITA: i64 = 1;
+
+async fn setup(pool: &MySqlPool) -> backoffice::State {
+    ocpizza::telemetry::init();
+    ocpizza::samples::load_demo(pool).await.unwrap();
+    backoffice::State {
+        pool: pool.clone(),
+        cors: Default::default(),
+        secret_key: SECRET.to_owned().into(),
+    }
+}
+
+async fn call(
+    state: &backoffice::State,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let response = backoffice::handle(state, request(method, uri, body, bearer)).await;
+    (response.status(), json_of(&response))
+}
+
+async fn token(pool: &MySqlPool, email: &str) -> String {
+    token_for(pool, SECRET, email).await
+}
+
+/// A product on pizzeria `p`'s menu, through the menu function.
+async fn on_menu(pool: &MySqlPool, pizzeria: i64, product: i64) -> Value {
+    let state = menu::State {
+        pool: pool.clone(),
+        cors: Default::default(),
+    };
+    let response = menu::handle(
+        &state,
+        request("GET", &format!("/pizzerias/{pizzeria}/menu"), None, None),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(&response)["products"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["id"] == product).cloned())
+        .unwrap_or(Value::Null)
+}
+
+async fn level(pool: &MySqlPool, pizzeria: i64, ingredient: i64) -> (i64, i64) {
+    let on_hand = scalar(
+        pool,
+        &format!("SELECT on_hand FROM stock WHERE pizzeria_id = {pizzeria} AND ingredient_id = {ingredient}"),
+    )
+    .await;
+    let reserved = scalar(
+        pool,
+        &format!("SELECT reserved FROM stock WHERE pizzeria_id = {pizzeria} AND ingredient_id = {ingredient}"),
+    )
+    .await;
+    (on_hand, reserved)
+}
+
+async fn movements(pool: &MySqlPool) -> i64 {
+    scalar(pool, "SELECT COUNT(*) FROM stock_movements").await
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_manager_sees_and_restocks_their_own_pizzeria_only(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+
+    let (status, body) = call(&state, "GET", "/pizzerias/1/stock", None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lines = body["stock"].as_array().unwrap();
+    assert!(!lines.is_empty());
+    let first = &lines[0];
+    for field in [
+        "ingredient_id",
+        "name",
+        "unit",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_threshold",
+        "low",
+    ] {
+        assert!(!first[field].is_null(), "{field} in {first}");
+    }
+    // Low lines come first.
+    let lows: Vec<bool> = lines.iter().map(|l| l["low"].as_bool().unwrap()).collect();
+    assert!(lows.windows(2).all(|w| w[0] >= w[1]), "{lows:?}");
+    for l in lines {
+        assert_eq!(
+            l["available"].as_i64().unwrap(),
+            l["on_hand"].as_i64().unwrap() - l["reserved"].as_i64().unwrap()
+        );
+    }
+
+    let before = level(&pool, 1, BASIL).await;
+    let rows = movements(&pool).await;
+    let (status, body) = call(
+        &state,
+        "POST",
+        &format!("/pizzerias/1/stock/{BASIL}/restock"),
+        Some(json!({"quantity": 500, "reason": "livraison Metro"})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stock"]["on_hand"], before.0 + 500);
+    assert_eq!(level(&pool, 1, BASIL).await, (before.0 + 500, before.1));
+    assert_eq!(movements(&pool).await, rows + 1);
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM stock_movements WHERE kind = 'restock' AND on_hand_delta = 500 AND reason = 'livraison Metro' AND user_id IS NOT NULL").await,
+        1
+    );
+    assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+
+    // Pizzeria 2 is not theirs, to read or to change.
+    let (status, _) = call(&state, "GET", "/pizzerias/2/stock", None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &state,
+        "POST",
+        &format!("/pizzerias/2/stock/{BASIL}/restock"),
+        Some(json!({"quantity": 500})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(movements(&pool).await, rows + 1);
+
+    // The admin works everywhere; unknown ids are 404.
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let (status, _) = call(&state, "GET", "/pizzerias/2/stock", None, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&state, "GET", "/pizzerias/999/stock", None, Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/pizzerias/1/stock/99999/restock",
+        Some(json!({"quantity": 5})),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The threshold.
+    let (status, body) = call(
+        &state,
+        "PATCH",
+        &format!("/pizzerias/1/stock/{BASIL}"),
+        Some(json!({"low_threshold": 1_000_000})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stock"]["low"], true);
+    let (_, body) = call(&state, "GET", "/pizzerias/1/stock", None, Some(&manager)).await;
+    assert_eq!(body["stock"][0]["low"], true);
+    let (status, _) = call(
+        &state,
+        "PATCH",
+        &format!("/pizzerias/1/stock/{BASIL}"),
+        Some(json!({"low_threshold": -1})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn other_roles_and_anonymous_callers_are_refused(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let routes: [(&str, &str, Option<Value>); 5] = [
+        ("GET", "/pizzerias/1/stock", None),
+        (
+            "POST",
+            "/pizzerias/1/stock/16/restock",
+            Some(json!({"quantity": 5})),
+        ),
+        ("GET", "/products", None),
+        ("PUT", "/pizzerias/1/products/1/unavailable", None),
+        (
+            "GET",
+            "/reports/revenue?pizzeria_id=1&from=2026-01-01&to=2026-01-31",
+            None,
+        ),
+    ];
+    let rows = movements(&pool).await;
+    for email in [
+        "pizzaiolo.1@ocpizza.test",
+        "cashier.1@ocpizza.test",
+        "courier.1@ocpizza.test",
+        "client.1@ocpizza.test",
+    ] {
+        let bearer = token(&pool, email).await;
+        for (method, uri, body) in &routes {
+            let (status, answer) = call(&state, method, uri, body.clone(), Some(&bearer)).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{email} {method} {uri}: {answer}"
+            );
+            assert_eq!(answer["type"], "/problems/forbidden");
+        }
+    }
+    for (method, uri, body) in &routes {
+        let (status, _) = call(&state, method, uri, body.clone(), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+    let (status, _) = call(
+        &state,
+        "GET",
+        "/pizzerias/1/stock",
+        None,
+        Some("not-a-token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(movements(&pool).await, rows);
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM menu_exclusions").await,
+        0
+    );
+}
+
+/// Reserves `quantity` of an ingredient for a (pretend) order, as checkout does.
+async fn reserve(pool: &MySqlPool, pizzeria: i64, ingredient: i64, quantity: i64) {
+    let mut tx = pool.begin().await.unwrap();
+    let needs: Needs = [(IngredientId(ingredient), quantity)].into_iter().collect();
+    assert!(
+        stock::reserve(&mut tx, PizzeriaId(pizzeria), OrderId(424242), &needs)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn waste_and_adjustment_never_go_below_reserved(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let uri = |kind: &str| format!("/pizzerias/1/stock/{BASIL}/{kind}");
+    // Count the shelf at 100 g, then let an order hold 60 g of it.
+    let (status, body) = call(
+        &state,
+        "POST",
+        &uri("adjustment"),
+        Some(json!({"on_hand": 100, "reason": "inventaire"})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    reserve(&pool, 1, BASIL, 60).await;
+    assert_eq!(level(&pool, 1, BASIL).await, (100, 60));
+    let rows = movements(&pool).await;
+
+    for (kind, body) in [
+        ("waste", json!({"quantity": 41, "reason": "fané"})),
+        ("adjustment", json!({"on_hand": 59, "reason": "recompté"})),
+        (
+            "adjustment",
+            json!({"delta": -41, "reason": "erreur de saisie"}),
+        ),
+    ] {
+        let (status, answer) = call(&state, "POST", &uri(kind), Some(body), Some(&manager)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{kind}: {answer}");
+        assert_eq!(answer["type"], "/problems/below-reserved");
+        assert_eq!(answer["reserved"], 60);
+        assert!(
+            answer["detail"].as_str().unwrap().contains("at most 40"),
+            "{answer}"
+        );
+    }
+    assert_eq!(level(&pool, 1, BASIL).await, (100, 60));
+    assert_eq!(movements(&pool).await, rows);
+
+    // A reason is required for waste and adjustments; quantities are checked.
+    for (kind, body) in [
+        ("waste", json!({"quantity": 5})),
+        ("waste", json!({"quantity": 0, "reason": "x"})),
+        ("adjustment", json!({"reason": "x"})),
+        (
+            "adjustment",
+            json!({"on_hand": 5, "delta": 1, "reason": "x"}),
+        ),
+        ("restock", json!({"quantity": -3})),
+        ("restock", json!({"quantity": 5, "colour": "red"})),
+    ] {
+        let (status, answer) = call(
+            &state,
+            "POST",
+            &uri(kind),
+            Some(body.clone()),
+            Some(&manager),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{kind} {body}: {answer}"
+        );
+    }
+    assert_eq!(movements(&pool).await, rows);
+
+    // Down to exactly what is reserved is fine.
+    let (status, body) = call(
+        &state,
+        "POST",
+        &uri("waste"),
+        Some(json!({"quantity": 40, "reason": "fané"})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stock"]["available"], 0);
+    assert_eq!(level(&pool, 1, BASIL).await, (60, 60));
+    assert_eq!(movements(&pool).await, rows + 1);
+    assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_sold_out_pizza_is_orderable_again_after_a_restock(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    assert_eq!(on_menu(&pool, 1, MARGHERITA).await["available"], true);
+
+    // The basil is counted at 0: no Margherita can be made.
+    let (status, body) = call(
+        &state,
+        "POST",
+        &format!("/pizzerias/1/stock/{BASIL}/adjustment"),
+        Some(json!({"on_hand": 0, "reason": "plus de basilic"})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let margherita = on_menu(&pool, 1, MARGHERITA).await;
+    assert_eq!(margherita["available"], false, "{margherita}");
+    assert_eq!(margherita["unavailable_reason"], "sold_out");
+    // Pizzeria 2 still has basil.
+    assert_eq!(on_menu(&pool, 2, MARGHERITA).await["available"], true);
+
+    // 30 g of basil makes 10 Margheritas (3 g each), if nothing else is shorter.
+    let (status, _) = call(
+        &state,
+        "POST",
+        &format!("/pizzerias/1/stock/{BASIL}/restock"),
+        Some(json!({"quantity": 30})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let margherita = on_menu(&pool, 1, MARGHERITA).await;
+    assert_eq!(margherita["available"], true, "{margherita}");
+    assert_eq!(margherita["max_quantity"], 10);
+    assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_admin_edits_the_menu_and_a_manager_hides_a_product_in_one_pizzeria(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let new = json!({
+        "category_id": 1, "name": "Basilico", "description": "Tomate, mozzarella, beaucoup de basilic.",
+        "price_cents": 1150, "vat_rate_bp": 1000,
+        "recipe": {
+            "lines": [{"ingredient_id": 1, "quantity": 250}, {"ingredient_id": 2, "quantity": 80},
+                      {"ingredient_id": 3, "quantity": 120}, {"ingredient_id": BASIL, "quantity": 6}],
+            "steps": ["Étaler la pâte.", "Sauce, mozzarella.", "Cuire 90 s, basilic à la sortie."]
+        }
+    });
+
+    // Managers read the menu but do not change the group's products.
+    let (status, body) = call(&state, "GET", "/products", None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = &body["products"][0];
+    for field in [
+        "id",
+        "category",
+        "price_cents",
+        "vat_rate_bp",
+        "active",
+        "recipe",
+    ] {
+        assert!(!first[field].is_null(), "{field} in {first}");
+    }
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/products",
+        Some(new.clone()),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A bad VAT rate (and other mistakes) are listed in a 422.
+    let mut bad = new.clone();
+    bad["vat_rate_bp"] = json!(1960);
+    bad["price_cents"] = json!(0);
+    bad["recipe"]["lines"][0]["ingredient_id"] = json!(99999);
+    let (status, body) = call(&state, "POST", "/products", Some(bad), Some(&admin)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(fields.contains(&"vat_rate_bp"), "{body}");
+    assert!(fields.contains(&"price_cents"), "{body}");
+    assert!(fields.contains(&"recipe.lines[0].ingredient_id"), "{body}");
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM products WHERE name = 'Basilico'"
+        )
+        .await,
+        0
+    );
+
+    let (status, body) = call(&state, "POST", "/products", Some(new.clone()), Some(&admin)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["product"]["id"].as_i64().unwrap();
+    assert_eq!(
+        body["product"]["recipe"]["lines"].as_array().unwrap().len(),
+        4
+    );
+    assert_eq!(
+        body["product"]["recipe"]["steps"][2],
+        "Cuire 90 s, basilic à la sortie."
+    );
+    assert_eq!(body["product"]["category"], "Pizzas");
+    let pizza = on_menu(&pool, 1, id).await;
+    assert_eq!(pizza["available"], true, "{pizza}");
+    assert_eq!(pizza["price_cents"], 1150);
+    // The same name twice is refused.
+    let (status, _) = call(&state, "POST", "/products", Some(new), Some(&admin)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // New price and VAT rate; a wrong rate is refused.
+    let uri = format!("/products/{id}");
+    let (status, body) = call(
+        &state,
+        "PATCH",
+        &uri,
+        Some(json!({"price_cents": 1250, "vat_rate_bp": 550})),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["product"]["price_cents"], 1250);
+    assert_eq!(on_menu(&pool, 1, id).await["price_cents"], 1250);
+    let (status, _) = call(
+        &state,
+        "PATCH",
+        &uri,
+        Some(json!({"vat_rate_bp": 700})),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = call(
+        &state,
+        "PATCH",
+        &uri,
+        Some(json!({"price_cents": 1})),
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &state,
+        "PATCH",
+        "/products/99999",
+        Some(json!({"price_cents": 1000})),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Manager 1 takes the Margherita off pizzeria 1's menu only.
+    let exclusion = format!("/pizzerias/1/products/{MARGHERITA}/unavailable");
+    let (status, body) = call(&state, "PUT", &exclusion, None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(&state, "PUT", &exclusion, None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "idempotent");
+    let here = on_menu(&pool, 1, MARGHERITA).await;
+    assert_eq!(here["available"], false);
+    assert_eq!(here["unavailable_reason"], "not_on_this_menu");
+    assert_eq!(on_menu(&pool, 2, MARGHERITA).await["available"], true);
+    let (status, _) = call(
+        &state,
+        "PUT",
+        &format!("/pizzerias/2/products/{MARGHERITA}/unavailable"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &state,
+        "PUT",
+        "/pizzerias/1/products/99999/unavailable",
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = call(
+        &state,
+        "GET",
+        &format!("/products/{MARGHERITA}"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(body["product"]["unavailable_in"], json!([1]));
+    let (status, _) = call(&state, "DELETE", &exclusion, None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(on_menu(&pool, 1, MARGHERITA).await["available"], true);
+
+    // Deactivated: off every menu.
+    let (status, body) = call(
+        &state,
+        "PATCH",
+        &uri,
+        Some(json!({"active": false})),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["product"]["active"], false);
+    assert!(on_menu(&pool, 1, id).await.is_null());
+    assert!(on_menu(&pool, 2, id).await.is_null());
+}
+
+/// One order, straight into the table: (pizzeria, UTC time, channel,
+/// payment method, status, subtotal, delivery fee, VAT).
+async fn order(
+    pool: &MySqlPool,
+    n: u32,
+    (pizzeria, at, channel, method, status, subtotal, fee, vat): (
+        i64,
+        &str,
+        &str,
+        &str,
+        &str,
+        i64,
+        i64,
+        i64,
+    ),
+) {
+    sqlx::query(
+        "INSERT INTO orders (number, pizzeria_id, channel, fulfilment, payment_method, status, \
+             subtotal_cents, vat_cents, delivery_fee_cents, total_cents, contact_name, contact_phone, \
+             tracking_token, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Test', '0600000000', ?, ?, ?)",
+    )
+    .bind(format!("T{n:05}"))
+    .bind(pizzeria)
+    .bind(channel)
+    .bind(if fee > 0 { "delivery" } else { "pickup" })
+    .bind(method)
+    .bind(status)
+    .bind(subtotal)
+    .bind(vat)
+    .bind(fee)
+    .bind(subtotal + fee)
+    .bind(format!("revenue-test-token-{n}"))
+    .bind(at)
+    .bind(at)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Around the change to summer time (29 March 2026, 01:00 UTC: Paris goes
+/// from UTC+1 to UTC+2), in UTC, with the Paris time in the comment.
+async fn known_orders(pool: &MySqlPool) {
+    let orders = [
+        // 28 March, Paris day 28.
+        (
+            1,
+            "2026-03-28 11:30:00",
+            "web",
+            "card",
+            "delivered",
+            2200,
+            300,
+            227,
+        ), // 12:30
+        (
+            1,
+            "2026-03-28 22:50:00",
+            "phone",
+            "cash",
+            "picked_up",
+            1800,
+            0,
+            164,
+        ), // 23:50, just before midnight
+        // Paris day 29 (still the 28th in UTC).
+        (
+            1,
+            "2026-03-28 23:10:00",
+            "counter",
+            "cash",
+            "picked_up",
+            1000,
+            0,
+            91,
+        ), // 00:10
+        (
+            2,
+            "2026-03-29 18:00:00",
+            "web",
+            "card",
+            "placed",
+            2900,
+            300,
+            291,
+        ), // 20:00 (UTC+2)
+        (
+            2,
+            "2026-03-29 21:59:00",
+            "web",
+            "cash",
+            "out_for_delivery",
+            1200,
+            300,
+            136,
+        ), // 23:59
+        // Paris day 30 (still the 29th in UTC; UTC+1 would put it on the 29th too).
+        (
+            2,
+            "2026-03-29 22:30:00",
+            "web",
+            "card",
+            "delivered",
+            1700,
+            300,
+            182,
+        ), // 00:30
+        // Not sold: cancelled, waiting for payment.
+        (
+            1,
+            "2026-03-29 10:00:00",
+            "web",
+            "card",
+            "cancelled",
+            4700,
+            300,
+            455,
+        ),
+        (
+            2,
+            "2026-03-30 10:00:00",
+            "web",
+            "card",
+            "pending_payment",
+            3700,
+            300,
+            364,
+        ),
+        // Outside the period: 27 March 23:30 and 31 March 00:05, Paris.
+        (
+            1,
+            "2026-03-27 22:30:00",
+            "web",
+            "card",
+            "delivered",
+            7000,
+            0,
+            636,
+        ),
+        (
+            1,
+            "2026-03-30 22:05:00",
+            "web",
+            "card",
+            "delivered",
+            7000,
+            0,
+            636,
+        ),
+    ];
+    for (n, o) in orders.into_iter().enumerate() {
+        order(pool, n as u32, o).await;
+    }
+}
+
+fn slice(orders: i64, revenue_cents: i64) -> Value {
+    json!({ "orders": orders, "revenue_cents": revenue_cents })
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn revenue_matches_sums_computed_by_hand(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    known_orders(&pool).await;
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let period = "from=2026-03-28&to=2026-03-30";
+
+    let (status, r) = call(
+        &state,
+        "GET",
+        &format!("/reports/revenue?{period}"),
+        None,
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert!(r["pizzeria_id"].is_null());
+    // Sold: 2500 + 1800 + 1000 + 3200 + 1500 + 2000 = 12000, VAT 227 + 164 +
+    // 91 + 291 + 136 + 182 = 1091.
+    let t = &r["totals"];
+    assert_eq!(t["orders"], 6);
+    assert_eq!(t["revenue_incl_vat_cents"], 12000);
+    assert_eq!(t["vat_cents"], 1091);
+    assert_eq!(t["revenue_excl_vat_cents"], 10909);
+    assert_eq!(t["average_basket_cents"], 2000);
+    assert_eq!(t["by_payment_method"]["card"], slice(3, 7700));
+    assert_eq!(t["by_payment_method"]["cash"], slice(3, 4300));
+    assert_eq!(t["by_channel"]["web"], slice(4, 9200));
+    assert_eq!(t["by_channel"]["phone"], slice(1, 1800));
+    assert_eq!(t["by_channel"]["counter"], slice(1, 1000));
+
+    // Per Paris day: 28th 2500 + 1800; 29th 1000 + 3200 + 1500; 30th 2000.
+    let days = r["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3);
+    let day = |i: usize| &days[i];
+    assert_eq!(day(0)["date"], "2026-03-28");
+    assert_eq!(
+        (
+            day(0)["orders"].as_i64(),
+            day(0)["revenue_incl_vat_cents"].as_i64()
+        ),
+        (Some(2), Some(4300))
+    );
+    assert_eq!(day(0)["vat_cents"], 391);
+    assert_eq!(day(0)["average_basket_cents"], 2150);
+    assert_eq!(
+        (
+            day(1)["orders"].as_i64(),
+            day(1)["revenue_incl_vat_cents"].as_i64()
+        ),
+        (Some(3), Some(5700))
+    );
+    assert_eq!(day(1)["revenue_excl_vat_cents"], 5700 - 518);
+    assert_eq!(
+        (
+            day(2)["orders"].as_i64(),
+            day(2)["revenue_incl_vat_cents"].as_i64()
+        ),
+        (Some(1), Some(2000))
+    );
+    assert_eq!(day(2)["by_payment_method"]["card"], slice(1, 2000));
+
+    // Per pizzeria: 1 sold 2500 + 1800 + 1000, 2 sold 3200 + 1500 + 2000.
+    let pizzerias = r["pizzerias"].as_array().unwrap();
+    let p = |id: i64| pizzerias.iter().find(|p| p["pizzeria_id"] == id).unwrap();
+    assert_eq!(p(1)["orders"], 3);
+    assert_eq!(p(1)["revenue_incl_vat_cents"], 5300);
+    assert_eq!(p(1)["vat_cents"], 482);
+    assert_eq!(p(1)["average_basket_cents"], 1767); // 1766.67
+    assert_eq!(p(2)["revenue_incl_vat_cents"], 6700);
+    assert_eq!(p(2)["average_basket_cents"], 2233);
+    assert_eq!(p(2)["days"][0]["orders"], 0);
+    assert_eq!(p(2)["days"][1]["revenue_incl_vat_cents"], 4700);
+    assert_eq!(p(3)["orders"], 0);
+
+    // One day at a time: the 28th has one offset, the 29th changes it.
+    for (day, orders, revenue) in [
+        ("2026-03-28", 2, 4300),
+        ("2026-03-29", 3, 5700),
+        ("2026-03-30", 1, 2000),
+    ] {
+        let (status, r) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?from={day}&to={day}"),
+            None,
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        assert_eq!(r["totals"]["orders"], orders, "{day}");
+        assert_eq!(r["totals"]["revenue_incl_vat_cents"], revenue, "{day}");
+    }
+
+    // The manager of pizzeria 1 sees pizzeria 1, not 2, not the group.
+    let (status, r) = call(
+        &state,
+        "GET",
+        &format!("/reports/revenue?pizzeria_id=1&{period}"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["pizzeria_id"], 1);
+    assert_eq!(r["totals"]["revenue_incl_vat_cents"], 5300);
+    assert_eq!(r["totals"]["by_channel"]["phone"], slice(1, 1800));
+    assert_eq!(r["pizzerias"].as_array().unwrap().len(), 1);
+    let (status, _) = call(
+        &state,
+        "GET",
+        &format!("/reports/revenue?pizzeria_id=2&{period}"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(
+        &state,
+        "GET",
+        &format!("/reports/revenue?{period}"),
+        None,
+        Some(&manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body["detail"].as_str().unwrap().contains("pizzeria_id=1"),
+        "{body}"
+    );
+
+    // Bounds.
+    for query in [
+        "from=2026-03-30&to=2026-03-28",
+        "from=2025-01-01&to=2026-01-02",
+        "from=2026-03-28",
+        "from=28/03/2026&to=2026-03-30",
+        "from=2026-03-28&to=2026-03-30&format=xml",
+    ] {
+        let (status, body) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?{query}"),
+            None,
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn revenue_exports_as_csv(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    known_orders(&pool).await;
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let response = backoffice::handle(
+        &state,
+        request(
+            "GET",
+            "/reports/revenue?from=2026-03-28&to=2026-03-30&format=csv",
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(
+        headers[http::header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let disposition = headers[http::header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("revenue-group-2026-03-28-2026-03-30.csv"));
+    let text = String::from_utf8(response.body().to_vec()).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "date,pizzeria_id,pizzeria,orders,revenue_incl_vat_eur,revenue_excl_vat_eur,vat_eur,average_basket_eur,\
+         card_orders,card_revenue_eur,cash_orders,cash_revenue_eur,web_orders,web_revenue_eur,\
+         phone_orders,phone_revenue_eur,counter_orders,counter_revenue_eur"
+    );
+    // 8 pizzerias x 3 days, 8 pizzeria totals, the group's total.
+    assert_eq!(lines.len(), 1 + 8 * 3 + 8 + 1);
+    assert!(lines.contains(
+        &"2026-03-28,1,OC Pizza Lyon Presqu'île,2,43.00,39.09,3.91,21.50,1,25.00,1,18.00,1,25.00,1,18.00,0,0.00"
+    ), "{text}");
+    assert!(lines.contains(
+        &"2026-03-30,2,OC Pizza Villeurbanne Gratte-Ciel,1,20.00,18.18,1.82,20.00,1,20.00,0,0.00,1,20.00,0,0.00,0,0.00"
+    ), "{text}");
+    assert_eq!(
+        *lines.last().unwrap(),
+        "total,,group,6,120.00,109.09,10.91,20.00,3,77.00,3,43.00,4,92.00,1,18.00,1,10.00"
+    );
+}
+
+/// `events/backoffice-revenue.json` is a real function-URL payload that this
+/// function answers, once its placeholder token is replaced.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sample_event_is_answered(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    let path = format!(
+        "{}/../../events/backoffice-revenue.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("event file");
+    let as_is = lambda_http::request::from_str(&text).expect("a function URL event");
+    assert_eq!(
+        backoffice::handle(&state, as_is).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let text = text.replace("REPLACE_WITH_A_TOKEN", &manager);
+    let req = lambda_http::request::from_str(&text).expect("a function URL event");
+    let response = backoffice::handle(&state, req).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(&response)["pizzeria_id"], 1);
+}
