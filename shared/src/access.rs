@@ -42,6 +42,18 @@ pub enum Action {
     /// accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`
     /// (a manager: cashiers, pizzaiolos and couriers only).
     ManageStaff,
+    /// backoffice `GET/POST/PATCH /pizzerias/{id}/stock…`.
+    ManageStock,
+    /// backoffice `GET /products`.
+    ReadProducts,
+    /// backoffice `POST /products`, `PATCH /products/{id}`: the group's menu.
+    EditMenu,
+    /// backoffice `PUT/DELETE /pizzerias/{id}/products/{id}/unavailable`.
+    MenuExclusion,
+    /// backoffice `GET /reports/revenue?pizzeria_id=`.
+    PizzeriaRevenue,
+    /// backoffice `GET /reports/revenue` (the whole group).
+    GroupRevenue,
 }
 
 impl Action {
@@ -57,6 +69,12 @@ impl Action {
         Action::PizzeriaDeliveries,
         Action::WorkDelivery,
         Action::ManageStaff,
+        Action::ManageStock,
+        Action::ReadProducts,
+        Action::EditMenu,
+        Action::MenuExclusion,
+        Action::PizzeriaRevenue,
+        Action::GroupRevenue,
     ];
 
     /// The roles allowed besides the admin — the matrix.
@@ -74,6 +92,11 @@ impl Action {
             Action::PizzeriaDeliveries => &[Manager],
             Action::WorkDelivery => &[Courier, Manager],
             Action::ManageStaff => &[Manager],
+            Action::ManageStock => &[Manager],
+            Action::ReadProducts => &[Manager],
+            Action::EditMenu | Action::GroupRevenue => &[],
+            Action::MenuExclusion => &[Manager],
+            Action::PizzeriaRevenue => &[Manager],
         }
     }
 
@@ -93,6 +116,14 @@ impl Action {
             Action::ManageStaff => {
                 "accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`"
             }
+            Action::ManageStock => "backoffice `/pizzerias/{id}/stock…`",
+            Action::ReadProducts => "backoffice `GET /products`",
+            Action::EditMenu => "backoffice `POST /products`, `PATCH /products/{id}`",
+            Action::MenuExclusion => {
+                "backoffice `PUT\\|DELETE /pizzerias/{id}/products/{id}/unavailable`"
+            }
+            Action::PizzeriaRevenue => "backoffice `GET /reports/revenue?pizzeria_id=`",
+            Action::GroupRevenue => "backoffice `GET /reports/revenue` (the group)",
         }
     }
 
@@ -109,6 +140,12 @@ impl Action {
             Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
             Action::WorkDelivery => "pick up or deliver orders",
             Action::ManageStaff => "manage staff accounts",
+            Action::ManageStock => "manage stock",
+            Action::ReadProducts => "read the products",
+            Action::EditMenu => "change the group's menu",
+            Action::MenuExclusion => "take products off a pizzeria's menu",
+            Action::PizzeriaRevenue => "read a pizzeria's revenue",
+            Action::GroupRevenue => "read the group's revenue",
         }
     }
 
@@ -165,8 +202,8 @@ pub fn matrix_markdown() -> String {
             let cell = match (action.allows(role), role, action) {
                 (false, _, _) => "—",
                 (true, Role::Admin, _) => "all",
-                // Recipe cards are the group's, the same in every pizzeria.
-                (true, _, Action::ReadRecipe) => "yes",
+                // Recipe cards and products are the group's, the same everywhere.
+                (true, _, Action::ReadRecipe | Action::ReadProducts) => "yes",
                 (true, _, Action::OwnDeliveries) | (true, Role::Courier, Action::WorkDelivery) => {
                     "own"
                 }

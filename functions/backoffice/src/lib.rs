@@ -2,7 +2,7 @@
 //!
 //! Managers work on their own pizzeria, the admin on every one (and alone on
 //! what the whole group shares: the products, their prices and recipes, and
-//! the group's revenue). Every route asks `auth::require_staff` first, so a
+//! the group's revenue). Every route asks the access module (`shared/src/access.rs`) first, so a
 //! request without a session is a 401 and anyone else a 403 before any data
 //! is read.
 //!
@@ -24,6 +24,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use lambda_http::Body;
+use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{IngredientId, PizzeriaId, ProductId};
@@ -35,13 +36,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::MySqlPool;
 
-/// Who works in the back office besides the admin.
-const MANAGERS: &[Role] = &[Role::Manager];
-/// What only the admin may do (the admin passes every role check).
-const ADMIN_ONLY: &[Role] = &[];
-/// A pizzeria id no pizzeria has: for the checks of group-wide routes, which
-/// only the admin (who works everywhere) passes.
-const THE_GROUP: PizzeriaId = PizzeriaId(0);
 /// The largest quantity one restock, waste or adjustment may move.
 const MAX_QUANTITY: i64 = 100_000_000;
 
@@ -125,25 +119,30 @@ fn secret(state: &State) -> &[u8] {
     state.secret_key.expose_secret().as_bytes()
 }
 
-/// A manager of `pizzeria`, or the admin.
-fn manager_of(state: &State, req: &Request, pizzeria: PizzeriaId) -> Result<Caller, ApiError> {
-    auth::require_staff(req, secret(state), MANAGERS, pizzeria)
+/// The signed-in caller, the session checked against the account.
+async fn caller(state: &State, req: &Request) -> Result<Option<Caller>, ApiError> {
+    auth::authenticate(&state.pool, req, secret(state)).await
 }
 
-/// A manager of any pizzeria (checked against their own), or the admin: for
-/// reading what the group shares, such as the products.
-fn any_manager(state: &State, req: &Request) -> Result<Caller, ApiError> {
-    let own = auth::caller(req, secret(state))
-        .ok()
-        .flatten()
-        .and_then(|c| c.pizzeria_id)
-        .unwrap_or(THE_GROUP);
-    auth::require_staff(req, secret(state), MANAGERS, own)
+/// May the caller do `action` in `pizzeria` (the access module decides)?
+async fn allowed(
+    state: &State,
+    req: &Request,
+    action: Action,
+    pizzeria: PizzeriaId,
+) -> Result<Caller, ApiError> {
+    let caller = caller(state, req).await?;
+    access::check(caller.as_ref(), action, pizzeria).cloned()
 }
 
-/// The admin only: what changes the whole group.
-fn admin(state: &State, req: &Request) -> Result<Caller, ApiError> {
-    auth::require_staff(req, secret(state), ADMIN_ONLY, THE_GROUP)
+/// May the caller do `action`, which concerns the whole group?
+async fn allowed_in_group(
+    state: &State,
+    req: &Request,
+    action: Action,
+) -> Result<Caller, ApiError> {
+    let caller = caller(state, req).await?;
+    access::check_role(caller.as_ref(), action).cloned()
 }
 
 /// 404 unless the pizzeria exists (asked after the access check, so an
@@ -255,7 +254,7 @@ async fn stock_levels(
     req: &Request,
     pizzeria: PizzeriaId,
 ) -> Result<Response, ApiError> {
-    manager_of(state, req, pizzeria)?;
+    allowed(state, req, Action::ManageStock, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
     let rows: Vec<StockRow> =
         sqlx::query_as(&format!("{STOCK_SELECT} ORDER BY i.name, s.ingredient_id"))
@@ -291,7 +290,7 @@ async fn manual_change(
     ingredient: IngredientId,
     kind: &str,
 ) -> Result<Response, ApiError> {
-    let caller = manager_of(state, req, pizzeria)?;
+    let caller = allowed(state, req, Action::ManageStock, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
     let body: ChangeIn = edge::parse_json(req)?;
     let mut errors = Vec::new();
@@ -416,7 +415,7 @@ async fn set_threshold(
     pizzeria: PizzeriaId,
     ingredient: IngredientId,
 ) -> Result<Response, ApiError> {
-    manager_of(state, req, pizzeria)?;
+    allowed(state, req, Action::ManageStock, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
     let body: ThresholdIn = edge::parse_json(req)?;
     if !(0..=MAX_QUANTITY).contains(&body.low_threshold) {
@@ -452,7 +451,7 @@ async fn exclusion(
     product: ProductId,
     unavailable: bool,
 ) -> Result<Response, ApiError> {
-    manager_of(state, req, pizzeria)?;
+    allowed(state, req, Action::MenuExclusion, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
     products::known_product(&state.pool, product).await?;
     let sql = if unavailable {
@@ -506,13 +505,14 @@ async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiErr
             let id: PizzeriaId = id
                 .parse()
                 .map_err(|_| invalid(vec![field_error("pizzeria_id", "A pizzeria id.")]))?;
-            manager_of(state, req, id)?;
+            allowed(state, req, Action::PizzeriaRevenue, id).await?;
             known_pizzeria(&state.pool, id).await?;
             Some(id)
         }
         None => {
-            if let Err(err) = admin(state, req) {
-                let manager = auth::caller(req, secret(state))
+            if let Err(err) = allowed_in_group(state, req, Action::GroupRevenue).await {
+                let manager = caller(state, req)
+                    .await
                     .ok()
                     .flatten()
                     .filter(|c| c.role == Role::Manager);

@@ -8,8 +8,9 @@
 //! menu. Prices and VAT changes apply to new orders only: order lines keep
 //! the price and rate they were sold at.
 
-use crate::{admin, any_manager, field_error, invalid, State};
+use crate::{allowed_in_group, field_error, invalid, State};
 use http::StatusCode;
+use ocpizza::access::Action;
 use ocpizza::db;
 use ocpizza::http::{self as edge, ApiError, Request, Response};
 use ocpizza::ids::{IngredientId, PizzeriaId, ProductId};
@@ -169,7 +170,7 @@ async fn one_product(pool: &MySqlPool, product: ProductId) -> Result<Product, Ap
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    any_manager(state, req)?;
+    allowed_in_group(state, req, Action::ReadProducts).await?;
     let products = load(&state.pool, None).await?;
     edge::json(StatusCode::OK, &json!({ "products": products }))
 }
@@ -180,7 +181,7 @@ pub(crate) async fn one(
     req: &Request,
     product: ProductId,
 ) -> Result<Response, ApiError> {
-    any_manager(state, req)?;
+    allowed_in_group(state, req, Action::ReadProducts).await?;
     let product = one_product(&state.pool, product).await?;
     edge::json(StatusCode::OK, &json!({ "product": product }))
 }
@@ -416,7 +417,7 @@ fn name_taken(err: sqlx::Error) -> ApiError {
 
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = admin(state, req)?;
+    let caller = allowed_in_group(state, req, Action::EditMenu).await?;
     let mut body: ProductIn = edge::parse_json(req)?;
     validate(&state.pool, &mut body, true, None).await?;
     let (Some(category), Some(name), Some(price), Some(rate)) = (
@@ -469,7 +470,7 @@ pub(crate) async fn update(
     req: &Request,
     product: ProductId,
 ) -> Result<Response, ApiError> {
-    let caller = admin(state, req)?;
+    let caller = allowed_in_group(state, req, Action::EditMenu).await?;
     known_product(&state.pool, product).await?;
     let mut body: ProductIn = edge::parse_json(req)?;
     validate(&state.pool, &mut body, false, Some(product)).await?;
