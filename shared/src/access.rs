@@ -110,8 +110,10 @@ impl Action {
             Action::KitchenDisplay => "kitchen `GET /pizzerias/{id}/tickets`",
             Action::WorkTicket => "kitchen `POST /tickets/{id}/start\\|ready`",
             Action::ReadRecipe => "kitchen `GET /recipes/{id}`",
-            Action::OwnDeliveries => "delivery `GET /deliveries`",
-            Action::PizzeriaDeliveries => "delivery `GET /deliveries?pizzeria_id=`",
+            Action::OwnDeliveries => "delivery `GET /deliveries` (a courier's own run)",
+            Action::PizzeriaDeliveries => {
+                "delivery `GET /deliveries` (a pizzeria's, `?pizzeria_id=` for the admin)"
+            }
             Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered`",
             Action::ManageStaff => {
                 "accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`"

@@ -587,7 +587,7 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
          contact_name, contact_phone, created_at FROM orders WHERE ",
     );
     match caller.role {
-        Role::Customer => {
+        Role::Customer if param("pizzeria_id").is_none() && param("phone").is_none() => {
             sql.push("customer_id = ").push_bind(caller.user_id.0);
         }
         _ => {

@@ -1,0 +1,400 @@
+//! The role × endpoint matrix, through the real handlers: for every action of
+//! `shared/src/access.rs` (the README's table), every role of pizzeria 1, the
+//! same roles of pizzeria 2, a customer, the admin and nobody call the
+//! endpoint on pizzeria 1's things. Allowed callers must get through (any
+//! answer but 401/403/404); everyone else must be refused.
+
+use http::StatusCode;
+use ocpizza::access::Action;
+use ocpizza::role::Role;
+use ocpizza::testing::{self, json_of, request, token_for};
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+const SECRET: &str = "matrix-test-secret";
+
+struct World {
+    checkout: checkout::State,
+    orders: orders::State,
+    kitchen: kitchen::State,
+    delivery: delivery::State,
+    accounts: accounts::State,
+    backoffice: backoffice::State,
+}
+
+#[derive(Clone, Copy)]
+enum Function {
+    Checkout,
+    Orders,
+    Kitchen,
+    Delivery,
+    Accounts,
+    Backoffice,
+}
+
+async fn call(
+    world: &World,
+    function: Function,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = request(method, uri, body, bearer);
+    req.headers_mut().insert(
+        "idempotency-key",
+        uuid::Uuid::new_v4().to_string().parse().unwrap(),
+    );
+    let response = match function {
+        Function::Checkout => checkout::handle(&world.checkout, req).await,
+        Function::Orders => orders::handle(&world.orders, req).await,
+        Function::Kitchen => kitchen::handle(&world.kitchen, req).await,
+        Function::Delivery => delivery::handle(&world.delivery, req).await,
+        Function::Accounts => accounts::handle(&world.accounts, req).await,
+        Function::Backoffice => backoffice::handle(&world.backoffice, req).await,
+    };
+    (response.status(), json_of(&response))
+}
+
+/// Who calls: a demo account (or nobody), the role, and whether they work in
+/// pizzeria 1 (the pizzeria every call is about).
+struct Who {
+    email: Option<&'static str>,
+    role: Option<Role>,
+    home: bool,
+}
+
+const WHO: &[Who] = &[
+    Who {
+        email: None,
+        role: None,
+        home: false,
+    },
+    Who {
+        email: Some("client.1@ocpizza.test"),
+        role: Some(Role::Customer),
+        home: false,
+    },
+    Who {
+        email: Some("cashier.1@ocpizza.test"),
+        role: Some(Role::Cashier),
+        home: true,
+    },
+    Who {
+        email: Some("pizzaiolo.1@ocpizza.test"),
+        role: Some(Role::Pizzaiolo),
+        home: true,
+    },
+    Who {
+        email: Some("courier.1@ocpizza.test"),
+        role: Some(Role::Courier),
+        home: true,
+    },
+    Who {
+        email: Some("manager.1@ocpizza.test"),
+        role: Some(Role::Manager),
+        home: true,
+    },
+    Who {
+        email: Some("admin@ocpizza.test"),
+        role: Some(Role::Admin),
+        home: true,
+    },
+    Who {
+        email: Some("cashier.2@ocpizza.test"),
+        role: Some(Role::Cashier),
+        home: false,
+    },
+    Who {
+        email: Some("pizzaiolo.2@ocpizza.test"),
+        role: Some(Role::Pizzaiolo),
+        home: false,
+    },
+    Who {
+        email: Some("courier.2@ocpizza.test"),
+        role: Some(Role::Courier),
+        home: false,
+    },
+    Who {
+        email: Some("manager.2@ocpizza.test"),
+        role: Some(Role::Manager),
+        home: false,
+    },
+];
+
+/// Group-wide things any allowed role reads wherever they work.
+fn group_wide(action: Action) -> bool {
+    matches!(
+        action,
+        Action::ReadRecipe | Action::ReadProducts | Action::OwnDeliveries
+    )
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
+    ocpizza::telemetry::init();
+    ocpizza::samples::load_demo(&pool).await.unwrap();
+    let mut config = testing::config();
+    config.secret_key = SECRET.to_owned().into();
+    let queues = testing::fresh_queues().await;
+    let secret = || -> secrecy::SecretString { SECRET.to_owned().into() };
+    let world = World {
+        checkout: checkout::State::new(pool.clone(), &config, queues.clone()).unwrap(),
+        orders: orders::State {
+            pool: pool.clone(),
+            cors: Default::default(),
+            queues: queues.clone(),
+            stripe: ocpizza::payments::Stripe::from_config(&config).unwrap(),
+            secret_key: secret(),
+        },
+        kitchen: kitchen::State {
+            pool: pool.clone(),
+            cors: Default::default(),
+            queues: queues.clone(),
+            secret_key: secret(),
+        },
+        delivery: delivery::State {
+            pool: pool.clone(),
+            cors: Default::default(),
+            queues: queues.clone(),
+            secret_key: secret(),
+        },
+        accounts: accounts::State {
+            pool: pool.clone(),
+            cors: Default::default(),
+            secret_key: secret(),
+        },
+        backoffice: backoffice::State {
+            pool: pool.clone(),
+            cors: Default::default(),
+            secret_key: secret(),
+        },
+    };
+
+    // Pizzeria 1's things: a guest's cash pickup order (placed), and a cash
+    // delivery order ready and assigned to courier.1.
+    let guest_order = json!({
+        "pizzeria_id": 1, "fulfilment": "pickup", "payment_method": "cash",
+        "lines": [{"product_id": 1, "quantity": 1}],
+        "contact": {"name": "Nina Petit", "phone": "0611223344"}
+    });
+    let (status, placed) = call(
+        &world,
+        Function::Checkout,
+        "POST",
+        "/orders",
+        Some(guest_order.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let order = placed["order"]["id"].as_i64().unwrap();
+    let (_, ready) = call(
+        &world,
+        Function::Checkout,
+        "POST",
+        "/orders",
+        Some(guest_order),
+        None,
+    )
+    .await;
+    let ready = ready["order"]["id"].as_i64().unwrap();
+    sqlx::query("UPDATE orders SET status = 'ready', fulfilment = 'delivery' WHERE id = ?")
+        .bind(ready)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (delivery_id,): (u64,) = {
+        let done = sqlx::query(
+            "INSERT INTO deliveries (order_id, pizzeria_id, courier_id, status, cash_to_collect_cents, assigned_at) \
+             SELECT ?, 1, id, 'assigned', 0, UTC_TIMESTAMP(6) FROM users WHERE email = 'courier.1@ocpizza.test'",
+        )
+        .bind(ready)
+        .execute(&pool)
+        .await
+        .unwrap();
+        (done.last_insert_id(),)
+    };
+
+    let phone_order = json!({
+        "pizzeria_id": 1, "channel": "phone", "fulfilment": "pickup", "payment_method": "cash",
+        "lines": [{"product_id": 2, "quantity": 1}],
+        "contact": {"name": "Paul Roux", "phone": "0655667788"}
+    });
+    let (f, t) = ("2026-11-01", "2026-11-28");
+    let endpoints: Vec<(Action, Function, &str, String, Option<Value>)> = vec![
+        (
+            Action::TakePhoneOrCounterOrder,
+            Function::Checkout,
+            "POST",
+            "/orders".into(),
+            Some(phone_order),
+        ),
+        (
+            Action::CollectAtCounter,
+            Function::Orders,
+            "POST",
+            format!("/orders/{order}/payments"),
+            Some(json!({"method": "cash"})),
+        ),
+        (
+            Action::ListPizzeriaOrders,
+            Function::Orders,
+            "GET",
+            "/orders?pizzeria_id=1".into(),
+            None,
+        ),
+        (
+            Action::ReadPizzeriaOrder,
+            Function::Orders,
+            "GET",
+            format!("/orders/{order}"),
+            None,
+        ),
+        (
+            Action::KitchenDisplay,
+            Function::Kitchen,
+            "GET",
+            "/pizzerias/1/tickets".into(),
+            None,
+        ),
+        (
+            Action::WorkTicket,
+            Function::Kitchen,
+            "POST",
+            format!("/tickets/{order}/start"),
+            None,
+        ),
+        (
+            Action::ReadRecipe,
+            Function::Kitchen,
+            "GET",
+            "/recipes/1".into(),
+            None,
+        ),
+        (
+            Action::OwnDeliveries,
+            Function::Delivery,
+            "GET",
+            "/deliveries".into(),
+            None,
+        ),
+        (
+            Action::PizzeriaDeliveries,
+            Function::Delivery,
+            "GET",
+            "/deliveries?pizzeria_id=1".into(),
+            None,
+        ),
+        (
+            Action::WorkDelivery,
+            Function::Delivery,
+            "POST",
+            format!("/deliveries/{delivery_id}/pickup"),
+            None,
+        ),
+        (
+            Action::ManageStaff,
+            Function::Accounts,
+            "GET",
+            "/staff?pizzeria_id=1".into(),
+            None,
+        ),
+        (
+            Action::ManageStock,
+            Function::Backoffice,
+            "GET",
+            "/pizzerias/1/stock".into(),
+            None,
+        ),
+        (
+            Action::ReadProducts,
+            Function::Backoffice,
+            "GET",
+            "/products".into(),
+            None,
+        ),
+        (
+            Action::EditMenu,
+            Function::Backoffice,
+            "PATCH",
+            "/products/1".into(),
+            Some(json!({"description": "Tomate, mozzarella, basilic."})),
+        ),
+        (
+            Action::MenuExclusion,
+            Function::Backoffice,
+            "PUT",
+            "/pizzerias/1/products/3/unavailable".into(),
+            None,
+        ),
+        (
+            Action::PizzeriaRevenue,
+            Function::Backoffice,
+            "GET",
+            format!("/reports/revenue?pizzeria_id=1&from={f}&to={t}"),
+            None,
+        ),
+        (
+            Action::GroupRevenue,
+            Function::Backoffice,
+            "GET",
+            format!("/reports/revenue?from={f}&to={t}"),
+            None,
+        ),
+    ];
+    assert_eq!(
+        endpoints.len(),
+        Action::ALL.len(),
+        "every action has its endpoint here"
+    );
+
+    let mut tokens = Vec::new();
+    for who in WHO {
+        tokens.push(match who.email {
+            Some(email) => Some(token_for(&pool, SECRET, email).await),
+            None => None,
+        });
+    }
+    let mut cells = 0;
+    for (action, function, method, uri, body) in &endpoints {
+        for (who, token) in WHO.iter().zip(&tokens) {
+            let allowed = match who.role {
+                None => false,
+                Some(role) => {
+                    let here = who.home || role == Role::Admin || group_wide(*action);
+                    // The same URL serves a manager their pizzeria's deliveries.
+                    let by_role = action.allows(role)
+                        || (*action == Action::OwnDeliveries
+                            && Action::PizzeriaDeliveries.allows(role));
+                    by_role && here
+                }
+            };
+            let (status, answer) = call(
+                &world,
+                *function,
+                method,
+                uri,
+                body.clone(),
+                token.as_deref(),
+            )
+            .await;
+            let refused = matches!(
+                status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+            );
+            let label = format!("{action:?} as {:?}", who.email);
+            if allowed {
+                assert!(!refused, "{label} should get through: {status} {answer}");
+            } else {
+                assert!(refused, "{label} should be refused: {status} {answer}");
+                if who.role.is_some() && *action != Action::ReadPizzeriaOrder {
+                    // Signed in but not allowed: 403 (reading an order hides it: 404).
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{label}: {answer}");
+                }
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, Action::ALL.len() * WHO.len());
+}
