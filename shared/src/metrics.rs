@@ -67,8 +67,13 @@ pub fn document(metric: Metric, value: f64, dimensions: &[(&str, String)], now_m
     Value::Object(root)
 }
 
-/// Writes one metric line to stdout (where Lambda's logs go).
+/// Writes one metric line to stdout (where Lambda's logs go). Only inside a
+/// Lambda runtime (`AWS_LAMBDA_FUNCTION_NAME` set: AWS, or `cargo lambda
+/// watch` locally): tests and benchmarks keep stdout for their own output.
 pub fn emit(metric: Metric, value: f64, pizzeria: Option<i64>) {
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+        return;
+    }
     let mut dimensions = vec![("function", function_name())];
     if let Some(p) = pizzeria {
         dimensions.push(("pizzeria", p.to_string()));
