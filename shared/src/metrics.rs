@@ -5,7 +5,7 @@
 //!
 //! What is counted: orders placed, payments failed, queue lag (milliseconds
 //! from a message's send to its handling), messages that will go to a
-//! dead-letter queue, cold starts. The alarms of `infra/template.yaml` and
+//! dead-letter queue, cold starts, the age of the outbox's oldest unsent row. The alarms of `infra/template.yaml` and
 //! the dashboard read them.
 
 use serde_json::{json, Map, Value};
@@ -19,6 +19,8 @@ pub enum Metric {
     QueueLag,
     DeadLettered,
     ColdStart,
+    /// Age of the oldest unsent outbox row (the relay's view of SQS health).
+    OutboxOldestSeconds,
 }
 
 impl Metric {
@@ -29,12 +31,14 @@ impl Metric {
             Metric::QueueLag => "QueueLag",
             Metric::DeadLettered => "DeadLettered",
             Metric::ColdStart => "ColdStart",
+            Metric::OutboxOldestSeconds => "OutboxOldestSeconds",
         }
     }
 
     fn unit(self) -> &'static str {
         match self {
             Metric::QueueLag => "Milliseconds",
+            Metric::OutboxOldestSeconds => "Seconds",
             _ => "Count",
         }
     }

@@ -2,6 +2,7 @@
 //! request path could not (SQS down, a crash between commit and send), and
 //! reports the backlog an alarm watches.
 
+use ocpizza::metrics::{self, Metric};
 use ocpizza::outbox::{self, RelayReport};
 use ocpizza::queue::Queues;
 use serde_json::{json, Value};
@@ -31,6 +32,7 @@ pub async fn run_once(state: &State, min_age_ms: u32) -> Result<Value, sqlx::Err
         }
     }
     let (backlog, oldest_s) = outbox::backlog(&state.pool).await?;
+    metrics::emit(Metric::OutboxOldestSeconds, oldest_s as f64, None);
     tracing::info!(
         sent = total.sent,
         failed = total.failed,
