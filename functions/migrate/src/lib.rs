@@ -1,0 +1,124 @@
+//! The migrate function: the deploy's migration step. Invoked once per deploy
+//! (`infra/README.md`, Update), before the new code takes traffic; it applies
+//! the migrations of `migrations/` that the database does not have yet and
+//! says which. Migrations are forward-compatible, so the code already running
+//! keeps working on the migrated schema.
+
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+async fn applied(pool: &MySqlPool) -> Result<Vec<i64>, sqlx::Error> {
+    let exists: Option<(String,)> = sqlx::query_as(
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+/// Applies what is missing; answers `{"applied": [versions], "latest": v}`.
+pub async fn run(pool: &MySqlPool) -> Result<Value, sqlx::migrate::MigrateError> {
+    let before = applied(pool).await?;
+    ocpizza::db::MIGRATOR.run(pool).await?;
+    let after = applied(pool).await?;
+    let new: Vec<i64> = after
+        .iter()
+        .copied()
+        .filter(|v| !before.contains(v))
+        .collect();
+    tracing::info!(applied = ?new, latest = ?after.last(), "migrations done");
+    Ok(json!({ "applied": new, "latest": after.last() }))
+}
+
+/// A CloudFormation custom resource request: the template runs the
+/// migrations as a resource every function depends on, so a deploy migrates
+/// before any new code takes traffic, and a failed migration fails (and rolls
+/// back) the deploy.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomResource {
+    pub request_type: String,
+    #[serde(rename = "ResponseURL")]
+    pub response_url: String,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+}
+
+impl CustomResource {
+    /// The request, when the event is one.
+    pub fn from_event(event: &Value) -> Option<CustomResource> {
+        event.get("ResponseURL")?;
+        serde_json::from_value(event.clone()).ok()
+    }
+
+    /// CloudFormation's answer document: `SUCCESS` with the migrations
+    /// applied, or `FAILED` with the reason (which the stack events show).
+    pub fn answer(&self, outcome: &Result<Value, String>) -> Value {
+        let (status, reason, data) = match outcome {
+            Ok(data) => ("SUCCESS", "migrated".to_owned(), data.clone()),
+            Err(err) => ("FAILED", format!("migration failed: {err}"), json!({})),
+        };
+        json!({
+            "Status": status,
+            "Reason": reason,
+            "PhysicalResourceId": "ocpizza-database-migrations",
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_resource_id,
+            "Data": { "Latest": data.get("latest").cloned().unwrap_or(Value::Null) },
+        })
+    }
+
+    /// Puts the answer to CloudFormation's presigned URL.
+    pub async fn respond(
+        &self,
+        http: &reqwest::Client,
+        outcome: Result<Value, String>,
+    ) -> Result<(), reqwest::Error> {
+        let body = self.answer(&outcome).to_string();
+        http.put(&self.response_url)
+            .header("content-type", "")
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloudformation_requests_are_told_from_manual_invocations() {
+        let event = json!({
+            "RequestType": "Update", "ResponseURL": "https://cfn.example/put",
+            "StackId": "arn:aws:cloudformation:eu-west-3:1:stack/ocpizza/1", "RequestId": "r-1",
+            "LogicalResourceId": "DatabaseMigration", "ResourceType": "Custom::Migration"
+        });
+        let request = CustomResource::from_event(&event).expect("a custom resource request");
+        assert_eq!(request.request_type, "Update");
+        assert!(CustomResource::from_event(&json!({})).is_none());
+
+        let ok = request.answer(&Ok(json!({"applied": [1], "latest": 20261129001000_i64})));
+        assert_eq!(ok["Status"], "SUCCESS");
+        assert_eq!(ok["RequestId"], "r-1");
+        assert_eq!(ok["Data"]["Latest"], 20261129001000_i64);
+        let failed = request.answer(&Err("lock wait timeout".into()));
+        assert_eq!(failed["Status"], "FAILED");
+        assert!(failed["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("lock wait timeout"));
+    }
+}
