@@ -1,7 +1,7 @@
 # OC Pizza — the two commands, and the operations' ones.
 # Everything here installs what it is missing on a fresh machine.
 
-.PHONY: run test bench lint fmt backup restore
+.PHONY: run test bench lint fmt backup restore lambdas
 
 ## run: the whole system locally on demo data (Ctrl-C stops it)
 run:
@@ -14,6 +14,10 @@ test:
 ## bench: release-build benchmarks, one table of figures
 bench:
 	bash infra/local/bench.sh
+
+## lambdas: every function built for AWS (release, arm64, zip), with sizes
+lambdas:
+	bash infra/local/lambdas.sh
 
 ## backup: dump the local database (DB=ocpizza) to .run/backups/ (or FILE=…)
 backup:
