@@ -149,31 +149,6 @@ impl From<&Caller> for crate::orders::By {
     }
 }
 
-/// Deny by default: a signed-in caller holding one of `roles` and, unless
-/// admin, working in `pizzeria`. 401 without a session, 403 otherwise.
-pub fn require_staff(
-    req: &Request,
-    secret: &[u8],
-    roles: &[Role],
-    pizzeria: PizzeriaId,
-) -> Result<Caller, ApiError> {
-    let caller = caller(req, secret)?
-        .ok_or_else(|| ApiError::unauthorized("Sign in with a staff account."))?;
-    let role_fits = caller.role == Role::Admin || roles.contains(&caller.role);
-    if !role_fits {
-        return Err(ApiError::forbidden(format!(
-            "A {} account may not do this.",
-            caller.role
-        )));
-    }
-    if !caller.is_staff_of(pizzeria) {
-        return Err(ApiError::forbidden(format!(
-            "Your account works in another pizzeria than {pizzeria}."
-        )));
-    }
-    Ok(caller)
-}
-
 /// Compares a presented tracking token with the order's, in constant time.
 pub fn tracking_token_matches(presented: &str, expected: &str) -> bool {
     presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
