@@ -76,6 +76,15 @@ pub struct Menu {
     pub products: Vec<MenuProduct>,
 }
 
+impl Pizzeria {
+    /// The same pizzeria, its `open_now` computed for `now` (for a pizzeria
+    /// kept between requests).
+    pub fn at(mut self, now: DateTime<Utc>) -> Pizzeria {
+        self.open_now = self.accepting_orders && is_open(&self.opening_hours, now);
+        self
+    }
+}
+
 type PizzeriaRow = (
     i64,
     String,

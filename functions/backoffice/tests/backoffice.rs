@@ -41,10 +41,7 @@ async fn token(pool: &MySqlPool, email: &str) -> String {
 
 /// A product on pizzeria `p`'s menu, through the menu function.
 async fn on_menu(pool: &MySqlPool, pizzeria: i64, product: i64) -> Value {
-    let state = menu::State {
-        pool: pool.clone(),
-        cors: Default::default(),
-    };
+    let state = menu::State::new(pool.clone(), Default::default());
     let response = menu::handle(
         &state,
         request("GET", &format!("/pizzerias/{pizzeria}/menu"), None, None),

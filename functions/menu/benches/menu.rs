@@ -52,10 +52,10 @@ async fn main() {
         .unwrap_or_else(|| "demo data".into());
     let mut config = Config::load(&[var::DATABASE_URL]).expect("configuration");
     config.database_max_connections = CLIENTS as u32;
-    let state = State {
-        pool: ocpizza::db::connect_lazy(&config).expect("pool"),
-        cors: Cors::default(),
-    };
+    let state = State::new(
+        ocpizza::db::connect_lazy(&config).expect("pool"),
+        Cors::default(),
+    );
     let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
         .fetch_one(&state.pool)
         .await

@@ -6,17 +6,51 @@
 
 use chrono::Utc;
 use http::Method;
-use ocpizza::catalog;
+use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::PizzeriaId;
 use serde_json::json;
 use sqlx::MySqlPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+
+/// How long a container keeps the pizzerias and their opening hours: they
+/// change a few times a year, and reading them is two of the three queries a
+/// menu would otherwise cost. A change shows within this time.
+pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
 
 /// What every invocation of this container shares.
 #[derive(Clone)]
 pub struct State {
     pub pool: MySqlPool,
     pub cors: Cors,
+    pizzerias: Arc<RwLock<Option<Kept>>>,
+}
+
+/// The pizzerias as read at that instant.
+type Kept = (Instant, Arc<Vec<Pizzeria>>);
+
+impl State {
+    pub fn new(pool: MySqlPool, cors: Cors) -> State {
+        State {
+            pool,
+            cors,
+            pizzerias: Arc::default(),
+        }
+    }
+
+    /// The pizzerias, from this container's copy when it is fresh.
+    async fn pizzerias(&self) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
+        if let Some((at, list)) = self.pizzerias.read().await.as_ref() {
+            if at.elapsed() < PIZZERIAS_TTL {
+                return Ok(list.clone());
+            }
+        }
+        let list = Arc::new(catalog::pizzerias(&self.pool, Utc::now()).await?);
+        *self.pizzerias.write().await = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -38,14 +72,27 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
 
 #[tracing::instrument(skip_all)]
 async fn list_pizzerias(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let pizzerias = catalog::pizzerias(&state.pool, Utc::now()).await?;
+    let now = Utc::now();
+    let pizzerias: Vec<Pizzeria> = state
+        .pizzerias()
+        .await?
+        .iter()
+        .map(|p| p.clone().at(now))
+        .collect();
     edge::json_with_etag(req, &json!({ "pizzerias": pizzerias }))
 }
 
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %id))]
 async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, ApiError> {
-    let menu = catalog::menu(&state.pool, id, Utc::now())
+    let pizzeria = state
+        .pizzerias()
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?;
-    edge::json_with_etag(req, &menu)
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?
+        .at(Utc::now());
+    // Availability is live: one query on the stock, never cached.
+    let products = catalog::products(&state.pool, &pizzeria).await?;
+    edge::json_with_etag(req, &catalog::Menu { pizzeria, products })
 }

@@ -6,10 +6,10 @@ use ocpizza::http::Cors;
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
     let config = Config::load_or_exit(&[var::DATABASE_URL]);
-    let state = menu::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
-        cors: Cors::new(&config.allowed_origins),
-    };
+    let state = menu::State::new(
+        ocpizza::db::connect_lazy(&config)?,
+        Cors::new(&config.allowed_origins),
+    );
     run(service_fn(|req: Request| {
         let state = state.clone();
         async move { Ok::<_, Error>(menu::handle(&state, req).await) }

@@ -39,10 +39,7 @@ async fn world(pool: &MySqlPool) -> State {
         .execute(pool)
         .await
         .expect("test world loads");
-    State {
-        pool: pool.clone(),
-        cors: Cors::default(),
-    }
+    State::new(pool.clone(), Cors::default())
 }
 
 fn get(path: &str) -> http::Request<Body> {
@@ -241,10 +238,7 @@ async fn the_demo_data_loads_twice_and_serves_a_menu(pool: MySqlPool) {
     ocpizza::samples::load_demo(&pool)
         .await
         .expect("and loads again");
-    let state = State {
-        pool: pool.clone(),
-        cors: Cors::default(),
-    };
+    let state = State::new(pool.clone(), Cors::default());
     let body = json(&menu::handle(&state, get("/pizzerias")).await);
     let pizzerias = body["pizzerias"].as_array().unwrap();
     assert_eq!(pizzerias.len(), 8);
@@ -295,10 +289,7 @@ async fn the_demo_data_loads_twice_and_serves_a_menu(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn sample_events_are_answered(pool: MySqlPool) {
     ocpizza::samples::load_demo(&pool).await.unwrap();
-    let state = State {
-        pool: pool.clone(),
-        cors: Cors::default(),
-    };
+    let state = State::new(pool.clone(), Cors::default());
     for (file, status) in [
         ("menu-list-pizzerias.json", 200),
         ("menu-pizzeria-menu.json", 200),

@@ -141,10 +141,7 @@ async fn token_of(world: &World, email: &str) -> String {
 }
 
 async fn margherita_max(world: &World) -> i64 {
-    let state = menu::State {
-        pool: world.pool.clone(),
-        cors: Cors::default(),
-    };
+    let state = menu::State::new(world.pool.clone(), Cors::default());
     let req = http::Request::builder()
         .uri("/pizzerias/1/menu")
         .body(Body::Empty)
