@@ -21,7 +21,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 call() { # method url [body] [extra curl args...] → body in $OUT, status in $CODE
     local method=$1 url=$2 body=${3:-}
     shift 3 || shift $#
-    local args=(-sS -o /tmp/smoke.$$ -w '%{http_code}' -X "$method" --max-time 60 "$@")
+    local args=(-sS -o /tmp/smoke.$$ -w '%{http_code}' -X "$method" --max-time 300 "$@")
     [[ -n "$body" ]] && args+=(-H 'content-type: application/json' --data "$body")
     CODE=$(curl "${args[@]}" "$url") || fail "$method $url: no answer"
     OUT=$(cat /tmp/smoke.$$)
