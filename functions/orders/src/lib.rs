@@ -19,8 +19,8 @@ use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{OrderId, ProductId};
-use ocpizza::order::{Actor, OrderStatus, PaymentMethod, TransitionError};
-use ocpizza::orders::{self, By, ChangeError, OrderHead};
+use ocpizza::order::{Actor, OrderStatus, PaymentMethod};
+use ocpizza::orders::{self, By, OrderHead};
 use ocpizza::payments::{NewPaymentIntent, Stripe};
 use ocpizza::queue::{Envelope, Queues};
 use ocpizza::role::Role;
@@ -82,7 +82,7 @@ async fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By
         let staff =
             access::check(Some(&caller), Action::ReadPizzeriaOrder, order.pizzeria_id).is_ok();
         if owns || staff {
-            return Ok(by(&caller));
+            return Ok(By::from(&caller));
         }
         return Err(not_found(order.id));
     }
@@ -100,14 +100,6 @@ async fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By
     }
 }
 
-fn by(caller: &Caller) -> By {
-    By {
-        actor: Actor::User(caller.role),
-        user_id: Some(caller.user_id),
-        label: caller.role.as_str().to_owned(),
-    }
-}
-
 async fn view(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let view = orders::view(&state.pool, id)
         .await?
@@ -122,22 +114,6 @@ async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiE
         .ok_or_else(|| not_found(id))?;
     authorize(state, req, &head).await?;
     view(state, req, id).await
-}
-
-fn change_error(err: ChangeError) -> ApiError {
-    match err {
-        ChangeError::Transition(TransitionError::NotAllowed { from, to }) => ApiError::new(
-            StatusCode::CONFLICT,
-            "transition-not-allowed",
-            "Not possible now",
-            format!("The order is {from}; it cannot become {to}."),
-        )
-        .with("order_status", from),
-        ChangeError::Transition(TransitionError::Forbidden { to }) => {
-            ApiError::forbidden(format!("Your role may not move an order to {to}."))
-        }
-        ChangeError::Database(e) => e.into(),
-    }
 }
 
 fn too_late(status: OrderStatus) -> ApiError {
@@ -186,7 +162,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         Some("cancelled by request"),
     )
     .await
-    .map_err(change_error)?;
+    .map_err(ApiError::from)?;
     tx.commit().await?;
     after_cancel(state, &order, was_pending, events).await;
     view(state, req, id).await
@@ -485,9 +461,9 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
         });
     }
     let was_pending = order.status == OrderStatus::PendingPayment;
-    let events = orders::change_status(&mut tx, &mut order, to, &by(&caller), None)
+    let events = orders::change_status(&mut tx, &mut order, to, &By::from(&caller), None)
         .await
-        .map_err(change_error)?;
+        .map_err(ApiError::from)?;
     if to == OrderStatus::PickedUp {
         // Pizzas leave the counter paid: take the payment now, or refuse.
         if let Some(payment) = &request.payment {
@@ -534,7 +510,7 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
                     ApiError::unavailable("The payment service cannot be reached right now; the order updates by itself when it can.")
                 }
                 settlement::ReconcileError::Database(e) => e.into(),
-                settlement::ReconcileError::Change(e) => change_error(e),
+                settlement::ReconcileError::Change(e) => e.into(),
             })?;
         outbox::send_now(&state.pool, &state.queues, &events).await;
         if let settlement::Outcome::RefundNeeded(amount) = outcome {
