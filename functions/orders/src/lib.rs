@@ -8,7 +8,9 @@
 //!   difference, or a PaymentIntent for the extra);
 //! - `POST /orders/{id}/status` `{"status"}`: staff transitions, checked
 //!   against the transition table (409) and the caller's role (403);
-//! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says.
+//! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says;
+//! - `POST /orders/{id}/payment/card` `{"card_token"}`: pays the order's open
+//!   PaymentIntent with the card the page tokenised with Stripe.js.
 //!
 //! A guest proves the order is theirs with its tracking token; a wrong token
 //! answers 404, as for an order that does not exist.
@@ -21,7 +23,7 @@ use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{OrderId, ProductId};
 use ocpizza::order::{Actor, OrderStatus, PaymentMethod};
 use ocpizza::orders::{self, By, OrderHead};
-use ocpizza::payments::{NewPaymentIntent, Stripe};
+use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::queue::{Envelope, Queues};
 use ocpizza::role::Role;
 use ocpizza::{catalog, outbox, pricing, settlement, stock, Money};
@@ -53,12 +55,14 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["orders", o, "cancel"]) => cancel(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "status"]) => set_status(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "payment", "refresh"]) => refresh(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "payment", "card"]) => pay_card(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "payments"]) => collect(state, &req, id(o)?).await,
         (&Method::GET, ["orders"]) => list(state, &req).await,
         (_, ["orders"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["orders", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
         (_, ["orders", _, "cancel" | "status" | "payments"])
-        | (_, ["orders", _, "payment", "refresh"]) => Err(edge::no_route(&req, &[Method::POST])),
+        | (_, ["orders", _, "payment", "refresh"])
+        | (_, ["orders", _, "payment", "card"]) => Err(edge::no_route(&req, &[Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
     }
 }
@@ -502,6 +506,14 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
         .await?
         .ok_or_else(|| not_found(id))?;
     authorize(state, req, &head).await?;
+    reconcile_now(state, &head).await?;
+    view(state, req, id).await
+}
+
+/// Applies what Stripe says of a card order's PaymentIntent, refunding a
+/// payment that arrived after the order was cancelled.
+async fn reconcile_now(state: &State, head: &OrderHead) -> Result<(), ApiError> {
+    let id = head.id;
     if head.payment_method == PaymentMethod::Card {
         let (outcome, events) = settlement::reconcile(&state.pool, &state.stripe, id, &By::system("reconciliation"))
             .await
@@ -521,7 +533,72 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
             }
         }
     }
-    view(state, req, id).await
+    Ok(())
+}
+
+/// `POST /orders/{id}/payment/card` `{"card_token": "tok_…"}`: the checkout
+/// page's card payment. Stripe.js turns the card into a token in the
+/// browser (the card number never reaches us); this pays the order's open
+/// PaymentIntent with it, then applies the outcome as `refresh` does — the
+/// webhook that follows finds it done. 402 for a declined card (the order
+/// keeps waiting: another card may be tried); `requires_action` in
+/// `payment_intent.status` means 3-D Secure, which the page completes.
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        card_token: String,
+    }
+    let body: Body = edge::parse_json(req)?;
+    let head = orders::head(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    authorize(state, req, &head).await?;
+    let nothing_to_pay = || {
+        ApiError::conflict(
+            "nothing-to-pay",
+            "Nothing to pay by card",
+            "This order has no card payment waiting.",
+        )
+    };
+    if !head.pays_online() || head.status == OrderStatus::Cancelled {
+        return Err(nothing_to_pay());
+    }
+    let intent = settlement::latest_intent(&state.pool, id)
+        .await?
+        .ok_or_else(nothing_to_pay)?;
+    let paid = match state
+        .stripe
+        .pay_with_card_token(&intent, &body.card_token)
+        .await
+    {
+        Ok(paid) => paid,
+        Err(PaymentError::Rejected { message, .. }) => {
+            return Err(ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "card-declined",
+                "Card declined",
+                message,
+            ))
+        }
+        Err(err) => {
+            tracing::warn!(order_id = %id, error = %err, "card payment not made");
+            return Err(ApiError::unavailable(
+                "Card payment is unavailable right now. Please retry in a moment.",
+            ));
+        }
+    };
+    // Applied from Stripe's own answer, as for a returning page; the webhook
+    // that follows finds it done.
+    reconcile_now(state, &head).await?;
+    let view = orders::view(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "order": view, "payment_intent": { "status": paid.status.as_str() } }),
+    )
 }
 
 /// One line of an order list.

@@ -1,0 +1,70 @@
+// Sign-in (customers and staff), sign-up, and a customer's past orders.
+
+import {
+  $, STATUS, api, dateTime, el, euros, frame, homeOf, problemBox, rememberedOrders, replace, saveSession, session, showProblem, trackUrl,
+} from './common.js';
+
+frame();
+const next = new URLSearchParams(location.search).get('next');
+
+async function signIn(email, password, out) {
+  const r = await api('accounts', '/sessions', { method: 'POST', body: { email, password }, token: null });
+  if (!r.ok) { showProblem(out, r.problem); return; }
+  saveSession(r.data);
+  const role = r.data.user.role;
+  if (next && /^[a-z]+\.html$/.test(next) && role !== 'customer') location.href = next;
+  else if (role !== 'customer') location.href = homeOf(role);
+  else location.reload();
+}
+
+$('#login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  signIn($('#login-email').value.trim(), $('#login-password').value, $('#login-problem'));
+});
+
+$('#signup').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = {
+    name: $('#signup-name').value.trim(),
+    phone: $('#signup-phone').value.trim(),
+    email: $('#signup-email').value.trim(),
+    password: $('#signup-password').value,
+  };
+  const out = $('#signup-problem');
+  const r = await api('accounts', '/accounts', { method: 'POST', body, token: null });
+  if (!r.ok) { replace(out, problemBox(r.problem)); return; }
+  await signIn(body.email, body.password, out);
+});
+
+async function showOrders(me) {
+  $('#signed-out').hidden = true;
+  $('#signed-in').hidden = false;
+  $('#title').textContent = `Bonjour ${me.user.name}`;
+  const r = await api('orders', '/orders');
+  const box = $('#orders');
+  if (!r.ok) { showProblem(box, r.problem); return; }
+  const orders = r.data.orders;
+  if (!orders.length) { replace(box, el('p', { class: 'muted' }, 'Aucune commande pour l’instant. ', el('a', { href: './' }, 'Commander'))); return; }
+  replace(box, el('table', {},
+    el('thead', {}, el('tr', {}, el('th', {}, 'N°'), el('th', {}, 'Date'), el('th', {}, 'État'), el('th', { class: 'num' }, 'Total'), el('th', {}, ''))),
+    el('tbody', {}, orders.map((o) => el('tr', { dataset: { order: o.id } },
+      el('td', {}, o.number),
+      el('td', {}, dateTime(o.created_at.endsWith('Z') ? o.created_at : `${o.created_at}Z`)),
+      el('td', {}, STATUS[o.status] || o.status),
+      el('td', { class: 'num' }, euros(o.total_cents)),
+      el('td', {}, el('a', { href: `track.html?order=${o.id}` }, 'Suivre')))))));
+}
+
+const me = session();
+if (me && me.user.role === 'customer') showOrders(me);
+else if (me) {
+  $('#signed-out').hidden = true;
+  $('#title').textContent = `Connecté : ${me.user.name}`;
+  replace($('#signed-in'), el('p', {}, el('a', { class: 'button', href: homeOf(me.user.role) }, 'Aller à mon écran')));
+  $('#signed-in').hidden = false;
+}
+const mine = rememberedOrders();
+if (!me && mine.length) {
+  $('#guest-orders').hidden = false;
+  replace($('#guest-list'), mine.map((o) => el('li', {}, el('a', { href: trackUrl(o) }, `Commande ${o.number}`), ` — ${dateTime(o.at)}`)));
+}

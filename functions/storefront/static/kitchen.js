@@ -1,0 +1,83 @@
+// The kitchen display: the pizzeria's tickets in arrival order, each with
+// its age and every pizza's recipe card, and big start / ready buttons. New
+// tickets arrive by themselves (a poll every 3 s, a bodiless 304 while
+// nothing changes) and are announced on screen.
+
+import { $, api, duration, el, frame, poll, replace, requireStaff, showProblem, staffPizzeria } from './common.js';
+
+frame();
+const me = requireStaff(['pizzaiolo', 'manager', 'admin']);
+const pizzeria = me ? await staffPizzeria(me) : null;
+let etag = null;
+let tickets = [];
+let fetchedAt = Date.now();
+const seen = new Set();
+let firstLoad = true;
+const fresh = new Set();
+
+async function load() {
+  const r = await api('kitchen', `/pizzerias/${pizzeria}/tickets`, { etag });
+  if (r.status === 304) return;
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  replace($('#problem'));
+  etag = r.etag;
+  tickets = r.data.tickets;
+  fetchedAt = Date.now();
+  const arrived = tickets.filter((t) => !seen.has(t.order_id));
+  arrived.forEach((t) => { seen.add(t.order_id); if (!firstLoad) fresh.add(t.order_id); });
+  if (!firstLoad && arrived.length) {
+    const cue = $('#cue');
+    cue.textContent = arrived.length === 1 ? `Nouvelle commande : n° ${arrived[0].number}` : `${arrived.length} nouvelles commandes`;
+    cue.hidden = false;
+    document.title = `(${arrived.length}) Cuisine — OC Pizza`;
+    setTimeout(() => { cue.hidden = true; document.title = 'OC Pizza — Cuisine'; }, 15000);
+  }
+  firstLoad = false;
+  render();
+}
+
+function recipeCard(recipe) {
+  if (!recipe) return null;
+  return el('div', { class: 'recipe' },
+    el('ul', { 'aria-label': 'Ingrédients' }, recipe.ingredients.map((i) => el('li', {}, `${i.name} : ${i.quantity} ${i.unit}`))),
+    recipe.steps?.length ? el('ol', { 'aria-label': 'Étapes' }, recipe.steps.map((s) => el('li', {}, s))) : null);
+}
+
+function render() {
+  $('#empty').hidden = tickets.length > 0;
+  replace($('#tickets'), tickets.map((t) => el('li', {
+    class: `ticket ${t.status}${fresh.has(t.order_id) ? ' new' : ''}`, dataset: { order: t.order_id },
+  },
+  el('header', {},
+    el('span', { class: 'number' }, `n° ${t.number}`),
+    el('span', { class: 'age', dataset: { age: t.age_seconds } }, duration(t.age_seconds))),
+  el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ', t.customer_name || '',
+    t.status === 'preparing' ? el('span', { class: 'badge warn' }, ' En préparation') : null),
+  t.lines.map((l) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe))),
+  t.status === 'waiting'
+    ? el('button', { type: 'button', class: 'big start', onclick: () => act(t, 'start') }, 'Commencer')
+    : el('button', { type: 'button', class: 'big ready', onclick: () => act(t, 'ready') }, 'Prête'))));
+  tickAges();
+}
+
+function tickAges() {
+  const elapsed = (Date.now() - fetchedAt) / 1000;
+  for (const node of document.querySelectorAll('.ticket .age')) {
+    const age = Number(node.dataset.age) + elapsed;
+    node.textContent = duration(age);
+    node.classList.toggle('late', age > 20 * 60);
+  }
+}
+
+async function act(ticket, action) {
+  const r = await api('kitchen', `/tickets/${ticket.order_id}/${action}`, { method: 'POST' });
+  if (!r.ok) showProblem($('#problem'), r.problem);
+  fresh.delete(ticket.order_id);
+  etag = null;
+  await load();
+}
+
+if (me) {
+  setInterval(tickAges, 1000);
+  poll(load, () => 3000).now();
+}

@@ -1,0 +1,203 @@
+// The manager's (and admin's) screen: stock with low levels highlighted and
+// restock; the menu and its prices; the staff; revenue per day and pizzeria
+// as an SVG chart drawn here (no outside service).
+
+import {
+  $, ROLE, api, el, euros, frame, problemBox, replace, requireStaff, shortDay, showProblem, staffPizzeria, svg,
+} from './common.js';
+
+frame();
+const me = requireStaff(['manager', 'admin']);
+const admin = me?.user.role === 'admin';
+const pizzeria = me ? await staffPizzeria(me) : null;
+const TABS = ['stock', 'menu', 'staff', 'revenue'];
+const loaders = { stock: loadStock, menu: loadProducts, staff: loadStaff, revenue: loadRevenue };
+
+function show(tab) {
+  for (const t of TABS) {
+    $(`#tab-${t}`).setAttribute('aria-selected', String(t === tab));
+    $(`#${t}`).hidden = t !== tab;
+  }
+  replace($('#problem'));
+  history.replaceState(null, '', `#${tab}`);
+  loaders[tab]();
+}
+for (const t of TABS) $(`#tab-${t}`).addEventListener('click', () => show(t));
+
+// ---- stock ----------------------------------------------------------------
+
+async function loadStock() {
+  const r = await api('backoffice', `/pizzerias/${pizzeria}/stock`);
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  const { stock, low_count: low } = r.data;
+  $('#stock-summary').textContent = low ? `${low} ingrédient(s) sous le seuil bas.` : 'Aucun ingrédient sous le seuil bas.';
+  replace($('#stock-rows'), stock.map((s) => {
+    const qty = el('input', { type: 'number', min: 1, step: 'any', id: `restock-${s.ingredient_id}`, required: true });
+    const out = el('span', { 'aria-live': 'polite' });
+    return el('tr', { class: s.low ? 'low' : '', dataset: { ingredient: s.ingredient_id } },
+      el('td', {}, s.name, s.low ? [' ', el('span', { class: 'badge warn' }, 'Bas')] : null),
+      el('td', { class: 'num' }, `${s.on_hand} ${s.unit}`),
+      el('td', { class: 'num' }, `${s.reserved} ${s.unit}`),
+      el('td', { class: 'num available' }, `${s.available} ${s.unit}`),
+      el('td', { class: 'num' }, `${s.low_threshold} ${s.unit}`),
+      el('td', {}, el('form', {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const quantity = Number(qty.value);
+          const res = await api('backoffice', `/pizzerias/${pizzeria}/stock/${s.ingredient_id}/restock`, { method: 'POST', body: { quantity } });
+          if (!res.ok) { replace(out, problemBox(res.problem)); return; }
+          await loadStock();
+        },
+      }, el('label', { for: `restock-${s.ingredient_id}`, class: 'sr-only' }, `Quantité de ${s.name} reçue (${s.unit})`), qty,
+      el('button', { type: 'submit' }, 'Ajouter'), out)));
+  }));
+}
+
+// ---- menu -----------------------------------------------------------------
+
+async function loadProducts() {
+  const r = await api('backoffice', '/products');
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  replace($('#product-rows'), r.data.products.map((p) => {
+    const out = el('span', { 'aria-live': 'polite' });
+    const onMenu = el('input', {
+      type: 'checkbox', id: `on-menu-${p.id}`, checked: !p.unavailable_in.includes(pizzeria),
+      onchange: async () => {
+        const res = await api('backoffice', `/pizzerias/${pizzeria}/products/${p.id}/unavailable`, { method: onMenu.checked ? 'DELETE' : 'PUT' });
+        replace(out, res.ok ? '' : problemBox(res.problem));
+      },
+    });
+    const price = el('input', { type: 'number', min: 0, step: '0.01', value: (p.price_cents / 100).toFixed(2), id: `price-${p.id}` });
+    const priceCell = admin
+      ? el('form', {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const res = await api('backoffice', `/products/${p.id}`, { method: 'PATCH', body: { price_cents: Math.round(Number(price.value) * 100) } });
+          replace(out, res.ok ? 'Enregistré' : problemBox(res.problem));
+        },
+      }, el('label', { for: `price-${p.id}`, class: 'sr-only' }, `Prix de ${p.name}`), price, el('button', { type: 'submit' }, 'OK'))
+      : euros(p.price_cents);
+    return el('tr', { dataset: { product: p.id } },
+      el('td', {}, p.name, p.active ? null : [' ', el('span', { class: 'badge bad' }, 'Retiré')]),
+      el('td', {}, p.category),
+      el('td', { class: 'num' }, priceCell),
+      el('td', { class: 'num' }, `${(p.vat_rate_bp / 100).toLocaleString('fr-FR')} %`),
+      el('td', {}, el('label', { class: 'choice', for: `on-menu-${p.id}` }, onMenu, 'À la carte'), out));
+  }));
+}
+
+// ---- staff ----------------------------------------------------------------
+
+async function loadStaff() {
+  const r = await api('accounts', `/staff?pizzeria_id=${pizzeria}`);
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  replace($('#staff-rows'), r.data.staff.map((u) => el('tr', { dataset: { user: u.id } },
+    el('td', {}, u.name),
+    el('td', {}, u.email),
+    el('td', {}, ROLE[u.role] || u.role),
+    el('td', {}, u.active ? 'Actif' : el('span', { class: 'badge bad' }, 'Désactivé')),
+    el('td', {}, u.active && u.id !== me.user.id ? el('button', {
+      type: 'button', class: 'secondary',
+      onclick: async () => {
+        if (!window.confirm(`Désactiver le compte de ${u.name} ?`)) return;
+        const res = await api('accounts', `/staff/${u.id}/deactivate`, { method: 'POST' });
+        if (!res.ok) showProblem($('#problem'), res.problem);
+        await loadStaff();
+      },
+    }, 'Désactiver') : null))));
+}
+
+$('#new-staff').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = e.target.elements;
+  const body = { name: f.name.value.trim(), email: f.email.value.trim(), phone: f.phone.value.trim(), role: f.role.value, password: f.password.value, pizzeria_id: pizzeria };
+  const r = await api('accounts', '/staff', { method: 'POST', body });
+  if (!r.ok) { replace($('#staff-problem'), problemBox(r.problem)); return; }
+  replace($('#staff-problem'), el('p', { class: 'success' }, `Compte créé pour ${r.data.user.name}.`));
+  e.target.reset();
+  await loadStaff();
+});
+
+// ---- revenue --------------------------------------------------------------
+
+const PALETTE = ['#a8281d', '#1a56c4', '#1f6b3a', '#8a5300', '#6b2fa3', '#00707a', '#b0306b', '#4a4a4a'];
+const ymd = (d) => d.toISOString().slice(0, 10);
+{
+  const today = new Date();
+  $('#to').value = ymd(today);
+  $('#from').value = ymd(new Date(today.getTime() - 13 * 86400000));
+}
+const revenueQuery = (format) => {
+  const scope = admin ? '' : `pizzeria_id=${pizzeria}&`;
+  return `/reports/revenue?${scope}from=${$('#from').value}&to=${$('#to').value}${format ? `&format=${format}` : ''}`;
+};
+
+async function loadRevenue() {
+  const r = await api('backoffice', revenueQuery());
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  const report = r.data;
+  const t = report.totals;
+  replace($('#revenue-totals'), el('p', {},
+    el('strong', {}, euros(t.revenue_incl_vat_cents)), ' TTC (', euros(t.revenue_excl_vat_cents), ' HT) — ',
+    `${t.orders} commande(s), panier moyen ${euros(t.average_basket_cents)}`));
+  drawChart(report);
+}
+$('#revenue-form').addEventListener('submit', (e) => { e.preventDefault(); loadRevenue(); });
+$('#csv').addEventListener('click', async () => {
+  const { config, session } = await import('./common.js');
+  const response = await fetch(config.functions.backoffice + revenueQuery('csv'), { headers: { authorization: `Bearer ${session().token}` } });
+  if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible' }); return; }
+  const url = URL.createObjectURL(await response.blob());
+  const a = el('a', { href: url, download: `chiffre-affaires-${$('#from').value}-${$('#to').value}.csv` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+});
+
+/** Stacked bars: one per day, one colour per pizzeria, revenue incl. VAT. */
+function drawChart(report) {
+  const series = report.pizzerias || [];
+  const days = report.days.map((d) => d.date);
+  const W = 820; const H = 320; const left = 70; const bottom = 40; const top = 16; const right = 10;
+  const totals = days.map((_, i) => series.reduce((sum, p) => sum + (p.days[i]?.revenue_incl_vat_cents || 0), 0));
+  const max = Math.max(1, ...totals);
+  const step = niceStep(max / 4);
+  const ceiling = Math.ceil(max / step) * step;
+  const y = (cents) => top + (H - top - bottom) * (1 - cents / ceiling);
+  const band = (W - left - right) / Math.max(1, days.length);
+  const bar = Math.max(2, band * 0.7);
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': 'chart-title' },
+    svg('title', { id: 'chart-title' }, `Chiffre d'affaires TTC par jour et par pizzeria, du ${report.from} au ${report.to}`));
+  for (let v = 0; v <= ceiling; v += step) {
+    chart.append(svg('line', { x1: left, x2: W - right, y1: y(v), y2: y(v), stroke: '#d9d2c7' }),
+      svg('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end' }, euros(v).replace(/,00/, '')));
+  }
+  days.forEach((date, i) => {
+    let base = 0;
+    const x = left + i * band + (band - bar) / 2;
+    series.forEach((p, s) => {
+      const cents = p.days[i]?.revenue_incl_vat_cents || 0;
+      if (!cents) return;
+      chart.append(svg('rect', { x, y: y(base + cents), width: bar, height: y(base) - y(base + cents), fill: PALETTE[s % PALETTE.length], dataset: { pizzeria: p.pizzeria_id, date } },
+        svg('title', {}, `${p.name}, ${shortDay(date)} : ${euros(cents)}`)));
+      base += cents;
+    });
+    if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) {
+      chart.append(svg('text', { x: x + bar / 2, y: H - bottom + 16, 'text-anchor': 'middle' }, shortDay(date)));
+    }
+  });
+  replace($('#chart'), chart);
+  $('#chart-caption').textContent = `Chiffre d'affaires TTC par jour (${days.length} jours), empilé par pizzeria.`;
+  replace($('#legend'), series.map((p, s) => el('li', {},
+    svg('svg', { width: 14, height: 14, 'aria-hidden': 'true', class: 'swatch' }, svg('rect', { width: 14, height: 14, rx: 3, fill: PALETTE[s % PALETTE.length] })),
+    `${p.name} : ${euros(p.totals?.revenue_incl_vat_cents ?? p.days.reduce((n, d) => n + d.revenue_incl_vat_cents, 0))}`)));
+}
+
+function niceStep(raw) {
+  const power = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+  for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+if (me) show(TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'stock');
