@@ -31,7 +31,7 @@ export MAILDIR="${MAILDIR:-$RUN_DIR/mail}"
 SQS_PORT=9324
 STRIPE_PORT=8420
 SMTP_PORT=2525
-WATCH_PORT=9000
+WATCH_PORT="${WATCH_PORT:-9000}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

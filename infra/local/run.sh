@@ -65,6 +65,9 @@ cat <<MSG
 
 OC Pizza is starting (functions compile on their first request).
 
+  The shop             http://localhost:$WATCH_PORT/lambda-url/storefront/
+  Staff screens        http://localhost:$WATCH_PORT/lambda-url/storefront/account.html  (sign in: see below)
+
   Menu of pizzeria 1   http://localhost:$WATCH_PORT/lambda-url/menu/pizzerias/1/menu
   All pizzerias        http://localhost:$WATCH_PORT/lambda-url/menu/pizzerias
   Place an order       POST http://localhost:$WATCH_PORT/lambda-url/checkout/orders

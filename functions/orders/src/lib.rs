@@ -539,8 +539,8 @@ async fn reconcile_now(state: &State, head: &OrderHead) -> Result<(), ApiError> 
 /// `POST /orders/{id}/payment/card` `{"card_token": "tok_…"}`: the checkout
 /// page's card payment. Stripe.js turns the card into a token in the
 /// browser (the card number never reaches us); this pays the order's open
-/// PaymentIntent with it, then applies the outcome as `refresh` does — the
-/// webhook that follows finds it done. 402 for a declined card (the order
+/// PaymentIntent with it, and Stripe's webhook then places the order (the
+/// tracker falls back on `payment/refresh`). 402 for a declined card (the order
 /// keeps waiting: another card may be tried); `requires_action` in
 /// `payment_intent.status` means 3-D Secure, which the page completes.
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
@@ -589,9 +589,8 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
             ));
         }
     };
-    // Applied from Stripe's own answer, as for a returning page; the webhook
-    // that follows finds it done.
-    reconcile_now(state, &head).await?;
+    // The order moves when Stripe's webhook says the payment succeeded, as
+    // for any card payment; the tracker asks `payment/refresh` if it is late.
     let view = orders::view(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;

@@ -31,8 +31,18 @@ function interval() {
   return SLOW_MS;
 }
 
+const openedAt = Date.now();
+let refreshedAt = 0;
+
 async function load() {
-  const r = await api('orders', `/orders/${id}${query}`, { etag, token: token ? null : me?.token ?? null });
+  const bearer = token ? null : me?.token ?? null;
+  // The webhook places a paid order within seconds; if it is late (or lost),
+  // ask the server to check with Stripe, at most every 15 s.
+  if (order?.status === 'pending_payment' && Date.now() - openedAt > 10000 && Date.now() - refreshedAt > 15000) {
+    refreshedAt = Date.now();
+    await api('orders', `/orders/${id}/payment/refresh${query}`, { method: 'POST', token: bearer });
+  }
+  const r = await api('orders', `/orders/${id}${query}`, { etag, token: bearer });
   $('#live').textContent = FINISHED.has(order?.status) ? '' : `Mise à jour automatique — vérifiée à ${time(new Date().toISOString())}`;
   if (r.status === 304) return;
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
