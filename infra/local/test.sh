@@ -8,6 +8,11 @@ cd "$ROOT"
 need_rust
 need_python_tools
 need_database
+# The browser tests bring up the stack of `make run` on its port: say now, not
+# after the other tests, when it is taken.
+if listening "$WATCH_PORT"; then
+    die "port $WATCH_PORT is taken (make run?): stop it, the browser tests bring up their own stack"
+fi
 trap 'stop_started' EXIT
 need_sqs
 need_stripe
@@ -33,4 +38,9 @@ bash "$ROOT/infra/local/restore-drill.sh"
 say "running the tests"
 # Benches are compiled by `make lint` (clippy --all-targets) and run by `make bench`.
 cargo test --workspace --lib --bins --tests --locked -- "$@"
+# The pages in Chromium, against the whole stack (its own database and SMTP).
+(
+    unset DATABASE_URL SMTP_URL MAILDIR SMTP_PORT
+    bash "$ROOT/infra/local/web-test.sh"
+)
 say "all tests passed"

@@ -551,6 +551,18 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
         card_token: String,
     }
     let body: Body = edge::parse_json(req)?;
+    let token = body.card_token.as_str();
+    let well_formed = token.len() > 4
+        && token.len() <= 255
+        && token.starts_with("tok_")
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !well_formed {
+        return Err(ApiError::unprocessable(
+            "`card_token` must be the token Stripe.js made from the card (tok_…).",
+        ));
+    }
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -568,11 +580,16 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     let intent = settlement::latest_intent(&state.pool, id)
         .await?
         .ok_or_else(nothing_to_pay)?;
-    let paid = match state
-        .stripe
-        .pay_with_card_token(&intent, &body.card_token)
-        .await
-    {
+    let (recorded,): (String,) = sqlx::query_as(
+        "SELECT status FROM payments WHERE provider = 'stripe' AND provider_ref = ?",
+    )
+    .bind(&intent)
+    .fetch_one(&state.pool)
+    .await?;
+    if recorded == "succeeded" || recorded == "canceled" {
+        return Err(nothing_to_pay());
+    }
+    let paid = match state.stripe.pay_with_card_token(&intent, token).await {
         Ok(paid) => paid,
         Err(PaymentError::Rejected { message, .. }) => {
             return Err(ApiError::new(

@@ -679,3 +679,129 @@ async fn the_sweep_cancels_unpaid_orders_and_releases_their_stock(pool: MySqlPoo
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
 }
+
+/// What Stripe.js `createToken` does in the shop: localstripe (like Stripe)
+/// turns the card into a token, authorised by the publishable key alone.
+async fn card_token(number: &str) -> String {
+    let config = testing::config();
+    let form = [
+        ("card[number]", number),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2030"),
+        ("card[cvc]", "123"),
+        ("key", "pk_test_local"),
+    ];
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/v1/tokens", config.stripe_api_base))
+        .form(&form)
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a token");
+    answer["id"].as_str().expect("a token id").to_owned()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_shop_pays_with_a_card_token_and_a_declined_card_leaves_the_order_waiting(
+    pool: MySqlPool,
+) {
+    let world = world(&pool).await;
+    let (id, token, answer) = place(&world, "card", "pickup", 2).await;
+    let total = answer["order"]["total_cents"].as_i64().unwrap();
+    let pay = format!("/orders/{id}/payment/card?token={token}");
+    let status_of = |body: &Value| body["order"]["status"].as_str().unwrap_or("").to_owned();
+
+    // Not a token, or someone else's order: refused before Stripe is asked.
+    for bad in [
+        json!({"card_token": "tok_../x"}),
+        json!({"card_token": "4242424242424242"}),
+        json!({}),
+    ] {
+        let (status, body) = call(&world, "POST", &pay, Some(bad.clone()), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let good = card_token("4242424242424242").await;
+    let (status, _) = call(
+        &world,
+        "POST",
+        &format!("/orders/{id}/payment/card?token=wrong"),
+        Some(json!({"card_token": good})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A declined card: 402, and the order keeps waiting for another card.
+    let declined = card_token("4000000000000002").await;
+    let (status, body) = call(
+        &world,
+        "POST",
+        &pay,
+        Some(json!({"card_token": declined})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    assert_eq!(body["type"], "/problems/card-declined");
+    let (_, order) = call(
+        &world,
+        "GET",
+        &format!("/orders/{id}?token={token}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status_of(&order), "pending_payment");
+
+    // The good card: Stripe takes the payment; the webhook (here, the
+    // tracker's refresh, as when the webhook is late) places the order.
+    let (status, body) = call(
+        &world,
+        "POST",
+        &pay,
+        Some(json!({"card_token": good})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["payment_intent"]["status"], "succeeded");
+    assert_eq!(status_of(&body), "pending_payment");
+    let (status, body) = call(
+        &world,
+        "POST",
+        &format!("/orders/{id}/payment/refresh?token={token}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status_of(&body), "placed");
+    assert_eq!(body["order"]["payment"]["paid_cents"], total);
+
+    // Paying again: nothing to pay, and Stripe holds one payment.
+    let again = card_token("4242424242424242").await;
+    let (status, body) = call(
+        &world,
+        "POST",
+        &pay,
+        Some(json!({"card_token": again})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["type"], "/problems/nothing-to-pay");
+
+    // A cash order has nothing to pay by card.
+    let (cash, cash_token, _) = place(&world, "cash", "pickup", 1).await;
+    let (status, _) = call(
+        &world,
+        "POST",
+        &format!("/orders/{cash}/payment/card?token={cash_token}"),
+        Some(json!({"card_token": card_token("4242424242424242").await})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}

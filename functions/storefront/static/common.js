@@ -59,7 +59,7 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 function append(node, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

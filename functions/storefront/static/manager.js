@@ -26,6 +26,9 @@ for (const t of TABS) $(`#tab-${t}`).addEventListener('click', () => show(t));
 
 // ---- stock ----------------------------------------------------------------
 
+const UNIT = { piece: 'pièces' };
+const unit = (u) => UNIT[u] || u;
+
 async function loadStock() {
   const r = await api('backoffice', `/pizzerias/${pizzeria}/stock`);
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
@@ -36,10 +39,10 @@ async function loadStock() {
     const out = el('span', { 'aria-live': 'polite' });
     return el('tr', { class: s.low ? 'low' : '', dataset: { ingredient: s.ingredient_id } },
       el('td', {}, s.name, s.low ? [' ', el('span', { class: 'badge warn' }, 'Bas')] : null),
-      el('td', { class: 'num' }, `${s.on_hand} ${s.unit}`),
-      el('td', { class: 'num' }, `${s.reserved} ${s.unit}`),
-      el('td', { class: 'num available' }, `${s.available} ${s.unit}`),
-      el('td', { class: 'num' }, `${s.low_threshold} ${s.unit}`),
+      el('td', { class: 'num' }, `${s.on_hand} ${unit(s.unit)}`),
+      el('td', { class: 'num' }, `${s.reserved} ${unit(s.unit)}`),
+      el('td', { class: 'num available' }, `${s.available} ${unit(s.unit)}`),
+      el('td', { class: 'num' }, `${s.low_threshold} ${unit(s.unit)}`),
       el('td', {}, el('form', {
         onsubmit: async (e) => {
           e.preventDefault();
@@ -48,7 +51,7 @@ async function loadStock() {
           if (!res.ok) { replace(out, problemBox(res.problem)); return; }
           await loadStock();
         },
-      }, el('label', { for: `restock-${s.ingredient_id}`, class: 'sr-only' }, `Quantité de ${s.name} reçue (${s.unit})`), qty,
+      }, el('label', { for: `restock-${s.ingredient_id}`, class: 'sr-only' }, `Quantité de ${s.name} reçue (${unit(s.unit)})`), qty,
       el('button', { type: 'submit' }, 'Ajouter'), out)));
   }));
 }
@@ -183,7 +186,7 @@ function drawChart(report) {
         svg('title', {}, `${p.name}, ${shortDay(date)} : ${euros(cents)}`)));
       base += cents;
     });
-    if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) {
+    if (i % Math.ceil(days.length / 8) === 0) { // at most 8 labels: they never overlap
       chart.append(svg('text', { x: x + bar / 2, y: H - bottom + 16, 'text-anchor': 'middle' }, shortDay(date)));
     }
   });

@@ -70,11 +70,14 @@ function render() {
     ? el('p', { class: 'cancelled-banner', id: 'cancelled' }, 'Commande annulée')
     : el('p', {}, el('strong', {}, STATUS[o.status] || o.status)));
   const reached = new Map(o.history.map((h) => [h.status, h.at]));
-  const stages = stagesOf(o);
+  // A cancelled order shows the steps it went through, then its cancellation.
+  const stages = o.status === 'cancelled'
+    ? stagesOf(o).filter((s) => reached.has(s)).concat('cancelled')
+    : stagesOf(o);
   const current = stages.indexOf(o.status);
   replace($('#timeline'), stages.map((s, i) => {
     const at = reached.get(s);
-    const state = o.status === 'cancelled' ? (at ? 'done' : '') : i < current ? 'done' : i === current ? (FINISHED.has(s) ? 'done' : 'current') : '';
+    const state = i < current ? 'done' : i === current ? (FINISHED.has(s) && s !== 'cancelled' ? 'done' : 'current') : '';
     return el('li', { class: state, dataset: { stage: s }, 'aria-current': state === 'current' ? 'step' : undefined },
       LABEL[s], at ? el('time', { datetime: at }, dateTime(at)) : null);
   }));

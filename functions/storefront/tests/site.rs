@@ -49,9 +49,15 @@ async fn every_file_is_served_with_its_type_and_the_security_headers() {
         assert_eq!(header_of(&response, "content-type"), asset.content_type);
         assert!(!response.body().is_empty(), "{} is empty", asset.path);
         let csp = header_of(&response, "content-security-policy");
-        assert!(csp.contains("script-src 'self' http://127.0.0.1:8420;"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' http://127.0.0.1:8420;"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert_eq!(header_of(&response, "x-content-type-options"), "nosniff");
         assert_eq!(header_of(&response, "referrer-policy"), "no-referrer");
         assert_eq!(header_of(&response, "x-frame-options"), "DENY");
@@ -72,21 +78,47 @@ async fn pages_hold_no_inline_script_style_or_handler_and_every_link_resolves() 
     for asset in ASSETS.iter().filter(|a| a.path.ends_with(".html")) {
         let html = text(&get(&state, &format!("/{}", asset.path)).await);
         assert!(html.starts_with("<!doctype html>"), "{}", asset.path);
-        assert!(html.contains("<html lang=\"fr\">"), "{} is not in French", asset.path);
-        assert!(html.contains("name=\"viewport\""), "{} has no viewport", asset.path);
+        assert!(
+            html.contains("<html lang=\"fr\">"),
+            "{} is not in French",
+            asset.path
+        );
+        assert!(
+            html.contains("name=\"viewport\""),
+            "{} has no viewport",
+            asset.path
+        );
         assert!(
             html.contains("<base href=\"/lambda-url/storefront/\">"),
             "{} does not carry the local base",
             asset.path
         );
         assert!(!html.contains("<style"), "{} has a <style>", asset.path);
-        assert!(!html.contains(" style=\""), "{} has a style attribute", asset.path);
+        assert!(
+            !html.contains(" style=\""),
+            "{} has a style attribute",
+            asset.path
+        );
         for tag in html.split("<script").skip(1) {
             let open = tag.split('>').next().unwrap_or("");
-            assert!(open.contains("src=\""), "{} has an inline script", asset.path);
+            assert!(
+                open.contains("src=\""),
+                "{} has an inline script",
+                asset.path
+            );
         }
-        for handler in [" onclick=", " onload=", " onsubmit=", " onchange=", " onerror="] {
-            assert!(!html.contains(handler), "{} has an inline{handler}", asset.path);
+        for handler in [
+            " onclick=",
+            " onload=",
+            " onsubmit=",
+            " onchange=",
+            " onerror=",
+        ] {
+            assert!(
+                !html.contains(handler),
+                "{} has an inline{handler}",
+                asset.path
+            );
         }
         for attr in ["src=\"", "href=\""] {
             for rest in html.split(attr).skip(1) {
@@ -121,7 +153,11 @@ async fn pages_hold_no_inline_script_style_or_handler_and_every_link_resolves() 
                 asset.path
             );
         }
-        assert!(!js.contains("innerHTML"), "{} writes HTML from strings", asset.path);
+        assert!(
+            !js.contains("innerHTML"),
+            "{} writes HTML from strings",
+            asset.path
+        );
         assert!(!js.contains("eval("), "{} evaluates strings", asset.path);
     }
 }
@@ -148,7 +184,10 @@ async fn production_config_uses_the_domain_or_a_function_url_and_the_csp_follows
     let state = state_with(&[
         ("ENV", "PRODUCTION"),
         ("STRIPE_PUBLISHABLE_KEY", "pk_live_abc"),
-        ("FUNCTION_URL_CHECKOUT", "https://abc123.lambda-url.eu-west-3.on.aws/"),
+        (
+            "FUNCTION_URL_CHECKOUT",
+            "https://abc123.lambda-url.eu-west-3.on.aws/",
+        ),
         ("SITE_NOTICE", "Commandes en ligne suspendues jusqu'à 18 h."),
     ])
     .expect("a valid production site");
@@ -159,16 +198,25 @@ async fn production_config_uses_the_domain_or_a_function_url_and_the_csp_follows
         "https://abc123.lambda-url.eu-west-3.on.aws"
     );
     assert_eq!(config["stripe"]["js_url"], "https://js.stripe.com/v3/");
-    assert_eq!(config["notice"], "Commandes en ligne suspendues jusqu'à 18 h.");
+    assert_eq!(
+        config["notice"],
+        "Commandes en ligne suspendues jusqu'à 18 h."
+    );
     let page = get(&state, "/kitchen.html").await;
     assert!(text(&page).contains("<base href=\"/\">"));
     let csp = header_of(&page, "content-security-policy");
-    assert!(csp.contains("script-src 'self' https://js.stripe.com;"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' https://js.stripe.com;"),
+        "{csp}"
+    );
     assert!(
         csp.contains("connect-src 'self' https://abc123.lambda-url.eu-west-3.on.aws https://js.stripe.com https://api.stripe.com;"),
         "{csp}"
     );
-    assert!(csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"), "{csp}");
+    assert!(
+        csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"),
+        "{csp}"
+    );
 }
 
 #[test]
@@ -202,10 +250,18 @@ async fn etag_revalidation_head_and_problems() {
     assert_eq!(head.status(), 200);
     assert!(head.body().is_empty());
 
-    for path in ["/nope.html", "/../Cargo.toml", "/static/index.html", "/index.html/"] {
+    for path in [
+        "/nope.html",
+        "/../Cargo.toml",
+        "/static/index.html",
+        "/index.html/",
+    ] {
         let missing = get(&state, path).await;
         assert_eq!(missing.status(), 404, "{path}");
-        assert_eq!(header_of(&missing, "content-type"), "application/problem+json");
+        assert_eq!(
+            header_of(&missing, "content-type"),
+            "application/problem+json"
+        );
         assert_eq!(header_of(&missing, "x-content-type-options"), "nosniff");
     }
     let post = storefront::handle(&state, request("POST", "/index.html", None, None)).await;

@@ -1,0 +1,436 @@
+// The pages in a real browser (Debian's headless Chromium through
+// playwright-core), against the stack `make run` starts: every page from the
+// storefront function, every call to the real functions, the real queue
+// poller, localstripe's Stripe.js and its signed webhooks.
+//
+//   WEB_BASE   where the functions answer (default http://localhost:9000/lambda-url)
+//   SCREENSHOTS  where each screen is saved (default <repo>/target/screenshots)
+//
+// The tests run in order and share the browser: a customer's tracker stays
+// open while the kitchen, the counter and the courier act in other windows.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const BASE = (process.env.WEB_BASE || 'http://localhost:9000/lambda-url').replace(/\/$/, '');
+const SITE = `${BASE}/storefront/`;
+const SHOTS = process.env.SCREENSHOTS || path.join(ROOT, 'target/screenshots');
+const PASSWORD = 'ocpizza-demo';
+const PIZZERIA = 1;
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+const TABLET = { viewport: { width: 1180, height: 820 } };
+const DESKTOP = { viewport: { width: 1366, height: 900 } };
+// The tracker polls every 5 s at most; a change shows within that and one answer.
+const FOLLOWS_WITHIN_MS = 6500;
+
+let browser;
+const problems = []; // uncaught errors and CSP violations, from every page
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+async function open(device, url) {
+  const context = await browser.newContext({ ...device, locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+  });
+  if (url) await page.goto(url);
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+function noProblems() {
+  assert.deepEqual(problems.splice(0), [], 'no script error and no CSP violation on any page');
+}
+
+/** A call to a function from the test itself (setup and checks). */
+async function call(fn, route, { method = 'GET', body, token } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (fn === 'checkout') headers['idempotency-key'] = randomUUID();
+  const r = await fetch(`${BASE}/${fn}${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, data: text ? JSON.parse(text) : null };
+}
+
+const tokens = new Map();
+async function tokenOf(email) {
+  if (!tokens.has(email)) {
+    const r = await call('accounts', '/sessions', { method: 'POST', body: { email, password: PASSWORD } });
+    assert.equal(r.status, 200, `sign-in of ${email}: ${JSON.stringify(r.data)}`);
+    tokens.set(email, r.data.token);
+  }
+  return tokens.get(email);
+}
+
+/** Signs in through the account page; staff land on their screen. */
+async function signIn(page, email, landing) {
+  await page.goto(`${SITE}account.html`);
+  await page.getByLabel('E-mail', { exact: true }).first().fill(email);
+  await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  if (landing) {
+    const refused = page.locator('#login-problem .problem');
+    await Promise.race([page.waitForURL(`**/${landing}`, { waitUntil: 'commit' }), refused.waitFor()]);
+    if (await refused.count()) throw new Error(`sign-in of ${email} refused: ${await refused.innerText()}`);
+  }
+}
+
+async function menu() {
+  const r = await call('menu', `/pizzerias/${PIZZERIA}/menu`);
+  assert.equal(r.status, 200);
+  return r.data.products;
+}
+async function pizzas() {
+  return (await menu()).filter((p) => p.category.toLowerCase().startsWith('pizza') && p.available && p.max_quantity >= 10);
+}
+
+const product = (page, id) => page.locator(`li.product[data-product="${id}"]`);
+const orderIdOf = (page) => Number(new URL(page.url()).searchParams.get('order'));
+const stage = (page, s) => page.locator(`#timeline li[data-stage="${s}"]`);
+
+async function addToCart(page, id, times = 1) {
+  for (let i = 0; i < times; i++) await product(page, id).getByRole('button', { name: /^Ajouter/ }).click();
+}
+
+async function fillContact(page, name) {
+  await page.getByLabel('Nom', { exact: true }).fill(name);
+  await page.getByLabel('Téléphone').fill('0612345678');
+}
+
+describe('OC Pizza in a browser', () => {
+  let tracker; // the customer's tracker of scenario 1, kept open
+  let pickupOrder;
+
+  test('1. a customer orders two pizzas for pickup, paying cash, and watches the tracker', async () => {
+    const [a, b] = await pizzas();
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await product(page, a.id).waitFor();
+    // French prices and the live menu
+    assert.match(await product(page, a.id).locator('.price').innerText(), /^\d+,\d\d\s€$/);
+    await addToCart(page, a.id);
+    await addToCart(page, b.id);
+    await page.getByLabel('À emporter').check();
+    await page.getByLabel('Espèces au retrait').check();
+    await fillContact(page, 'Camille Martin');
+    const total = a.price_cents + b.price_cents;
+    assert.equal(await page.locator('#subtotal').innerText(), new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(total / 100));
+    await shot(page, '01-shop-cart');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html\?order=\d+&token=/);
+    pickupOrder = orderIdOf(page);
+    await stage(page, 'placed').and(page.locator('.current')).waitFor();
+    const lines = await page.locator('#detail .cart-lines li').allInnerTexts();
+    assert.equal(lines.length, 2);
+    assert.ok(lines.some((l) => l.includes(a.name)) && lines.some((l) => l.includes(b.name)));
+    assert.match(await page.locator('#detail').innerText(), /Espèces : à régler au retrait/);
+    await page.getByRole('button', { name: 'Modifier' }).waitFor();
+    await page.getByRole('button', { name: 'Annuler la commande' }).waitFor();
+    await shot(page, '02-tracker-placed');
+    tracker = page;
+    noProblems();
+  });
+
+  test('2. the pizzaiolo sees the ticket with its recipe, starts it, marks it ready; the tracker follows by itself', async () => {
+    const kitchen = await open(TABLET);
+    await signIn(kitchen, `pizzaiolo.${PIZZERIA}@ocpizza.test`, 'kitchen.html');
+    const ticket = kitchen.locator(`li.ticket[data-order="${pickupOrder}"]`);
+    await ticket.waitFor({ timeout: 15000 }); // through the outbox, SQS and the kitchen consumer
+    assert.ok(await ticket.locator('.recipe li').count() >= 3, 'each pizza shows its recipe card');
+    assert.match(await ticket.locator('.age').innerText(), /\d+ (s|min)/);
+    await shot(kitchen, '03-kitchen-ticket');
+
+    // A new ticket arrives by itself, with a visible cue.
+    const [extra] = await pizzas();
+    const placed = await call('checkout', '/orders', {
+      method: 'POST',
+      body: { pizzeria_id: PIZZERIA, fulfilment: 'pickup', payment_method: 'cash', lines: [{ product_id: extra.id, quantity: 1 }], contact: { name: 'Léa Petit', phone: '0611111111' } },
+    }).then((r) => r.data.order);
+    await kitchen.locator(`li.ticket.new[data-order="${placed.id}"]`).waitFor({ timeout: 15000 });
+    assert.match(await kitchen.locator('#cue').innerText(), new RegExp(`Nouvelle commande : n° ${placed.number}`));
+    await shot(kitchen, '04-kitchen-new-ticket');
+
+    await ticket.getByRole('button', { name: 'Commencer' }).click();
+    await ticket.getByRole('button', { name: 'Prête' }).waitFor();
+    await stage(tracker, 'preparing').and(tracker.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.equal(await tracker.getByRole('button', { name: 'Annuler la commande' }).count(), 0, 'no cancel once the kitchen started');
+    await shot(tracker, '05-tracker-preparing');
+
+    await ticket.getByRole('button', { name: 'Prête' }).click();
+    await ticket.waitFor({ state: 'detached' });
+    await stage(tracker, 'ready').and(tracker.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    await shot(tracker, '06-tracker-ready');
+    await kitchen.context().close();
+    noProblems();
+  });
+
+  test('2b. the cashier takes the cash and hands the order over; the tracker shows it collected and stops', async () => {
+    const counter = await open(DESKTOP);
+    await signIn(counter, `cashier.${PIZZERIA}@ocpizza.test`, 'cashier.html');
+    const row = counter.locator(`#pickups tr[data-order="${pickupOrder}"]`);
+    await row.waitFor();
+    await shot(counter, '07-cashier-pickups');
+    await row.getByRole('button', { name: /^Encaisser/ }).click();
+    await row.waitFor({ state: 'detached' });
+    await stage(tracker, 'picked_up').and(tracker.locator('.done')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.match(await tracker.locator('#detail').innerText(), /Espèces : réglée/);
+    // Finished: the tracker stops polling.
+    let polls = 0;
+    tracker.on('request', (r) => { if (r.url().includes(`/orders/${pickupOrder}`)) polls++; });
+    await tracker.waitForTimeout(6000);
+    assert.equal(polls, 0, 'no poll once the order is finished');
+    await shot(tracker, '08-tracker-picked-up');
+
+    // A phone order through the same checkout, from the counter's screen.
+    const [p] = await pizzas();
+    await product(counter, p.id).waitFor();
+    await addToCart(counter, p.id, 2);
+    await counter.getByRole('textbox', { name: 'Téléphone' }).fill('0699887766');
+    await counter.getByLabel('Nom', { exact: true }).fill('Hugo Bernard');
+    await counter.getByRole('button', { name: /^Enregistrer la commande/ }).click();
+    await counter.locator('.success').filter({ hasText: /Commande n° .* enregistrée/ }).waitFor();
+    await shot(counter, '09-cashier-phone-order');
+    const orders = await call('orders', '/orders?phone=0699887766', { token: await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`) });
+    assert.equal(orders.data.orders[0].channel, 'phone');
+    assert.equal(orders.data.orders[0].status, 'placed');
+    await counter.context().close();
+    await tracker.context().close();
+    noProblems();
+  });
+
+  test('3. a card order through Stripe.js (localstripe) ends placed through the webhook', async () => {
+    const [p] = await pizzas();
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await addToCart(page, p.id, 2);
+    await page.getByLabel('Carte bancaire, en ligne').check();
+    await fillContact(page, 'Inès Moreau');
+    const card = page.locator('#card-element');
+    await card.locator('input[placeholder="number"]').fill('4242424242424242');
+    await card.locator('input[placeholder="exp_month"]').fill('12');
+    await card.locator('input[placeholder="exp_year"]').fill('30');
+    await card.locator('input[placeholder="cvc"]').fill('123');
+    await card.locator('input[placeholder="postal_code"]').fill('69002');
+    await shot(page, '10-shop-card');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/, { timeout: 20000 });
+    const id = orderIdOf(page);
+    await stage(page, 'placed').and(page.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.match(await page.locator('#detail').innerText(), /Carte bancaire : payée/);
+    const token = new URL(page.url()).searchParams.get('token');
+    const order = (await call('orders', `/orders/${id}?token=${token}`)).data.order;
+    const placed = order.history.find((h) => h.status === 'placed');
+    assert.equal(placed.by, 'stripe', 'the webhook placed it');
+    assert.equal(order.payment.paid_cents, order.total_cents);
+    await shot(page, '11-tracker-card-paid');
+    await page.context().close();
+    noProblems();
+  });
+
+  test('4. a delivery order reaches the courier’s screen and is delivered', async () => {
+    const [p] = await pizzas();
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await page.getByLabel('Ou trouvez celle qui vous livre').fill('25 rue Victor Hugo, 69002 Lyon');
+    await page.getByRole('button', { name: 'Trouver ma pizzeria' }).click();
+    await page.locator('#find-result .success').waitFor();
+    assert.equal(await page.getByLabel('En livraison').isChecked(), true);
+    assert.equal(await page.locator('#line1').inputValue(), '25 Rue Victor Hugo');
+    await product(page, p.id).waitFor();
+    await addToCart(page, p.id, 2);
+    await page.getByLabel('Espèces à la livraison').check();
+    await fillContact(page, 'Nathan Roux');
+    await shot(page, '12-shop-delivery');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/);
+    const id = orderIdOf(page);
+    await stage(page, 'out_for_delivery').waitFor();
+
+    // The kitchen's work, through its API this time.
+    const chef = await tokenOf(`pizzaiolo.${PIZZERIA}@ocpizza.test`);
+    for (let i = 0; i < 50; i++) {
+      if ((await call('kitchen', `/tickets/${id}/start`, { method: 'POST', token: chef })).status === 200) break;
+      await page.waitForTimeout(300); // the ticket is on its way through the queue
+    }
+    assert.equal((await call('kitchen', `/tickets/${id}/ready`, { method: 'POST', token: chef })).status, 200);
+
+    // Each pizzeria has two couriers: the delivery goes to the less busy one.
+    let assignee = null;
+    for (let i = 0; i < 60 && !assignee; i++) {
+      for (const email of [`courier.${PIZZERIA}@ocpizza.test`, `courier2.${PIZZERIA}@ocpizza.test`]) {
+        const mine = await call('delivery', '/deliveries', { token: await tokenOf(email) });
+        if (mine.data.deliveries.some((d) => d.order_id === id)) assignee = email;
+      }
+      if (!assignee) await page.waitForTimeout(500);
+    }
+    assert.ok(assignee, 'a courier got the delivery');
+    const courier = await open(PHONE);
+    await signIn(courier, assignee, 'courier.html');
+    const delivery = courier.locator(`li.delivery[data-order="${id}"]`);
+    await delivery.waitFor({ timeout: 20000 });
+    const text = await delivery.innerText();
+    assert.match(text, /25 Rue Victor Hugo/);
+    assert.match(text, /À encaisser : \d+,\d\d\s€/);
+    assert.match(await delivery.getByRole('link', { name: 'Ouvrir le plan' }).getAttribute('href'), /^https:\/\/www\.google\.com\/maps/);
+    await shot(courier, '13-courier-assigned');
+    await delivery.getByRole('button', { name: /je pars/ }).click();
+    await stage(page, 'out_for_delivery').and(page.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    await shot(courier, '14-courier-on-the-way');
+    await delivery.getByRole('button', { name: 'Livrée' }).click();
+    await delivery.filter({ hasText: 'Livrée' }).locator('h2').filter({ hasText: 'Livrée' }).waitFor();
+    await stage(page, 'delivered').and(page.locator('.done')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.match(await page.locator('#detail').innerText(), /Espèces : réglée/);
+    await shot(page, '15-tracker-delivered');
+    await courier.context().close();
+    await page.context().close();
+    noProblems();
+  });
+
+  // Scenarios 5 and 6 work on one ingredient of one pizza, chosen so that
+  // its stock can be brought down without touching the others' tests.
+  let scarce; // { product, ingredient, quantity }
+
+  async function pickScarce() {
+    const manager = await tokenOf(`manager.${PIZZERIA}@ocpizza.test`);
+    const products = (await call('backoffice', '/products', { token: manager })).data.products;
+    const uses = new Map();
+    for (const p of products) for (const l of p.recipe.lines) uses.set(l.ingredient_id, (uses.get(l.ingredient_id) || 0) + 1);
+    const candidates = (await pizzas()).map((m) => products.find((p) => p.id === m.id));
+    for (const p of candidates) {
+      const line = [...p.recipe.lines].sort((x, y) => uses.get(x.ingredient_id) - uses.get(y.ingredient_id))[0];
+      if (line) return { product: p, ingredient: line.ingredient_id, quantity: Number(line.quantity), manager };
+    }
+    throw new Error('no pizza with a recipe');
+  }
+
+  async function stockOf(s) {
+    const stock = (await call('backoffice', `/pizzerias/${PIZZERIA}/stock`, { token: s.manager })).data.stock;
+    return stock.find((x) => x.ingredient_id === s.ingredient);
+  }
+
+  /** Wastes what is available of the ingredient beyond `keep`. */
+  async function keepOnly(s, keep) {
+    const line = await stockOf(s);
+    const waste = Number(line.available) - keep;
+    if (waste > 0) {
+      const r = await call('backoffice', `/pizzerias/${PIZZERIA}/stock/${s.ingredient}/waste`, {
+        method: 'POST', token: s.manager, body: { quantity: waste, reason: 'browser test: spoiled' },
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.data));
+    }
+  }
+
+  test('6. a customer cannot add more than max_quantity; a cancelled order shows as such', async () => {
+    scarce = await pickScarce();
+    await keepOnly(scarce, 2 * scarce.quantity);
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    const card = product(page, scarce.product.id);
+    await card.waitFor();
+    assert.match(await card.innerText(), /Plus que 2/);
+    await addToCart(page, scarce.product.id, 2);
+    const plus = card.getByRole('button', { name: /^Ajouter/ });
+    assert.equal(await plus.isDisabled(), true, 'no third one');
+    assert.equal(await card.locator('output').innerText(), '2');
+    await shot(page, '16-shop-max-quantity');
+
+    await page.getByLabel('À emporter').check();
+    await page.getByLabel('Espèces au retrait').check();
+    await fillContact(page, 'Jules Lefèvre');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/);
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Annuler la commande' }).click();
+    await page.locator('#cancelled').waitFor();
+    assert.equal(await page.locator('#cancelled').innerText(), 'Commande annulée');
+    assert.equal(await page.getByRole('button', { name: 'Modifier' }).count(), 0);
+    await shot(page, '17-tracker-cancelled');
+    // The cancelled order gave its two portions back.
+    const after = (await menu()).find((p) => p.id === scarce.product.id);
+    assert.equal(after.max_quantity, 2);
+    await page.context().close();
+    noProblems();
+  });
+
+  test('5. a manager restocks an ingredient and a sold-out pizza becomes orderable', async () => {
+    scarce ??= await pickScarce();
+    await keepOnly(scarce, 0);
+    const shop = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    const card = product(shop, scarce.product.id);
+    await card.waitFor();
+    assert.match(await card.innerText(), /Épuisée/);
+    assert.equal(await card.getByRole('button', { name: /^Ajouter/ }).isDisabled(), true);
+    await shot(shop, '18-shop-sold-out');
+
+    const office = await open(DESKTOP);
+    await signIn(office, `manager.${PIZZERIA}@ocpizza.test`, 'manager.html');
+    const row = office.locator(`#stock-rows tr[data-ingredient="${scarce.ingredient}"]`);
+    await row.waitFor();
+    assert.match(await row.getAttribute('class'), /low/, 'the empty ingredient is highlighted');
+    await shot(office, '19-manager-stock-low');
+    await row.getByRole('spinbutton').fill(String(50 * scarce.quantity));
+    await row.getByRole('button', { name: 'Ajouter' }).click();
+    await row.locator('.available').filter({ hasText: new RegExp(`^${50 * scarce.quantity}(\\.0+)? `) }).waitFor();
+    await shot(office, '20-manager-restocked');
+
+    await shop.reload();
+    await card.waitFor();
+    assert.doesNotMatch(await card.innerText(), /Épuisée/);
+    assert.equal(await card.getByRole('button', { name: /^Ajouter/ }).isDisabled(), false);
+    await addToCart(shop, scarce.product.id);
+    assert.equal(await card.locator('output').innerText(), '1');
+    await shot(shop, '21-shop-orderable-again');
+
+    // The other screens of the back office draw.
+    await office.getByRole('tab', { name: 'Carte et prix' }).click();
+    await office.locator('#product-rows tr').first().waitFor();
+    await shot(office, '22-manager-menu');
+    await office.getByRole('tab', { name: 'Équipe' }).click();
+    await office.locator('#staff-rows tr').first().waitFor();
+    await shot(office, '23-manager-staff');
+    await office.getByRole('tab', { name: "Chiffre d'affaires" }).click();
+    await office.locator('#chart svg rect').first().waitFor();
+    assert.match(await office.locator('#revenue-totals').innerText(), /TTC/);
+    await shot(office, '24-manager-revenue');
+    await office.context().close();
+    await shop.context().close();
+    noProblems();
+  });
+
+  test('sign-up, then past orders on the account page', async () => {
+    const page = await open(PHONE, `${SITE}account.html`);
+    const email = `client.${Date.now()}@example.test`;
+    await page.getByLabel('Nom').fill('Zoé Garnier');
+    await page.getByLabel('Téléphone').fill('0622334455');
+    await page.locator('#signup-email').fill(email);
+    await page.getByLabel(/^Mot de passe \(10/).fill('pizza-du-jeudi');
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.getByRole('heading', { name: 'Bonjour Zoé Garnier' }).waitFor();
+    // A signed-in customer orders without retyping their details.
+    const [p] = await pizzas();
+    await page.goto(`${SITE}?pizzeria=${PIZZERIA}`);
+    assert.equal(await page.locator('#contact').isHidden(), true);
+    await addToCart(page, p.id);
+    await page.getByLabel('Espèces au retrait').check();
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/);
+    await page.goto(`${SITE}account.html`);
+    await page.locator('#orders tbody tr').first().waitFor();
+    assert.equal(await page.locator('#orders tbody tr').count(), 1);
+    await shot(page, '25-account-orders');
+    await page.context().close();
+    noProblems();
+  });
+});
