@@ -149,12 +149,14 @@ async fn a_cash_pickup_order_is_placed_priced_from_the_database_and_sent_to_the_
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn two_hundred_concurrent_checkouts_for_twenty_portions_sell_exactly_twenty(pool: MySqlPool) {
+async fn two_thousand_concurrent_checkouts_for_a_hundred_portions_sell_exactly_a_hundred(
+    pool: MySqlPool,
+) {
     let state = state(&pool).await;
-    stock_for(&pool, MARGHERITA, 20).await;
-    assert_eq!(menu_max(&pool, MARGHERITA).await, 20);
+    stock_for(&pool, MARGHERITA, 100).await;
+    assert_eq!(menu_max(&pool, MARGHERITA).await, 100);
 
-    let tasks: Vec<_> = (0..200)
+    let tasks: Vec<_> = (0..2000)
         .map(|_| {
             let state = state.clone();
             tokio::spawn(async move {
@@ -179,7 +181,7 @@ async fn two_hundred_concurrent_checkouts_for_twenty_portions_sell_exactly_twent
             other => panic!("unexpected {other}: {}", json_of(&response)),
         }
     }
-    assert_eq!((created, conflicts), (20, 180));
+    assert_eq!((created, conflicts), (100, 1900));
     assert_eq!(menu_max(&pool, MARGHERITA).await, 0);
     assert_eq!(
         scalar(
@@ -189,7 +191,7 @@ async fn two_hundred_concurrent_checkouts_for_twenty_portions_sell_exactly_twent
         .await,
         0
     );
-    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 20);
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 100);
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
 }
 
