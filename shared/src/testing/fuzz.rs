@@ -695,43 +695,51 @@ pub fn path_segment(good: Vec<String>) -> BoxedStrategy<String> {
         (2, nasty_string().prop_map(|s| percent_encode(&s)).boxed()),
     ];
     if !good.is_empty() {
-        options.push((5, select(good).boxed()));
+        options.push((17, select(good).boxed()));
     }
     prop::strategy::Union::new_weighted(options).boxed()
 }
 
-/// A query string (without `?`) of these parameters, each present or not,
-/// with its `good` values or junk, sometimes repeated, plus unknown
-/// parameters and malformed escapes.
+/// A query string (without `?`) of these parameters, drawn like
+/// [`mixed_object`]'s fields: all with one of their `good` values, one of
+/// them broken, or each broken or not — missing, junk, a bare name, given
+/// twice. Now and then with unknown parameters and malformed escapes.
 pub fn query(params: Vec<(&'static str, BoxedStrategy<String>)>) -> BoxedStrategy<String> {
-    let pairs: Vec<BoxedStrategy<Vec<String>>> = params
-        .into_iter()
-        .map(|(name, good)| {
-            let value = prop_oneof![3 => good, 2 => nasty_string()];
-            prop_oneof![
-                3 => value.clone().prop_map(move |v| vec![format!("{name}={}", percent_encode(&v))]),
-                2 => Just(Vec::new()),
-                1 => Just(vec![name.to_owned()]),
-                1 => prop::collection::vec(value, 2..3).prop_map(move |vs| {
-                    vs.iter().map(|v| format!("{name}={}", percent_encode(v))).collect()
-                }),
-            ]
-            .boxed()
-        })
-        .collect();
+    let count = params.len();
+    let (names, goods): (Vec<_>, Vec<_>) = params.into_iter().unzip();
+    let junks: Vec<BoxedStrategy<String>> = (0..count).map(|_| nasty_string()).collect();
+    // Per parameter: 0..4 valid, 4 missing, 5 junk, 6 a bare name, 7 twice.
+    let each = prop::collection::vec(0u8..8, count);
+    let broken = (any::<prop::sample::Index>(), 4u8..8);
     let junk = prop_oneof![
-        4 => Just(Vec::new()),
-        1 => select(vec!["%", "%zz", "=", "&&", "a=%FF%FE", "+", ";", "%00=%00"]).prop_map(|s| vec![s.to_owned()]),
-        1 => (nasty_string(), nasty_string()).prop_map(|(k, v)| vec![format!("{}={}", percent_encode(&k), percent_encode(&v))]),
+        4 => Just(None),
+        1 => select(vec!["%", "%zz", "=", "&&", "a=%FF%FE", "+", ";", "%00=%00"]).prop_map(|s| Some(s.to_owned())),
+        1 => (nasty_string(), nasty_string()).prop_map(|(k, v)| Some(format!("{}={}", percent_encode(&k), percent_encode(&v)))),
     ];
-    (pairs, junk)
-        .prop_map(|(pairs, junk)| {
-            pairs
-                .into_iter()
-                .flatten()
-                .chain(junk)
-                .collect::<Vec<_>>()
-                .join("&")
+    (goods, junks, each, broken, junk, 0u8..3)
+        .prop_map(move |(goods, junks, each, (index, how), junk, mode)| {
+            let one = (count > 0).then(|| index.index(count));
+            let mut pairs = Vec::new();
+            for (i, ((name, good), bad)) in names.iter().zip(goods).zip(junks).enumerate() {
+                let choice = match mode {
+                    0 => 0,
+                    1 if one == Some(i) => how,
+                    1 => 0,
+                    _ => each[i],
+                };
+                match choice {
+                    0..4 => pairs.push(format!("{name}={}", percent_encode(&good))),
+                    4 => {}
+                    5 => pairs.push(format!("{name}={}", percent_encode(&bad))),
+                    6 => pairs.push((*name).to_owned()),
+                    _ => {
+                        pairs.push(format!("{name}={}", percent_encode(&good)));
+                        pairs.push(format!("{name}={}", percent_encode(&bad)));
+                    }
+                }
+            }
+            pairs.extend(junk);
+            pairs.join("&")
         })
         .boxed()
 }
@@ -750,7 +758,7 @@ pub fn content_type() -> BoxedStrategy<Option<Vec<u8>>> {
 /// A method: mostly `likely`, sometimes any other.
 pub fn method(likely: &'static str) -> BoxedStrategy<String> {
     prop_oneof![
-        6 => Just(likely.to_owned()),
+        16 => Just(likely.to_owned()),
         2 => select(vec!["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]).prop_map(str::to_owned),
         1 => Just("BREW".to_owned()),
     ]
