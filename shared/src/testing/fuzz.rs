@@ -14,6 +14,7 @@
 //! what `make test` runs), `FUZZ_SEED` draws other cases than the fixed seed.
 
 use crate::http::{Request, Response};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
@@ -763,6 +764,136 @@ pub fn method(likely: &'static str) -> BoxedStrategy<String> {
         1 => Just("BREW".to_owned()),
     ]
     .boxed()
+}
+
+// ---------------------------------------------------------------- SQS
+
+/// A queue message's body: an envelope (`queue::Envelope`: version, event
+/// id, order, time, event type and pizzeria) with each field valid, missing
+/// or junk, about `orders`; or not an envelope at all; or no body.
+pub fn envelope_body(orders: Vec<i64>) -> BoxedStrategy<Option<String>> {
+    let envelope = mixed_object(vec![
+        ("version", one_of(vec![json!(1), json!(2), json!(0)])),
+        ("event_id", uuid_text().prop_map(Value::String).boxed()),
+        ("order_id", select(orders).prop_map(Value::from).boxed()),
+        (
+            "occurred_at",
+            one_of(vec![
+                json!(chrono::Utc::now().to_rfc3339()),
+                json!("2026-11-29T12:00:00Z"),
+            ]),
+        ),
+        (
+            "type",
+            one_of(
+                [
+                    "order.placed",
+                    "order.cancelled",
+                    "order.ready",
+                    "order.eaten",
+                ]
+                .map(Value::from)
+                .to_vec(),
+            ),
+        ),
+        ("pizzeria_id", one_of([1, 2, 99].map(Value::from).to_vec())),
+    ]);
+    prop_oneof![
+        6 => envelope.prop_map(|v| Some(v.to_string())),
+        2 => raw_body().prop_map(|b| match b {
+            Body::Empty => Some(String::new()),
+            Body::Text(t) => Some(t),
+            Body::Binary(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        }),
+        1 => Just(None),
+    ]
+    .boxed()
+}
+
+/// The message every fuzzed batch carries besides its junk, which must go
+/// through: its id.
+pub const GOOD_MESSAGE: &str = "good";
+
+/// An SQS batch as Lambda's event source mapping delivers it: 1 to 6
+/// messages of `bodies` (ids `m0`, `m1`, …, receive counts and timestamps
+/// sometimes junk), and one of `good` bodies, as [`GOOD_MESSAGE`], at any
+/// place.
+pub fn sqs_batch(
+    bodies: BoxedStrategy<Option<String>>,
+    good: BoxedStrategy<String>,
+) -> BoxedStrategy<SqsEvent> {
+    let attribute = prop_oneof![
+        4 => Just(None),
+        1 => select(vec!["1", "5", "6", "-1", "abc", "99999999999999999999", ""]).prop_map(|s| Some(s.to_owned())),
+    ];
+    let message = (bodies, attribute.clone(), attribute);
+    (
+        prop::collection::vec(message, 1..7),
+        good,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(messages, good, at)| {
+            let record = |id: String, body: Option<String>, count: Option<String>, sent: Option<String>| {
+                let mut attributes = Map::new();
+                attributes.insert("ApproximateReceiveCount".into(), json!(count.unwrap_or_else(|| "1".into())));
+                attributes.insert(
+                    "SentTimestamp".into(),
+                    json!(sent.unwrap_or_else(|| chrono::Utc::now().timestamp_millis().to_string())),
+                );
+                json!({
+                    "messageId": id, "receiptHandle": "AQEBfuzz==", "body": body,
+                    "attributes": attributes, "messageAttributes": {}, "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:fuzz", "awsRegion": "eu-west-3",
+                })
+            };
+            let mut records: Vec<Value> = messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, (body, count, sent))| record(format!("m{i}"), body, count, sent))
+                .collect();
+            let place = at.index(records.len() + 1);
+            records.insert(place, record(GOOD_MESSAGE.into(), Some(good), None, None));
+            match serde_json::from_value(json!({ "Records": records })) {
+                Ok(event) => event,
+                Err(e) => panic!("fuzz made an SQS event Lambda would not: {e}"),
+            }
+        })
+        .boxed()
+}
+
+/// The rule of a queue consumer: every message whose body is not an envelope
+/// is reported as failed (SQS delivers it again, then dead-letters it), the
+/// [`GOOD_MESSAGE`] is not, and no id outside the batch is named. `Ok` with
+/// how many failed, for the summary.
+pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<String, String> {
+    let ids: Vec<&str> = batch
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.as_deref())
+        .collect();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    if let Some(stranger) = failed.iter().find(|id| !ids.contains(id)) {
+        return Err(format!("reported {stranger:?}, which is not in the batch"));
+    }
+    if failed.contains(&GOOD_MESSAGE) {
+        return Err("the valid message was reported failed".into());
+    }
+    for record in &batch.records {
+        let readable = record
+            .body
+            .as_deref()
+            .is_some_and(|b| crate::queue::Envelope::parse(b).is_ok());
+        let id = record.message_id.as_deref().unwrap_or_default();
+        if !readable && !failed.contains(&id) {
+            return Err(format!("unreadable message {id:?} was not reported failed"));
+        }
+    }
+    Ok(format!("{} failed", failed.len()))
 }
 
 #[cfg(test)]
