@@ -552,6 +552,10 @@ impl WirePaymentIntent {
             PaymentIntentStatus::Succeeded => self.amount,
             _ => 0,
         });
+        // Stripe's amounts are never negative (nor can a payment row be).
+        if self.amount < 0 || amount_received < 0 {
+            return Err(format!("negative amount in PaymentIntent {:?}", self.id));
+        }
         let order_id = self
             .metadata
             .as_ref()
@@ -832,8 +836,11 @@ pub fn parse_event(payload: &[u8]) -> Result<WebhookEvent, String> {
                 .map_err(|err| format!("unreadable refund: {err}"))?;
             let payment_intent = id_of(wire.payment_intent.clone());
             let refund = wire.into_refund();
-            if !plausible_id(&refund.id) || !plausible_status(&refund.status) {
-                return Err("not a refund id or status".into());
+            if !plausible_id(&refund.id)
+                || !plausible_status(&refund.status)
+                || refund.amount.cents() < 0
+            {
+                return Err("not a refund id, status or amount".into());
             }
             EventObject::Refund {
                 id: refund.id,
@@ -1367,6 +1374,25 @@ mod tests {
         assert!(parse_event(&refund("re_1", &"s".repeat(31))).is_err());
         assert!(parse_event(&refund("re_1", "Succeeded!")).is_err());
         assert!(parse_event(&refund(&"r".repeat(256), "succeeded")).is_err());
+    }
+
+    #[test]
+    fn negative_amounts_are_refused() {
+        // Found by fuzzing: a signed event with a negative amount broke the
+        // payments table's check (amount_cents >= 0), a 500.
+        for (amount, received) in [(-1, 0), (900, -900), (i64::MIN, 0)] {
+            let body = event(
+                serde_json::json!({"object": "payment_intent", "id": "pi_1", "amount": amount,
+                    "amount_received": received, "status": "succeeded"}),
+                "payment_intent.succeeded",
+            );
+            assert!(parse_event(&body).is_err(), "{amount} {received}");
+        }
+        let refund = event(
+            serde_json::json!({"object": "refund", "id": "re_1", "amount": -5, "status": "succeeded"}),
+            "refund.updated",
+        );
+        assert!(parse_event(&refund).is_err());
     }
 
     #[test]
