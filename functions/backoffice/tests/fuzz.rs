@@ -68,7 +68,7 @@ fn stock_cases(tokens: &[String]) -> BoxedStrategy<HttpCase> {
         (
             "reason",
             prop_oneof![
-                3 => fuzz::one_of(vec![json!("inventaire"), json!("livraison")]),
+                3 => fuzz::edge_text(200).prop_map(Value::String),
                 1 => fuzz::nasty_string().prop_map(Value::String),
             ]
             .boxed(),
@@ -135,7 +135,7 @@ fn product_body() -> BoxedStrategy<Value> {
             "steps",
             prop::collection::vec(
                 prop_oneof![
-                    3 => Just(json!("Étaler la pâte.")),
+                    3 => fuzz::edge_text(500).prop_map(Value::String),
                     1 => fuzz::nasty_string().prop_map(Value::String),
                 ],
                 0..4,
@@ -150,6 +150,8 @@ fn product_body() -> BoxedStrategy<Value> {
             "name",
             prop_oneof![
                 3 => fuzz::uuid_text().prop_map(|u| json!(format!("Pizza {}", &u[..8]))),
+                1 => (fuzz::edge_text(92), fuzz::uuid_text())
+                    .prop_map(|(t, u)| json!(format!("{} {}", &u[..7], t))),
                 1 => fuzz::one_of(vec![json!("Margherita"), json!("margherita ")]),
                 1 => fuzz::nasty_string().prop_map(Value::String),
             ]
@@ -157,7 +159,11 @@ fn product_body() -> BoxedStrategy<Value> {
         ),
         (
             "description",
-            fuzz::nasty_string().prop_map(Value::String).boxed(),
+            prop_oneof![
+                fuzz::edge_text(500).prop_map(Value::String),
+                fuzz::nasty_string().prop_map(Value::String),
+            ]
+            .boxed(),
         ),
         ("price_cents", fuzz::int(1..=5_000)),
         (

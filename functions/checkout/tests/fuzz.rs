@@ -58,15 +58,20 @@ fn contact(mixed: bool) -> BoxedStrategy<Value> {
         vec![
             (
                 "name",
-                fuzz::one_of(vec![json!("Camille Martin"), json!("Zoë d'Aubigné")]),
+                prop_oneof![
+                    Just(json!("Camille Martin")),
+                    fuzz::edge_text(100).prop_map(Value::String),
+                ]
+                .boxed(),
             ),
-            (
-                "phone",
-                fuzz::one_of(vec![json!("06 12 34 56 78"), json!("+33 6 12 34 56 78")]),
-            ),
+            ("phone", fuzz::edge_phone().prop_map(Value::String).boxed()),
             (
                 "email",
-                fuzz::one_of(vec![json!("camille@example.fr"), Value::Null]),
+                prop_oneof![
+                    Just(Value::Null),
+                    fuzz::edge_email().prop_map(Value::String),
+                ]
+                .boxed(),
             ),
         ],
     )

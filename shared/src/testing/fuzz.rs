@@ -322,6 +322,56 @@ pub fn nasty_string() -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// Text that a "1 to `max` characters" rule lets through but that stresses
+/// what stores it: exactly `max` characters of 4-byte or 2-byte characters,
+/// control and NUL characters, combining marks, right-to-left overrides,
+/// quotes and backslashes, runs of spaces.
+pub fn edge_text(max: usize) -> BoxedStrategy<String> {
+    let fills = select(vec![
+        "🍕", "é", "x", "\u{301}a", "'", "\\", "\u{0}a", "\u{202E}",
+    ]);
+    prop_oneof![
+        2 => fills.prop_map(move |fill| fill.repeat(max).chars().take(max).collect()),
+        1 => select(vec![
+            "Zoë d'Aubigné", "O'Brien \"Bob\" \\ 🍕", "  lots   of   spaces  ", "\u{0}\u{1}\u{7f}x",
+            "a\u{301}\u{302}\u{303}", "\u{202E}olleh", "İıŞş", "ﬀ ẞ",
+        ])
+        .prop_map(str::to_owned),
+    ]
+    .boxed()
+}
+
+/// E-mail addresses of a plausible shape at the edges: 254 bytes long,
+/// upper case, tags, unicode local parts and domains.
+pub fn edge_email() -> BoxedStrategy<String> {
+    prop_oneof![
+        1 => Just(format!("{}@example.fr", "a".repeat(243))),
+        1 => Just(format!("{}@example.fr", "é".repeat(121))),
+        2 => select(vec![
+            "CAMILLE.Martin@Example.FR", "camille+pizza@example.fr", "ünïcødé@exämple.fr",
+            "🍕@example.fr", "a@b.co", "x@ocpizza.test", "o'brien@example.fr",
+        ])
+        .prop_map(str::to_owned),
+        1 => uuid_text().prop_map(|u| format!("{}@example.fr", &u[..8])),
+    ]
+    .boxed()
+}
+
+/// Phone numbers a "digits, spaces, + . - ( )" rule lets through, at its
+/// length limits.
+pub fn edge_phone() -> BoxedStrategy<String> {
+    select(vec![
+        "06 12 34 56 78",
+        "+33 (0)6.12.34.56.78",
+        "000000",
+        "123456789012345",
+        "((((((123456))))))",
+        "+-.() 06 12 34 56",
+    ])
+    .prop_map(str::to_owned)
+    .boxed()
+}
+
 /// Numbers at and around the limits, of every JSON kind.
 pub fn nasty_number() -> BoxedStrategy<Value> {
     let classics = select(vec![
