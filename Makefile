@@ -1,7 +1,7 @@
 # OC Pizza — the two commands, and the operations' ones.
 # Everything here installs what it is missing on a fresh machine.
 
-.PHONY: run test bench lint fmt backup restore lambdas
+.PHONY: run test fuzz bench lint fmt backup restore lambdas
 
 ## run: the whole system locally on demo data (Ctrl-C stops it)
 run:
@@ -10,6 +10,10 @@ run:
 ## test: every test against real MariaDB, SQS server and localstripe
 test:
 	bash infra/local/test.sh
+
+## fuzz: only the fuzz tests, 5000 cases per target (FUZZ_CASES=…, FUZZ_SEED=…)
+fuzz:
+	bash infra/local/fuzz.sh
 
 ## bench: release-build benchmarks, one table of figures
 bench:

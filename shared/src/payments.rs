@@ -552,6 +552,10 @@ impl WirePaymentIntent {
             PaymentIntentStatus::Succeeded => self.amount,
             _ => 0,
         });
+        // Stripe's amounts are never negative (nor can a payment row be).
+        if self.amount < 0 || amount_received < 0 {
+            return Err(format!("negative amount in PaymentIntent {:?}", self.id));
+        }
         let order_id = self
             .metadata
             .as_ref()
@@ -772,12 +776,32 @@ struct WireEventData {
     object: Value,
 }
 
+/// Is this an id Stripe could have made (`evt_…`, `pi_…`, `re_…`)? Stripe's
+/// ids are at most 255 visible ASCII characters, which is also what we keep
+/// them in (`processed_events.event_id`, `payments.provider_ref`).
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Is this a status word as Stripe writes them (`succeeded`,
+/// `requires_action`)? Recorded as is in `payments.status`.
+fn plausible_status(status: &str) -> bool {
+    !status.is_empty()
+        && status.len() <= 30
+        && status.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 /// Reads an event's body (verify its signature first). Tolerant: only the
 /// fields we use must be there, so localstripe's old `api_version`
-/// (2017-08-15) and newer Stripe versions both read. Never panics.
+/// (2017-08-15) and newer Stripe versions both read. Ids and statuses that
+/// Stripe could not have sent (empty, too long, not ASCII) are refused, so
+/// even a signed event never makes a write fail. Never panics.
 pub fn parse_event(payload: &[u8]) -> Result<WebhookEvent, String> {
     let event: WireEvent =
         serde_json::from_slice(payload).map_err(|err| format!("not a Stripe event: {err}"))?;
+    if !plausible_id(&event.id) {
+        return Err("not a Stripe event id".into());
+    }
     let kind = event
         .data
         .object
@@ -791,6 +815,9 @@ pub fn parse_event(payload: &[u8]) -> Result<WebhookEvent, String> {
             let wire: WirePaymentIntent = serde_json::from_value(object)
                 .map_err(|err| format!("unreadable payment_intent: {err}"))?;
             let (mut payment_intent, last_error) = wire.into_parts()?;
+            if !plausible_id(&payment_intent.id) {
+                return Err("not a PaymentIntent id".into());
+            }
             payment_intent.client_secret = None;
             EventObject::PaymentIntent(payment_intent, last_error)
         }
@@ -809,6 +836,12 @@ pub fn parse_event(payload: &[u8]) -> Result<WebhookEvent, String> {
                 .map_err(|err| format!("unreadable refund: {err}"))?;
             let payment_intent = id_of(wire.payment_intent.clone());
             let refund = wire.into_refund();
+            if !plausible_id(&refund.id)
+                || !plausible_status(&refund.status)
+                || refund.amount.cents() < 0
+            {
+                return Err("not a refund id, status or amount".into());
+            }
             EventObject::Refund {
                 id: refund.id,
                 payment_intent,
@@ -1314,6 +1347,52 @@ mod tests {
         assert!(parse_event(&unknown_status)
             .unwrap_err()
             .contains("exploded"));
+    }
+
+    #[test]
+    fn ids_and_statuses_stripe_could_not_have_sent_are_refused() {
+        let intent = |id: &str| serde_json::json!({"object": "payment_intent", "id": id, "amount": 1, "status": "succeeded"});
+        let with_id = |id: &str| {
+            let mut body: serde_json::Value =
+                serde_json::from_slice(&event(intent("pi_1"), "payment_intent.succeeded")).unwrap();
+            body["id"] = id.into();
+            serde_json::to_vec(&body).unwrap()
+        };
+        assert!(parse_event(&with_id(&"x".repeat(255))).is_ok());
+        for id in ["", &"x".repeat(256), "évt_1", "evt 1", "evt_\u{0}"] {
+            assert!(parse_event(&with_id(id)).is_err(), "event id {id:?}");
+        }
+        let long_intent = event(intent(&"p".repeat(256)), "payment_intent.succeeded");
+        assert!(parse_event(&long_intent).is_err());
+        let refund = |id: &str, status: &str| {
+            event(
+                serde_json::json!({"object": "refund", "id": id, "amount": 1, "status": status}),
+                "refund.updated",
+            )
+        };
+        assert!(parse_event(&refund("re_1", "requires_action")).is_ok());
+        assert!(parse_event(&refund("re_1", &"s".repeat(31))).is_err());
+        assert!(parse_event(&refund("re_1", "Succeeded!")).is_err());
+        assert!(parse_event(&refund(&"r".repeat(256), "succeeded")).is_err());
+    }
+
+    #[test]
+    fn negative_amounts_are_refused() {
+        // Found by fuzzing: a signed event with a negative amount broke the
+        // payments table's check (amount_cents >= 0), a 500.
+        for (amount, received) in [(-1, 0), (900, -900), (i64::MIN, 0)] {
+            let body = event(
+                serde_json::json!({"object": "payment_intent", "id": "pi_1", "amount": amount,
+                    "amount_received": received, "status": "succeeded"}),
+                "payment_intent.succeeded",
+            );
+            assert!(parse_event(&body).is_err(), "{amount} {received}");
+        }
+        let refund = event(
+            serde_json::json!({"object": "refund", "id": "re_1", "amount": -5, "status": "succeeded"}),
+            "refund.updated",
+        );
+        assert!(parse_event(&refund).is_err());
     }
 
     #[test]

@@ -49,9 +49,26 @@ pub struct Period {
     to: NaiveDate,
 }
 
+/// The first and last days a report may cover: the Unix epoch, and the
+/// last day whose end (and its UTC instant) still fits the database's
+/// `DATETIME`, which stops at 9999-12-31. A date parser accepts years from
+/// -262144 to +262143, which neither the database nor date arithmetic can
+/// take.
+fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+fn last_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9998, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
 impl Period {
-    /// Checks the bounds: `from <= to`, at most [`MAX_DAYS`] days.
+    /// Checks the bounds: `from <= to`, at most [`MAX_DAYS`] days, both from
+    /// 1970-01-01 to 9998-12-31.
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, String> {
+        let (first, last) = (first_day(), last_day());
+        if from < first || to > last || to < first || from > last {
+            return Err(format!("A report covers days from {first} to {last}."));
+        }
         if from > to {
             return Err(format!("`from` ({from}) is after `to` ({to})."));
         }
@@ -449,6 +466,14 @@ mod tests {
         assert!(Period::new(date(2024, 1, 1), date(2024, 12, 31)).is_ok()); // 366
         assert!(Period::new(date(2025, 1, 1), date(2026, 1, 1)).is_ok()); // 366
         assert!(Period::new(date(2025, 1, 1), date(2026, 1, 2)).is_err()); // 367
+                                                                           // Found by fuzzing: years the database cannot hold made the report
+                                                                           // panic (binding the bounds) instead of answering 422.
+        assert!(Period::new(date(-1, 12, 31), date(-1, 12, 31)).is_err());
+        assert!(Period::new(date(1969, 12, 31), date(1970, 1, 1)).is_err());
+        assert!(Period::new(date(9998, 12, 31), date(9999, 1, 1)).is_err());
+        assert!(Period::new(NaiveDate::MAX, NaiveDate::MAX).is_err());
+        assert!(Period::new(date(1970, 1, 1), date(1970, 1, 1)).is_ok());
+        assert!(Period::new(date(9998, 12, 31), date(9998, 12, 31)).is_ok());
     }
 
     #[test]

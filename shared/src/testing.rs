@@ -1,6 +1,11 @@
 //! Test support shared by the functions' tests and benchmarks: fresh queues on
-//! the real SQS-compatible server, the local configuration, small queries.
-//! Nothing here is used by a function at run time.
+//! the real SQS-compatible server, the local configuration, small queries,
+//! the checks every answer and the database must pass. Nothing here is used
+//! by a function at run time; the fuzzing generators ([`fuzz`]) are behind
+//! the `fuzzing` feature, which only the functions' tests turn on.
+
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 
 use crate::config::Config;
 use crate::queue::{self, QueueName, Queues};
@@ -102,6 +107,66 @@ pub async fn ledger_mismatches(pool: &MySqlPool) -> i64 {
             OR s.reserved < 0 OR s.on_hand < 0",
     )
     .await
+}
+
+/// Orders missing what their transaction always writes with them: a line and
+/// a status history row (0 when nothing was left half-written).
+pub async fn incomplete_orders(pool: &MySqlPool) -> i64 {
+    scalar(
+        pool,
+        "SELECT COUNT(*) FROM orders o \
+         WHERE NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id) \
+            OR NOT EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.id)",
+    )
+    .await
+}
+
+/// What is wrong with an answer by the rule of the HTTP edge, if anything:
+/// never a 5xx, and a 4xx is an RFC 9457 `application/problem+json` with a
+/// `type`, a `title`, the answer's `status` and a `detail`.
+pub fn problem_violation(response: &crate::http::Response) -> Option<String> {
+    let status = response.status();
+    let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    if status.is_server_error() {
+        return Some(format!("answered {status}: {body}"));
+    }
+    if !status.is_client_error() {
+        return None;
+    }
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type != crate::http::PROBLEM_JSON {
+        return Some(format!(
+            "{status} as {content_type:?}, not a problem: {body}"
+        ));
+    }
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let text = |field: &str| problem[field].as_str().is_some_and(|t| !t.is_empty());
+    if !(text("type") && text("title") && text("detail"))
+        || problem["status"].as_u64() != Some(u64::from(status.as_u16()))
+    {
+        return Some(format!(
+            "{status}: the problem lacks type, title, status or detail: {body}"
+        ));
+    }
+    None
+}
+
+/// Panics unless the answer is a 4xx problem as [`problem_violation`] wants it.
+pub fn assert_problem(response: &crate::http::Response) {
+    if let Some(why) = problem_violation(response) {
+        panic!("{why}");
+    }
+    let status = response.status();
+    if !status.is_client_error() {
+        panic!(
+            "answered {status}, not a problem: {}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+    }
 }
 
 /// A request as a function URL delivers it: JSON body, optional bearer token.

@@ -845,6 +845,10 @@ async fn revenue_matches_sums_computed_by_hand(pool: MySqlPool) {
         "from=2026-03-28",
         "from=28/03/2026&to=2026-03-30",
         "from=2026-03-28&to=2026-03-30&format=xml",
+        // Found by fuzzing: these made the report panic.
+        "from=-0001-12-31&to=-0001-12-31",
+        "from=%2B262143-12-31&to=%2B262143-12-31",
+        "from=9999-12-31&to=9999-12-31",
     ] {
         let (status, body) = call(
             &state,
@@ -855,6 +859,7 @@ async fn revenue_matches_sums_computed_by_hand(pool: MySqlPool) {
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["status"], 422, "{query}: {body}");
     }
 }
 

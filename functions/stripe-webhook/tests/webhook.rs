@@ -325,6 +325,68 @@ async fn bad_signatures_are_400_and_change_nothing(pool: MySqlPool) {
     assert_eq!(status_of(&pool, order).await, "pending_payment");
 }
 
+/// Found by fuzzing: a signed event whose id does not fit
+/// `processed_events.event_id` (255) made the insert fail, a 500 that Stripe
+/// would retry for days. Such an id is not Stripe's: 400, nothing recorded.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_signed_event_with_an_id_stripe_never_makes_is_a_400(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (order, pi, total) = card_order(&world, 1).await;
+    for id in ["x".repeat(256), String::new(), "évt_1".into()] {
+        let payload = event(
+            &id,
+            "payment_intent.succeeded",
+            &pi,
+            order,
+            total,
+            "succeeded",
+        );
+        let response = stripe_webhook::handle(&world.webhook, signed(&payload)).await;
+        testing::assert_problem(&response);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{id:?}");
+    }
+    let long_intent = event(
+        "evt_long_pi",
+        "payment_intent.succeeded",
+        &"p".repeat(256),
+        order,
+        total,
+        "succeeded",
+    );
+    let response = stripe_webhook::handle(&world.webhook, signed(&long_intent)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(status_of(&pool, order).await, "pending_payment");
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM processed_events").await,
+        0
+    );
+}
+
+/// Found by fuzzing: a signed PaymentIntent event with a negative amount
+/// broke the payments table's check (`amount_cents >= 0`), a 500. Stripe
+/// never sends one: 400, nothing recorded.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_signed_event_with_a_negative_amount_is_a_400(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (order, pi, total) = card_order(&world, 1).await;
+    let payload = event(
+        "evt_negative",
+        "payment_intent.canceled",
+        &pi,
+        order,
+        -total,
+        "canceled",
+    );
+    let response = stripe_webhook::handle(&world.webhook, signed(&payload)).await;
+    testing::assert_problem(&response);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(status_of(&pool, order).await, "pending_payment");
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM processed_events").await,
+        0
+    );
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_sample_events_verify_with_the_local_secret(pool: MySqlPool) {
     // events/ holds signed payloads for `cargo lambda invoke`; their signature

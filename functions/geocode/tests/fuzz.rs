@@ -1,0 +1,55 @@
+//! Fuzzing geocode's query string (see `ocpizza::testing::fuzz`), offline:
+//! without a Google key only the demo addresses are known, so every other
+//! address is a 422. Every answer is a 200 or a 4xx problem.
+
+use geocode::State;
+use ocpizza::config::{lookup_from, Config};
+use ocpizza::geo::Geocoder;
+use ocpizza::testing::fuzz::{self, HttpCase};
+use proptest::prelude::*;
+use serde_json::Value;
+use sqlx::MySqlPool;
+
+/// The demo addresses as people type them: as listed, in capitals, with
+/// extra spaces and punctuation.
+fn addresses() -> BoxedStrategy<String> {
+    let all: Vec<Value> = serde_json::from_str(ocpizza::samples::ADDRESSES_JSON).unwrap();
+    let known: Vec<String> = all
+        .iter()
+        .filter_map(|a| a["query"].as_str().map(str::to_owned))
+        .collect();
+    (proptest::sample::select(known), 0u8..4)
+        .prop_map(|(address, how)| match how {
+            0 => address.to_uppercase(),
+            1 => format!("  {}  ", address.replace(' ', "   ")),
+            2 => address.replace(',', " ;"),
+            _ => address,
+        })
+        .boxed()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn any_address_query_is_answered_or_refused(pool: MySqlPool) {
+    ocpizza::samples::load_demo(&pool).await.unwrap();
+    let config = Config::from_lookup(&[], lookup_from(&[])).unwrap();
+    let state = State {
+        pool: pool.clone(),
+        cors: Default::default(),
+        geocoder: Geocoder::from_config(&config),
+    };
+    let cases = (
+        fuzz::method("GET"),
+        prop_oneof![
+            6 => Just("geocode".to_owned()),
+            1 => fuzz::path_segment(vec!["geocode".into()]),
+        ],
+        fuzz::query(vec![("address", addresses())]),
+    )
+        .prop_map(|(method, path, query)| HttpCase::new(&method, format!("/{path}?{query}")));
+    let inputs = fuzz::generate("geocode address", cases);
+    fuzz::run_http("geocode address", inputs, |req| {
+        let state = state.clone();
+        async move { geocode::handle(&state, req).await }
+    })
+    .await;
+}
