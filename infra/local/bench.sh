@@ -87,6 +87,11 @@ cargo bench --quiet -p menu --bench menu -- "$have orders" | tee -a "$ROWS"
 say "revenue report over the last year of the $have orders"
 cargo bench --quiet -p backoffice --bench revenue | tee -a "$ROWS"
 
+say "cold start, warm duration, memory and size of every function"
+# Its own build of the functions and its own fresh database; a function that
+# fails gets a "failed" row and the rest of the report is still written.
+ROWS="$ROWS" bash infra/local/coldstart.sh || say "coldstart: a function failed (see its row)"
+
 {
     echo "# OC Pizza benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(mysql --protocol=tcp -h127.0.0.1 -uroot -N -e 'SELECT VERSION()')"
     echo
