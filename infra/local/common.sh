@@ -110,9 +110,11 @@ stop_started() {
 need_sqs() { start_service sqs "$SQS_PORT" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$SQS_PORT"; }
 need_stripe() { start_service localstripe "$STRIPE_PORT" "$VENV/bin/localstripe" --port "$STRIPE_PORT"; }
 # aiosmtpd's Mailbox handler stores each e-mail it receives as a file in $MAILDIR/new.
+# The name (default smtp) keys its pid file: `make test` names its own server
+# apart from the one of the stack its browser tests bring up.
 need_smtp() {
     mkdir -p "$MAILDIR"/{cur,new,tmp}
-    start_service smtp "$SMTP_PORT" "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+    start_service "${1:-smtp}" "$SMTP_PORT" "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
         -c aiosmtpd.handlers.Mailbox "$MAILDIR"
 }
 

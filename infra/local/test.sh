@@ -24,7 +24,7 @@ export MAILDIR="$RUN_DIR/test-mail"
 if listening "$SMTP_PORT"; then
     die "port $SMTP_PORT is taken: the tests need their own SMTP server there"
 fi
-need_smtp
+need_smtp test-smtp
 
 # #[sqlx::test] creates a fresh database per test on this server and drops it
 # after; DATABASE_URL names the server (its database part is ignored).
