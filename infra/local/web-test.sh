@@ -25,6 +25,20 @@ fi
 export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_web"
 unset SMTP_URL MAILDIR
 mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_web'
+# And empty queues: messages another run left in the local queues (orders of
+# another database) would hold up this stack's tickets. `make run` recreates them.
+need_python_tools
+need_sqs
+"$VENV/bin/python" - <<PY
+import boto3
+sqs = boto3.client("sqs", endpoint_url="$AWS_ENDPOINT_URL", region_name="$AWS_REGION",
+                   aws_access_key_id="local", aws_secret_access_key="local")
+for name in ("ocpizza-kitchen", "ocpizza-delivery", "ocpizza-kitchen-dlq", "ocpizza-delivery-dlq"):
+    try:
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except sqs.exceptions.QueueDoesNotExist:
+        pass
+PY
 # The functions, built before the stack starts so the first page does not wait.
 say "building the functions for cargo lambda watch"
 cargo build --quiet --workspace --bins
@@ -34,6 +48,7 @@ RUN_PID=$!
 stop_run() {
     kill -TERM -- "-$RUN_PID" 2>/dev/null || true
     wait "$RUN_PID" 2>/dev/null || true
+    stop_started
 }
 trap stop_run EXIT
 BASE="http://localhost:$WATCH_PORT/lambda-url"
