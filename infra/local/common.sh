@@ -38,13 +38,21 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Waits for a port to answer. When the service was started here (its pid
+# file exists) and has died, says so at once with the end of its log.
 wait_port() { # port name [seconds]
-    local i
-    for ((i = 0; i < ${3:-30} * 10; i++)); do
+    local i pid
+    pid=$(cat "$RUN_DIR/$2.pid" 2>/dev/null || true)
+    for ((i = 0; i < ${3:-60} * 10; i++)); do
         listening "$1" && return 0
+        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$RUN_DIR/$2.log" >&2 2>/dev/null || true
+            die "$2 exited before listening on port $1 (log: $RUN_DIR/$2.log)"
+        fi
         sleep 0.1
     done
-    die "$2 did not start on port $1 (see $RUN_DIR/$2.log)"
+    tail -n 20 "$RUN_DIR/$2.log" >&2 2>/dev/null || true
+    die "$2 did not start on port $1 within ${3:-60} s (log: $RUN_DIR/$2.log)"
 }
 
 need_rust() {
@@ -108,7 +116,10 @@ stop_started() {
 }
 
 need_sqs() { start_service sqs "$SQS_PORT" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$SQS_PORT"; }
-need_stripe() { start_service localstripe "$STRIPE_PORT" "$VENV/bin/localstripe" --port "$STRIPE_PORT"; }
+# --from-scratch: without it localstripe loads /tmp/localstripe.pickle, which it
+# rewrites whole on every change; a file left by an earlier run (or cut short
+# when that run was killed) made it slow to start or crash before listening.
+need_stripe() { start_service localstripe "$STRIPE_PORT" "$VENV/bin/localstripe" --port "$STRIPE_PORT" --from-scratch; }
 # aiosmtpd's Mailbox handler stores each e-mail it receives as a file in $MAILDIR/new.
 # The name (default smtp) keys its pid file: `make test` names its own server
 # apart from the one of the stack its browser tests bring up.
