@@ -25,6 +25,8 @@ if listening "$SMTP_PORT"; then
     die "port $SMTP_PORT is taken: the tests need their own SMTP server there"
 fi
 need_smtp test-smtp
+# The outage tests run servers of their own, to stop and kill them.
+export MOTO_SERVER="$VENV/bin/moto_server"
 
 # #[sqlx::test] creates a fresh database per test on this server and drops it
 # after; DATABASE_URL names the server (its database part is ignored).

@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// A send (with the SDK's retries) that takes longer has failed: the event
+/// stays in the outbox for the relay. The SDK has no overall deadline of its
+/// own, so without this a queue that accepts connections but never answers
+/// would hold a checkout until the Lambda timeout.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The envelope's version; a consumer refuses versions it does not know.
 pub const ENVELOPE_VERSION: u32 = 1;
 
@@ -82,6 +88,8 @@ pub enum QueueError {
     UnsupportedVersion(u32),
     #[error("SQS: {0}")]
     Sqs(String),
+    #[error("SQS did not answer within {0:?}")]
+    Timeout(Duration),
 }
 
 impl Envelope {
@@ -182,14 +190,18 @@ impl Queues {
         }
     }
 
-    /// Sends one envelope to the queue its event belongs on.
+    /// Sends one envelope to the queue its event belongs on, within
+    /// [`SEND_TIMEOUT`].
     pub async fn send(&self, envelope: &Envelope) -> Result<(), QueueError> {
-        self.client
+        let send = self
+            .client
             .send_message()
             .queue_url(self.url(envelope.event.queue()))
             .message_body(envelope.to_json())
-            .send()
+            .send();
+        tokio::time::timeout(SEND_TIMEOUT, send)
             .await
+            .map_err(|_| QueueError::Timeout(SEND_TIMEOUT))?
             .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         Ok(())
     }
@@ -212,13 +224,15 @@ impl Queues {
                     .map_err(|e| QueueError::Sqs(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        let output = self
+        let send = self
             .client
             .send_message_batch()
             .queue_url(self.url(queue))
             .set_entries(Some(entries))
-            .send()
+            .send();
+        let output = tokio::time::timeout(SEND_TIMEOUT, send)
             .await
+            .map_err(|_| QueueError::Timeout(SEND_TIMEOUT))?
             .map_err(|e| QueueError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
         Ok(output
             .successful()

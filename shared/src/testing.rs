@@ -121,6 +121,23 @@ pub async fn incomplete_orders(pool: &MySqlPool) -> i64 {
     .await
 }
 
+/// The reconciliation check ([`crate::audit`]) must find nothing; fails
+/// with every finding otherwise. Returns the number of orders checked.
+pub async fn assert_reconciled(pool: &MySqlPool, scope: crate::audit::Scope) -> i64 {
+    let findings = match crate::audit::audit(pool, scope).await {
+        Ok(findings) => findings,
+        Err(e) => panic!("audit: {e}"),
+    };
+    let report: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    assert!(
+        report.is_empty(),
+        "the reconciliation check found {} disagreements:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+    scalar(pool, "SELECT COUNT(*) FROM orders").await
+}
+
 /// What is wrong with an answer by the rule of the HTTP edge, if anything:
 /// never a 5xx, and a 4xx is an RFC 9457 `application/problem+json` with a
 /// `type`, a `title`, the answer's `status` and a `detail`.

@@ -7,6 +7,7 @@
 //! ocpizza-admin history N          add N historical orders (benchmarks)
 //! ocpizza-admin queues             create the queues and their dead-letter queues
 //! ocpizza-admin token EMAIL        a bearer token for an account (not in production)
+//! ocpizza-admin audit [--settled]  the reconciliation check (exit 1 on any finding)
 //! ```
 
 use ocpizza::config::{var, Config};
@@ -31,7 +32,12 @@ async fn main() -> ExitCode {
         },
         ["queues"] => queues().await,
         ["token", email] => token(email).await,
-        _ => Err("usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL".into()),
+        ["audit"] => audit(ocpizza::audit::Scope::Live).await,
+        ["audit", "--settled"] => audit(ocpizza::audit::Scope::Settled).await,
+        _ => Err(
+            "usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL | audit [--settled]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -162,4 +168,25 @@ async fn token(email: &str) -> Result<(), Error> {
     eprintln!("{email} ({role}), valid until {expires}");
     println!("{token}");
     Ok(())
+}
+
+/// The reconciliation check (`ocpizza::audit`): prints each finding and
+/// fails when there is one. `--settled` once the outbox and the queues are
+/// drained, to check the tickets and deliveries too.
+async fn audit(scope: ocpizza::audit::Scope) -> Result<(), Error> {
+    let config = config()?;
+    let pool = pool(&config).await?;
+    let findings = ocpizza::audit::audit(&pool, scope).await?;
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&pool)
+        .await?;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    if findings.is_empty() {
+        println!("audit: {orders} orders, everything agrees ({scope:?})");
+        Ok(())
+    } else {
+        Err(format!("{} findings over {orders} orders", findings.len()).into())
+    }
 }
