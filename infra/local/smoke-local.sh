@@ -24,3 +24,5 @@ if ! bash infra/smoke.sh "http://localhost:$WATCH_PORT/lambda-url"; then
     tail -40 "$LOG" >&2
     die "smoke test failed against make run"
 fi
+# What the smoke test did must add up: statuses, payments, stock, e-mails.
+admin audit || die "the reconciliation check found disagreements in $DATABASE_URL (see above)"

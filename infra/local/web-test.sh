@@ -69,3 +69,6 @@ if ! (cd "$TESTS" && WEB_BASE="$BASE" SCREENSHOTS="$ROOT/target/screenshots" nod
     tail -40 "$LOG" >&2
     die "browser tests failed (screenshots so far in target/screenshots/)"
 fi
+# What the pages did must add up: statuses, payments, stock, e-mails.
+say "reconciliation check of what the browser tests did"
+admin audit || die "the reconciliation check found disagreements in $DATABASE_URL (see above)"

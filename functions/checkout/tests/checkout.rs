@@ -193,6 +193,7 @@ async fn two_thousand_concurrent_checkouts_for_a_hundred_portions_sell_exactly_a
     );
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 100);
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -588,6 +589,7 @@ async fn fifty_checkouts_with_sqs_down_all_succeed_and_the_relay_delivers_exactl
     orders.sort();
     orders.dedup();
     assert_eq!((messages.len(), orders.len()), (50, 50));
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]

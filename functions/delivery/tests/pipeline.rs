@@ -378,6 +378,7 @@ async fn a_cash_delivery_order_goes_from_checkout_to_the_door(pool: MySqlPool) {
     .await
     .unwrap();
     assert_eq!(kinds, [("consumption".into(),), ("reservation".into(),)]);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -428,6 +429,7 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     let story = ["placed", "preparing", "ready", "picked_up"];
     assert_eq!(history(&pool, id).await, story);
     assert_eq!(notifications(&pool, id).await, story);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -501,6 +503,7 @@ async fn every_message_delivered_twice_has_one_effect(pool: MySqlPool) {
         .await,
         1
     );
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]

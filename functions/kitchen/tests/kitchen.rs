@@ -490,6 +490,7 @@ async fn cancellations_withdraw_tickets_and_duplicates_change_nothing(pool: MySq
         5,
         "each event applied once"
     );
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 fn fixture(text: &str) -> aws_lambda_events::event::sqs::SqsEvent {

@@ -283,6 +283,7 @@ async fn cancelling_twenty_orders_gives_the_twenty_portions_back(pool: MySqlPool
         20
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -615,6 +616,7 @@ async fn a_paid_order_stays_paid_to_the_cent_and_cancelling_refunds_it(pool: MyS
         .await,
         2700
     );
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -678,6 +680,7 @@ async fn the_sweep_cancels_unpaid_orders_and_releases_their_stock(pool: MySqlPoo
         0
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 /// What Stripe.js `createToken` does in the shop: localstripe (like Stripe)
@@ -804,4 +807,50 @@ async fn the_shop_pays_with_a_card_token_and_a_declined_card_leaves_the_order_wa
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+/// The reconciliation check finds each kind of disagreement an operator must
+/// hear about, on the order concerned, and nothing on the orders left alone.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_reconciliation_check_names_each_disagreement(pool: MySqlPool) {
+    use ocpizza::audit::{audit, Scope};
+    let world = world(&pool).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(place(&world, "cash", "pickup", 1).await.0);
+    }
+    assert!(audit(&pool, Scope::Live).await.unwrap().is_empty());
+    // The outbox was sent by checkout, but no kitchen consumed it.
+    let settled = audit(&pool, Scope::Settled).await.unwrap();
+    assert_eq!(settled.len(), 6, "{settled:?}");
+    assert!(settled.iter().all(|f| f.check == "kitchen"));
+
+    let corruptions = [
+        ("status-history", "UPDATE orders SET status = 'preparing' WHERE id = ?"),
+        ("totals", "UPDATE orders SET subtotal_cents = subtotal_cents + 1, total_cents = total_cents + 1 WHERE id = ?"),
+        ("reservation", "DELETE FROM stock_movements WHERE order_id = ?"),
+        ("payments", "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status) VALUES (?, 'cash', 'charge', 'x', 999999, 'succeeded')"),
+        ("notifications", "DELETE FROM notifications WHERE order_id = ?"),
+    ];
+    for ((check, sql), id) in corruptions.iter().zip(&ids) {
+        sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+        let findings = audit(&pool, Scope::Live).await.unwrap();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.check == *check && f.order_id == Some(*id)),
+            "{check} on order {id}: {findings:?}"
+        );
+    }
+    // Deleting an order's movements broke the stock ledger too.
+    let findings = audit(&pool, Scope::Live).await.unwrap();
+    assert!(
+        findings.iter().any(|f| f.check == "stock-ledger"),
+        "{findings:?}"
+    );
+    let untouched = ids[5];
+    assert!(
+        findings.iter().all(|f| f.order_id != Some(untouched)),
+        "{findings:?}"
+    );
 }

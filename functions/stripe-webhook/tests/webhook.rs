@@ -215,6 +215,7 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
         scalar(&pool, &format!("SELECT amount_cents FROM payments WHERE order_id = {paid} AND status = 'succeeded'")).await,
         paid_total
     );
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
