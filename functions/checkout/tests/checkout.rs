@@ -669,4 +669,51 @@ async fn stripe_unreachable_fails_a_card_checkout_cleanly_and_cash_still_works(p
     .await;
     assert_eq!(cash.status(), StatusCode::CREATED);
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+}
+
+/// Stripe accepts the connection and never answers: the card checkout gives
+/// up at the client's deadline with a 503, holds no stock, and cash still works.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_stripe_that_never_answers_fails_a_card_checkout_cleanly(pool: MySqlPool) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let black_hole = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut state = state(&pool).await;
+    let mut config = testing::config();
+    config.stripe_api_base = format!("http://{address}");
+    state.stripe = Stripe::from_config(&config)
+        .unwrap()
+        .with_timeout(Duration::from_millis(500));
+    let mut body = pickup_cash(json!([{"product_id": 1, "quantity": 2}]));
+    body["payment_method"] = json!("card");
+    let started = std::time::Instant::now();
+    let response = checkout::handle(&state, order(body, Some(&key()))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json_of(&response)["type"], "/problems/unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM stock WHERE reserved <> 0").await,
+        0
+    );
+    let cash = checkout::handle(
+        &state,
+        order(
+            pickup_cash(json!([{"product_id": 1, "quantity": 1}])),
+            Some(&key()),
+        ),
+    )
+    .await;
+    assert_eq!(cash.status(), StatusCode::CREATED);
+    black_hole.abort();
+    testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
