@@ -147,7 +147,12 @@ impl Queues {
     /// the local SQS-compatible server; locally, without AWS credentials in the
     /// environment, dummy ones are used (the local server ignores them).
     pub async fn from_config(config: &Config) -> Queues {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https);
         if let Some(endpoint) = &config.aws_endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }

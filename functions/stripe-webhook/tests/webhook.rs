@@ -46,7 +46,7 @@ async fn card_order(world: &World, quantity: i64) -> (i64, String, i64) {
     let body = json!({
         "pizzeria_id": 1, "fulfilment": "pickup", "payment_method": "card",
         "lines": [{"product_id": 1, "quantity": quantity}],
-        "contact": {"name": "Léa Petit", "phone": "0612345678"}
+        "contact": {"name": "Léa Petit", "phone": "0612345678", "email": "lea.petit@example.fr"}
     });
     let req = http::Request::builder()
         .method("POST")
@@ -194,6 +194,15 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
     assert_eq!(
         scalar(&pool, "SELECT COUNT(*) FROM processed_events").await,
         4
+    );
+    // One e-mail per effect: two confirmations, one cancellation.
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM notifications WHERE kind IN ('placed', 'cancelled')"
+        )
+        .await,
+        3
     );
     let messages = testing::drain(
         &world.webhook.queues,
