@@ -36,6 +36,11 @@ $('#signup').addEventListener('submit', async (e) => {
   await signIn(body.email, body.password, out);
 });
 
+// The buttons stay disabled until the handlers above are in place: a click
+// before that would submit the form natively (the module waits for
+// config.json first).
+for (const button of document.querySelectorAll('#login button, #signup button')) button.disabled = false;
+
 async function showOrders(me) {
   $('#signed-out').hidden = true;
   $('#signed-in').hidden = false;
