@@ -65,8 +65,14 @@ for url in storefront/config.json menu/pizzerias orders/orders checkout/orders k
 done
 say "browser tests (screenshots in target/screenshots/)"
 mkdir -p "$ROOT/target/screenshots"
-if ! (cd "$TESTS" && WEB_BASE="$BASE" SCREENSHOTS="$ROOT/target/screenshots" node --test --test-concurrency=1 --test-reporter=spec); then
+OUT="$RUN_DIR/web-test.out"
+if ! (cd "$TESTS" && WEB_BASE="$BASE" SCREENSHOTS="$ROOT/target/screenshots" node --test --test-concurrency=1 --test-reporter=spec) 2>&1 | tee "$OUT"; then
+    # The stack's last lines, then which test failed and why: last, so that
+    # the tail of a CI log names the assertion.
+    say "the stack's last lines ($LOG)"
     tail -40 "$LOG" >&2
+    say "what failed"
+    sed -n '/failing tests:/,$p' "$OUT" >&2
     die "browser tests failed (screenshots so far in target/screenshots/)"
 fi
 # What the pages did must add up: statuses, payments, stock, e-mails.

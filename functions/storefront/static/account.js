@@ -1,7 +1,7 @@
 // Sign-in (customers and staff), sign-up, and a customer's past orders.
 
 import {
-  $, STATUS, api, dateTime, el, euros, frame, homeOf, problemBox, rememberedOrders, replace, saveSession, session, showProblem, trackUrl,
+  $, STATUS, api, dateTime, el, euros, frame, homeOf, onSubmit, problemBox, rememberedOrders, replace, saveSession, session, showProblem, trackUrl,
 } from './common.js';
 
 frame();
@@ -17,13 +17,11 @@ async function signIn(email, password, out) {
   else location.reload();
 }
 
-$('#login').addEventListener('submit', (e) => {
-  e.preventDefault();
+onSubmit($('#login'), () => {
   signIn($('#login-email').value.trim(), $('#login-password').value, $('#login-problem'));
 });
 
-$('#signup').addEventListener('submit', async (e) => {
-  e.preventDefault();
+onSubmit($('#signup'), async () => {
   const body = {
     name: $('#signup-name').value.trim(),
     phone: $('#signup-phone').value.trim(),
@@ -35,11 +33,6 @@ $('#signup').addEventListener('submit', async (e) => {
   if (!r.ok) { replace(out, problemBox(r.problem)); return; }
   await signIn(body.email, body.password, out);
 });
-
-// The buttons stay disabled until the handlers above are in place: a click
-// before that would submit the form natively (the module waits for
-// config.json first).
-for (const button of document.querySelectorAll('#login button, #signup button')) button.disabled = false;
 
 async function showOrders(me) {
   $('#signed-out').hidden = true;

@@ -68,6 +68,16 @@ export const svg = (tag, attrs = {}, ...children) => el(tag, { ...attrs, svg: tr
 export const $ = (selector, root = document) => root.querySelector(selector);
 export function replace(node, ...children) { node.replaceChildren(); append(node, children); }
 
+/**
+ * Handles `form`'s submissions in the page, then enables its submit buttons.
+ * They are `disabled` in the HTML: the modules wait for config.json first, and
+ * a click before the handler is attached would submit the form natively.
+ */
+export function onSubmit(form, handler) {
+  form.addEventListener('submit', (e) => { e.preventDefault(); handler(e); });
+  for (const button of form.querySelectorAll('button[type="submit"]')) button.disabled = false;
+}
+
 // ---- calls ---------------------------------------------------------------
 
 /**
@@ -92,7 +102,13 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
   }
   const result = { status: response.status, ok: response.ok, etag: response.headers.get('etag') };
   if (response.status === 304 || response.status === 204) return result;
-  const text = await response.text();
+  let text;
+  try {
+    text = await response.text();
+  } catch {
+    // The body was cut off (the connection dropped, or the page is being left).
+    return { status: 0, ok: false, problem: { title: 'Service injoignable', detail: 'Vérifiez votre connexion puis réessayez.' } };
+  }
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (response.ok) {

@@ -3,7 +3,7 @@
 // as an SVG chart drawn here (no outside service).
 
 import {
-  $, ROLE, api, el, euros, frame, problemBox, replace, requireStaff, shortDay, showProblem, staffPizzeria, svg,
+  $, ROLE, api, el, euros, frame, onSubmit, problemBox, replace, requireStaff, shortDay, showProblem, staffPizzeria, svg,
 } from './common.js';
 
 frame();
@@ -110,8 +110,7 @@ async function loadStaff() {
     }, 'Désactiver') : null))));
 }
 
-$('#new-staff').addEventListener('submit', async (e) => {
-  e.preventDefault();
+onSubmit($('#new-staff'), async (e) => {
   const f = e.target.elements;
   const body = { name: f.name.value.trim(), email: f.email.value.trim(), phone: f.phone.value.trim(), role: f.role.value, password: f.password.value, pizzeria_id: pizzeria };
   const r = await api('accounts', '/staff', { method: 'POST', body });
@@ -145,7 +144,7 @@ async function loadRevenue() {
     `${t.orders} commande(s), panier moyen ${euros(t.average_basket_cents)}`));
   drawChart(report);
 }
-$('#revenue-form').addEventListener('submit', (e) => { e.preventDefault(); loadRevenue(); });
+onSubmit($('#revenue-form'), loadRevenue);
 $('#csv').addEventListener('click', async () => {
   const { config, session } = await import('./common.js');
   const response = await fetch(config.functions.backoffice + revenueQuery('csv'), { headers: { authorization: `Bearer ${session().token}` } });

@@ -3,7 +3,7 @@
 // pay by card (Stripe.js) or in cash, then go to the tracker.
 
 import {
-  $, api, config, el, euros, frame, loadStripe, newKey, payByCard, problemBox, rememberOrder, replace, session, showProblem, trackUrl,
+  $, api, config, el, euros, frame, loadStripe, newKey, onSubmit, payByCard, problemBox, rememberOrder, replace, session, showProblem, trackUrl,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -48,8 +48,7 @@ async function choose(id) {
   if (!r.ok && r.status !== 304) showProblem($('#menu'), r.problem);
 }
 
-$('#find').addEventListener('submit', async (e) => {
-  e.preventDefault();
+onSubmit($('#find'), async () => {
   const address = $('#find-address').value.trim();
   const out = $('#find-result');
   if (!address) { showProblem(out, { title: 'Adresse manquante', detail: 'Tapez votre adresse.' }); return; }

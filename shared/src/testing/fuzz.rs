@@ -946,6 +946,32 @@ pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<Stri
     Ok(format!("{} failed", failed.len()))
 }
 
+/// Fuzzes a queue consumer: [`cases`] batches of any messages about
+/// `orders` (and about ids that name no order), each with a new `valid()`
+/// envelope as [`GOOD_MESSAGE`], through `consume`; every answer must pass
+/// [`check_batch`].
+pub async fn run_consumer<V, F, Fut>(target: &str, orders: &[i64], valid: V, consume: F)
+where
+    V: Fn() -> crate::queue::Envelope + 'static,
+    F: Fn(SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse> + Send + 'static,
+{
+    let mut ids = orders.to_vec();
+    ids.extend([0, -1, 99_999, i64::MAX]);
+    let good = Just(()).prop_map(move |()| valid().to_json()).boxed();
+    let inputs = generate(target, sqs_batch(envelope_body(ids), good));
+    run(
+        target,
+        inputs,
+        |batch| {
+            let answer = consume(batch.clone());
+            async move { (batch, answer.await) }
+        },
+        |(batch, response)| check_batch(batch, response),
+    )
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

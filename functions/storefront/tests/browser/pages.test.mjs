@@ -492,9 +492,12 @@ describe('OC Pizza in a browser', () => {
     await page.getByLabel('Espèces au retrait').check();
     await page.getByRole('button', { name: /^Commander/ }).click();
     await page.waitForURL(/track\.html/);
+    await stage(page, 'placed').and(page.locator('.current')).waitFor();
+    const placed = orderIdOf(page);
     await page.goto(`${SITE}account.html`);
-    await page.locator('#orders tbody tr').first().waitFor();
-    assert.equal(await page.locator('#orders tbody tr').count(), 1);
+    const rows = page.locator('#orders tbody tr');
+    await rows.first().waitFor();
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.order))), [placed]);
     await shot(page, '25-account-orders');
     await page.context().close();
     noProblems();
