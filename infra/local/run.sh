@@ -98,4 +98,4 @@ Ctrl-C stops everything this command started.
 MSG
 
 # Not exec: the EXIT trap must run to stop the services started above.
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" ${WATCH_FLAGS:-}

@@ -71,6 +71,14 @@ async function open(device, url) {
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
   });
+  // No call may ever answer 5xx (503 is the database or the queue being away, which these tests do not do).
+  page.on('response', async (r) => {
+    if (r.status() < 500) return;
+    const body = await r.text().catch(() => '(no body)');
+    const seen = `${r.request().method()} ${r.url()} answered ${r.status()}: ${body.slice(0, 500)} (headers ${JSON.stringify(r.headers())})`;
+    console.error(`5xx seen by ${page.url()}: ${seen}`);
+    problems.push(seen);
+  });
   if (url) await page.goto(url);
   return page;
 }
