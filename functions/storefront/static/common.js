@@ -80,6 +80,9 @@ export function onSubmit(form, handler) {
 
 // ---- calls ---------------------------------------------------------------
 
+/** A call that got no whole answer: no connection, or a body cut off. */
+const unreachable = () => ({ status: 0, ok: false, problem: { title: 'Service injoignable', detail: 'Vérifiez votre connexion puis réessayez.' } });
+
 /**
  * Calls function `fn` at `path`. Answers {status, ok, data, etag, problem}:
  * never throws; a network failure is status 0 with a problem in French.
@@ -98,7 +101,7 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
       method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
     });
   } catch {
-    return { status: 0, ok: false, problem: { title: 'Service injoignable', detail: 'Vérifiez votre connexion puis réessayez.' } };
+    return unreachable();
   }
   const result = { status: response.status, ok: response.ok, etag: response.headers.get('etag') };
   if (response.status === 304 || response.status === 204) return result;
@@ -107,7 +110,7 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
     text = await response.text();
   } catch {
     // The body was cut off (the connection dropped, or the page is being left).
-    return { status: 0, ok: false, problem: { title: 'Service injoignable', detail: 'Vérifiez votre connexion puis réessayez.' } };
+    return unreachable();
   }
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
