@@ -13,9 +13,12 @@
 //! - the stock levels are the sum of their ledger, never negative;
 //! - a `pending_payment` or `placed` order holds a reservation; any other
 //!   order holds none, and an order the kitchen started has consumed;
-//! - money: a handed-over order is paid exactly, a cancelled one is paid
-//!   nothing (refunds included), none is paid more than its total, and none
-//!   waits for a payment it already has;
+//! - money (`money_rule`): a handed-over order is paid exactly, a cancelled
+//!   one is paid nothing (refunds decided included), none is paid more than
+//!   its total, and none waits for a payment it already has; a web card order
+//!   at or past `placed` has paid its total; no charge is refunded beyond
+//!   what it took, every refund returns a charge of its order, and none waits
+//!   more than 15 minutes for Stripe;
 //! - one e-mail per status the order went through (for an order with an
 //!   address), and none for a status it never had.
 //!
@@ -24,6 +27,7 @@
 //! status following the order's), a cancelled order's waiting ticket is
 //! withdrawn, and every delivery order that is ready has its delivery.
 
+use crate::money_rule::{COUNTED_REFUND_STATUSES, NET_PAID_BY_ORDER as NET_PAID};
 use sqlx::MySqlPool;
 
 /// How much of the pipeline may still be in flight.
@@ -58,14 +62,6 @@ impl std::fmt::Display for Finding {
 /// At most this many findings per check, so a broken database gives a
 /// readable report.
 const LIMIT: usize = 50;
-
-/// Net money kept per order: charges that succeeded minus refunds that
-/// succeeded or are on their way (as `settlement::balance_due` counts them).
-const NET_PAID: &str = "SELECT order_id, \
-    SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS net \
-    FROM payments \
-    WHERE (kind = 'charge' AND status = 'succeeded') OR (kind = 'refund' AND status IN ('succeeded', 'pending')) \
-    GROUP BY order_id";
 
 /// Statuses past the kitchen's start.
 const STARTED: &str = "('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up')";
@@ -128,9 +124,51 @@ fn checks(scope: Scope) -> Vec<(&'static str, String)> {
                  FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
                  WHERE (o.status IN ('delivered', 'picked_up') AND COALESCE(p.net, 0) <> o.total_cents) \
                     OR (o.status = 'cancelled' AND COALESCE(p.net, 0) <> 0) \
-                    OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) > 0) \
+                    OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) >= o.total_cents) \
                     OR COALESCE(p.net, 0) > o.total_cents OR COALESCE(p.net, 0) < 0"
             ),
+        ),
+        (
+            // The money rule: a web card order is at or past the kitchen's
+            // door only while what it paid covers its total.
+            "card-unpaid",
+            format!(
+                "SELECT o.id, CONCAT(o.status, ' web card order of ', o.total_cents, ' cents has paid ', COALESCE(p.net, 0)) \
+                 FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                 WHERE o.channel = 'web' AND o.payment_method = 'card' \
+                    AND o.status IN ('placed', 'preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                    AND COALESCE(p.net, 0) < o.total_cents"
+            ),
+        ),
+        (
+            // Nothing refunded twice: no charge gives back more than it took,
+            // no order more than it was paid (in each currency).
+            "refunds",
+            format!(
+                "SELECT c.order_id, CONCAT('charge ', c.provider_ref, ' of ', c.amount_cents, ' ', c.currency, \
+                    ' refunded ', r.refunded) \
+                 FROM payments c JOIN (SELECT refund_of, SUM(amount_cents) AS refunded FROM payments \
+                    WHERE kind = 'refund' AND status IN {COUNTED_REFUND_STATUSES} GROUP BY refund_of) r \
+                    ON r.refund_of = c.provider_ref \
+                 WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                    AND (c.status <> 'succeeded' OR r.refunded > c.amount_cents) \
+                 UNION ALL \
+                 SELECT r.order_id, CONCAT('refunds of ', r.amount_cents, ' ', r.currency, ' return no recorded charge') \
+                 FROM payments r WHERE r.kind = 'refund' AND r.status IN {COUNTED_REFUND_STATUSES} \
+                    AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                        AND c.provider_ref = r.refund_of AND c.order_id = r.order_id)"
+            ),
+        ),
+        (
+            // A refund decided but not accepted by Stripe within 15 minutes
+            // (the sweep retries every minute): the operator looks at
+            // `last_error`.
+            "refunds-pending",
+            "SELECT order_id, CONCAT('refund of ', amount_cents, ' ', currency, ' requested at ', created_at, \
+                ', ', attempts, ' attempts: ', COALESCE(last_error, 'no answer yet')) \
+             FROM payments WHERE kind = 'refund' AND status = 'requested' \
+                AND created_at < UTC_TIMESTAMP(6) - INTERVAL 15 MINUTE"
+                .to_owned(),
         ),
         (
             "notifications",

@@ -182,6 +182,16 @@ impl From<crate::orders::ChangeError> for ApiError {
             ChangeError::Transition(TransitionError::Forbidden { to }) => {
                 ApiError::forbidden(format!("Your role may not move an order to {to}."))
             }
+            ChangeError::Unpaid { due_cents } => ApiError::new(
+                StatusCode::CONFLICT,
+                "payment-due",
+                "Payment due",
+                format!(
+                    "{} is still to be paid by card: only the customer's payment sends this order to the kitchen.",
+                    crate::Money::from_cents(due_cents)
+                ),
+            )
+            .with("balance_cents", due_cents),
             ChangeError::Database(e) => e.into(),
         }
     }

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod lambda;
 pub mod metrics;
 pub mod money;
+pub mod money_rule;
 pub mod notify;
 pub mod order;
 pub mod orders;

@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub enum Metric {
     OrdersPlaced,
     PaymentsFailed,
+    /// A payment that succeeded but does not pay its order (not ours, not in
+    /// euros, short): refunded in full, never placed. Alarmed on.
+    PaymentsRejected,
     QueueLag,
     DeadLettered,
     ColdStart,
@@ -28,6 +31,7 @@ impl Metric {
         match self {
             Metric::OrdersPlaced => "OrdersPlaced",
             Metric::PaymentsFailed => "PaymentsFailed",
+            Metric::PaymentsRejected => "PaymentsRejected",
             Metric::QueueLag => "QueueLag",
             Metric::DeadLettered => "DeadLettered",
             Metric::ColdStart => "ColdStart",

@@ -126,6 +126,8 @@ impl OrderStatus {
         match (self, to) {
             (PendingPayment, Placed) | (PendingPayment, Cancelled) => true,
             (Placed, Preparing) | (Placed, Cancelled) => true,
+            // A paid card order made bigger waits for the difference.
+            (Placed, PendingPayment) => true,
             (Preparing, Ready) => true,
             (Ready, OutForDelivery) => fulfilment == Fulfilment::Delivery,
             (OutForDelivery, Delivered) => fulfilment == Fulfilment::Delivery,
@@ -186,6 +188,8 @@ mod tests {
         (Placed, Preparing, Fulfilment::Pickup),
         (Placed, Cancelled, Fulfilment::Delivery),
         (Placed, Cancelled, Fulfilment::Pickup),
+        (Placed, PendingPayment, Fulfilment::Delivery),
+        (Placed, PendingPayment, Fulfilment::Pickup),
         (Preparing, Ready, Fulfilment::Delivery),
         (Preparing, Ready, Fulfilment::Pickup),
         (Ready, OutForDelivery, Fulfilment::Delivery),

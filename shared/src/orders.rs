@@ -5,18 +5,22 @@
 //! Side effects of entering a status, written once here so every path (cash
 //! checkout, Stripe webhook, reconciliation, expiry sweep, staff, kitchen)
 //! behaves the same:
-//! - `placed`: `order.placed` in the outbox;
+//! - `placed`: `order.placed` in the outbox; a web card order enters it
+//!   (and `preparing`) only while its net paid covers its total (`money_rule`);
+//! - `pending_payment` again, from `placed` (a paid order made bigger):
+//!   `order.payment_due` in the outbox, so the kitchen takes the ticket off;
 //! - `preparing`: the reservation becomes consumption;
 //! - `ready`: `order.ready` in the outbox;
-//! - `cancelled`: the reservation is released; `order.cancelled` in the
-//!   outbox when the kitchen may already hold a ticket;
+//! - `cancelled`: the reservation is released; what the card charges still
+//!   hold is refunded (decided here, sent to Stripe after the commit);
+//!   `order.cancelled` in the outbox when the kitchen may already hold a ticket;
 //! - every status the customer is told about: its notification (`notify`).
 
 use crate::ids::{OrderId, PizzeriaId, UserId};
 use crate::notify::{self, NotificationView};
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::queue::{Envelope, Event};
-use crate::{outbox, stock};
+use crate::{money_rule, outbox, stock};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use sqlx::{MySql, MySqlPool, Transaction};
@@ -66,6 +70,10 @@ impl By {
 pub enum ChangeError {
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A web card order whose net paid does not cover its total cannot go to
+    /// the kitchen: only a payment places it.
+    #[error("{due_cents} cents still to pay by card")]
+    Unpaid { due_cents: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -182,6 +190,14 @@ pub async fn change_status(
 ) -> Result<Vec<Envelope>, ChangeError> {
     let from = order.status;
     from.transition(to, order.fulfilment, by.actor)?;
+    if matches!(to, OrderStatus::Placed | OrderStatus::Preparing) && order.pays_online() {
+        let due = money_rule::paid(&mut **tx, order.id)
+            .await?
+            .due(order.total_cents);
+        if due > 0 {
+            return Err(ChangeError::Unpaid { due_cents: due });
+        }
+    }
     sqlx::query(
         "UPDATE orders SET status = ?, reservation_expires_at = CASE WHEN ? = 'pending_payment' THEN reservation_expires_at END, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
@@ -206,8 +222,13 @@ pub async fn change_status(
         OrderStatus::Ready => {
             events.push(Envelope::new(order.id, Event::OrderReady { pizzeria_id }))
         }
+        OrderStatus::PendingPayment => events.push(Envelope::new(
+            order.id,
+            Event::OrderPaymentDue { pizzeria_id },
+        )),
         OrderStatus::Cancelled => {
             stock::release(tx, pizzeria_id, order.id).await?;
+            money_rule::refund_all(tx, order.id, "cancel").await?;
             if from == OrderStatus::Placed {
                 events.push(Envelope::new(
                     order.id,
@@ -359,17 +380,13 @@ pub async fn view(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let (paid, refunded, eta): (i64, i64, Option<NaiveDateTime>) = sqlx::query_as(
-        "SELECT \
-           COALESCE((SELECT CAST(SUM(amount_cents) AS SIGNED) FROM payments WHERE order_id = ? AND kind = 'charge' AND status = 'succeeded'), 0), \
-           COALESCE((SELECT CAST(SUM(amount_cents) AS SIGNED) FROM payments WHERE order_id = ? AND kind = 'refund' AND status IN ('succeeded', 'pending')), 0), \
-           (SELECT eta FROM deliveries WHERE order_id = ?)",
-    )
-    .bind(id)
-    .bind(id)
-    .bind(id)
-    .fetch_one(pool)
-    .await?;
+    let paid = money_rule::paid(pool, OrderId(id)).await?;
+    let (paid, refunded) = (paid.charged, paid.refunded);
+    let (eta,): (Option<NaiveDateTime>,) =
+        sqlx::query_as("SELECT (SELECT eta FROM deliveries WHERE order_id = ?)")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
     let notifications = notify::for_order(pool, OrderId(id)).await?;
 
     let total = r.total_cents;
@@ -474,12 +491,12 @@ fn payment_status(
             } else {
                 "awaiting_payment"
             }
+        } else if status != Some(OrderStatus::Cancelled) && paid - refunded < total {
+            "balance_due"
         } else if refunded >= paid {
             "refunded"
         } else if refunded > 0 {
             "partially_refunded"
-        } else if paid < total {
-            "balance_due"
         } else {
             "paid"
         }

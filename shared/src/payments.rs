@@ -137,6 +137,9 @@ pub struct PaymentIntent {
     pub status: PaymentIntentStatus,
     pub amount: Money,
     pub amount_received: Money,
+    /// ISO code in lower case, as Stripe writes it (`eur`); empty when the
+    /// answer had none. Only `eur` pays an order.
+    pub currency: String,
     /// Our order, from the PaymentIntent's metadata.
     pub order_id: Option<OrderId>,
 }
@@ -154,6 +157,7 @@ impl fmt::Debug for PaymentIntent {
             .field("status", &self.status)
             .field("amount", &self.amount)
             .field("amount_received", &self.amount_received)
+            .field("currency", &self.currency)
             .field("order_id", &self.order_id)
             .finish()
     }
@@ -519,6 +523,8 @@ struct WirePaymentIntent {
     #[serde(default)]
     amount_received: Option<i64>,
     #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
     metadata: Option<HashMap<String, Value>>,
     #[serde(default)]
     last_payment_error: Option<WireLastError>,
@@ -568,6 +574,11 @@ impl WirePaymentIntent {
             status,
             amount: Money::from_cents(self.amount),
             amount_received: Money::from_cents(amount_received),
+            currency: self
+                .currency
+                .filter(|c| c.len() <= 3)
+                .map(|c| c.to_ascii_lowercase())
+                .unwrap_or_default(),
             order_id,
         };
         Ok((
@@ -966,27 +977,13 @@ pub mod testing {
     ) -> Result<PaymentIntent, PaymentError> {
         super::check_id(payment_intent_id, "pi_")?;
         let client = client()?;
-        let number: String = card_number.chars().filter(|c| !c.is_whitespace()).collect();
-        let exp_year = (chrono::Utc::now().year() + 3).to_string();
-        let token: HasId = post(
-            &client,
-            base,
-            secret_key,
-            "/v1/tokens",
-            &[
-                ("card[number]", number.as_str()),
-                ("card[exp_month]", "12"),
-                ("card[exp_year]", exp_year.as_str()),
-                ("card[cvc]", "123"),
-            ],
-        )
-        .await?;
+        let token = card_token(base, secret_key, card_number).await?;
         let customer: Customer = post(
             &client,
             base,
             secret_key,
             "/v1/customers",
-            &[("source", token.id.as_str())],
+            &[("source", token.as_str())],
         )
         .await?;
         let card = customer
@@ -1007,6 +1004,31 @@ pub mod testing {
         let confirmed: WirePaymentIntent =
             post(&client, base, secret_key, &format!("{path}/confirm"), &[]).await?;
         confirmed.into_payment_intent()
+    }
+
+    /// What Stripe.js `createToken` makes of a test card in the browser: a
+    /// `tok_…` for `POST /orders/{id}/payment/card`.
+    pub async fn card_token(
+        base: &str,
+        secret_key: &str,
+        card_number: &str,
+    ) -> Result<String, PaymentError> {
+        let number: String = card_number.chars().filter(|c| !c.is_whitespace()).collect();
+        let exp_year = (chrono::Utc::now().year() + 3).to_string();
+        let token: HasId = post(
+            &client()?,
+            base,
+            secret_key,
+            "/v1/tokens",
+            &[
+                ("card[number]", number.as_str()),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", exp_year.as_str()),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await?;
+        Ok(token.id)
     }
 
     /// Registers (or replaces) localstripe's webhook `name`: it will POST
@@ -1435,6 +1457,7 @@ mod tests {
             status: PaymentIntentStatus::RequiresPaymentMethod,
             amount: Money::from_cents(1),
             amount_received: Money::ZERO,
+            currency: "eur".into(),
             order_id: None,
         };
         assert!(!format!("{pi:?}").contains("secret_abc"));

@@ -1,6 +1,8 @@
 //! Pricing from the database, never from the client: current prices and VAT
 //! rates of products on this pizzeria's menu, the delivery fee, the total.
-//! Used by checkout and by order modification alike.
+//! Used by checkout and by order modification alike, with the cart's limits
+//! and the delivery minimum, so a change can never make an order checkout
+//! would have refused.
 
 use crate::catalog::Pizzeria;
 use crate::http::ApiError;
@@ -13,6 +15,77 @@ use std::collections::BTreeMap;
 
 /// VAT rate of the delivery fee: an accessory follows the main supply (food, 10 %).
 pub const DELIVERY_FEE_VAT_BP: u32 = 1000;
+
+/// At most this many of one product in an order: more is a typo or an abuse
+/// (a real party order goes through the shop by phone).
+pub const MAX_QUANTITY_PER_LINE: i64 = 30;
+pub const MAX_LINES: usize = 30;
+pub const MAX_ITEMS: i64 = 60;
+
+/// One problem with a cart's lines: the field it is about and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Checks a cart's lines against the limits and merges repeated products,
+/// in product order. Every problem is listed.
+pub fn cart_lines(lines: &[(ProductId, i64)]) -> Result<Vec<(ProductId, i64)>, Vec<LineProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field: String, message: String| problems.push(LineProblem { field, message });
+    if lines.is_empty() {
+        problem("lines".into(), "The cart is empty.".into());
+    }
+    if lines.len() > MAX_LINES {
+        problem("lines".into(), format!("At most {MAX_LINES} lines per order."));
+    }
+    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+    for (i, &(product, quantity)) in lines.iter().enumerate() {
+        if !(1..=MAX_QUANTITY_PER_LINE).contains(&quantity) {
+            problem(
+                format!("lines[{i}].quantity"),
+                format!("A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."),
+            );
+        } else if product.0 <= 0 {
+            problem(format!("lines[{i}].product_id"), "Unknown product.".into());
+        } else {
+            *merged.entry(product).or_default() += quantity;
+        }
+    }
+    let items: i64 = merged.values().sum();
+    if items > MAX_ITEMS || merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) {
+        problem(
+            "lines".into(),
+            format!("At most {MAX_QUANTITY_PER_LINE} of a product and {MAX_ITEMS} items per order; call the pizzeria for more."),
+        );
+    }
+    if problems.is_empty() {
+        Ok(merged.into_iter().collect())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Delivery starts from the pizzeria's minimum of products (the fee apart).
+pub fn check_minimum(pizzeria: &Pizzeria, priced: &Priced) -> Result<(), ApiError> {
+    if priced.delivery && priced.subtotal.cents() < pizzeria.delivery.min_order_cents {
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "below-minimum-order",
+                "Below the minimum order",
+                format!(
+                    "Delivery starts from {} of products; this cart is {}.",
+                    Money::from_cents(pizzeria.delivery.min_order_cents),
+                    priced.subtotal
+                ),
+            )
+            .with("min_order_cents", pizzeria.delivery.min_order_cents));
+        }
+    }
+    Ok(())
+}
 
 /// A product line priced from the database.
 #[derive(Debug, Clone)]
@@ -28,6 +101,8 @@ pub struct PricedLine {
 #[derive(Debug)]
 pub struct Priced {
     pub lines: Vec<PricedLine>,
+    /// Priced for delivery (with the fee, and the minimum order applying).
+    pub delivery: bool,
     pub subtotal: Money,
     pub delivery_fee: Money,
     pub vat: Money,
@@ -115,6 +190,7 @@ pub async fn price(
         .sum();
     Ok(Priced {
         lines,
+        delivery,
         subtotal,
         delivery_fee,
         vat,

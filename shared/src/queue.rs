@@ -35,6 +35,10 @@ pub enum Event {
     /// Cancelled before preparation: the kitchen withdraws the ticket.
     #[serde(rename = "order.cancelled")]
     OrderCancelled { pizzeria_id: PizzeriaId },
+    /// A paid order made bigger waits for the difference: the kitchen takes
+    /// the ticket off until it is paid (`order.placed` puts it back).
+    #[serde(rename = "order.payment_due")]
+    OrderPaymentDue { pizzeria_id: PizzeriaId },
 }
 
 impl Event {
@@ -43,13 +47,16 @@ impl Event {
             Event::OrderPlaced { .. } => "order.placed",
             Event::OrderReady { .. } => "order.ready",
             Event::OrderCancelled { .. } => "order.cancelled",
+            Event::OrderPaymentDue { .. } => "order.payment_due",
         }
     }
 
     /// Which queue carries it: the kitchen's or the delivery's.
     pub fn queue(&self) -> QueueName {
         match self {
-            Event::OrderPlaced { .. } | Event::OrderCancelled { .. } => QueueName::Kitchen,
+            Event::OrderPlaced { .. }
+            | Event::OrderCancelled { .. }
+            | Event::OrderPaymentDue { .. } => QueueName::Kitchen,
             Event::OrderReady { .. } => QueueName::Delivery,
         }
     }

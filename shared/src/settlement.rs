@@ -1,16 +1,31 @@
 //! Payment outcomes applied to orders, the same way whoever reports them:
 //! the Stripe webhook, the reconciliation a returning customer's page asks
-//! for, or the expiry sweep. Every function here is idempotent: applying the
-//! same outcome twice changes nothing the second time, and a late failure
-//! after a success changes nothing at all.
+//! for, or the expiry sweep; and the refunds the money rule decides, sent to
+//! Stripe after the commit and retried until Stripe answers.
+//!
+//! Every function here is idempotent: applying the same outcome twice changes
+//! nothing the second time, a late failure after a success changes nothing,
+//! and a refund is decided from what is paid now (refunds decided count at
+//! once), so no interleaving gives a euro back twice.
+//!
+//! Only the right payment counts: a PaymentIntent that this order created
+//! (recorded for it), in euros, for at least what we asked. Anything else is
+//! recorded with its anomaly, refunded in full, counted in the
+//! `PaymentsRejected` metric (alarmed on) and never places an order.
 
 use crate::ids::OrderId;
+use crate::metrics::{self, Metric};
 use crate::money::Money;
-use crate::order::OrderStatus;
+use crate::money_rule::{self, Paid};
+use crate::order::{Actor, OrderStatus};
 use crate::orders::{self, By, ChangeError, OrderHead};
-use crate::payments::{PaymentError, PaymentIntent, PaymentIntentStatus, Stripe};
+use crate::payments::{NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus, Stripe};
 use crate::queue::Envelope;
 use sqlx::{MySql, MySqlPool, Transaction};
+
+/// How long a paid order made bigger waits for the difference, its stock
+/// still reserved; then the sweep cancels it and refunds what was paid.
+pub const DIFFERENCE_WINDOW_MINUTES: i64 = 15;
 
 /// What applying an outcome did to the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,14 +34,37 @@ pub enum Outcome {
     Changed(OrderStatus),
     /// Nothing to do: already applied, or a late event.
     Unchanged,
-    /// Money arrived for an order that was cancelled meanwhile: refund it.
-    RefundNeeded(Money),
+    /// A payment that does not count: recorded, refunded in full.
+    Rejected(Anomaly),
     /// No order for this payment.
     UnknownOrder,
 }
 
+/// Why a PaymentIntent that succeeded does not pay its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anomaly {
+    /// Not created by this order (no record of it, only a metadata claim).
+    UnknownIntent,
+    /// Not in euros.
+    Currency,
+    /// Received less than we asked for.
+    Short,
+}
+
+impl Anomaly {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anomaly::UnknownIntent => "unknown_intent",
+            Anomaly::Currency => "currency",
+            Anomaly::Short => "short",
+        }
+    }
+}
+
 /// Records a PaymentIntent's state on its payment row (inserted the first
-/// time: at checkout, or by whichever report comes first).
+/// time: at checkout, or by whichever report comes first). The amount we
+/// asked for is kept from the first record; a charge that succeeded stays
+/// succeeded whatever late report follows (refunds are rows of their own).
 pub async fn record_intent(
     db: impl sqlx::Executor<'_, Database = MySql>,
     order: OrderId,
@@ -37,40 +75,60 @@ pub async fn record_intent(
     } else {
         intent.amount
     };
+    let currency = if intent.currency.is_empty() {
+        "?"
+    } else {
+        intent.currency.as_str()
+    };
     sqlx::query(
-        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
-         VALUES (?, 'stripe', 'charge', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-         ON DUPLICATE KEY UPDATE amount_cents = VALUES(amount_cents), status = VALUES(status), updated_at = UTC_TIMESTAMP(6)",
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, requested_cents, status, created_at, updated_at) \
+         VALUES (?, 'stripe', 'charge', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
+         ON DUPLICATE KEY UPDATE \
+            amount_cents = IF(status = 'succeeded', amount_cents, VALUES(amount_cents)), \
+            currency = IF(status = 'succeeded', currency, VALUES(currency)), \
+            status = IF(status = 'succeeded', status, VALUES(status)), \
+            updated_at = UTC_TIMESTAMP(6)",
     )
     .bind(order.0)
     .bind(&intent.id)
     .bind(amount.cents())
+    .bind(currency)
+    .bind(intent.amount.cents())
     .bind(intent.status.as_str())
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// The order a PaymentIntent pays: its metadata, else our payment row.
+/// The order a PaymentIntent pays: the one that recorded it; failing that,
+/// the order its metadata names (whose payment will then not count).
 pub async fn order_of(
     pool: &MySqlPool,
     intent: &PaymentIntent,
 ) -> Result<Option<OrderId>, sqlx::Error> {
-    if let Some(order) = intent.order_id {
-        return Ok(Some(order));
-    }
     let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT order_id FROM payments WHERE provider = 'stripe' AND provider_ref = ?",
+        "SELECT order_id FROM payments WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
     )
     .bind(&intent.id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id,)| OrderId(id)))
+    if let Some((id,)) = row {
+        return Ok(Some(OrderId(id)));
+    }
+    let Some(claimed) = intent.order_id else {
+        return Ok(None);
+    };
+    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM orders WHERE id = ?")
+        .bind(claimed.0)
+        .fetch_optional(pool)
+        .await?;
+    Ok(exists.map(|(id,)| OrderId(id)))
 }
 
 /// Applies a PaymentIntent's state to a locked order, in the caller's
 /// transaction. `failed` says the report is a payment failure (the webhook's
-/// `payment_intent.payment_failed`), which cancels an order still waiting.
+/// `payment_intent.payment_failed`), which cancels an order still waiting for
+/// its first payment.
 pub async fn apply_intent(
     tx: &mut Transaction<'_, MySql>,
     order: &mut OrderHead,
@@ -78,99 +136,270 @@ pub async fn apply_intent(
     failed: bool,
     by: &By,
 ) -> Result<(Outcome, Vec<Envelope>), ChangeError> {
+    let recorded: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT order_id, requested_cents, amount_cents FROM payments \
+         WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge' FOR UPDATE",
+    )
+    .bind(&intent.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if intent.status == PaymentIntentStatus::Succeeded {
+        let anomaly = match recorded {
+            None => Some(Anomaly::UnknownIntent),
+            Some((owner, ..)) if owner != order.id.0 => Some(Anomaly::UnknownIntent),
+            Some(_) if intent.currency != "eur" => Some(Anomaly::Currency),
+            Some((_, requested, amount))
+                if intent.amount_received.cents() < requested.unwrap_or(amount) =>
+            {
+                Some(Anomaly::Short)
+            }
+            Some(_) => None,
+        };
+        if let Some(anomaly) = anomaly {
+            reject(tx, order.id, intent, anomaly).await?;
+            return Ok((Outcome::Rejected(anomaly), Vec::new()));
+        }
+        record_intent(&mut **tx, order.id, intent).await?;
+        let before = order.status;
+        let events = settle(tx, order, by, "overpaid").await?;
+        let outcome = if order.status != before {
+            Outcome::Changed(order.status)
+        } else {
+            Outcome::Unchanged
+        };
+        return Ok((outcome, events));
+    }
+    if recorded.is_none_or(|(owner, ..)| owner != order.id.0) {
+        // Not ours: nothing to record against this order.
+        return Ok((Outcome::Unchanged, Vec::new()));
+    }
     record_intent(&mut **tx, order.id, intent).await?;
-    let outcome = match (intent.status, order.status) {
-        (PaymentIntentStatus::Succeeded, OrderStatus::PendingPayment) => {
-            let events = orders::change_status(
+    let ends_the_wait = failed || intent.status == PaymentIntentStatus::Canceled;
+    if ends_the_wait && order.status == OrderStatus::PendingPayment {
+        // Only the order's newest PaymentIntent speaks for it (an older one is
+        // cancelled when a change of total replaces it), and only an order
+        // with nothing paid yet is given up: a paid order made bigger keeps
+        // waiting for the difference until its deadline.
+        let latest = latest_intent_in(tx, order.id).await?;
+        let paid = money_rule::paid(&mut **tx, order.id).await?;
+        if latest.as_deref() == Some(intent.id.as_str()) && paid.net() == 0 {
+            let note = if failed {
+                "card payment failed"
+            } else {
+                "payment cancelled"
+            };
+            let events =
+                orders::change_status(tx, order, OrderStatus::Cancelled, by, Some(note)).await?;
+            return Ok((Outcome::Changed(OrderStatus::Cancelled), events));
+        }
+    }
+    Ok((Outcome::Unchanged, Vec::new()))
+}
+
+/// A payment that does not count: recorded with its anomaly and refunded in
+/// full; the order does not move.
+async fn reject(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    intent: &PaymentIntent,
+    anomaly: Anomaly,
+) -> Result<(), sqlx::Error> {
+    record_intent(&mut **tx, order, intent).await?;
+    // A charge recorded for another order stays that order's; the money is
+    // still given back from there.
+    sqlx::query(
+        "UPDATE payments SET anomaly = ?, currency = ?, amount_cents = ?, status = 'succeeded' \
+         WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+    )
+    .bind(anomaly.as_str())
+    .bind(if intent.currency.is_empty() {
+        "?"
+    } else {
+        intent.currency.as_str()
+    })
+    .bind(intent.amount_received.cents())
+    .bind(&intent.id)
+    .execute(&mut **tx)
+    .await?;
+    let owner: (i64,) = sqlx::query_as(
+        "SELECT order_id FROM payments WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+    )
+    .bind(&intent.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let refunded =
+        money_rule::refund_whole_charge(tx, OrderId(owner.0), &intent.id, "rejected-payment")
+            .await?;
+    tracing::error!(
+        %order,
+        payment_intent = %intent.id,
+        anomaly = anomaly.as_str(),
+        currency = %intent.currency,
+        amount_received = intent.amount_received.cents(),
+        refund_cents = refunded,
+        "payment rejected: it does not pay this order; refunded in full"
+    );
+    metrics::emit(Metric::PaymentsRejected, 1.0, None);
+    Ok(())
+}
+
+/// The money rule applied to a locked order after anything changed its total
+/// or its payments, in the caller's transaction:
+/// - a cancelled order keeps nothing: what its card charges hold is refunded;
+/// - a web card order waiting for payment is placed once its net paid covers
+///   its total; a placed one whose total rose above it goes back to waiting
+///   for the difference (its stock still reserved, for
+///   [`DIFFERENCE_WINDOW_MINUTES`]), and its ticket leaves the kitchen;
+/// - whatever is paid beyond the total is refunded (`reason`).
+///
+/// Returns the events to send once the transaction has committed.
+pub async fn settle(
+    tx: &mut Transaction<'_, MySql>,
+    order: &mut OrderHead,
+    by: &By,
+    reason: &str,
+) -> Result<Vec<Envelope>, ChangeError> {
+    let paid = money_rule::paid(&mut **tx, order.id).await?;
+    if order.status == OrderStatus::Cancelled {
+        money_rule::refund(tx, order.id, paid.net(), "late-payment").await?;
+        return Ok(Vec::new());
+    }
+    if !order.pays_online() {
+        return Ok(Vec::new());
+    }
+    // Moves the money makes are the system's, whoever changed the order.
+    let system = if by.actor == Actor::System {
+        by.clone()
+    } else {
+        By::system("payment")
+    };
+    let due = paid.due(order.total_cents);
+    let mut events = Vec::new();
+    match order.status {
+        OrderStatus::PendingPayment if due == 0 => {
+            events = orders::change_status(
                 tx,
                 order,
                 OrderStatus::Placed,
-                by,
+                &system,
                 Some("card payment received"),
             )
             .await?;
-            return Ok((Outcome::Changed(OrderStatus::Placed), events));
         }
-        (PaymentIntentStatus::Succeeded, OrderStatus::Cancelled) => {
-            // Paid after the order expired or was cancelled: give the money back.
-            let refunded: (i64,) = sqlx::query_as(
-                "SELECT COALESCE(CAST(SUM(amount_cents) AS SIGNED), 0) FROM payments WHERE order_id = ? AND kind = 'refund'",
+        OrderStatus::Placed if due > 0 => {
+            events = orders::change_status(
+                tx,
+                order,
+                OrderStatus::PendingPayment,
+                &system,
+                Some("total raised: waiting for the difference"),
             )
+            .await?;
+            sqlx::query(
+                "UPDATE orders SET reservation_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MINUTE WHERE id = ?",
+            )
+            .bind(DIFFERENCE_WINDOW_MINUTES)
             .bind(order.id.0)
-            .fetch_one(&mut **tx)
+            .execute(&mut **tx)
             .await?;
-            let due = intent.amount_received.cents() - refunded.0;
-            if due > 0 {
-                Outcome::RefundNeeded(Money::from_cents(due))
-            } else {
-                Outcome::Unchanged
-            }
         }
-        (PaymentIntentStatus::Canceled, OrderStatus::PendingPayment) => {
-            let events = orders::change_status(
-                tx,
-                order,
-                OrderStatus::Cancelled,
-                by,
-                Some("payment cancelled"),
-            )
-            .await?;
-            return Ok((Outcome::Changed(OrderStatus::Cancelled), events));
-        }
-        (_, OrderStatus::PendingPayment) if failed => {
-            let events = orders::change_status(
-                tx,
-                order,
-                OrderStatus::Cancelled,
-                by,
-                Some("card payment failed"),
-            )
-            .await?;
-            return Ok((Outcome::Changed(OrderStatus::Cancelled), events));
-        }
-        _ => Outcome::Unchanged,
-    };
-    Ok((outcome, Vec::new()))
+        _ => {}
+    }
+    let excess = paid.excess(order.total_cents);
+    if excess > 0 {
+        money_rule::refund(tx, order.id, excess, reason).await?;
+    }
+    Ok(events)
 }
 
-/// Refunds `amount` of an order's card payment through Stripe and records the
-/// refund. `reason` makes the Stripe idempotency key, so a retried refund for
-/// the same reason is made once.
-pub async fn refund(
+/// What a run of [`send_refunds`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefundRun {
+    /// Accepted by Stripe.
+    pub sent: usize,
+    /// Still `requested`, to be retried.
+    pub failed: usize,
+}
+
+/// Sends the refunds decided and not yet accepted by Stripe (of one order,
+/// or of every order), each with its own idempotency key, so a retry after a
+/// lost answer is made once. A refund being sent is leased for a minute, so
+/// two senders never send the same one at once. A failure leaves the refund
+/// `requested` with its error, for the next run (the sweep runs every minute).
+pub async fn send_refunds(
     pool: &MySqlPool,
     stripe: &Stripe,
-    order: OrderId,
-    amount: Money,
-    reason: &str,
-) -> Result<Option<String>, RefundError> {
-    if amount.cents() <= 0 {
-        return Ok(None);
+    order: Option<OrderId>,
+    limit: u32,
+) -> Result<RefundRun, sqlx::Error> {
+    let mut query = sqlx::QueryBuilder::<MySql>::new(
+        "SELECT id, order_id, refund_of, amount_cents, idempotency_key FROM payments \
+         WHERE kind = 'refund' AND status = 'requested' \
+           AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
+    );
+    if let Some(order) = order {
+        query.push(" AND order_id = ").push_bind(order.0);
     }
-    let intent: Option<(String,)> = sqlx::query_as(
-        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' \
-         AND status = 'succeeded' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(order.0)
-    .fetch_optional(pool)
-    .await?;
-    let Some((intent,)) = intent else {
-        return Ok(None);
-    };
-    let refund = stripe
-        .refund(&intent, amount, &format!("order-{order}-refund-{reason}"))
-        .await?;
-    sqlx::query(
-        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
-         VALUES (?, 'stripe', 'refund', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-         ON DUPLICATE KEY UPDATE status = VALUES(status), updated_at = UTC_TIMESTAMP(6)",
-    )
-    .bind(order.0)
-    .bind(&refund.id)
-    .bind(refund.amount.cents())
-    .bind(&refund.status)
-    .execute(pool)
-    .await?;
-    Ok(Some(refund.id))
+    query.push(" ORDER BY id LIMIT ").push_bind(limit);
+    let due: Vec<(i64, i64, Option<String>, i64, Option<String>)> =
+        query.build_query_as().fetch_all(pool).await?;
+    let mut run = RefundRun::default();
+    for (id, order_id, intent, amount, key) in due {
+        let claimed = sqlx::query(
+            "UPDATE payments SET attempts = attempts + 1, \
+                next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND, updated_at = UTC_TIMESTAMP(6) \
+             WHERE id = ? AND status = 'requested' \
+               AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            continue;
+        }
+        let (Some(intent), Some(key)) = (intent, key) else {
+            continue;
+        };
+        match stripe.refund(&intent, Money::from_cents(amount), &key).await {
+            Ok(refund) => {
+                sqlx::query(
+                    "UPDATE payments SET provider_ref = ?, status = ?, last_error = NULL, \
+                        next_attempt_at = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+                )
+                .bind(&refund.id)
+                .bind(&refund.status)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                tracing::info!(order_id, refund = %refund.id, amount_cents = amount, "refund sent");
+                run.sent += 1;
+            }
+            Err(err) => {
+                let message: String = err.to_string().chars().take(200).collect();
+                tracing::warn!(order_id, amount_cents = amount, error = %message, "refund not sent yet; will retry");
+                sqlx::query("UPDATE payments SET last_error = ? WHERE id = ?")
+                    .bind(&message)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                run.failed += 1;
+            }
+        }
+    }
+    Ok(run)
+}
+
+/// Sends an order's refunds now, logging what could not be sent (the sweep
+/// retries it): what a request does after the commit that decided them.
+pub async fn send_refunds_now(pool: &MySqlPool, stripe: &Stripe, order: OrderId) {
+    match send_refunds(pool, stripe, Some(order), 20).await {
+        Ok(run) if run.failed > 0 => {
+            tracing::warn!(%order, failed = run.failed, "refunds left for the sweep")
+        }
+        Ok(_) => {}
+        Err(err) => tracing::error!(%order, error = %err, "refunds not sent; the sweep retries"),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +424,32 @@ pub async fn latest_intent(
     Ok(row.map(|(id,)| id))
 }
 
+async fn latest_intent_in(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(order.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// The order's PaymentIntents not paid (nor cancelled) yet, newest first,
+/// with the amount each asks for.
+async fn open_intents(pool: &MySqlPool, order: OrderId) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT provider_ref, COALESCE(requested_cents, amount_cents) FROM payments \
+         WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' \
+         AND status NOT IN ('succeeded', 'canceled') ORDER BY id DESC",
+    )
+    .bind(order.0)
+    .fetch_all(pool)
+    .await
+}
+
 /// Cancels at Stripe every PaymentIntent of the order not paid yet (after a
 /// cancellation, or when a change of total replaces it), so none can be paid
 /// later. A failure is logged: the expiry sweep and reconciliation still
@@ -204,20 +459,66 @@ pub async fn cancel_open_intents(
     stripe: &Stripe,
     order: OrderId,
 ) -> Result<(), sqlx::Error> {
-    let open: Vec<(String,)> = sqlx::query_as(
-        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' \
-         AND status NOT IN ('succeeded', 'canceled')",
-    )
-    .bind(order.0)
-    .fetch_all(pool)
-    .await?;
-    for (intent,) in open {
+    for (intent, _) in open_intents(pool, order).await? {
         match stripe.cancel_payment_intent(&intent).await {
             Ok(cancelled) => record_intent(pool, order, &cancelled).await?,
             Err(err) => tracing::warn!(%order, error = %err, "PaymentIntent not cancelled"),
         }
     }
     Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnsureError {
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The PaymentIntent that pays what a web card order still owes: its open one
+/// when it asks exactly that, else a new one (older open ones cancelled, so
+/// only one can be paid). `None` when nothing is owed by card.
+pub async fn intent_for_balance(
+    pool: &MySqlPool,
+    stripe: &Stripe,
+    order: OrderId,
+) -> Result<Option<PaymentIntent>, EnsureError> {
+    let Some(head) = orders::head(pool, order).await? else {
+        return Ok(None);
+    };
+    if !head.pays_online() || head.status != OrderStatus::PendingPayment {
+        return Ok(None);
+    }
+    let due = money_rule::paid(pool, order).await?.due(head.total_cents);
+    if due == 0 {
+        return Ok(None);
+    }
+    let open = open_intents(pool, order).await?;
+    if let Some((intent, asks)) = open.first() {
+        if *asks == due {
+            return Ok(Some(stripe.retrieve_payment_intent(intent).await?));
+        }
+    }
+    cancel_open_intents(pool, stripe, order).await?;
+    let (charges, number): (i64, String) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM payments WHERE order_id = o.id AND kind = 'charge'), number \
+         FROM orders o WHERE id = ?",
+    )
+    .bind(order.0)
+    .fetch_one(pool)
+    .await?;
+    let intent = stripe
+        .create_payment_intent(&NewPaymentIntent {
+            amount: Money::from_cents(due),
+            order_id: order,
+            order_number: &number,
+            idempotency_key: &format!("order-{order}-payment-{charges}-{due}"),
+            receipt_email: None,
+        })
+        .await?;
+    record_intent(pool, order, &intent).await?;
+    Ok(Some(intent))
 }
 
 /// Asks Stripe for the PaymentIntent of a waiting card order and applies it:
@@ -252,10 +553,11 @@ pub enum ReconcileError {
     Database(#[from] sqlx::Error),
 }
 
-/// The expiry sweep: card orders still unpaid after their reservation ran out
-/// are reconciled with Stripe first (a payment may have succeeded with its
-/// webhook lost), then cancelled, their PaymentIntent cancelled too, and their
-/// stock released. Returns how many were cancelled.
+/// The expiry sweep: card orders still waiting for payment after their
+/// deadline are reconciled with Stripe first (a payment may have succeeded
+/// with its webhook lost), then cancelled, their open PaymentIntents
+/// cancelled too, their stock released and what they had paid refunded.
+/// Returns how many were cancelled.
 pub async fn expire_unpaid(
     pool: &MySqlPool,
     stripe: &Stripe,
@@ -273,19 +575,18 @@ pub async fn expire_unpaid(
     let mut events = Vec::new();
     for (id,) in due {
         let order_id = OrderId(id);
-        let intent = latest_intent(pool, order_id).await?;
         // Cancel at Stripe first, so the customer cannot pay an order we drop;
-        // if it was paid meanwhile, Stripe refuses and we place it instead.
-        let stripe_state = match &intent {
-            Some(intent_id) => match stripe.cancel_payment_intent(intent_id).await {
-                Ok(intent) => Some(intent),
+        // if one was paid meanwhile, Stripe refuses and we apply it instead.
+        let mut reports = Vec::new();
+        for (intent_id, _) in open_intents(pool, order_id).await? {
+            reports.push(match stripe.cancel_payment_intent(&intent_id).await {
+                Ok(intent) => intent,
                 Err(PaymentError::Rejected { .. }) => {
-                    Some(stripe.retrieve_payment_intent(intent_id).await?)
+                    stripe.retrieve_payment_intent(&intent_id).await?
                 }
                 Err(err) => return Err(err.into()),
-            },
-            None => None,
-        };
+            });
+        }
         let mut tx = pool.begin().await?;
         let Some(mut order) = orders::lock(&mut tx, order_id).await? else {
             continue;
@@ -293,52 +594,39 @@ pub async fn expire_unpaid(
         if order.status != OrderStatus::PendingPayment {
             continue;
         }
-        match &stripe_state {
-            Some(intent) if intent.status == PaymentIntentStatus::Succeeded => {
-                events.extend(
-                    apply_intent(&mut tx, &mut order, intent, false, &by)
-                        .await?
-                        .1,
-                );
+        for intent in &reports {
+            if intent.status == PaymentIntentStatus::Succeeded {
+                events.extend(apply_intent(&mut tx, &mut order, intent, false, &by).await?.1);
+            } else {
+                record_intent(&mut *tx, order_id, intent).await?;
             }
-            _ => {
-                if let Some(intent) = &stripe_state {
-                    record_intent(&mut *tx, order_id, intent).await?;
-                }
-                events.extend(
-                    orders::change_status(
-                        &mut tx,
-                        &mut order,
-                        OrderStatus::Cancelled,
-                        &by,
-                        Some("payment not completed in time"),
-                    )
-                    .await?,
-                );
-                cancelled += 1;
-            }
+        }
+        if order.status == OrderStatus::PendingPayment {
+            events.extend(
+                orders::change_status(
+                    &mut tx,
+                    &mut order,
+                    OrderStatus::Cancelled,
+                    &by,
+                    Some("payment not completed in time"),
+                )
+                .await?,
+            );
+            cancelled += 1;
         }
         tx.commit().await?;
     }
     Ok((cancelled, events))
 }
 
-/// What the customer still owes on an order: its total less what was charged
-/// (any provider) and not refunded. Read in the caller's transaction, after
-/// locking the order.
+/// What the customer still owes on an order: its total less its net paid
+/// (any provider). Read in the caller's transaction, after locking the order.
 pub async fn balance_due(
     tx: &mut Transaction<'_, MySql>,
     order: &OrderHead,
 ) -> Result<i64, sqlx::Error> {
-    let (net,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS SIGNED), 0) \
-         FROM payments WHERE order_id = ? \
-         AND ((kind = 'charge' AND status = 'succeeded') OR (kind = 'refund' AND status IN ('succeeded', 'pending')))",
-    )
-    .bind(order.id.0)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok((order.total_cents - net).max(0))
+    let paid: Paid = money_rule::paid(&mut **tx, order.id).await?;
+    Ok(paid.due(order.total_cents))
 }
 
 /// How a payment taken by staff at the pizzeria was made.

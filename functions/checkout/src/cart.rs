@@ -3,17 +3,13 @@
 //! address when delivering). Prices and stock are the database's business.
 
 use ocpizza::http::ApiError;
+use ocpizza::pricing;
 use ocpizza::ids::{PizzeriaId, ProductId};
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::BTreeMap;
 
-/// At most this many of one product in an order: more is a typo or an abuse
-/// (a real party order goes through the shop by phone).
-pub const MAX_QUANTITY_PER_LINE: i64 = 30;
-pub const MAX_LINES: usize = 30;
-pub const MAX_ITEMS: i64 = 60;
+pub use ocpizza::pricing::{MAX_ITEMS, MAX_LINES, MAX_QUANTITY_PER_LINE};
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct CheckoutRequest {
@@ -79,32 +75,20 @@ fn trimmed(s: &str) -> String {
 pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
     let mut errors = Errors(Vec::new());
 
-    if request.lines.is_empty() {
-        errors.add("lines", "The cart is empty.");
-    }
-    if request.lines.len() > MAX_LINES {
-        errors.add("lines", &format!("At most {MAX_LINES} lines per order."));
-    }
-    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
-    for (i, line) in request.lines.iter().enumerate() {
-        if line.quantity < 1 || line.quantity > MAX_QUANTITY_PER_LINE {
-            errors.add(
-                &format!("lines[{i}].quantity"),
-                &format!("A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."),
-            );
-        } else if line.product_id.0 <= 0 {
-            errors.add(&format!("lines[{i}].product_id"), "Unknown product.");
-        } else {
-            *merged.entry(line.product_id).or_default() += line.quantity;
+    let requested: Vec<(ProductId, i64)> = request
+        .lines
+        .iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    let lines = match pricing::cart_lines(&requested) {
+        Ok(lines) => lines,
+        Err(problems) => {
+            for p in problems {
+                errors.add(&p.field, &p.message);
+            }
+            Vec::new()
         }
-    }
-    let items: i64 = merged.values().sum();
-    if items > MAX_ITEMS || merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) {
-        errors.add(
-            "lines",
-            &format!("At most {MAX_QUANTITY_PER_LINE} of a product and {MAX_ITEMS} items per order; call the pizzeria for more."),
-        );
-    }
+    };
 
     let address = match (request.fulfilment, request.address) {
         (Fulfilment::Delivery, None) => {
@@ -203,7 +187,7 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
         address,
         payment_method: request.payment_method,
         channel,
-        lines: merged.into_iter().collect(),
+        lines,
         contact,
     })
 }

@@ -150,19 +150,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         Fulfilment::Delivery => Some(destination(state, &cart, &pizzeria).await?),
     };
     let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
-    if destination.is_some() && priced.subtotal.cents() < pizzeria.delivery.min_order_cents {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "below-minimum-order",
-            "Below the minimum order",
-            format!(
-                "Delivery starts from {} of products; this cart is {}.",
-                Money::from_cents(pizzeria.delivery.min_order_cents),
-                priced.subtotal
-            ),
-        )
-        .with("min_order_cents", pizzeria.delivery.min_order_cents));
-    }
+    pricing::check_minimum(&pizzeria, &priced)?;
 
     let placed = place(
         state,

@@ -1,6 +1,8 @@
 //! The expiry-sweep function, run on a schedule: a card order not paid within
 //! its reservation time is reconciled with Stripe (placed if it was paid after
-//! all), otherwise cancelled with its PaymentIntent, and its stock released.
+//! all), otherwise cancelled with its PaymentIntent, its stock released and
+//! what it had paid refunded; then every refund not yet accepted by Stripe
+//! is sent again (each with its own idempotency key).
 
 use ocpizza::outbox;
 use ocpizza::payments::Stripe;
@@ -19,6 +21,12 @@ pub struct State {
 pub async fn run_once(state: &State) -> Result<Value, settlement::ReconcileError> {
     let (cancelled, events) = settlement::expire_unpaid(&state.pool, &state.stripe, 200).await?;
     outbox::send_now(&state.pool, &state.queues, &events).await;
-    tracing::info!(cancelled, placed = events.len(), "expired orders swept");
-    Ok(json!({ "cancelled": cancelled, "events": events.len() }))
+    let refunds = settlement::send_refunds(&state.pool, &state.stripe, None, 200).await?;
+    tracing::info!(cancelled, events = events.len(), refunds_sent = refunds.sent, refunds_failed = refunds.failed, "expired orders swept");
+    Ok(json!({
+        "cancelled": cancelled,
+        "events": events.len(),
+        "refunds_sent": refunds.sent,
+        "refunds_failed": refunds.failed,
+    }))
 }

@@ -2,8 +2,11 @@
 //! kitchen display; pizzaiolos start them and mark them ready.
 //!
 //! From the kitchen queue (SQS, partial batch failures):
-//! - `order.placed` → a `waiting` ticket, unless the order was cancelled first;
-//! - `order.cancelled` → the ticket is withdrawn from the display.
+//! - `order.placed` → a `waiting` ticket (or a withdrawn one back), unless
+//!   the order left `placed` first;
+//! - `order.cancelled`, `order.payment_due` (a paid order made bigger, waiting
+//!   for the difference) → the waiting ticket is withdrawn from the display,
+//!   unless the order is `placed` again by then.
 //!
 //! Over HTTP, for the pizzaiolos (and managers) of the pizzeria, and the admin:
 //! - `GET /pizzerias/{id}/tickets`: waiting and preparing tickets in arrival
@@ -74,7 +77,8 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
                 "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at) \
                  SELECT id, pizzeria_id, 'waiting', UTC_TIMESTAMP(6) FROM orders \
                  WHERE id = ? AND pizzeria_id = ? AND status = 'placed' \
-                 ON DUPLICATE KEY UPDATE order_id = order_id",
+                 ON DUPLICATE KEY UPDATE status = IF(status = 'withdrawn', 'waiting', status), \
+                    withdrawn_at = IF(status = 'waiting', NULL, withdrawn_at)",
             )
             .bind(order.0)
             .bind(pizzeria_id.0)
@@ -83,10 +87,13 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
             .rows_affected();
             tracing::info!(order_id = %order, pizzeria_id = %pizzeria_id, created = created > 0, "ticket on the display");
         }
-        Event::OrderCancelled { .. } => {
+        Event::OrderCancelled { .. } | Event::OrderPaymentDue { .. } => {
+            // Only while the order is still off the kitchen's path: a payment
+            // that placed it again meanwhile keeps (or put back) its ticket.
             sqlx::query(
-                "UPDATE kitchen_tickets SET status = 'withdrawn', withdrawn_at = UTC_TIMESTAMP(6) \
-                 WHERE order_id = ? AND status = 'waiting'",
+                "UPDATE kitchen_tickets t JOIN orders o ON o.id = t.order_id \
+                 SET t.status = 'withdrawn', t.withdrawn_at = UTC_TIMESTAMP(6) \
+                 WHERE t.order_id = ? AND t.status = 'waiting' AND o.status IN ('cancelled', 'pending_payment')",
             )
             .bind(order.0)
             .execute(&mut *tx)

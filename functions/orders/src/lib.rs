@@ -3,9 +3,12 @@
 //!
 //! - `GET /orders/{id}?token=T` (or a bearer token): the order, with `ETag`;
 //! - `PATCH /orders/{id}` `{"lines": [...]}` and `POST /orders/{id}/cancel`
-//!   while the kitchen has not started: re-priced, re-reserved or released in
-//!   one transaction; a paid order stays paid to the cent (refund of the
-//!   difference, or a PaymentIntent for the extra);
+//!   while the kitchen has not started: checked by checkout's rules (cart
+//!   limits, delivery minimum), re-priced, re-reserved or released in one
+//!   transaction with the money rule applied (`settlement::settle`): a
+//!   reduction or a cancellation refunds what was paid beyond the new total;
+//!   a paid card order made bigger goes back to `pending_payment`, off the
+//!   kitchen, until the difference is paid (`payment.client_secret`);
 //! - `POST /orders/{id}/status` `{"status"}`: staff transitions, checked
 //!   against the transition table (409) and the caller's role (403);
 //! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says;
@@ -21,9 +24,9 @@ use ocpizza::access::{self, Action};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{OrderId, ProductId};
-use ocpizza::order::{Actor, OrderStatus, PaymentMethod};
+use ocpizza::order::{Actor, Fulfilment, OrderStatus};
 use ocpizza::orders::{self, By, OrderHead};
-use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
+use ocpizza::payments::{PaymentError, Stripe};
 use ocpizza::queue::{Envelope, Queues};
 use ocpizza::role::Role;
 use ocpizza::{catalog, outbox, pricing, settlement, stock, Money};
@@ -31,7 +34,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::MySqlPool;
-use std::collections::BTreeMap;
 
 #[derive(Clone)]
 pub struct State {
@@ -130,19 +132,6 @@ fn too_late(status: OrderStatus) -> ApiError {
     .with("order_status", status)
 }
 
-/// Money already taken by card for this order, net of refunds.
-async fn card_balance(pool: &MySqlPool, id: OrderId) -> Result<Money, sqlx::Error> {
-    let (net,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS SIGNED), 0) \
-         FROM payments WHERE order_id = ? AND provider = 'stripe' \
-         AND ((kind = 'charge' AND status = 'succeeded') OR (kind = 'refund' AND status IN ('succeeded', 'pending')))",
-    )
-    .bind(id.0)
-    .fetch_one(pool)
-    .await?;
-    Ok(Money::from_cents(net))
-}
-
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let mut tx = state.pool.begin().await?;
@@ -157,7 +146,6 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     if !order.status.is_changeable() {
         return Err(too_late(order.status));
     }
-    let was_pending = order.status == OrderStatus::PendingPayment;
     let events = orders::change_status(
         &mut tx,
         &mut order,
@@ -168,36 +156,20 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     .await
     .map_err(ApiError::from)?;
     tx.commit().await?;
-    after_cancel(state, &order, was_pending, events).await;
+    after_cancel(state, &order, events).await;
     view(state, req, id).await
 }
 
-/// After a cancellation commits: tell the kitchen, give card money back, and
-/// make sure an unpaid PaymentIntent can no longer be paid.
-async fn after_cancel(state: &State, order: &OrderHead, was_pending: bool, events: Vec<Envelope>) {
+/// After a cancellation commits: tell the kitchen, send the refunds it
+/// decided, and make sure an unpaid PaymentIntent can no longer be paid.
+async fn after_cancel(state: &State, order: &OrderHead, events: Vec<Envelope>) {
     outbox::send_now(&state.pool, &state.queues, &events).await;
-    if order.payment_method != PaymentMethod::Card {
+    if !order.pays_online() {
         return;
     }
-    match card_balance(&state.pool, order.id).await {
-        Ok(paid) if paid.cents() > 0 => {
-            if let Err(err) =
-                settlement::refund(&state.pool, &state.stripe, order.id, paid, "cancel").await
-            {
-                tracing::error!(order_id = %order.id, error = %err, "refund after cancellation failed");
-            }
-        }
-        Ok(_) if was_pending => {
-            if let Err(err) =
-                settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await
-            {
-                tracing::warn!(order_id = %order.id, error = %err, "open PaymentIntents not cancelled");
-            }
-        }
-        Ok(_) => {}
-        Err(err) => {
-            tracing::error!(order_id = %order.id, error = %err, "could not read payments after cancellation")
-        }
+    settlement::send_refunds_now(&state.pool, &state.stripe, order.id).await;
+    if let Err(err) = settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await {
+        tracing::warn!(order_id = %order.id, error = %err, "open PaymentIntents not cancelled");
     }
 }
 
@@ -212,31 +184,28 @@ struct LineIn {
     quantity: i64,
 }
 
-const MAX_QUANTITY_PER_LINE: i64 = 30;
-
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let request: ModifyRequest = edge::parse_json(req)?;
-    if request.lines.is_empty() || request.lines.len() > 30 {
-        return Err(ApiError::unprocessable(
-            "Give 1 to 30 lines; to drop everything, cancel the order.",
-        ));
-    }
-    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
-    for line in &request.lines {
-        if !(1..=MAX_QUANTITY_PER_LINE).contains(&line.quantity) {
-            return Err(ApiError::unprocessable(format!(
-                "A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."
-            )));
-        }
-        *merged.entry(line.product_id).or_default() += line.quantity;
-    }
-    if merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) || merged.values().sum::<i64>() > 60 {
-        return Err(ApiError::unprocessable(
-            "At most 30 of a product and 60 items per order.",
-        ));
-    }
-    let lines: Vec<(ProductId, i64)> = merged.into_iter().collect();
+    let requested: Vec<(ProductId, i64)> = request
+        .lines
+        .iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    let lines = pricing::cart_lines(&requested).map_err(|problems| {
+        let count = problems.len();
+        ApiError::unprocessable(format!(
+            "The change has {count} problem{}; see `errors` (to drop everything, cancel the order).",
+            if count > 1 { "s" } else { "" }
+        ))
+        .with(
+            "errors",
+            problems
+                .iter()
+                .map(|p| json!({ "field": p.field, "message": p.message }))
+                .collect::<Vec<_>>(),
+        )
+    })?;
 
     let head = orders::head(&state.pool, id)
         .await?
@@ -245,15 +214,12 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let pizzeria = catalog::pizzeria(&state.pool, head.pizzeria_id, Utc::now())
         .await?
         .ok_or_else(|| ApiError::internal("order of an unknown pizzeria"))?;
-    let (delivery_fee,): (i64,) =
-        sqlx::query_as("SELECT delivery_fee_cents FROM orders WHERE id = ?")
-            .bind(id.0)
-            .fetch_one(&state.pool)
-            .await?;
-    let priced = pricing::price(&state.pool, &pizzeria, &lines, delivery_fee > 0).await?;
+    let delivery = head.fulfilment == Fulfilment::Delivery;
+    let priced = pricing::price(&state.pool, &pizzeria, &lines, delivery).await?;
+    pricing::check_minimum(&pizzeria, &priced)?;
 
     let mut tx = state.pool.begin().await?;
-    let order = orders::lock(&mut tx, id)
+    let mut order = orders::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     if !order.status.is_changeable() {
@@ -276,6 +242,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     .bind(id.0)
     .execute(&mut *tx)
     .await?;
+    order.total_cents = priced.total.cents();
     let note = format!("modified: {} → {}", old_total, priced.total);
     orders::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
     let (needs, no_recipe) = stock::needs_for(&mut *tx, &lines).await?;
@@ -297,9 +264,16 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         )
         .with("products", products));
     }
+    // The money rule, in the same transaction: refunds of a reduction are
+    // decided here, under the order's lock; a paid order made bigger goes
+    // back to waiting for the difference.
+    let events = settlement::settle(&mut tx, &mut order, &by, "change")
+        .await
+        .map_err(ApiError::from)?;
     tx.commit().await?;
+    outbox::send_now(&state.pool, &state.queues, &events).await;
 
-    let payment = settle_difference(state, &order, priced.total).await?;
+    let payment = payment_after_change(state, &order).await?;
     let view = orders::view(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -309,71 +283,35 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     )
 }
 
-/// Keeps a card order paid to the cent after a change: refund what was paid
-/// beyond the new total, or ask for the extra with a new PaymentIntent. An
-/// unpaid order gets a PaymentIntent for its new total.
-async fn settle_difference(
+/// After a change commits: send the refunds it decided, and give the
+/// customer what pays the difference when the order now owes some. Stripe
+/// being down does not undo the change: the tracker asks again
+/// (`payment/card` makes the PaymentIntent when it has none).
+async fn payment_after_change(
     state: &State,
     order: &OrderHead,
-    new_total: Money,
 ) -> Result<serde_json::Value, ApiError> {
     if !order.pays_online() {
-        return Ok(json!({ "method": order.payment_method, "amount_cents": new_total }));
+        return Ok(json!({ "method": order.payment_method, "amount_cents": order.total_cents }));
     }
-    let paid = card_balance(&state.pool, order.id).await?;
-    let (charges,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE order_id = ? AND kind = 'charge'")
-            .bind(order.id.0)
-            .fetch_one(&state.pool)
-            .await?;
-    if paid > new_total {
-        let refund = paid - new_total;
-        settlement::refund(
-            &state.pool,
-            &state.stripe,
-            order.id,
-            refund,
-            &format!("change-{charges}-{}", new_total.cents()),
-        )
-        .await
-        .map_err(|e| {
-            tracing::error!(order_id = %order.id, error = %e, "refund of a reduced order failed");
-            ApiError::unavailable(
-                "The change is saved but the refund could not be made yet; it will be retried.",
-            )
-        })?;
-        return Ok(json!({ "method": "card", "refunded_cents": refund, "balance_cents": 0 }));
+    settlement::send_refunds_now(&state.pool, &state.stripe, order.id).await;
+    match settlement::intent_for_balance(&state.pool, &state.stripe, order.id).await {
+        Ok(Some(intent)) => Ok(json!({
+            "method": "card",
+            "balance_cents": intent.amount,
+            "payment_intent_id": intent.id,
+            "client_secret": intent.client_secret,
+        })),
+        Ok(None) => {
+            // Nothing owed: no PaymentIntent may stay open to be paid twice.
+            settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await?;
+            Ok(json!({ "method": "card", "balance_cents": 0 }))
+        }
+        Err(err) => {
+            tracing::warn!(order_id = %order.id, error = %err, "no PaymentIntent for the difference yet");
+            Ok(json!({ "method": "card", "balance_cents": null, "payment_unavailable": true }))
+        }
     }
-    let due = new_total - paid;
-    if due.cents() == 0 {
-        return Ok(json!({ "method": "card", "balance_cents": 0 }));
-    }
-    // An unpaid order's old PaymentIntent is for the old amount: drop it.
-    if paid.cents() == 0 {
-        settlement::cancel_open_intents(&state.pool, &state.stripe, order.id).await?;
-    }
-    let (number,): (String,) = sqlx::query_as("SELECT number FROM orders WHERE id = ?")
-        .bind(order.id.0)
-        .fetch_one(&state.pool)
-        .await?;
-    let intent = state
-        .stripe
-        .create_payment_intent(&NewPaymentIntent {
-            amount: due,
-            order_id: order.id,
-            order_number: &number,
-            idempotency_key: &format!("order-{}-payment-{}-{}", order.id, charges, due.cents()),
-            receipt_email: None,
-        })
-        .await
-        .map_err(|_| ApiError::unavailable("The change is saved; card payment is unavailable right now, retry to pay the difference."))?;
-    settlement::record_intent(&state.pool, order.id, &intent).await?;
-    Ok(json!({
-        "method": "card",
-        "balance_cents": due,
-        "payment_intent_id": intent.id,
-        "client_secret": intent.client_secret,
-    }))
 }
 
 #[derive(Deserialize)]
@@ -464,7 +402,13 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
             not_found(id)
         });
     }
-    let was_pending = order.status == OrderStatus::PendingPayment;
+    if to == OrderStatus::Placed && order.pays_online() {
+        return Err(ApiError::conflict(
+            "paid-by-card-only",
+            "Only the payment places this order",
+            "A web order paid by card is placed by its card payment, never by hand.",
+        ));
+    }
     let events = orders::change_status(&mut tx, &mut order, to, &By::from(&caller), None)
         .await
         .map_err(ApiError::from)?;
@@ -493,7 +437,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
     }
     tx.commit().await?;
     if to == OrderStatus::Cancelled {
-        after_cancel(state, &order, was_pending, events).await;
+        after_cancel(state, &order, events).await;
     } else {
         outbox::send_now(&state.pool, &state.queues, &events).await;
     }
@@ -510,12 +454,13 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     view(state, req, id).await
 }
 
-/// Applies what Stripe says of a card order's PaymentIntent, refunding a
-/// payment that arrived after the order was cancelled.
+/// Applies what Stripe says of a card order's PaymentIntent, and sends any
+/// refund that decided (a payment that arrived after the order was
+/// cancelled, or beyond its total).
 async fn reconcile_now(state: &State, head: &OrderHead) -> Result<(), ApiError> {
     let id = head.id;
-    if head.payment_method == PaymentMethod::Card {
-        let (outcome, events) = settlement::reconcile(&state.pool, &state.stripe, id, &By::system("reconciliation"))
+    if head.pays_online() {
+        let (_, events) = settlement::reconcile(&state.pool, &state.stripe, id, &By::system("reconciliation"))
             .await
             .map_err(|e| match e {
                 settlement::ReconcileError::Payment(_) => {
@@ -525,13 +470,7 @@ async fn reconcile_now(state: &State, head: &OrderHead) -> Result<(), ApiError> 
                 settlement::ReconcileError::Change(e) => e.into(),
             })?;
         outbox::send_now(&state.pool, &state.queues, &events).await;
-        if let settlement::Outcome::RefundNeeded(amount) = outcome {
-            if let Err(err) =
-                settlement::refund(&state.pool, &state.stripe, id, amount, "late-payment").await
-            {
-                tracing::error!(order_id = %id, error = %err, "late payment not refunded");
-            }
-        }
+        settlement::send_refunds_now(&state.pool, &state.stripe, id).await;
     }
     Ok(())
 }
@@ -574,22 +513,23 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
             "This order has no card payment waiting.",
         )
     };
-    if !head.pays_online() || head.status == OrderStatus::Cancelled {
+    if !head.pays_online() || head.status != OrderStatus::PendingPayment {
         return Err(nothing_to_pay());
     }
-    let intent = settlement::latest_intent(&state.pool, id)
-        .await?
-        .ok_or_else(nothing_to_pay)?;
-    let (recorded,): (String,) = sqlx::query_as(
-        "SELECT status FROM payments WHERE provider = 'stripe' AND provider_ref = ?",
-    )
-    .bind(&intent)
-    .fetch_one(&state.pool)
-    .await?;
-    if recorded == "succeeded" || recorded == "canceled" {
-        return Err(nothing_to_pay());
-    }
-    let paid = match state.stripe.pay_with_card_token(&intent, token).await {
+    // What the order owes now: its open PaymentIntent, or a new one for the
+    // difference after a change.
+    let intent = match settlement::intent_for_balance(&state.pool, &state.stripe, id).await {
+        Ok(Some(intent)) => intent,
+        Ok(None) => return Err(nothing_to_pay()),
+        Err(settlement::EnsureError::Database(err)) => return Err(err.into()),
+        Err(settlement::EnsureError::Payment(err)) => {
+            tracing::warn!(order_id = %id, error = %err, "no PaymentIntent to pay");
+            return Err(ApiError::unavailable(
+                "Card payment is unavailable right now. Please retry in a moment.",
+            ));
+        }
+    };
+    let paid = match state.stripe.pay_with_card_token(&intent.id, token).await {
         Ok(paid) => paid,
         Err(PaymentError::Rejected { message, .. }) => {
             return Err(ApiError::new(
@@ -613,7 +553,13 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
         .ok_or_else(|| not_found(id))?;
     edge::json(
         StatusCode::OK,
-        &json!({ "order": view, "payment_intent": { "status": paid.status.as_str() } }),
+        &json!({ "order": view, "payment_intent": {
+            "id": intent.id,
+            "status": paid.status.as_str(),
+            "amount_cents": intent.amount,
+            // For 3-D Secure, which the page completes with Stripe.js.
+            "client_secret": intent.client_secret,
+        } }),
     )
 }
 

@@ -11,10 +11,10 @@ use http::{Method, StatusCode};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::metrics::{self, Metric};
 use ocpizza::orders::{self, By};
-use ocpizza::payments::{self, EventObject, Stripe};
+use ocpizza::payments::{self, EventObject, PaymentIntentStatus, Stripe};
 use ocpizza::queue::Queues;
-use ocpizza::settlement::{self, Outcome};
-use ocpizza::{outbox, Money};
+use ocpizza::settlement;
+use ocpizza::outbox;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::MySqlPool;
@@ -91,7 +91,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
 
     let by = By::system("stripe");
     let mut events = Vec::new();
-    let mut refund_due = None;
+    let mut refunds_of = None;
     match (&event.event_type[..], &event.object) {
         (
             "payment_intent.succeeded"
@@ -101,7 +101,13 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         ) => {
             let order_id = settlement::order_of(&state.pool, intent).await?;
             match order_id {
-                None => tracing::warn!(payment_intent = %intent.id, "payment for no known order"),
+                None if intent.status == PaymentIntentStatus::Succeeded => {
+                    // Money we cannot tie to any order: nothing to refund it
+                    // from here; staff refund it from Stripe's dashboard.
+                    tracing::error!(payment_intent = %intent.id, amount_received = intent.amount_received.cents(), currency = %intent.currency, "payment for no known order: left to staff");
+                    metrics::emit(Metric::PaymentsRejected, 1.0, None);
+                }
+                None => tracing::warn!(payment_intent = %intent.id, "payment event for no known order"),
                 Some(order_id) => {
                     if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
                         let failed = event.event_type == "payment_intent.payment_failed";
@@ -111,9 +117,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
                                 .map_err(|e| ApiError::internal(e.to_string()))?;
                         tracing::info!(%order_id, ?outcome, "payment event applied");
                         events = emitted;
-                        if let Outcome::RefundNeeded(amount) = outcome {
-                            refund_due = Some((order_id, amount));
-                        }
+                        refunds_of = Some(order_id);
                     }
                 }
             }
@@ -144,17 +148,8 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         metrics::emit(Metric::OrdersPlaced, 1.0, Some(pizzeria_id.0));
     }
     outbox::send_now(&state.pool, &state.queues, &events).await;
-    if let Some((order_id, amount)) = refund_due {
-        refund_late_payment(state, order_id, amount).await;
+    if let Some(order_id) = refunds_of {
+        settlement::send_refunds_now(&state.pool, &state.stripe, order_id).await;
     }
     edge::json(StatusCode::OK, &json!({ "received": true }))
-}
-
-/// Money received for an order already cancelled goes back. A failure here is
-/// logged; the sweep's reconciliation finds the order again.
-async fn refund_late_payment(state: &State, order_id: ocpizza::ids::OrderId, amount: Money) {
-    match settlement::refund(&state.pool, &state.stripe, order_id, amount, "late-payment").await {
-        Ok(refund) => tracing::info!(%order_id, ?refund, "late payment refunded"),
-        Err(err) => tracing::error!(%order_id, error = %err, "late payment could not be refunded"),
-    }
 }
