@@ -23,7 +23,8 @@ use sqlx::{MySql, Transaction};
 
 /// Refund statuses that count against what was paid: decided by us and not
 /// (yet) refused by Stripe.
-pub const COUNTED_REFUND_STATUSES: &str = "('requested', 'pending', 'requires_action', 'succeeded')";
+pub const COUNTED_REFUND_STATUSES: &str =
+    "('requested', 'pending', 'requires_action', 'succeeded')";
 
 /// Net paid in euros per order, as a derived table `(order_id, charged,
 /// refunded, net)`: the one definition the order view, the balance due and

@@ -33,12 +33,16 @@ pub struct LineProblem {
 /// in product order. Every problem is listed.
 pub fn cart_lines(lines: &[(ProductId, i64)]) -> Result<Vec<(ProductId, i64)>, Vec<LineProblem>> {
     let mut problems = Vec::new();
-    let mut problem = |field: String, message: String| problems.push(LineProblem { field, message });
+    let mut problem =
+        |field: String, message: String| problems.push(LineProblem { field, message });
     if lines.is_empty() {
         problem("lines".into(), "The cart is empty.".into());
     }
     if lines.len() > MAX_LINES {
-        problem("lines".into(), format!("At most {MAX_LINES} lines per order."));
+        problem(
+            "lines".into(),
+            format!("At most {MAX_LINES} lines per order."),
+        );
     }
     let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
     for (i, &(product, quantity)) in lines.iter().enumerate() {

@@ -321,6 +321,15 @@ pub struct RefundRun {
     pub failed: usize,
 }
 
+#[derive(sqlx::FromRow)]
+struct DueRefund {
+    id: i64,
+    order_id: i64,
+    refund_of: Option<String>,
+    amount_cents: i64,
+    idempotency_key: Option<String>,
+}
+
 /// Sends the refunds decided and not yet accepted by Stripe (of one order,
 /// or of every order), each with its own idempotency key, so a retry after a
 /// lost answer is made once. A refund being sent is leased for a minute, so
@@ -341,10 +350,16 @@ pub async fn send_refunds(
         query.push(" AND order_id = ").push_bind(order.0);
     }
     query.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let due: Vec<(i64, i64, Option<String>, i64, Option<String>)> =
-        query.build_query_as().fetch_all(pool).await?;
+    let due: Vec<DueRefund> = query.build_query_as().fetch_all(pool).await?;
     let mut run = RefundRun::default();
-    for (id, order_id, intent, amount, key) in due {
+    for DueRefund {
+        id,
+        order_id,
+        refund_of: intent,
+        amount_cents: amount,
+        idempotency_key: key,
+    } in due
+    {
         let claimed = sqlx::query(
             "UPDATE payments SET attempts = attempts + 1, \
                 next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND, updated_at = UTC_TIMESTAMP(6) \
@@ -361,7 +376,10 @@ pub async fn send_refunds(
         let (Some(intent), Some(key)) = (intent, key) else {
             continue;
         };
-        match stripe.refund(&intent, Money::from_cents(amount), &key).await {
+        match stripe
+            .refund(&intent, Money::from_cents(amount), &key)
+            .await
+        {
             Ok(refund) => {
                 sqlx::query(
                     "UPDATE payments SET provider_ref = ?, status = ?, last_error = NULL, \
@@ -596,7 +614,11 @@ pub async fn expire_unpaid(
         }
         for intent in &reports {
             if intent.status == PaymentIntentStatus::Succeeded {
-                events.extend(apply_intent(&mut tx, &mut order, intent, false, &by).await?.1);
+                events.extend(
+                    apply_intent(&mut tx, &mut order, intent, false, &by)
+                        .await?
+                        .1,
+                );
             } else {
                 record_intent(&mut *tx, order_id, intent).await?;
             }

@@ -3,9 +3,9 @@
 //! address when delivering). Prices and stock are the database's business.
 
 use ocpizza::http::ApiError;
-use ocpizza::pricing;
 use ocpizza::ids::{PizzeriaId, ProductId};
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
+use ocpizza::pricing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

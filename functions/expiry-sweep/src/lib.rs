@@ -22,7 +22,13 @@ pub async fn run_once(state: &State) -> Result<Value, settlement::ReconcileError
     let (cancelled, events) = settlement::expire_unpaid(&state.pool, &state.stripe, 200).await?;
     outbox::send_now(&state.pool, &state.queues, &events).await;
     let refunds = settlement::send_refunds(&state.pool, &state.stripe, None, 200).await?;
-    tracing::info!(cancelled, events = events.len(), refunds_sent = refunds.sent, refunds_failed = refunds.failed, "expired orders swept");
+    tracing::info!(
+        cancelled,
+        events = events.len(),
+        refunds_sent = refunds.sent,
+        refunds_failed = refunds.failed,
+        "expired orders swept"
+    );
     Ok(json!({
         "cancelled": cancelled,
         "events": events.len(),

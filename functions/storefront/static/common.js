@@ -236,10 +236,17 @@ export function loadStripe() {
   return stripeLoading;
 }
 
+/** What a PaymentIntent's status means once 3-D Secure is over: paid (or being paid). */
+const PAID_INTENT = new Set(['succeeded', 'processing', 'requires_capture']);
+
 /**
  * Pays order `id` with the card in `cardElement`: Stripe.js makes a token in
- * the browser, the orders function pays the PaymentIntent with it, and 3-D
- * Secure, when the bank asks, is completed here. Answers {ok, problem}.
+ * the browser, the orders function pays what the order owes with it (the
+ * whole order, or the difference after it was made bigger), and 3-D Secure,
+ * when the bank asks, is completed here with the client secret of the
+ * PaymentIntent the answer names (`clientSecret`, the checkout's, when it
+ * names none). Answers {ok, status, problem}, the problem in French; a
+ * failure leaves the order waiting, so the customer may try again.
  */
 export async function payByCard(stripe, cardElement, { id, token, clientSecret }) {
   const tokenised = await stripe.createToken(cardElement);
@@ -248,13 +255,26 @@ export async function payByCard(stripe, cardElement, { id, token, clientSecret }
   }
   const query = token ? `?token=${encodeURIComponent(token)}` : '';
   const paid = await api('orders', `/orders/${id}/payment/card${query}`, { method: 'POST', body: { card_token: tokenised.token.id } });
-  if (!paid.ok) return { ok: false, problem: paid.problem };
-  if (paid.data.payment_intent?.status === 'requires_action' && clientSecret) {
-    const auth = await stripe.confirmCardPayment(clientSecret);
-    if (auth.error) return { ok: false, problem: { title: 'Authentification refusée', detail: auth.error.message || '3-D Secure a échoué.' } };
+  if (!paid.ok) {
+    const problem = paid.status === 402
+      ? { title: 'Carte refusée', detail: 'Votre banque a refusé ce paiement. Vérifiez la carte ou essayez-en une autre.' }
+      : paid.status === 503 && paid.problem?.title !== 'Service momentanément suspendu'
+        ? { title: 'Paiement par carte indisponible', detail: 'Le service de paiement ne répond pas : réessayez dans un instant.' }
+        : paid.problem;
+    return { ok: false, status: paid.status, problem };
+  }
+  const intent = paid.data?.payment_intent;
+  if (intent?.status === 'requires_action') {
+    const secret = intent.client_secret || clientSecret;
+    const refused = { title: 'Authentification refusée', detail: 'Votre banque n’a pas confirmé le paiement (3-D Secure). Réessayez, ou payez avec une autre carte.' };
+    if (!secret) return { ok: false, status: 0, problem: refused };
+    const auth = await stripe.confirmCardPayment(secret);
+    // Stripe.js answers an error; localstripe's stand-in answers the
+    // PaymentIntent back to `requires_payment_method`.
+    if (auth.error || !PAID_INTENT.has(auth.paymentIntent?.status)) return { ok: false, status: 0, problem: refused };
     await api('orders', `/orders/${id}/payment/refresh${query}`, { method: 'POST' });
   }
-  return { ok: true };
+  return { ok: true, status: paid.status };
 }
 
 /** The orders a guest placed from this browser, to find their tracker again. */

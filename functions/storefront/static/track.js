@@ -26,6 +26,8 @@ export const SLOW_MS = 5000;
 function interval() {
   if (!order) return SLOW_MS;
   if (FINISHED.has(order.status)) return null;
+  // A difference waiting for the customer's card changes only when they pay.
+  if (balance && !balance.sent) return SLOW_MS;
   if (order.status === 'pending_payment') return FAST_MS;
   if (order.eta && new Date(order.eta) - Date.now() < 120000) return FAST_MS;
   return SLOW_MS;
@@ -66,9 +68,12 @@ function render() {
   const o = order;
   document.title = `Commande ${o.number} — ${STATUS[o.status] || o.status}`;
   $('#title').textContent = `Commande n° ${o.number}`;
+  const pay = o.payment || {};
+  const owes = owesDifference(o);
   replace($('#status'), o.status === 'cancelled'
     ? el('p', { class: 'cancelled-banner', id: 'cancelled' }, 'Commande annulée')
-    : el('p', {}, el('strong', {}, STATUS[o.status] || o.status)));
+    : el('p', {}, el('strong', {}, !owes ? STATUS[o.status] || o.status
+      : balance?.sent ? 'Paiement reçu : confirmation en cours…' : 'En attente du paiement de la différence')));
   const reached = new Map(o.history.map((h) => [h.status, h.at]));
   // A cancelled order shows the steps it went through, then its cancellation.
   const stages = o.status === 'cancelled'
@@ -79,14 +84,16 @@ function render() {
     const at = reached.get(s);
     const state = i < current ? 'done' : i === current ? (FINISHED.has(s) && s !== 'cancelled' ? 'done' : 'current') : '';
     return el('li', { class: state, dataset: { stage: s }, 'aria-current': state === 'current' ? 'step' : undefined },
-      LABEL[s], at ? el('time', { datetime: at }, dateTime(at)) : null);
+      // A step still ahead shows no time (a paid order made bigger was placed once already).
+      LABEL[s], at && i <= current ? el('time', { datetime: at }, dateTime(at)) : null);
   }));
   const eta = $('#eta');
   if (o.eta && !FINISHED.has(o.status)) {
     eta.textContent = o.fulfilment === 'delivery' ? `Livraison prévue vers ${time(o.eta)}` : `Prête vers ${time(o.eta)}`;
   } else eta.textContent = '';
 
-  const pay = o.payment || {};
+  showBalance(o, owes);
+
   replace($('#detail'),
     el('ul', { class: 'cart-lines' }, o.lines.map((l) => el('li', {}, el('span', {}, `${l.quantity} × ${l.name}`), el('span', {}, euros(l.line_total_cents))))),
     o.delivery_fee_cents ? el('p', {}, `Livraison : ${euros(o.delivery_fee_cents)}`) : null,
@@ -108,6 +115,7 @@ function paymentText(method, pay) {
   const status = {
     awaiting_payment: 'en attente', paid: 'payée', partially_refunded: 'partiellement remboursée', refunded: 'remboursée',
     due_on_delivery: 'à régler à la livraison', due_at_counter: 'à régler au retrait', collected: 'réglée', not_due: 'rien à régler',
+    balance_due: `différence de ${euros(pay.balance_cents)} à régler`,
   }[pay.status] || pay.status || '';
   const how = method === 'card' ? 'Carte bancaire' : method === 'cash' ? 'Espèces' : 'Carte au terminal';
   return `${how} : ${status}${pay.refunded_cents ? ` (${euros(pay.refunded_cents)} remboursés)` : ''}`;
@@ -137,31 +145,102 @@ function openEditor() {
         const r = await api('orders', `/orders/${id}${query}`, { method: 'PATCH', body: { lines }, token: token ? null : undefined });
         if (!r.ok) { replace(out, problemBox(r.problem)); return; }
         box.hidden = true;
-        if (r.data.payment?.client_secret) await payExtra(r.data.payment.client_secret);
+        // A paid order made bigger now waits for the difference: the reload
+        // shows what to pay (the "Payer la différence" box).
         etag = null;
         await load();
       },
     }, 'Enregistrer')));
 }
 
-/** A card order made bigger: the difference is paid like the order was. */
-async function payExtra(clientSecret) {
-  const stripe = await loadStripe();
-  const card = stripe.elements().create('card');
-  const box = $('#edit');
-  box.hidden = false;
+// ---- the difference to pay ----------------------------------------------
+
+/** A paid card order made bigger, waiting for the difference. */
+function owesDifference(o) {
+  const pay = o.payment || {};
+  return o.status === 'pending_payment' && o.payment_method === 'card' && pay.paid_cents > 0 && pay.balance_cents > 0;
+}
+
+// The box shown, if any: {cents, card, busy, sent (when it was paid)}. Polls re-render the
+// page; the box stays as it is (the card typed in it too) while it asks for
+// the same amount.
+let balance = null;
+
+function deadlineText(o) {
+  return o.reservation_expires_at ? `À régler avant ${time(o.reservation_expires_at)}, sinon la commande est annulée et remboursée.` : '';
+}
+
+function showBalance(o, owes) {
+  const box = $('#balance');
+  const cents = o.payment?.balance_cents;
+  if (balance?.busy) return; // a payment under way ends by reloading the order
+  // Paid from this page: no second payment while Stripe confirms it (a
+  // payment still unconfirmed after a minute shows the box again).
+  if (balance?.sent && Date.now() - balance.sent > 60000) balance.cents = null;
+  if (owes && balance?.cents === cents) {
+    box.hidden = Boolean(balance.sent);
+    const deadline = $('#balance-deadline');
+    if (deadline) deadline.textContent = deadlineText(o);
+    return;
+  }
+  balance?.card?.destroy();
+  balance = null;
+  replace(box);
+  box.hidden = !owes;
+  if (owes) mountBalance(o, cents);
+}
+
+async function mountBalance(o, cents) {
+  const box = $('#balance');
+  const shown = { cents, card: null, busy: false, sent: false };
+  balance = shown;
   const out = el('div', { 'aria-live': 'assertive' });
-  replace(box, el('h3', {}, 'Payer la différence'), el('div', { id: 'card-element' }), out);
-  card.mount('#card-element');
-  return new Promise((resolve) => {
-    box.append(el('button', {
-      type: 'button', onclick: async () => {
-        const paid = await payByCard(stripe, card, { id, token, clientSecret });
-        if (!paid.ok) { replace(out, problemBox(paid.problem)); return; }
-        box.hidden = true;
-        resolve();
-      },
-    }, 'Payer'));
+  const button = el('button', { type: 'button', id: 'pay-balance', class: 'big', disabled: true }, `Payer ${euros(cents)}`);
+  replace(box,
+    el('h3', { id: 'balance-title' }, 'Payer la différence'),
+    el('p', {}, 'Votre commande a augmenté : la cuisine la prépare dès que la différence est réglée.'),
+    el('p', { class: 'deadline', id: 'balance-deadline' }, deadlineText(o)),
+    el('label', { for: 'balance-card' }, 'Carte'),
+    el('div', { id: 'balance-card' }),
+    out,
+    button);
+  let stripe;
+  try {
+    stripe = await loadStripe();
+  } catch {
+    if (balance !== shown) return;
+    replace(out, problemBox({ title: 'Paiement par carte indisponible', detail: 'Le service de paiement ne répond pas : réessayez dans un instant.' }));
+    button.textContent = 'Réessayer';
+    button.disabled = false;
+    button.addEventListener('click', () => { if (balance === shown) { balance = null; showBalance(order, owesDifference(order)); } }, { once: true });
+    return;
+  }
+  if (balance !== shown) return; // the order changed meanwhile
+  shown.card = stripe.elements().create('card');
+  shown.card.mount('#balance-card');
+  button.disabled = false;
+  button.addEventListener('click', async () => {
+    if (shown.busy || shown.sent) return;
+    shown.busy = true;
+    button.disabled = true;
+    button.textContent = 'Paiement en cours…';
+    replace(out);
+    const paid = await payByCard(stripe, shown.card, { id, token });
+    shown.busy = false;
+    if (!paid.ok && !(paid.status === 409 && /nothing-to-pay/.test(paid.problem?.type || ''))) {
+      replace(out, problemBox(paid.problem), el('p', { class: 'muted' }, 'Votre commande vous attend : corrigez la carte ou essayez-en une autre, puis payez.'));
+      button.textContent = `Payer ${euros(cents)}`;
+      button.disabled = false;
+      return;
+    }
+    // Paid (or already paid): the order is placed again as soon as the
+    // payment is confirmed; until then, no second payment.
+    shown.sent = Date.now();
+    box.hidden = true;
+    replace($('#status'), el('p', {}, el('strong', {}, 'Paiement reçu : confirmation en cours…')));
+    etag = null;
+    await load();
+    tracker.now();
   });
 }
 

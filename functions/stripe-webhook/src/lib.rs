@@ -11,10 +11,10 @@ use http::{Method, StatusCode};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::metrics::{self, Metric};
 use ocpizza::orders::{self, By};
+use ocpizza::outbox;
 use ocpizza::payments::{self, EventObject, PaymentIntentStatus, Stripe};
 use ocpizza::queue::Queues;
 use ocpizza::settlement;
-use ocpizza::outbox;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::MySqlPool;
@@ -107,7 +107,9 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
                     tracing::error!(payment_intent = %intent.id, amount_received = intent.amount_received.cents(), currency = %intent.currency, "payment for no known order: left to staff");
                     metrics::emit(Metric::PaymentsRejected, 1.0, None);
                 }
-                None => tracing::warn!(payment_intent = %intent.id, "payment event for no known order"),
+                None => {
+                    tracing::warn!(payment_intent = %intent.id, "payment event for no known order")
+                }
                 Some(order_id) => {
                     if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
                         let failed = event.event_type == "payment_intent.payment_failed";

@@ -272,6 +272,99 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('3b. a paid card order made bigger waits for the difference, paid with 3-D Secure after a failed attempt', async () => {
+    const eur = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(cents / 100);
+    const clock = (iso) => new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' }).format(new Date(iso));
+    const fillCard = async (card, number) => {
+      await card.locator('input[placeholder="number"]').fill(number);
+      await card.locator('input[placeholder="exp_month"]').fill('12');
+      await card.locator('input[placeholder="exp_year"]').fill('30');
+      await card.locator('input[placeholder="cvc"]').fill('123');
+      await card.locator('input[placeholder="postal_code"]').fill('69002');
+    };
+
+    // A card order for pickup, paid with 4242…, placed by the webhook.
+    const [p] = await pizzas();
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await addToCart(page, p.id);
+    await page.getByLabel('À emporter').check();
+    await page.getByLabel('Carte bancaire, en ligne').check();
+    await fillContact(page, 'Hugo Lambert');
+    await fillCard(page.locator('#card-element'), '4242424242424242');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/, { timeout: 20000 });
+    const id = orderIdOf(page);
+    const token = new URL(page.url()).searchParams.get('token');
+    await stage(page, 'placed').and(page.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.match(await page.locator('#detail').innerText(), /Carte bancaire : payée/);
+    const first = (await call('orders', `/orders/${id}?token=${token}`)).data.order;
+    assert.equal(first.payment.paid_cents, first.total_cents);
+
+    // The customer makes it bigger: two more of the same pizza.
+    await page.getByRole('button', { name: 'Modifier' }).click();
+    await page.locator(`#edit-${p.id}`).fill('3');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    const difference = 2 * p.price_cents;
+
+    // Back to the payment stage, with the difference to pay and its deadline.
+    await stage(page, 'pending_payment').and(page.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    const box = page.locator('#balance');
+    const pay = box.getByRole('button', { name: /^Payer / });
+    const asks = async () => {
+      await box.getByRole('heading', { name: 'Payer la différence' }).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+      assert.equal(await pay.innerText(), `Payer ${eur(difference)}`, 'the button asks for the difference exactly');
+      const changed = (await call('orders', `/orders/${id}?token=${token}`)).data.order;
+      assert.equal(changed.status, 'pending_payment');
+      assert.equal(changed.payment.status, 'balance_due');
+      assert.equal(changed.payment.balance_cents, difference, 'the API owes what the page asks');
+      const text = await box.innerText();
+      assert.match(text, /Votre commande a augmenté : la cuisine la prépare dès que la différence est réglée\./);
+      assert.ok(text.includes(`À régler avant ${clock(changed.reservation_expires_at)}`), `the deadline in Paris time: ${text}`);
+      assert.equal(await page.locator('#status').innerText(), 'En attente du paiement de la différence');
+      assert.ok((await page.locator('#detail').innerText()).includes(`Carte bancaire : différence de ${eur(difference)} à régler`));
+      assert.equal(await page.locator('#total').innerText(), eur(first.total_cents + difference));
+    };
+    await asks();
+    await shot(page, '11b-tracker-pay-difference');
+    // Not only right after the change: the tracker opened again shows it too.
+    await page.reload();
+    await stage(page, 'pending_payment').and(page.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    await asks();
+
+    // A 3-D Secure card; the bank's check fails first: the customer reads why and can try again.
+    const card = box.locator('#balance-card');
+    await card.locator('input[placeholder="number"]').waitFor();
+    await fillCard(card, '4000002760003184');
+    await pay.click();
+    await page.getByRole('button', { name: 'Fail authentication' }).click();
+    await box.locator('.problem').waitFor();
+    assert.match(await box.locator('.problem').innerText(), /Authentification refusée[\s\S]*3-D Secure/);
+    assert.match(await box.innerText(), /Votre commande vous attend/);
+    assert.equal(await pay.innerText(), `Payer ${eur(difference)}`);
+    assert.equal(await pay.isEnabled(), true, 'a failed 3-D Secure is not a dead end');
+    assert.equal((await call('orders', `/orders/${id}?token=${token}`)).data.order.status, 'pending_payment');
+    await shot(page, '11c-tracker-3ds-failed');
+
+    // Again, and the bank confirms this time.
+    await pay.click();
+    await page.getByRole('button', { name: 'Complete authentication' }).click();
+    await stage(page, 'placed').and(page.locator('.current')).waitFor({ timeout: 15000 });
+    assert.match(await stage(page, 'placed').innerText(), /Reçue par la pizzeria/);
+    assert.equal(await page.locator('#status').innerText(), 'Commande reçue');
+    assert.equal(await box.isHidden(), true, 'no difference left to pay');
+    const detail = await page.locator('#detail').innerText();
+    assert.match(detail, /Carte bancaire : payée/);
+    assert.doesNotMatch(detail, /à régler/);
+    const paid = (await call('orders', `/orders/${id}?token=${token}`)).data.order;
+    assert.equal(paid.status, 'placed');
+    assert.equal(paid.payment.balance_cents, 0);
+    assert.equal(paid.payment.paid_cents, paid.total_cents);
+    assert.equal(paid.total_cents, first.total_cents + difference);
+    await shot(page, '11d-tracker-difference-paid');
+    await page.context().close();
+    noProblems();
+  });
+
   scenario('4. a delivery order reaches the courier’s screen and is delivered', async () => {
     const [p] = await pizzas();
     const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
