@@ -19,4 +19,7 @@ say "fuzzing every function's inputs, $FUZZ_CASES cases per target"
 # --nocapture: each target prints its count, time and answers by status.
 cargo test --workspace --locked --test fuzz -- --nocapture "$@" 2>&1 \
     | grep -v '^created database'
+say "the money rule under random interleavings, $((FUZZ_CASES / 2)) cases"
+cargo test -p orders --locked --test money the_money_rule_holds_under_any_interleaving -- --nocapture "$@" 2>&1 \
+    | grep -v '^created database'
 say "fuzzing passed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI's smoke test: brings the stack up with `make run`, runs infra/smoke.sh
-# against it (menu → checkout → follow → kitchen display → cancel), and stops
-# what it started.
+# against it (menu → checkout → follow → kitchen display → cancel), then the
+# money attacks (infra/local/money-attacks.sh) over HTTP, and stops what it
+# started.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 listening "$WATCH_PORT" && die "port $WATCH_PORT is taken: stop the running stack first"
@@ -23,6 +24,10 @@ listening "$WATCH_PORT" || { tail -30 "$LOG" >&2; die "make run did not serve on
 if ! bash infra/smoke.sh "http://localhost:$WATCH_PORT/lambda-url"; then
     tail -40 "$LOG" >&2
     die "smoke test failed against make run"
+fi
+if ! bash infra/local/money-attacks.sh "http://localhost:$WATCH_PORT/lambda-url"; then
+    tail -40 "$LOG" >&2
+    die "a money attack succeeded against make run"
 fi
 # What the smoke test did must add up: statuses, payments, stock, e-mails.
 admin audit || die "the reconciliation check found disagreements in $DATABASE_URL (see above)"

@@ -77,8 +77,9 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
                 "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at) \
                  SELECT id, pizzeria_id, 'waiting', UTC_TIMESTAMP(6) FROM orders \
                  WHERE id = ? AND pizzeria_id = ? AND status = 'placed' \
-                 ON DUPLICATE KEY UPDATE status = IF(status = 'withdrawn', 'waiting', status), \
-                    withdrawn_at = IF(status = 'waiting', NULL, withdrawn_at)",
+                 ON DUPLICATE KEY UPDATE \
+                    status = IF(kitchen_tickets.status = 'withdrawn', 'waiting', kitchen_tickets.status), \
+                    withdrawn_at = IF(kitchen_tickets.status = 'waiting', NULL, kitchen_tickets.withdrawn_at)",
             )
             .bind(order.0)
             .bind(pizzeria_id.0)

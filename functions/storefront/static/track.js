@@ -161,9 +161,9 @@ function owesDifference(o) {
   return o.status === 'pending_payment' && o.payment_method === 'card' && pay.paid_cents > 0 && pay.balance_cents > 0;
 }
 
-// The box shown, if any: {cents, card, busy, sent (when it was paid)}. Polls re-render the
-// page; the box stays as it is (the card typed in it too) while it asks for
-// the same amount.
+// The box shown, if any: {cents, card, busy, sent (when it was paid)}.
+// Polls re-render the page; the box stays as it is (the card typed in it
+// too) while it asks for the same amount.
 let balance = null;
 
 function deadlineText(o) {
