@@ -211,6 +211,9 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         .await?
         .ok_or_else(|| not_found(id))?;
     let by = authorize(state, req, &head).await?;
+    if !head.status.is_changeable() {
+        return Err(too_late(head.status));
+    }
     let pizzeria = catalog::pizzeria(&state.pool, head.pizzeria_id, Utc::now())
         .await?
         .ok_or_else(|| ApiError::internal("order of an unknown pizzeria"))?;

@@ -570,7 +570,7 @@ async fn a_paid_order_stays_paid_to_the_cent_and_cancelling_refunds_it(pool: MyS
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["payment"]["refunded_cents"], 900);
+    assert_eq!(body["order"]["payment"]["refunded_cents"], 900);
     assert_eq!(
         body["order"]["payment"]["paid_cents"].as_i64().unwrap()
             - body["order"]["payment"]["refunded_cents"].as_i64().unwrap(),
