@@ -15,7 +15,7 @@ WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local}"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-step() { printf '  %-58s' "$1"; }
+step() { printf '  %-62s' "$1"; }
 ok() { printf 'ok  %s\n' "$*"; }
 fail() { printf 'FAILED\n%s\n' "$*" >&2; exit 1; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
