@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod payments;
 pub mod pricing;
 pub mod queue;
+pub mod rate_limit;
 pub mod revenue;
 pub mod role;
 pub mod samples;
