@@ -4,6 +4,12 @@
 //! starts. With `ENV=PRODUCTION` there are no defaults for secrets: a function
 //! refuses to start and names what is missing. Secrets are `SecretString`s, so
 //! neither `Debug` nor a log line can print them.
+//!
+//! Production also refuses what would start but be unsafe: a token signing key
+//! shorter than 32 bytes or equal to the local one, a database URL that does
+//! not verify the server's certificate, and an `ENV` it does not know (a typo
+//! such as `ENV=production` must not fall back to the local defaults). Refusals
+//! name the setting, never its value.
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -29,12 +35,43 @@ pub mod var {
     pub const SMTP_FROM: &str = "SMTP_FROM";
 }
 
-/// `ENV`: anything but `PRODUCTION` is a developer's machine or a test.
+/// `ENV`, a closed list: unset, `LOCAL` or `TEST` is a developer's machine or
+/// a test run (the local defaults apply); `PRODUCTION` is AWS. Any other value
+/// is refused, so a typo cannot start production on the local defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Local,
     Production,
 }
+
+/// The values `ENV` may take (unset means `LOCAL`).
+pub const ENV_VALUES: [&str; 3] = ["LOCAL", "TEST", "PRODUCTION"];
+
+impl Environment {
+    /// `ENV`'s value (`None`: unset or blank).
+    pub fn parse(value: Option<&str>) -> Result<Environment, ConfigError> {
+        match value.map(str::trim) {
+            None | Some("") | Some("LOCAL") | Some("TEST") => Ok(Environment::Local),
+            Some("PRODUCTION") => Ok(Environment::Production),
+            Some(other) => Err(ConfigError::Invalid {
+                name: var::ENV,
+                reason: format!(
+                    "{:?} is not one of {} (unset means LOCAL)",
+                    other.chars().take(40).collect::<String>(),
+                    ENV_VALUES.join(", ")
+                ),
+            }),
+        }
+    }
+}
+
+/// The shortest token signing key production accepts: HS256 wants a key at
+/// least as long as its 256-bit hash (RFC 7518, 3.2).
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+/// The local `SECRET_KEY`: published in this repository, so anyone could sign
+/// tokens with it. Production refuses it.
+const LOCAL_SECRET_KEY: &str = "local-development-secret-key-not-for-production";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -42,6 +79,68 @@ pub enum ConfigError {
     Missing(Vec<&'static str>),
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("`{0}` is refused with ENV=PRODUCTION: it is for local and test databases only")]
+    NotInProduction(&'static str),
+}
+
+/// For tools that must never run against production (the demo data, tokens
+/// made by hand, generated history): an error when `ENV` is `PRODUCTION`, or
+/// when it is not a value [`Environment::parse`] knows.
+pub fn refuse_in_production(
+    what: &'static str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match Environment::parse(lookup(var::ENV).as_deref())? {
+        Environment::Local => Ok(()),
+        Environment::Production => Err(ConfigError::NotInProduction(what)),
+    }
+}
+
+/// Production's `SECRET_KEY`: long enough, and not the published local key.
+/// The reason never quotes the key.
+fn check_secret_key(key: &str) -> Result<(), ConfigError> {
+    let reason = if key == LOCAL_SECRET_KEY {
+        "is the local development key, which is public".to_owned()
+    } else if key.len() < MIN_SECRET_KEY_BYTES {
+        format!("is shorter than {MIN_SECRET_KEY_BYTES} bytes (e.g. `openssl rand -base64 48`)")
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Invalid {
+        name: var::SECRET_KEY,
+        reason,
+    })
+}
+
+/// Production's `DATABASE_URL` must verify the server: sqlx's
+/// `ssl-mode=VERIFY_IDENTITY` (any case; the certificate's chain and its host
+/// name) with a CA file (`ssl-ca=`). As sqlx reads the URL, `sslmode` and
+/// `sslca` are the same keys and the last occurrence wins. The reason never
+/// quotes the URL (it holds the password).
+fn check_database_tls(url: &str) -> Result<(), ConfigError> {
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.split('#').next().unwrap_or_default())
+        .unwrap_or_default();
+    let (mut mode, mut ca) = (None, None);
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "ssl-mode" | "sslmode" => mode = Some(value.into_owned()),
+            "ssl-ca" | "sslca" => ca = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let verified = mode.is_some_and(|m| m.eq_ignore_ascii_case("VERIFY_IDENTITY"));
+    let has_ca = ca.is_some_and(|c| !c.trim().is_empty());
+    if verified && has_ca {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        name: var::DATABASE_URL,
+        reason: "production connects with verified TLS only: the URL needs \
+                 ssl-mode=VERIFY_IDENTITY and ssl-ca=<CA bundle path> (infra/README.md)"
+            .to_owned(),
+    })
 }
 
 /// Everything a function needs to know about its surroundings.
@@ -72,7 +171,7 @@ pub struct Config {
 fn local_default(name: &str) -> Option<&'static str> {
     Some(match name {
         var::DATABASE_URL => "mysql://root@127.0.0.1:3306/ocpizza",
-        var::SECRET_KEY => "local-development-secret-key-not-for-production",
+        var::SECRET_KEY => LOCAL_SECRET_KEY,
         var::STRIPE_SECRET_KEY => "sk_test_local",
         var::STRIPE_PUBLISHABLE_KEY => "pk_test_local",
         var::STRIPE_WEBHOOK_SECRET => "whsec_local",
@@ -99,10 +198,7 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let env = match get(var::ENV).as_deref() {
-            Some("PRODUCTION") => Environment::Production,
-            _ => Environment::Local,
-        };
+        let env = Environment::parse(get(var::ENV).as_deref())?;
         if env == Environment::Production {
             let missing: Vec<&'static str> = required
                 .iter()
@@ -111,6 +207,14 @@ impl Config {
                 .collect();
             if !missing.is_empty() {
                 return Err(ConfigError::Missing(missing));
+            }
+            // What is set is checked even where not required: a function
+            // given a weak key or a plain-text database URL should not start.
+            if let Some(key) = get(var::SECRET_KEY) {
+                check_secret_key(&key)?;
+            }
+            if let Some(url) = get(var::DATABASE_URL) {
+                check_database_tls(&url)?;
             }
         }
         // In production an unset, non-required setting stays empty: whatever
@@ -215,14 +319,15 @@ mod tests {
         var::SMTP_URL,
     ];
 
+    const PRODUCTION_DATABASE_URL: &str = "mysql://app:hunter2@db.internal:3306/ocpizza\
+        ?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/pki/tls/certs/ca-bundle.crt";
+    const PRODUCTION_SECRET_KEY: &str = "k9Vq2xT7pLm4Wz8RbN3cYh6JfD1sGa5E0uQiOeKtXw";
+
     fn production_with_all() -> Vec<(&'static str, &'static str)> {
         vec![
             (var::ENV, "PRODUCTION"),
-            (
-                var::DATABASE_URL,
-                "mysql://app:hunter2@db.internal:3306/ocpizza",
-            ),
-            (var::SECRET_KEY, "s3cr3t-production-key"),
+            (var::DATABASE_URL, PRODUCTION_DATABASE_URL),
+            (var::SECRET_KEY, PRODUCTION_SECRET_KEY),
             (var::GOOGLE_MAP_API_KEY, "AIza-test"),
             (var::STRIPE_SECRET_KEY, "sk_live_x"),
             (var::STRIPE_WEBHOOK_SECRET, "whsec_x"),
@@ -291,7 +396,8 @@ mod tests {
         assert!(!printed.contains("ses-smtp-pass"));
         assert_eq!(
             config.database_url_redacted(),
-            "mysql://***@db.internal:3306/ocpizza"
+            "mysql://***@db.internal:3306/ocpizza\
+             ?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/pki/tls/certs/ca-bundle.crt"
         );
     }
 
@@ -306,5 +412,143 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Production with every secret, `name` replaced by `value`.
+    fn production_with(
+        name: &'static str,
+        value: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut pairs: Vec<_> = production_with_all()
+            .into_iter()
+            .filter(|(k, _)| *k != name)
+            .collect();
+        pairs.push((name, value));
+        pairs
+    }
+
+    #[test]
+    fn env_is_a_closed_list() {
+        for (value, expected) in [
+            (None, Environment::Local),
+            (Some(""), Environment::Local),
+            (Some("LOCAL"), Environment::Local),
+            (Some("TEST"), Environment::Local),
+            (Some("PRODUCTION"), Environment::Production),
+        ] {
+            assert_eq!(Environment::parse(value), Ok(expected), "{value:?}");
+        }
+        for typo in [
+            "production",
+            "Production",
+            "PROD",
+            "prod",
+            "DEV",
+            "staging",
+            "/home/me/.shrc",
+        ] {
+            let err = Environment::parse(Some(typo)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: var::ENV, .. }),
+                "{typo}: {err}"
+            );
+            assert!(err.to_string().contains("LOCAL, TEST, PRODUCTION"), "{err}");
+            // Through the loader too: a typo never falls back to the local defaults.
+            let err = Config::from_lookup(&[], lookup_from(&[(var::ENV, typo)])).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { name: var::ENV, .. }));
+        }
+        for known in ["LOCAL", "TEST"] {
+            let config =
+                Config::from_lookup(&ALL_SECRETS, lookup_from(&[(var::ENV, known)])).unwrap();
+            assert_eq!(config.env, Environment::Local);
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_short_or_the_local_secret_key() {
+        for weak in [
+            "s3cr3t-production-key",           // 21 bytes
+            "0123456789abcdef0123456789abcde", // 31 bytes
+            "local-development-secret-key-not-for-production",
+        ] {
+            let pairs = production_with(var::SECRET_KEY, weak);
+            let err = Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: var::SECRET_KEY,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            assert!(!err.to_string().contains(weak), "the key leaked: {err}");
+        }
+        let pairs = production_with(var::SECRET_KEY, "0123456789abcdef0123456789abcdef"); // 32 bytes
+        assert!(Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).is_ok());
+        // Checked where it is set even if this function does not require it.
+        let pairs = [(var::ENV, "PRODUCTION"), (var::SECRET_KEY, "short")];
+        assert!(Config::from_lookup(&[], lookup_from(&pairs)).is_err());
+        // Locally the published key is the default.
+        let config = Config::from_lookup(&ALL_SECRETS, lookup_from(&[])).unwrap();
+        assert_eq!(config.secret_key.expose_secret(), LOCAL_SECRET_KEY);
+    }
+
+    #[test]
+    fn production_refuses_a_database_url_without_verified_tls() {
+        for url in [
+            "mysql://app:hunter2@db.internal:3306/ocpizza",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=REQUIRED&ssl-ca=/ca.pem",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=VERIFY_CA&ssl-ca=/ca.pem",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=VERIFY_IDENTITY",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=VERIFY_IDENTITY&ssl-ca=",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-ca=/ca.pem",
+            // sqlx keeps the last value: the later `sslmode` disables TLS.
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=VERIFY_IDENTITY&ssl-ca=/ca.pem&sslmode=DISABLED",
+            // Not a query parameter.
+            "mysql://app:hunter2@db.internal:3306/ocpizza#ssl-mode=VERIFY_IDENTITY&ssl-ca=/ca.pem",
+        ] {
+            let pairs = production_with(var::DATABASE_URL, url);
+            let err = Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: var::DATABASE_URL, .. }),
+                "{url}: {err}"
+            );
+            let printed = err.to_string();
+            assert!(!printed.contains("hunter2") && !printed.contains("db.internal"), "{printed}");
+        }
+        for url in [
+            "mysql://app:hunter2@db.internal:3306/ocpizza?ssl-mode=verify_identity&ssl-ca=/ca.pem",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?sslmode=Verify_Identity&sslca=%2Fopt%2Frds.pem",
+            "mysql://app:hunter2@db.internal:3306/ocpizza?charset=utf8mb4&ssl-ca=/ca.pem&ssl-mode=VERIFY_IDENTITY",
+        ] {
+            let pairs = production_with(var::DATABASE_URL, url);
+            assert!(
+                Config::from_lookup(&ALL_SECRETS, lookup_from(&pairs)).is_ok(),
+                "{url}"
+            );
+        }
+        // Locally a plain connection to the local server is the default.
+        let local = [(
+            var::DATABASE_URL,
+            "mysql://root@127.0.0.1:3306/ocpizza_test",
+        )];
+        assert!(Config::from_lookup(&ALL_SECRETS, lookup_from(&local)).is_ok());
+    }
+
+    #[test]
+    fn local_only_tools_are_refused_in_production() {
+        assert_eq!(refuse_in_production("seed", lookup_from(&[])), Ok(()));
+        assert_eq!(
+            refuse_in_production("seed", lookup_from(&[(var::ENV, "TEST")])),
+            Ok(())
+        );
+        let err =
+            refuse_in_production("token", lookup_from(&[(var::ENV, "PRODUCTION")])).unwrap_err();
+        assert_eq!(err, ConfigError::NotInProduction("token"));
+        assert!(err.to_string().contains("ENV=PRODUCTION"), "{err}");
+        // An unknown ENV is not taken for a local machine either.
+        assert!(refuse_in_production("seed", lookup_from(&[(var::ENV, "prod")])).is_err());
     }
 }

@@ -3,14 +3,19 @@
 //!
 //! ```text
 //! ocpizza-admin migrate            create the database if missing, run migrations
-//! ocpizza-admin seed               load the demo data of samples/ (idempotent)
-//! ocpizza-admin history N          add N historical orders (benchmarks)
+//! ocpizza-admin seed               load the demo data of samples/ (idempotent; not in production)
+//! ocpizza-admin history N          add N historical orders (benchmarks; not in production)
 //! ocpizza-admin queues             create the queues and their dead-letter queues
 //! ocpizza-admin token EMAIL        a bearer token for an account (not in production)
 //! ocpizza-admin audit [--settled]  the reconciliation check (exit 1 on any finding)
 //! ```
+//!
+//! `seed`, `history` and `token` refuse to run with `ENV=PRODUCTION` (or an
+//! `ENV` that is not LOCAL, TEST or PRODUCTION) before touching anything: the
+//! demo accounts have published passwords, the history is made-up orders, and
+//! in production only the accounts function issues tokens.
 
-use ocpizza::config::{var, Config};
+use ocpizza::config::{self, var, Config};
 use ocpizza::db;
 use secrecy::ExposeSecret;
 use sqlx::mysql::MySqlPoolOptions;
@@ -23,6 +28,10 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let Err(err) = local_only(&args, |name| std::env::var(name).ok()) {
+        eprintln!("ocpizza-admin: {err}");
+        return ExitCode::FAILURE;
+    }
     let result = match args.as_slice() {
         ["migrate"] => migrate().await,
         ["seed"] => seed().await,
@@ -45,6 +54,24 @@ async fn main() -> ExitCode {
             eprintln!("ocpizza-admin: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The commands that write demo or made-up data, or mint tokens by hand.
+const LOCAL_ONLY: [&str; 3] = ["seed", "history", "token"];
+
+/// Refuses [`LOCAL_ONLY`] commands with `ENV=PRODUCTION`, before any
+/// connection is made.
+fn local_only(
+    args: &[&str],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(), config::ConfigError> {
+    match args.first() {
+        Some(command) => match LOCAL_ONLY.iter().find(|c| *c == command) {
+            Some(command) => config::refuse_in_production(command, lookup),
+            None => Ok(()),
+        },
+        None => Ok(()),
     }
 }
 
@@ -141,7 +168,8 @@ async fn queues() -> Result<(), Error> {
 
 /// For scripts against the local stack (the pages sign in through the
 /// accounts function): a token signed with the local `SECRET_KEY`.
-/// Refused in production, where only the accounts function issues tokens.
+/// Refused in production, where only the accounts function issues tokens
+/// (by [`local_only`], and here again should this ever be called otherwise).
 async fn token(email: &str) -> Result<(), Error> {
     let config = config()?;
     if config.is_production() {
@@ -188,5 +216,41 @@ async fn audit(scope: ocpizza::audit::Scope) -> Result<(), Error> {
         Ok(())
     } else {
         Err(format!("{} findings over {orders} orders", findings.len()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocpizza::config::{lookup_from, ConfigError};
+
+    #[test]
+    fn seed_history_and_token_are_refused_in_production() {
+        let production = [(var::ENV, "PRODUCTION")];
+        for args in [
+            &["seed"][..],
+            &["history", "1000"],
+            &["token", "admin@ocpizza.test"],
+        ] {
+            let err = local_only(args, lookup_from(&production)).unwrap_err();
+            assert_eq!(err, ConfigError::NotInProduction(args[0]));
+            assert!(err.to_string().contains(args[0]), "{err}");
+            assert!(local_only(args, lookup_from(&[])).is_ok());
+            assert!(local_only(args, lookup_from(&[(var::ENV, "TEST")])).is_ok());
+            assert!(local_only(args, lookup_from(&[(var::ENV, "production")])).is_err());
+        }
+        // What an operator runs against production stays allowed.
+        for args in [
+            &["migrate"][..],
+            &["queues"],
+            &["audit"],
+            &["audit", "--settled"],
+            &[],
+        ] {
+            assert!(
+                local_only(args, lookup_from(&production)).is_ok(),
+                "{args:?}"
+            );
+        }
     }
 }
