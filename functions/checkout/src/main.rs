@@ -4,6 +4,8 @@ use ocpizza::config::{var, Config};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
+    // Checkout's events (`order.placed`, `order.payment_due`) all go to the
+    // kitchen's queue; it never sends to the delivery queue.
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::SECRET_KEY,
@@ -11,7 +13,6 @@ async fn main() -> Result<(), Error> {
         var::STRIPE_PUBLISHABLE_KEY,
         var::GOOGLE_MAP_API_KEY,
         var::KITCHEN_QUEUE_URL,
-        var::DELIVERY_QUEUE_URL,
     ]);
     let payment_timeout = std::env::var("PAYMENT_TIMEOUT_MINUTES")
         .ok()

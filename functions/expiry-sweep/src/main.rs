@@ -5,11 +5,12 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
+    // The sweep cancels unpaid orders and places late-paid ones: kitchen
+    // events only.
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::STRIPE_SECRET_KEY,
         var::KITCHEN_QUEUE_URL,
-        var::DELIVERY_QUEUE_URL,
     ]);
     let state = expiry_sweep::State {
         pool: ocpizza::db::connect_lazy(&config)?,

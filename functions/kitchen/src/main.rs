@@ -5,12 +5,10 @@ use ocpizza::http::Cors;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
-    let config = Config::load_or_exit(&[
-        var::DATABASE_URL,
-        var::SECRET_KEY,
-        var::KITCHEN_QUEUE_URL,
-        var::DELIVERY_QUEUE_URL,
-    ]);
+    // The kitchen's queue reaches this function through its event source
+    // mapping (no URL needed); it sends `order.ready` to the delivery queue.
+    let config =
+        Config::load_or_exit(&[var::DATABASE_URL, var::SECRET_KEY, var::DELIVERY_QUEUE_URL]);
     let state = kitchen::State {
         pool: ocpizza::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),

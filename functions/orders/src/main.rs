@@ -5,12 +5,14 @@ use ocpizza::http::Cors;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
+    // The changes made here (placed, payment due, cancelled, picked up,
+    // delivered) send only kitchen events; `order.ready`, the delivery
+    // queue's only event, is the kitchen's.
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::SECRET_KEY,
         var::STRIPE_SECRET_KEY,
         var::KITCHEN_QUEUE_URL,
-        var::DELIVERY_QUEUE_URL,
     ]);
     let state = orders::State {
         pool: ocpizza::db::connect_lazy(&config)?,

@@ -1,12 +1,13 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::Config;
+use ocpizza::config::{var, Config};
 use ocpizza::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
-    // The pages need no secret: only where the functions and Stripe.js live.
-    let config = Config::load_or_exit(&[]);
+    // The pages need no secret: only where the functions and Stripe.js live,
+    // and Stripe.js's (public) key.
+    let config = Config::load_or_exit(&[var::STRIPE_PUBLISHABLE_KEY]);
     let site = match storefront::Site::from_env(&config, |name| std::env::var(name).ok()) {
         Ok(site) => site,
         Err(reason) => {

@@ -4,12 +4,13 @@ use ocpizza::config::{var, Config};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
+    // A settled payment places the order (`order.placed`, the kitchen's
+    // queue); nothing here goes to the delivery queue.
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::STRIPE_SECRET_KEY,
         var::STRIPE_WEBHOOK_SECRET,
         var::KITCHEN_QUEUE_URL,
-        var::DELIVERY_QUEUE_URL,
     ]);
     let state = stripe_webhook::State {
         pool: ocpizza::db::connect_lazy(&config)?,
