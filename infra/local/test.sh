@@ -35,6 +35,7 @@ export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_test"
 mysql --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS ocpizza_test'
 say "checking infra/template.yaml (cfn-lint)"
 "$VENV/bin/cfn-lint" infra/template.yaml
+"$VENV/bin/python" infra/template_test.py
 say "restore drill"
 bash "$ROOT/infra/local/restore-drill.sh"
 say "running the tests"
