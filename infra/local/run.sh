@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on this machine, on demo data.
 source "$(dirname "$0")/common.sh"
+# Locally every client is 127.0.0.1: the limits per client address
+# (shared/src/rate_limit.rs) would count the browser tests, the smoke test and
+# a developer as one visitor. The limits per phone, order and account stay.
+export RATE_GUEST_ORDERS_ADDRESS="${RATE_GUEST_ORDERS_ADDRESS:-10000/3600}"
+export RATE_SIGN_UPS_ADDRESS="${RATE_SIGN_UPS_ADDRESS:-10000/3600}"
+export RATE_SIGN_INS_ADDRESS="${RATE_SIGN_INS_ADDRESS:-10000/900}"
+export RATE_GEOCODING_ADDRESS="${RATE_GEOCODING_ADDRESS:-10000/3600}"
 cd "$ROOT"
 
 if listening "$WATCH_PORT"; then

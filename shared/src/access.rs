@@ -27,6 +27,9 @@ pub enum Action {
     ListPizzeriaOrders,
     /// orders `GET /orders/{id}` of the pizzeria (without its token).
     ReadPizzeriaOrder,
+    /// orders `PATCH /orders/{id}`, `POST /orders/{id}/cancel` of the
+    /// pizzeria (without its token): the customer's changes, taken by phone.
+    ChangePizzeriaOrder,
     /// kitchen `GET /pizzerias/{id}/tickets`.
     KitchenDisplay,
     /// kitchen `POST /tickets/{id}/start|ready`.
@@ -42,6 +45,9 @@ pub enum Action {
     /// accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`
     /// (a manager: cashiers, pizzaiolos and couriers only).
     ManageStaff,
+    /// accounts `POST /staff/{id}/unlock`: lifts a sign-in lock (a manager:
+    /// their pizzeria's cashiers, pizzaiolos and couriers; the admin: anyone).
+    UnlockStaff,
     /// backoffice `GET/POST/PATCH /pizzerias/{id}/stock…`.
     ManageStock,
     /// backoffice `GET /products`.
@@ -62,6 +68,7 @@ impl Action {
         Action::CollectAtCounter,
         Action::ListPizzeriaOrders,
         Action::ReadPizzeriaOrder,
+        Action::ChangePizzeriaOrder,
         Action::KitchenDisplay,
         Action::WorkTicket,
         Action::ReadRecipe,
@@ -69,6 +76,7 @@ impl Action {
         Action::PizzeriaDeliveries,
         Action::WorkDelivery,
         Action::ManageStaff,
+        Action::UnlockStaff,
         Action::ManageStock,
         Action::ReadProducts,
         Action::EditMenu,
@@ -85,6 +93,7 @@ impl Action {
             Action::CollectAtCounter => &[Cashier, Manager],
             Action::ListPizzeriaOrders => &[Cashier, Manager],
             Action::ReadPizzeriaOrder => &[Cashier, Pizzaiolo, Courier, Manager],
+            Action::ChangePizzeriaOrder => &[Cashier, Manager],
             Action::KitchenDisplay => &[Pizzaiolo, Manager],
             Action::WorkTicket => &[Pizzaiolo, Manager],
             Action::ReadRecipe => &[Cashier, Pizzaiolo, Courier, Manager],
@@ -92,6 +101,7 @@ impl Action {
             Action::PizzeriaDeliveries => &[Manager],
             Action::WorkDelivery => &[Courier, Manager],
             Action::ManageStaff => &[Manager],
+            Action::UnlockStaff => &[Manager],
             Action::ManageStock => &[Manager],
             Action::ReadProducts => &[Manager],
             Action::EditMenu | Action::GroupRevenue => &[],
@@ -103,10 +113,15 @@ impl Action {
     /// The endpoint, as the README's matrix shows it.
     pub fn endpoint(self) -> &'static str {
         match self {
-            Action::TakePhoneOrCounterOrder => "checkout `POST /orders` (phone, counter)",
+            Action::TakePhoneOrCounterOrder => {
+                "checkout `POST /orders` (phone, counter), `GET /customers?phone=`"
+            }
             Action::CollectAtCounter => "orders `POST /orders/{id}/payments`",
             Action::ListPizzeriaOrders => "orders `GET /orders?pizzeria_id=`",
             Action::ReadPizzeriaOrder => "orders `GET /orders/{id}` (no token)",
+            Action::ChangePizzeriaOrder => {
+                "orders `PATCH /orders/{id}`, `POST /orders/{id}/cancel` (no token)"
+            }
             Action::KitchenDisplay => "kitchen `GET /pizzerias/{id}/tickets`",
             Action::WorkTicket => "kitchen `POST /tickets/{id}/start\\|ready`",
             Action::ReadRecipe => "kitchen `GET /recipes/{id}`",
@@ -118,6 +133,7 @@ impl Action {
             Action::ManageStaff => {
                 "accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`"
             }
+            Action::UnlockStaff => "accounts `POST /staff/{id}/unlock`",
             Action::ManageStock => "backoffice `/pizzerias/{id}/stock…`",
             Action::ReadProducts => "backoffice `GET /products`",
             Action::EditMenu => "backoffice `POST /products`, `PATCH /products/{id}`",
@@ -135,6 +151,7 @@ impl Action {
             Action::CollectAtCounter => "record payments at the counter",
             Action::ListPizzeriaOrders => "list the pizzeria's orders",
             Action::ReadPizzeriaOrder => "read the pizzeria's orders",
+            Action::ChangePizzeriaOrder => "change or cancel the pizzeria's orders",
             Action::KitchenDisplay => "see the kitchen display",
             Action::WorkTicket => "start or finish kitchen tickets",
             Action::ReadRecipe => "read recipe cards",
@@ -142,6 +159,7 @@ impl Action {
             Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
             Action::WorkDelivery => "pick up or deliver orders",
             Action::ManageStaff => "manage staff accounts",
+            Action::UnlockStaff => "unlock staff sign-ins",
             Action::ManageStock => "manage stock",
             Action::ReadProducts => "read the products",
             Action::EditMenu => "change the group's menu",

@@ -60,6 +60,9 @@ pub enum GeoError {
     /// The provider refused or did not answer (503).
     #[error("{0}")]
     Unavailable(String),
+    /// This client asked for too many new addresses (429).
+    #[error("too many new addresses; retry in {retry_after_seconds} s")]
+    Limited { retry_after_seconds: i64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -169,6 +172,18 @@ impl Geocoder {
     }
 
     pub async fn geocode(&self, pool: &MySqlPool, query: &str) -> Result<Geocoded, GeoError> {
+        self.geocode_for(pool, query, None).await
+    }
+
+    /// [`Geocoder::geocode`] for a client: each address Google is asked
+    /// about (not in the cache: a paid call) counts against
+    /// `rate_limit::GEOCODING_MISSES_PER_ADDRESS` for the client's address.
+    pub async fn geocode_for(
+        &self,
+        pool: &MySqlPool,
+        query: &str,
+        client: Option<&str>,
+    ) -> Result<Geocoded, GeoError> {
         let query = query.split_whitespace().collect::<Vec<_>>().join(" ");
         if query.is_empty() {
             return Err(GeoError::Invalid("Give an address.".into()));
@@ -202,6 +217,17 @@ impl Geocoder {
             });
         }
 
+        if let Some(client) = client {
+            let limit = crate::rate_limit::GEOCODING_MISSES_PER_ADDRESS;
+            if let crate::rate_limit::Verdict::Limited {
+                retry_after_seconds,
+            } = crate::rate_limit::hit(pool, limit, client).await?
+            {
+                return Err(GeoError::Limited {
+                    retry_after_seconds,
+                });
+            }
+        }
         let response = self
             .http
             .get(&self.url)

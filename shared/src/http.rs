@@ -506,6 +506,42 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         .map_err(|e| ApiError::unprocessable(format!("The JSON body is invalid: {e}.")))
 }
 
+/// Whether `CloudFront-Viewer-Address` can be believed: only on functions
+/// reachable through our CloudFront distribution alone (function URL with
+/// `AWS_IAM` behind Origin Access Control), where the template sets
+/// `TRUST_VIEWER_ADDRESS=true`. Anywhere else a client could write it.
+fn trust_viewer_address() -> bool {
+    static TRUST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRUST.get_or_init(|| std::env::var("TRUST_VIEWER_ADDRESS").as_deref() == Ok("true"))
+}
+
+/// The client's address, for rate limits: the viewer's address CloudFront
+/// gives (`ip:port`, or `[ipv6]:port`) when it can be trusted, else the
+/// connection's source address from the function URL's request context.
+/// `None` when neither is known (a test calling a handler directly).
+pub fn client_address(req: &Request) -> Option<String> {
+    if trust_viewer_address() {
+        let viewer = req
+            .headers()
+            .get("cloudfront-viewer-address")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit_once(':'))
+            .map(|(ip, _port)| ip.trim_matches(['[', ']']).to_owned())
+            .filter(|ip| !ip.is_empty() && ip.len() <= 45);
+        if viewer.is_some() {
+            return viewer;
+        }
+    }
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx
+            .http
+            .source_ip
+            .clone()
+            .filter(|ip| !ip.is_empty() && ip.len() <= 45),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,41 +667,5 @@ mod tests {
         .await;
         assert_eq!(response.status(), 404);
         assert_eq!(body_json(&response)["detail"], "No pizzeria with id 99.");
-    }
-}
-
-/// Whether `CloudFront-Viewer-Address` can be believed: only on functions
-/// reachable through our CloudFront distribution alone (function URL with
-/// `AWS_IAM` behind Origin Access Control), where the template sets
-/// `TRUST_VIEWER_ADDRESS=true`. Anywhere else a client could write it.
-fn trust_viewer_address() -> bool {
-    static TRUST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *TRUST.get_or_init(|| std::env::var("TRUST_VIEWER_ADDRESS").as_deref() == Ok("true"))
-}
-
-/// The client's address, for rate limits: the viewer's address CloudFront
-/// gives (`ip:port`, or `[ipv6]:port`) when it can be trusted, else the
-/// connection's source address from the function URL's request context.
-/// `None` when neither is known (a test calling a handler directly).
-pub fn client_address(req: &Request) -> Option<String> {
-    if trust_viewer_address() {
-        let viewer = req
-            .headers()
-            .get("cloudfront-viewer-address")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit_once(':'))
-            .map(|(ip, _port)| ip.trim_matches(['[', ']']).to_owned())
-            .filter(|ip| !ip.is_empty() && ip.len() <= 45);
-        if viewer.is_some() {
-            return viewer;
-        }
-    }
-    match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx
-            .http
-            .source_ip
-            .clone()
-            .filter(|ip| !ip.is_empty() && ip.len() <= 45),
-        _ => None,
     }
 }

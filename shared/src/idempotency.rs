@@ -6,6 +6,11 @@
 //! finds it and replays the saved answer; if the first rolled back, the second
 //! proceeds as if it were first. The answer is saved in the same transaction
 //! as the effect, so there is never an effect without its answer.
+//!
+//! A replay answers only whoever made the request: the same signed-in
+//! account, or, for a guest, the same request (its contact included). The
+//! saved answer holds the order's tracking token and payment secret, so
+//! anyone else presenting the key gets a 409 without it.
 
 use crate::http::ApiError;
 use sha2::{Digest, Sha256};
@@ -22,6 +27,8 @@ pub enum Begin {
     Replay { status: u16, body: String },
     /// The same key with a different request: refuse (422).
     Mismatch,
+    /// The same request from someone else: refuse (409), without the answer.
+    Stranger,
 }
 
 /// The header's value: 1 to 100 visible ASCII characters (a UUID, typically).
@@ -56,28 +63,37 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Starts a request under `key`. `caller` names who asks (`user:<id>`, or
+/// `guest`): a replay goes to the same caller only.
 pub async fn begin(
     tx: &mut Transaction<'_, MySql>,
     scope: &str,
     key: &str,
     request_hash: &str,
+    caller: &str,
 ) -> Result<Begin, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, created_at) \
-         VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
+        "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, caller, created_at) \
+         VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))",
     )
     .bind(scope)
     .bind(key)
     .bind(request_hash)
+    .bind(caller)
     .execute(&mut **tx)
     .await;
     match inserted {
         Ok(_) => Ok(Begin::Fresh),
         Err(err) if crate::db::duplicate_key(&err).is_some() => {
             // A locking read sees the committed row whatever our snapshot.
-            let (hash, status, body): (String, Option<i16>, Option<String>) = sqlx::query_as(
-                "SELECT request_hash, status_code, response_body FROM idempotency_keys \
-                 WHERE scope = ? AND idempotency_key = ? LOCK IN SHARE MODE",
+            let (hash, saved_caller, status, body): (
+                String,
+                Option<String>,
+                Option<i16>,
+                Option<String>,
+            ) = sqlx::query_as(
+                "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
+                     WHERE scope = ? AND idempotency_key = ? LOCK IN SHARE MODE",
             )
             .bind(scope)
             .bind(key)
@@ -85,6 +101,9 @@ pub async fn begin(
             .await?;
             if hash != request_hash {
                 return Ok(Begin::Mismatch);
+            }
+            if saved_caller.as_deref().is_some_and(|c| c != caller) {
+                return Ok(Begin::Stranger);
             }
             match (status, body) {
                 (Some(status), Some(body)) => Ok(Begin::Replay {
@@ -98,6 +117,18 @@ pub async fn begin(
         }
         Err(err) => Err(err),
     }
+}
+
+/// Whether a key was used already (a retry: limits that count new requests
+/// leave it alone).
+pub async fn seen(pool: &sqlx::MySqlPool, scope: &str, key: &str) -> Result<bool, sqlx::Error> {
+    let row: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.is_some())
 }
 
 /// Saves the answer with the effect, in the same transaction.
@@ -127,5 +158,14 @@ pub fn mismatch() -> ApiError {
         "idempotency-key-reused",
         "Idempotency-Key reused",
         "This Idempotency-Key was already used for a different request. Use a new key for a new order.",
+    )
+}
+
+/// The problem for a key presented by someone other than who used it.
+pub fn stranger() -> ApiError {
+    ApiError::conflict(
+        "idempotency-key-taken",
+        "Idempotency-Key taken",
+        "This Idempotency-Key belongs to another request. Use a new key for a new order.",
     )
 }

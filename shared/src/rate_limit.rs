@@ -49,13 +49,13 @@ pub const CARD_ATTEMPTS: Limit = Limit {
 /// Guest orders (each holds stock) per phone number.
 pub const GUEST_ORDERS_PER_PHONE: Limit = Limit {
     name: "guest-orders-phone",
-    max: 5,
+    max: 10,
     window_seconds: 3600,
 };
 /// Guest orders per client address.
 pub const GUEST_ORDERS_PER_ADDRESS: Limit = Limit {
     name: "guest-orders-address",
-    max: 20,
+    max: 30,
     window_seconds: 3600,
 };
 /// Sign-ups (an argon2 hash each) per client address.

@@ -275,3 +275,14 @@ pub async fn open_all_day_with_plenty_of_stock(pool: &MySqlPool) {
         panic!("benchmark stock: {e}");
     }
 }
+
+/// The request as a function URL delivers it from the client at `ip` (its
+/// request context's source address), for the limits per client address.
+pub fn from_client(req: crate::http::Request, ip: &str) -> crate::http::Request {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(ip.to_owned());
+    req.with_request_context(RequestContext::ApiGatewayV2(context))
+}

@@ -3,7 +3,7 @@
 //! address when delivering). Prices and stock are the database's business.
 
 use ocpizza::http::ApiError;
-use ocpizza::ids::{PizzeriaId, ProductId};
+use ocpizza::ids::{PizzeriaId, ProductId, UserId};
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::pricing;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,9 @@ pub struct CheckoutRequest {
     pub contact: Option<ContactIn>,
     #[serde(default)]
     pub channel: Option<Channel>,
+    /// Staff only: the customer account the cashier picked for this order.
+    #[serde(default)]
+    pub customer_id: Option<UserId>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -7,6 +7,11 @@
 //! the `Idempotency-Key`. Card orders then get a Stripe PaymentIntent and wait
 //! in `pending_payment` until the webhook (or the reconciliation) places them;
 //! their reservation expires after `payment_timeout`.
+//!
+//! Staff taking a phone or counter order find the caller's account with
+//! `GET /customers?phone=` (name and e-mail shown, so the cashier can check)
+//! and send its `customer_id`; an order belongs to an account only then. A
+//! guest's orders are limited per phone number and per client address.
 
 pub mod cart;
 
@@ -29,7 +34,7 @@ use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::pricing::{self, Priced};
 use ocpizza::queue::{Envelope, Event, Queues};
 use ocpizza::role::Role;
-use ocpizza::{outbox, settlement, stock, Money};
+use ocpizza::{outbox, rate_limit, settlement, stock, Money};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -82,6 +87,8 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     match (req.method(), edge::segments(&req).as_slice()) {
         (&Method::POST, ["orders"]) => checkout(state, &req).await,
         (_, ["orders"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (&Method::GET, ["customers"]) => customers(state, &req).await,
+        (_, ["customers"]) => Err(edge::no_route(&req, &[Method::GET])),
         _ => Err(edge::no_route(&req, &[])),
     }
 }
@@ -109,6 +116,9 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let hash =
         idempotency::fingerprint(&[&serde_json::to_vec(&request).map_err(ApiError::internal)?]);
     let customer_id = who_orders(state, caller.as_ref(), &mut request).await?;
+    let who = caller
+        .as_ref()
+        .map_or_else(|| "guest".to_owned(), |c| format!("user:{}", c.user_id));
     let cart = cart::parse(request)?;
     if cart.channel != Channel::Web
         && cart.payment_method == PaymentMethod::Card
@@ -152,10 +162,12 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
     pricing::check_minimum(&pizzeria, &priced)?;
 
+    if caller.is_none() && !idempotency::seen(&state.pool, SCOPE, &key).await? {
+        guest_limits(state, req, &cart).await?;
+    }
     let placed = place(
         state,
-        &key,
-        &hash,
+        (&key, &hash, &who),
         &cart,
         customer_id,
         &pizzeria,
@@ -289,6 +301,15 @@ fn geo_error(err: geo::GeoError) -> ApiError {
                 "Addresses cannot be checked right now; please retry in a moment or choose pickup.",
             )
         }
+        geo::GeoError::Limited {
+            retry_after_seconds,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many attempts",
+            "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
+        )
+        .with("retry_after_seconds", retry_after_seconds),
         geo::GeoError::Database(e) => e.into(),
     }
 }
@@ -339,6 +360,11 @@ async fn who_orders(
     request: &mut CheckoutRequest,
 ) -> Result<Option<UserId>, ApiError> {
     let channel = request.channel.unwrap_or(Channel::Web);
+    if request.customer_id.is_some() && channel == Channel::Web {
+        return Err(ApiError::unprocessable(
+            "`customer_id` is for staff taking a phone or counter order.",
+        ));
+    }
     let Some(caller) = caller else {
         if channel != Channel::Web {
             return Err(ApiError::forbidden(
@@ -381,27 +407,62 @@ async fn who_orders(
                     "An order taken by staff is a `phone` or `counter` order: set `channel`.",
                 ));
             }
-            // The regular customer calling from their usual number.
-            let phone = request.contact.as_ref().map(|c| c.phone.trim().to_owned());
-            let Some(phone) = phone.filter(|p| !p.is_empty()) else {
+            // The order belongs to an account only when the cashier picked
+            // it (`GET /customers?phone=`): a phone number proves nothing.
+            let Some(customer) = request.customer_id else {
                 return Ok(None);
             };
             let known: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM users WHERE phone = ? AND role = 'customer' AND active ORDER BY id LIMIT 1",
+                "SELECT id FROM users WHERE id = ? AND role = 'customer' AND active",
             )
-            .bind(phone)
+            .bind(customer.0)
             .fetch_optional(&state.pool)
             .await?;
-            Ok(known.map(|(id,)| UserId(id)))
+            known
+                .map(|(id,)| Some(UserId(id)))
+                .ok_or_else(|| ApiError::unprocessable(format!("No customer account {customer}.")))
         }
     }
+}
+
+/// A guest's order holds stock until it is paid or cancelled: at most so
+/// many per phone number and per client address (`rate_limit`). Every
+/// request through a function URL has a client address; one without (a test
+/// or a benchmark calling the handler in-process) is not limited.
+async fn guest_limits(state: &State, req: &Request, cart: &Cart) -> Result<(), ApiError> {
+    let Some(address) = edge::client_address(req) else {
+        return Ok(());
+    };
+    let message = "Trop de commandes en peu de temps : réessayez plus tard ou appelez la pizzeria.";
+    let digits: String = cart
+        .contact
+        .phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let national = digits
+        .get(digits.len().saturating_sub(9)..)
+        .unwrap_or(&digits);
+    rate_limit::check(
+        &state.pool,
+        rate_limit::GUEST_ORDERS_PER_PHONE,
+        national,
+        message,
+    )
+    .await?;
+    rate_limit::check(
+        &state.pool,
+        rate_limit::GUEST_ORDERS_PER_ADDRESS,
+        &address,
+        message,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn place(
     state: &State,
-    key: &str,
-    hash: &str,
+    (key, hash, who): (&str, &str, &str),
     cart: &Cart,
     customer_id: Option<UserId>,
     pizzeria: &Pizzeria,
@@ -410,10 +471,11 @@ async fn place(
     now: DateTime<Utc>,
 ) -> Result<Placement, ApiError> {
     let mut tx = state.pool.begin().await?;
-    match idempotency::begin(&mut tx, SCOPE, key, hash).await? {
+    match idempotency::begin(&mut tx, SCOPE, key, hash, who).await? {
         Begin::Fresh => {}
         Begin::Replay { status, body } => return Ok(Placement::Replay { status, body }),
         Begin::Mismatch => return Err(idempotency::mismatch()),
+        Begin::Stranger => return Err(idempotency::stranger()),
     }
 
     let status = if pays_online(cart) {
@@ -714,4 +776,49 @@ async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiE
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// `GET /customers?phone=`: the customer accounts with this phone number,
+/// for a cashier (or manager, or the admin) taking a phone or counter order.
+/// Numbers are compared on their last nine digits, so `06 45 67 89 01`,
+/// `0645678901` and `+33 6 45 67 89 01` find the same caller.
+#[tracing::instrument(skip_all)]
+async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = auth::authenticate(
+        &state.pool,
+        req,
+        state.secret_key.expose_secret().as_bytes(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("Staff sign in to look up a customer."))?;
+    let pizzeria = caller.pizzeria_id.unwrap_or(ocpizza::ids::PizzeriaId(0));
+    if caller.role != Role::Admin {
+        access::check(Some(&caller), Action::TakePhoneOrCounterOrder, pizzeria)?;
+    }
+    let phone = edge::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "phone")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 9 || phone.len() > 20 {
+        return Err(ApiError::unprocessable(
+            "Give the caller's phone number (at least 9 digits).",
+        ));
+    }
+    let national = &digits[digits.len() - 9..];
+    let found: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, name, email, phone FROM users \
+         WHERE role = 'customer' AND active AND phone IS NOT NULL \
+           AND RIGHT(REGEXP_REPLACE(phone, '[^0-9]', ''), 9) = ? \
+         ORDER BY id LIMIT 10",
+    )
+    .bind(national)
+    .fetch_all(&state.pool)
+    .await?;
+    let customers: Vec<Value> = found
+        .into_iter()
+        .map(|(id, name, email, phone)| json!({"id": id, "name": name, "email": email, "phone": phone}))
+        .collect();
+    edge::json(StatusCode::OK, &json!({ "customers": customers }))
 }

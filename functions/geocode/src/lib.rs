@@ -60,7 +60,11 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
     let query = address(req)?;
     let found = state
         .geocoder
-        .geocode(&state.pool, &query)
+        .geocode_for(
+            &state.pool,
+            &query,
+            ocpizza::http::client_address(req).as_deref(),
+        )
         .await
         .map_err(geo_error)?;
     let ranked = geo::pizzerias_by_distance(&state.pool, found.coordinates).await?;
@@ -156,6 +160,15 @@ fn geo_error(err: GeoError) -> ApiError {
                  Please try again in a moment, or choose pickup.",
             )
         }
+        GeoError::Limited {
+            retry_after_seconds,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many attempts",
+            "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
+        )
+        .with("retry_after_seconds", retry_after_seconds),
         GeoError::Database(err) => err.into(),
     }
 }

@@ -358,3 +358,66 @@ async fn bad_requests_are_problems(pool: MySqlPool) {
         assert_problem(&answer, StatusCode::NOT_FOUND, "not-found");
     }
 }
+
+/// Each new address is a paid call to Google: a client gets so many a
+/// window; addresses already in the cache cost nothing and stay open.
+#[sqlx::test(migrations = "../../migrations")]
+async fn new_addresses_per_client_are_limited_and_the_cache_stays_open(pool: MySqlPool) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(GOOGLE_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(google_ok("Lyon", 45.7640, 4.8357)))
+        .mount(&server)
+        .await;
+    let state = demo_world(&pool, google(&server)).await;
+    let limit = ocpizza::rate_limit::GEOCODING_MISSES_PER_ADDRESS.max;
+    let from = |uri: String| {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(uri)
+            .body(Body::Empty)
+            .expect("valid request");
+        ocpizza::testing::from_client(req, "192.0.2.44")
+    };
+    for i in 0..limit {
+        let response = geocode::handle(
+            &state,
+            from(geocode_path(&format!(
+                "{i} rue de la République, 69002 Lyon"
+            ))),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "address {i}");
+    }
+    let response = geocode::handle(
+        &state,
+        from(geocode_path("999 rue de la République, 69002 Lyon")),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        server.received_requests().await.map(|r| r.len()),
+        Some(limit as usize)
+    );
+    // A cached address is still answered, and other clients are not affected.
+    let cached = geocode::handle(
+        &state,
+        from(geocode_path("0 rue de la République, 69002 Lyon")),
+    )
+    .await;
+    assert_eq!(cached.status(), StatusCode::OK);
+    let other = geocode::handle(
+        &state,
+        ocpizza::testing::from_client(
+            http::Request::builder()
+                .uri(geocode_path("1000 rue de la République, 69002 Lyon"))
+                .body(Body::Empty)
+                .expect("valid request"),
+            "192.0.2.45",
+        ),
+    )
+    .await;
+    assert_eq!(other.status(), StatusCode::OK);
+}

@@ -29,7 +29,7 @@ use ocpizza::orders::{self, By, OrderHead};
 use ocpizza::payments::{PaymentError, Stripe};
 use ocpizza::queue::{Envelope, Queues};
 use ocpizza::role::Role;
-use ocpizza::{catalog, outbox, pricing, settlement, stock, Money};
+use ocpizza::{catalog, outbox, pricing, rate_limit, settlement, stock, Money};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -73,10 +73,17 @@ fn not_found(id: OrderId) -> ApiError {
     ApiError::not_found(format!("No order {id} for this token."))
 }
 
-/// Who may read or change this order as its customer: the guest holding its
-/// tracking token, the signed-in customer who placed it, or staff of its
-/// pizzeria (and the admin). Anyone else gets the same 404 as for no order.
-async fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By, ApiError> {
+/// Who may read (`Action::ReadPizzeriaOrder`) or change
+/// (`Action::ChangePizzeriaOrder`) this order as its customer: the guest
+/// holding its tracking token, the signed-in customer who placed it, or the
+/// staff of its pizzeria the action allows (and the admin). Anyone else gets
+/// the same 404 as for no order; staff who may read but not change get 403.
+async fn authorize(
+    state: &State,
+    req: &Request,
+    order: &OrderHead,
+    action: Action,
+) -> Result<By, ApiError> {
     let caller = auth::authenticate(
         &state.pool,
         req,
@@ -85,12 +92,14 @@ async fn authorize(state: &State, req: &Request, order: &OrderHead) -> Result<By
     .await?;
     if let Some(caller) = caller {
         let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
-        let staff =
-            access::check(Some(&caller), Action::ReadPizzeriaOrder, order.pizzeria_id).is_ok();
-        if owns || staff {
+        if owns {
             return Ok(By::from(&caller));
         }
-        return Err(not_found(order.id));
+        if access::check(Some(&caller), Action::ReadPizzeriaOrder, order.pizzeria_id).is_err() {
+            return Err(not_found(order.id));
+        }
+        access::check(Some(&caller), action, order.pizzeria_id)?;
+        return Ok(By::from(&caller));
     }
     let token = edge::query_pairs(req)
         .into_iter()
@@ -118,7 +127,7 @@ async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiE
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head).await?;
+    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
     view(state, req, id).await
 }
 
@@ -138,7 +147,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let mut order = orders::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let by = authorize(state, req, &order).await?;
+    let by = authorize(state, req, &order, Action::ChangePizzeriaOrder).await?;
     if order.status == OrderStatus::Cancelled {
         tx.rollback().await?;
         return view(state, req, id).await;
@@ -210,7 +219,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let by = authorize(state, req, &head).await?;
+    let by = authorize(state, req, &head, Action::ChangePizzeriaOrder).await?;
     if !head.status.is_changeable() {
         return Err(too_late(head.status));
     }
@@ -393,6 +402,12 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
         .status
         .parse()
         .map_err(|_| ApiError::unprocessable(format!("Unknown status {:?}.", request.status)))?;
+    if matches!(to, OrderStatus::OutForDelivery | OrderStatus::Delivered) {
+        // The delivery routes own these, with the courier's and the cash checks.
+        return Err(ApiError::unprocessable(
+            "A delivery leaves and arrives through the courier's screen (delivery `POST /deliveries/{id}/pickup|delivered`).",
+        ));
+    }
     let mut tx = state.pool.begin().await?;
     let mut order = orders::lock(&mut tx, id)
         .await?
@@ -452,7 +467,7 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head).await?;
+    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
     reconcile_now(state, &head).await?;
     view(state, req, id).await
 }
@@ -508,7 +523,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     let head = orders::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head).await?;
+    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
     let nothing_to_pay = || {
         ApiError::conflict(
             "nothing-to-pay",
@@ -532,8 +547,22 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
             ));
         }
     };
+    // Card testing through our Stripe account: a few tries per order, counted
+    // before Stripe is asked, so parallel tries cannot slip past together.
+    let bucket = id.to_string();
+    rate_limit::check(
+        &state.pool,
+        rate_limit::CARD_ATTEMPTS,
+        &bucket,
+        "Trop d'essais de carte pour cette commande : réessayez dans quelques minutes.",
+    )
+    .await?;
     let paid = match state.stripe.pay_with_card_token(&intent.id, token).await {
-        Ok(paid) => paid,
+        Ok(paid) => {
+            // A payment that went through (or asks for 3-D Secure) is no guess.
+            rate_limit::give_back(&state.pool, rate_limit::CARD_ATTEMPTS, &bucket).await?;
+            paid
+        }
         Err(PaymentError::Rejected { message, .. }) => {
             return Err(ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,

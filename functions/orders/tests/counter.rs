@@ -86,19 +86,57 @@ async fn a_phone_order_goes_from_the_cashier_to_the_counter_paid(pool: MySqlPool
     let chef = token_for(&pool, SECRET, "pizzaiolo.1@ocpizza.test").await;
     let client = token_for(&pool, SECRET, "client.1@ocpizza.test").await;
 
-    let (status, placed) = order(
+    // A number alone links nothing: someone who signed up with Camille's
+    // number would otherwise read her orders.
+    let (status, anonymous) = order(
         &world,
         phone_order("phone", "cash", "pickup"),
         Some(&cashier),
     )
     .await;
+    assert_eq!(status, StatusCode::CREATED, "{anonymous}");
+    let (_, mine) = orders_call(&world, "GET", "/orders", None, Some(&client)).await;
+    assert_eq!(mine["orders"].as_array().map(Vec::len), Some(0), "{mine}");
+
+    // The cashier looks the caller up, however the number is typed, checks
+    // the name and e-mail, and picks the account.
+    let mut found = Value::Null;
+    for typed in ["06%2039%2098%2000%2001", "0639980001", "%2B33639980001"] {
+        let req = request(
+            "GET",
+            &format!("/customers?phone={typed}"),
+            None,
+            Some(&cashier),
+        );
+        let response = checkout::handle(&world.checkout, req).await;
+        assert_eq!(response.status(), StatusCode::OK, "{typed}");
+        found = json_of(&response);
+        assert_eq!(
+            found["customers"].as_array().map(Vec::len),
+            Some(1),
+            "{typed}: {found}"
+        );
+        assert_eq!(found["customers"][0]["name"], "Camille Martin");
+        assert_eq!(found["customers"][0]["email"], "client.1@ocpizza.test");
+    }
+    // Neither a pizzaiolo nor a customer may search.
+    for who in [&chef, &client] {
+        let req = request("GET", "/customers?phone=0639980001", None, Some(who));
+        assert_eq!(
+            checkout::handle(&world.checkout, req).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let mut picked = phone_order("phone", "cash", "pickup");
+    picked["customer_id"] = found["customers"][0]["id"].clone();
+    let (status, placed) = order(&world, picked, Some(&cashier)).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     assert_eq!(placed["order"]["status"], "placed");
     assert_eq!(placed["order"]["channel"], "phone");
     assert_eq!(placed["payment"]["status"], "due_at_counter");
     let id = placed["order"]["id"].as_i64().unwrap();
     let total = placed["order"]["total_cents"].as_i64().unwrap();
-    // Linked to the customer account with that phone number: in their orders.
+    // Linked to the account the cashier picked: in their orders.
     let (_, mine) = orders_call(&world, "GET", "/orders", None, Some(&client)).await;
     assert_eq!(mine["orders"][0]["id"], id);
     // The cashier finds the caller's orders by phone.

@@ -1,0 +1,176 @@
+//! What a hostile guest tries at checkout: a saved answer replayed by
+//! someone else, orders by the dozen to hold stock, an account slipped into
+//! a web order. Real MariaDB, through the handler, with a client address as
+//! a function URL gives it.
+
+use http::StatusCode;
+use ocpizza::testing::{self, from_client, json_of, request, scalar, token_for};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+async fn state(pool: &MySqlPool) -> checkout::State {
+    ocpizza::samples::load_demo(pool).await.expect("demo data");
+    testing::open_all_day_with_plenty_of_stock(pool).await;
+    let config = testing::config();
+    checkout::State::new(pool.clone(), &config, testing::fresh_queues().await).unwrap()
+}
+
+fn cash_order(phone: &str) -> Value {
+    json!({
+        "pizzeria_id": 1, "fulfilment": "pickup", "payment_method": "cash",
+        "lines": [{"product_id": 1, "quantity": 1}],
+        "contact": {"name": "Noé Garnier", "phone": phone}
+    })
+}
+
+async fn post(
+    state: &checkout::State,
+    body: &Value,
+    key: &str,
+    bearer: Option<&str>,
+    from: Option<&str>,
+) -> ocpizza::http::Response {
+    let mut req = request("POST", "/orders", Some(body.clone()), bearer);
+    req.headers_mut()
+        .insert("idempotency-key", key.parse().unwrap());
+    if let Some(ip) = from {
+        req = from_client(req, ip);
+    }
+    checkout::handle(state, req).await
+}
+
+/// The saved answer (tracking token, payment secret) goes back to whoever
+/// made the order only.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_replay_answers_only_the_caller_who_ordered(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let secret = testing::config().secret_key.expose_secret().to_owned();
+    let client = token_for(&pool, &secret, "client.1@ocpizza.test").await;
+    let other = token_for(&pool, &secret, "client.2@ocpizza.test").await;
+    let body = cash_order("06 11 22 33 44");
+    let key = uuid::Uuid::new_v4().to_string();
+
+    let first = post(&state, &body, &key, Some(&client), None).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let token = json_of(&first)["order"]["tracking_token"].clone();
+    let again = post(&state, &body, &key, Some(&client), None).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(json_of(&again)["order"]["tracking_token"], token);
+
+    for stranger in [Some(other.as_str()), None] {
+        let stolen = post(&state, &body, &key, stranger, None).await;
+        assert_eq!(stolen.status(), StatusCode::CONFLICT);
+        testing::assert_problem(&stolen);
+        let text = String::from_utf8_lossy(stolen.body().as_ref()).into_owned();
+        assert!(!text.contains(token.as_str().unwrap()), "{text}");
+    }
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 1);
+}
+
+/// A guest's orders hold stock: ten per phone number an hour, thirty per
+/// client address; the next is told when to come back. A retry of the same
+/// order (same key) does not count.
+#[sqlx::test(migrations = "../../migrations")]
+async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let limit = ocpizza::rate_limit::GUEST_ORDERS_PER_PHONE.max as usize;
+    let mut answers = Vec::new();
+    for i in 0..limit + 1 {
+        // The same number, written differently each time.
+        let phone = if i % 2 == 0 {
+            "06 77 88 99 00"
+        } else {
+            "+33677889900"
+        };
+        let key = uuid::Uuid::new_v4().to_string();
+        answers.push(post(&state, &cash_order(phone), &key, None, Some("198.51.100.7")).await);
+        if i == 0 {
+            // Retried twice with its key: still one order, still one count.
+            for _ in 0..2 {
+                let again =
+                    post(&state, &cash_order(phone), &key, None, Some("198.51.100.7")).await;
+                assert_eq!(again.status(), StatusCode::CREATED);
+            }
+        }
+    }
+    let last = answers.pop().unwrap();
+    assert!(answers.iter().all(|a| a.status() == StatusCode::CREATED));
+    assert_eq!(last.status(), StatusCode::TOO_MANY_REQUESTS);
+    testing::assert_problem(&last);
+    assert!(last.headers().contains_key("retry-after"));
+    assert!(json_of(&last)["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Trop de commandes"));
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM orders").await,
+        limit as i64
+    );
+
+    // Many numbers from one address: the address's limit.
+    let per_address = ocpizza::rate_limit::GUEST_ORDERS_PER_ADDRESS.max as usize;
+    let mut refused = 0;
+    for i in 0..per_address + 5 {
+        let phone = format!("07 00 00 {:02} {:02}", i / 100, i % 100);
+        let key = uuid::Uuid::new_v4().to_string();
+        let answer = post(&state, &cash_order(&phone), &key, None, Some("203.0.113.9")).await;
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5);
+    // Signed-in customers and staff are known: not limited here.
+    let secret = testing::config().secret_key.expose_secret().to_owned();
+    let client = token_for(&pool, &secret, "client.1@ocpizza.test").await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let mine = post(
+        &state,
+        &cash_order("06 77 88 99 00"),
+        &key,
+        Some(&client),
+        Some("198.51.100.7"),
+    )
+    .await;
+    assert_eq!(mine.status(), StatusCode::CREATED);
+}
+
+/// A web order cannot claim an account; staff pick one that exists.
+#[sqlx::test(migrations = "../../migrations")]
+async fn only_staff_attach_an_order_to_an_account(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let secret = testing::config().secret_key.expose_secret().to_owned();
+    let cashier = token_for(&pool, &secret, "cashier.1@ocpizza.test").await;
+    let mut body = cash_order("06 11 22 33 44");
+    body["customer_id"] = json!(1);
+    let web = post(&state, &body, &uuid::Uuid::new_v4().to_string(), None, None).await;
+    assert_eq!(web.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    testing::assert_problem(&web);
+    // Staff naming an account that is not a customer's.
+    body["channel"] = json!("phone");
+    body["customer_id"] = json!(999_999);
+    let unknown = post(
+        &state,
+        &body,
+        &uuid::Uuid::new_v4().to_string(),
+        Some(&cashier),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (admin,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE role = 'admin' LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    body["customer_id"] = json!(admin);
+    let staff_account = post(
+        &state,
+        &body,
+        &uuid::Uuid::new_v4().to_string(),
+        Some(&cashier),
+        None,
+    )
+    .await;
+    assert_eq!(staff_account.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 0);
+}
