@@ -10,7 +10,8 @@ function reads, no more and no less:
   TRUST_VIEWER_ADDRESS=true exactly on the functions whose URL takes only
   CloudFront's signed requests (AuthType AWS_IAM; shared/src/http.rs),
 - the few names read another way, listed in READ_ELSEWHERE with where;
-and may hold the OPTIONAL ones (DATABASE_MAX_CONNECTIONS beside DATABASE_URL).
+and may hold the OPTIONAL ones (DATABASE_MAX_CONNECTIONS beside DATABASE_URL;
+on an HTTP function, the RATE_<NAME> of shared/src/rate_limit.rs's limits).
 
 It also checks the template's hardening stays in place: every function has a
 concurrency ceiling, every DATABASE_URL verifies TLS, every AWS_IAM function
@@ -53,6 +54,14 @@ READ_ELSEWHERE = {
 OPTIONAL = {"DATABASE_MAX_CONNECTIONS": "DATABASE_URL"}
 
 TRUST = "TRUST_VIEWER_ADDRESS"
+
+
+def rate_variables():
+    """`RATE_<NAME>` of every limit in shared/src/rate_limit.rs: optional
+    (each limit has a default), allowed on the functions that serve HTTP."""
+    text = (ROOT / "shared/src/rate_limit.rs").read_text()
+    names = re.findall(r'name: "([a-z0-9-]+)"', text)
+    return {"RATE_" + n.upper().replace("-", "_") for n in names}
 
 
 class Tagged:
@@ -158,6 +167,7 @@ def check(template_path):
     template = yaml.load(template_path.read_text(), Loader=Loader)
     resources = template["Resources"]
     constants = var_constants()
+    rates = rate_variables()
     problems = []
 
     globals_env = variables(((template.get("Globals") or {}).get("Function")) or {})
@@ -201,6 +211,8 @@ def check(template_path):
             problems.append(f"{name} ({binary}): {TRUST} is set but its URL is not behind CloudFront alone (AuthType {auth})")
         allowed = expected | {v for (f, v) in READ_ELSEWHERE if f == binary}
         allowed |= {v for v, with_ in OPTIONAL.items() if with_ in required}
+        if auth:
+            allowed |= rates
         missing = sorted(expected - have)
         extra = sorted(have - allowed)
         if missing:
