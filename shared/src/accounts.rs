@@ -1,8 +1,12 @@
 //! Accounts: e-mail addresses, the password policy, argon2id hashes, creating,
 //! deactivating and re-keying users, and signing in with throttling.
 //!
-//! - **E-mail**: trimmed and lower-cased before anything else, so uniqueness
-//!   and lookups are case-insensitive (the column's collation agrees).
+//! - **E-mail** ([`normalise_email`]): trimmed, Unicode NFC, lower case — the
+//!   one form stored and looked up, compared byte for byte. `lea@…` and
+//!   `léa@…` are different addresses, and the decomposed `le\u{301}a@…` is
+//!   `léa@…`. The unique key (`utf8mb4_unicode_ci`) stays case- and
+//!   accent-insensitive, stricter than the lookups: look-alike addresses
+//!   cannot both have an account.
 //! - **Password policy** ([`check_password`]): at least [`MIN_PASSWORD_CHARS`]
 //!   characters, at most [`MAX_PASSWORD_CHARS`], not one character repeated,
 //!   not the e-mail address itself. Length beats composition rules (NIST SP
@@ -38,6 +42,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::MySqlPool;
 use std::sync::OnceLock;
+use unicode_normalization::UnicodeNormalization;
 
 /// argon2id memory in KiB, iterations and lanes: OWASP's first choice.
 pub const ARGON2_PARAMS: (u32, u32, u32) = (19_456, 2, 1);
@@ -63,9 +68,13 @@ fn hasher() -> Result<Argon2<'static>, ApiError> {
 
 // ---------------------------------------------------------------- e-mail
 
-/// Trimmed and lower-cased: the one form stored and looked up.
+/// The one form of an address that is stored and looked up, compared byte
+/// for byte: trimmed, Unicode NFC (a decomposed `e` + U+0301 is `é`), lower
+/// case. NFC again after lowering, so that the result is NFC whatever the
+/// input (lowering can leave a letter and a combining mark that compose).
 pub fn normalise_email(raw: &str) -> String {
-    raw.trim().to_lowercase()
+    let composed: String = raw.trim().nfc().collect();
+    composed.to_lowercase().nfc().collect()
 }
 
 /// A normalised e-mail address of a plausible shape (the mailbox itself is
@@ -554,6 +563,11 @@ async fn clear_failures(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The exact match of a normalised address: the unique key (case- and
+/// accent-insensitive, so at most one row) finds the row, and the binary
+/// comparison keeps it only if it is byte for byte the same address.
+const EXACT_EMAIL: &str = "email = ? AND CAST(email AS BINARY) = CAST(? AS BINARY)";
+
 /// Signs in: the active user with this e-mail and password, or
 /// [`invalid_credentials`] (unknown e-mail, wrong password, deactivated
 /// account alike), or [`locked`].
@@ -579,8 +593,9 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
         password_hash: String,
     }
     let row: Option<WithHash> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?"
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE {EXACT_EMAIL}"
     ))
+    .bind(&email)
     .bind(&email)
     .fetch_optional(pool)
     .await?;
@@ -613,6 +628,49 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
     Ok(user)
 }
 
+/// Brings the stored addresses to [`normalise_email`]'s form where SQL could
+/// not (the migration `20261204001200_exact_identifiers` trims and lowers
+/// them, but MySQL and MariaDB have no Unicode normalisation: an address
+/// stored decomposed would otherwise never match an NFC lookup). Run once
+/// after that migration; answers how many addresses changed. Two rows should
+/// never normalise to the same address (the unique key, case- and
+/// accent-insensitive, kept them apart); if they do, the second is logged and
+/// left as it is.
+pub async fn normalise_stored_emails(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM users")
+        .fetch_all(pool)
+        .await?;
+    let mut changed = 0;
+    for (id, email) in rows {
+        let normalised = normalise_email(&email);
+        if normalised == email {
+            continue;
+        }
+        // Only over the address just read: a concurrent change wins.
+        let done = sqlx::query(&format!(
+            "UPDATE users SET email = ?, updated_at = UTC_TIMESTAMP(6) \
+             WHERE id = ? AND {EXACT_EMAIL}"
+        ))
+        .bind(&normalised)
+        .bind(id)
+        .bind(&email)
+        .bind(&email)
+        .execute(pool)
+        .await;
+        match done {
+            Ok(done) => changed += done.rows_affected(),
+            Err(err) if crate::db::duplicate_key(&err).as_deref() == Some("uq_users_email") => {
+                tracing::warn!(
+                    user_id = id,
+                    "a stored e-mail normalises to another account's; left as is"
+                );
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(changed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,6 +695,36 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn emails_are_one_exact_form_in_nfc() {
+        let nfc = "l\u{e9}a@example.org";
+        for typed in [
+            nfc,
+            "le\u{301}a@example.org",
+            " L\u{c9}A@Example.ORG\t",
+            "LE\u{301}A@EXAMPLE.ORG",
+        ] {
+            assert_eq!(normalise_email(typed), nfc, "{typed:?}");
+        }
+        // Other letters are other addresses.
+        assert_ne!(normalise_email("lea@example.org"), nfc);
+        // Once is enough: the form is stable.
+        for typed in [
+            "\u{130}stanbul@example.org",
+            "\u{1c4}@example.org",
+            "A\u{30a}ngstr\u{f6}m@example.org",
+            "\u{3a3}\u{391}\u{3a3}@example.org",
+        ] {
+            let once = normalise_email(typed);
+            assert_eq!(normalise_email(&once), once, "{typed:?}");
+            assert!(unicode_normalization::is_nfc(&once), "{typed:?}");
+        }
+        assert_eq!(
+            Email::parse("A\u{30a}sa@Example.org").unwrap().as_str(),
+            "\u{e5}sa@example.org"
+        );
     }
 
     #[test]

@@ -95,13 +95,28 @@ pub fn verify(secret: &[u8], token: &str) -> Result<Caller, ApiError> {
     })
 }
 
-/// The caller from `Authorization: Bearer …`: `None` without the header, 401
-/// with a bad one.
+/// The header the pages send the session token in. Behind CloudFront's
+/// Origin Access Control, `Authorization` carries CloudFront's own SigV4
+/// signature to the function URL, so a viewer's bearer token cannot travel
+/// there; this header can (the origin request policy forwards it).
+pub const TOKEN_HEADER: &str = "x-ocpizza-token";
+
+/// The caller from `X-OCPizza-Token: …` or `Authorization: Bearer …`: `None`
+/// without either, 401 with a bad one. An `Authorization` holding an AWS
+/// signature (CloudFront's, through Origin Access Control) is not a token.
 pub fn caller(req: &Request, secret: &[u8]) -> Result<Option<Caller>, ApiError> {
+    if let Some(value) = req.headers().get(TOKEN_HEADER) {
+        let token = value.to_str().unwrap_or_default().trim();
+        let token = token.strip_prefix("Bearer ").unwrap_or(token);
+        return verify(secret, token.trim()).map(Some);
+    }
     let Some(value) = req.headers().get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default();
+    if text.starts_with("AWS4-HMAC-SHA256 ") {
+        return Ok(None);
+    }
     let token = text
         .strip_prefix("Bearer ")
         .or_else(|| text.strip_prefix("bearer "))
@@ -175,6 +190,41 @@ mod tests {
         assert_eq!(caller.role, Role::Pizzaiolo);
         assert!(caller.is_staff_of(PizzeriaId(1)));
         assert!(!caller.is_staff_of(PizzeriaId(2)));
+    }
+
+    /// Behind CloudFront's Origin Access Control the token travels in
+    /// `X-OCPizza-Token`, and `Authorization` holds CloudFront's signature.
+    #[test]
+    fn the_token_header_works_and_an_aws_signature_is_no_token() {
+        let (token, _) = issue(
+            SECRET,
+            UserId(7),
+            Role::Cashier,
+            Some(PizzeriaId(1)),
+            0,
+            Utc::now(),
+        )
+        .unwrap();
+        let request = |headers: &[(&str, &str)]| {
+            let mut builder = http::Request::builder().uri("/orders");
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(lambda_http::Body::Empty).unwrap()
+        };
+        let signed = "AWS4-HMAC-SHA256 Credential=AKIA/20261204/eu-west-3/lambda/aws4_request, SignedHeaders=host, Signature=abc";
+        let through_cloudfront = request(&[("authorization", signed), (TOKEN_HEADER, &token)]);
+        assert_eq!(
+            caller(&through_cloudfront, SECRET).unwrap().unwrap().role,
+            Role::Cashier
+        );
+        let guest_through_cloudfront = request(&[("authorization", signed)]);
+        assert!(caller(&guest_through_cloudfront, SECRET).unwrap().is_none());
+        let bearer = format!("Bearer {token}");
+        let direct = request(&[("authorization", &bearer)]);
+        assert_eq!(caller(&direct, SECRET).unwrap().unwrap().user_id, UserId(7));
+        let forged = request(&[(TOKEN_HEADER, "not-a-token")]);
+        assert_eq!(caller(&forged, SECRET).unwrap_err().status(), 401);
     }
 
     #[test]

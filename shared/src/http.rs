@@ -264,7 +264,7 @@ impl Cors {
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static(
-                    "authorization, content-type, idempotency-key, if-none-match",
+                    "authorization, content-type, idempotency-key, if-none-match, x-ocpizza-token, x-amz-content-sha256",
                 ),
             );
             h.insert(

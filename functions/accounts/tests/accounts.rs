@@ -4,6 +4,7 @@
 use base64::Engine;
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ocpizza::accounts::MAX_FAILURES;
 use ocpizza::auth::{self, Claims};
 use ocpizza::role::Role;
 use ocpizza::testing::{json_of, request, scalar, token_for};
@@ -62,6 +63,17 @@ fn without_request_id(body: &Value) -> Value {
     let mut body = body.clone();
     body.as_object_mut().unwrap().remove("request_id");
     body
+}
+
+async fn sign_up(state: &accounts::State, email: &str, password: &str) -> (StatusCode, Value) {
+    call(
+        state,
+        "POST",
+        "/accounts",
+        Some(json!({"email": email, "password": password, "name": "Léa"})),
+        None,
+    )
+    .await
 }
 
 async fn id_of(pool: &MySqlPool, email: &str) -> i64 {
@@ -645,4 +657,146 @@ async fn the_sample_event_signs_in(pool: MySqlPool) {
     assert_eq!(response.status(), StatusCode::OK, "{body}");
     assert_eq!(body["user"]["role"], "pizzaiolo");
     assert_eq!(body["user"]["pizzeria_id"], 1);
+}
+
+/// The issue "[abuse]": six wrong passwords locked `lea@…`, and the right one
+/// typed `léa@…` signed in, because the table compared addresses
+/// accent-insensitively while the lock was kept per typed address. Addresses
+/// are now one exact form; other forms of the same letters are other
+/// addresses (unknown here), and case or spaces do not get round the lock.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_lock_holds_whatever_form_of_the_address_is_typed(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let password = "pizza-margherita";
+    let (status, body) = sign_up(&state, "lea.exacte@example.org", password).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for attempt in 1..=6 {
+        let (status, body) = login(&state, "lea.exacte@example.org", "not-the-password").await;
+        let expected = if attempt <= MAX_FAILURES {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(status, expected, "attempt {attempt}: {body}");
+    }
+
+    let nfc = "l\u{e9}a.exacte@example.org";
+    let nfd = "le\u{301}a.exacte@example.org";
+    for (typed, expected) in [
+        // lea's account, locked.
+        ("LEA.EXACTE@EXAMPLE.ORG", StatusCode::TOO_MANY_REQUESTS),
+        ("  Lea.Exacte@Example.org ", StatusCode::TOO_MANY_REQUESTS),
+        // Another address, without an account.
+        (nfc, StatusCode::UNAUTHORIZED),
+        (nfd, StatusCode::UNAUTHORIZED),
+        ("L\u{c9}A.EXACTE@example.org", StatusCode::UNAUTHORIZED),
+    ] {
+        let (status, body) = login(&state, typed, password).await;
+        assert_ne!(status, StatusCode::OK, "{typed:?} got into lea's account");
+        assert_eq!(status, expected, "{typed:?}: {body}");
+    }
+    // The accented forms were counted on their own address (three attempts).
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM login_attempts").await,
+        2
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT MAX(failures) FROM login_attempts WHERE locked_until IS NULL"
+        )
+        .await,
+        3
+    );
+
+    // Once the lock has run out, lea signs in, typed in any case; léa still does not.
+    sqlx::query("UPDATE login_attempts SET locked_until = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, session) = login(&state, "LEA.Exacte@example.ORG", password).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["email"], "lea.exacte@example.org");
+    let (status, _) = login(&state, nfc, password).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// `é` typed precomposed (U+00E9) or decomposed (`e` + U+0301) is one
+/// address: stored once, in NFC, and found by either form.
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_address_in_nfc_or_nfd_is_one_address(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let nfc = "L\u{e9}a.Forme@Example.org";
+    let nfd = "Le\u{301}a.Forme@Example.org";
+    assert_ne!(nfc.as_bytes(), nfd.as_bytes());
+    let (status, created) = sign_up(&state, nfc, "pizza-margherita").await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["user"]["email"], "l\u{e9}a.forme@example.org");
+    // Stored as those bytes (é is C3 A9 in UTF-8).
+    let (hex,): (String,) = sqlx::query_as("SELECT HEX(email) FROM users WHERE id = ?")
+        .bind(created["user"]["id"].as_i64().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let expected: String = "l\u{e9}a.forme@example.org"
+        .bytes()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    assert_eq!(hex, expected);
+
+    for again in [
+        nfd,
+        "L\u{c9}A.FORME@EXAMPLE.ORG",
+        " l\u{e9}a.forme@example.org",
+    ] {
+        let (status, body) = sign_up(&state, again, "another-passphrase").await;
+        assert_eq!(status, StatusCode::CONFLICT, "{again:?}: {body}");
+        assert_eq!(body["type"], "/problems/email-taken");
+    }
+    let (status, session) = login(&state, nfd, "pizza-margherita").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["id"], created["user"]["id"]);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM users WHERE email LIKE '%forme@example.org'"
+        )
+        .await,
+        1
+    );
+}
+
+/// Addresses stored before NFC (SQL cannot normalise Unicode) are brought to
+/// the exact form once, from Rust; then the NFC lookup finds them.
+#[sqlx::test(migrations = "../../migrations")]
+async fn addresses_stored_decomposed_are_normalised_once(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let hash = ocpizza::accounts::hash_password("pizza-margherita").unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, password_hash, name, role) VALUES (?, ?, 'Zoé', 'customer')",
+    )
+    .bind("zoe\u{301}@example.org")
+    .bind(&hash)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (status, _) = login(&state, "zo\u{e9}@example.org", "pizza-margherita").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "not the same bytes yet");
+    assert_eq!(
+        ocpizza::accounts::normalise_stored_emails(&pool)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ocpizza::accounts::normalise_stored_emails(&pool)
+            .await
+            .unwrap(),
+        0
+    );
+    for typed in ["zo\u{e9}@example.org", "ZOE\u{301}@example.org"] {
+        let (status, body) = login(&state, typed, "pizza-margherita").await;
+        assert_eq!(status, StatusCode::OK, "{typed:?}: {body}");
+        assert_eq!(body["user"]["email"], "zo\u{e9}@example.org");
+    }
 }

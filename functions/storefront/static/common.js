@@ -87,39 +87,50 @@ const unreachable = () => ({ status: 0, ok: false, problem: { title: 'Service in
  * Calls function `fn` at `path`. Answers {status, ok, data, etag, problem}:
  * never throws; a network failure is status 0 with a problem in French.
  */
+/** The hex SHA-256 of a text, as AWS signatures want a body's. */
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export async function api(fn, path, { method = 'GET', body, token, etag, idempotencyKey } = {}) {
   const base = config.functions[fn];
   const headers = { accept: 'application/json' };
   const bearer = token === undefined ? session()?.token : token;
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // Not `Authorization`: behind CloudFront's Origin Access Control that header
+  // carries CloudFront's own signature to the function.
+  if (bearer) headers['x-ocpizza-token'] = bearer;
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  if (text !== undefined) headers['content-type'] = 'application/json';
+  // Origin Access Control signs the request for the function URL, and for a
+  // POST, PUT or PATCH it needs the body's SHA-256 (of '' when empty) from us.
+  if (method !== 'GET' && method !== 'HEAD') headers['x-amz-content-sha256'] = await sha256Hex(text ?? '');
   if (etag) headers['if-none-match'] = etag;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   let response;
   try {
-    response = await fetch(base + path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
-    });
+    response = await fetch(base + path, { method, headers, body: text, cache: 'no-store' });
   } catch {
     return unreachable();
   }
   const result = { status: response.status, ok: response.ok, etag: response.headers.get('etag') };
   if (response.status === 304 || response.status === 204) return result;
-  let text;
+  let answer;
   try {
-    text = await response.text();
+    answer = await response.text();
   } catch {
     // The body was cut off (the connection dropped, or the page is being left).
     return unreachable();
   }
   let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  try { data = answer ? JSON.parse(answer) : null; } catch { data = null; }
   if (response.ok) {
     result.data = data;
   } else {
     result.problem = data && typeof data === 'object' ? data : { title: `Erreur ${response.status}` };
     if (response.status === 401 && bearer && fn !== 'accounts') signOut(false);
-    if (response.status === 429 || (response.status === 503 && !data)) {
+    // A limit of ours explains itself (in French); a bare 429 or 503 is the edge's.
+    if ((response.status === 429 || response.status === 503) && !data?.detail) {
       result.problem = { title: 'Service momentanément suspendu', detail: config.notice || 'Trop de demandes en ce moment : réessayez dans un instant.' };
     }
   }

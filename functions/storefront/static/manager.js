@@ -147,7 +147,7 @@ async function loadRevenue() {
 onSubmit($('#revenue-form'), loadRevenue);
 $('#csv').addEventListener('click', async () => {
   const { config, session } = await import('./common.js');
-  const response = await fetch(config.functions.backoffice + revenueQuery('csv'), { headers: { authorization: `Bearer ${session().token}` } });
+  const response = await fetch(config.functions.backoffice + revenueQuery('csv'), { headers: { 'x-ocpizza-token': session().token } });
   if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible' }); return; }
   const url = URL.createObjectURL(await response.blob());
   const a = el('a', { href: url, download: `chiffre-affaires-${$('#from').value}-${$('#to').value}.csv` });
