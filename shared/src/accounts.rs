@@ -21,10 +21,16 @@
 //! - **Sign-in** ([`login`]): one answer for an unknown e-mail, a wrong
 //!   password and a deactivated account ([`invalid_credentials`]); an unknown
 //!   e-mail is checked against a dummy hash with our parameters so it takes
-//!   as long. After [`MAX_FAILURES`] failures within [`LOCKOUT_MINUTES`] the
-//!   address is locked for [`LOCKOUT_MINUTES`] (429, even with the right
-//!   password). Failures are counted per address in `login_attempts`, known
-//!   or not, so a lock says nothing about whether an account exists.
+//!   as long. Attempts are counted per account once the e-mail is found, per
+//!   normalised address otherwise (so a lock says nothing about whether an
+//!   account exists), and each attempt is counted *before* its password is
+//!   checked, in a transaction over the counter's row: however many guesses
+//!   arrive at once, at most [`MAX_FAILURES`] are checked within
+//!   [`LOCKOUT_MINUTES`]; then the account (or address) is locked for
+//!   [`LOCKOUT_MINUTES`] (429, even with the right password). A successful
+//!   sign-in resets the count; a manager or the admin can lift a lock
+//!   ([`unlock`]); the sweep forgets stale counters
+//!   ([`purge_login_attempts`]).
 //!
 //! Passwords and hashes never leave this module in an answer or a log line:
 //! [`User`] has no hash, and nothing here derives `Debug` over a password.
@@ -41,6 +47,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::MySqlPool;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
 
@@ -49,7 +56,8 @@ pub const ARGON2_PARAMS: (u32, u32, u32) = (19_456, 2, 1);
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Long passphrases are welcome; beyond this it is not a password.
 pub const MAX_PASSWORD_CHARS: usize = 128;
-/// Failed sign-ins for one address before it is locked.
+/// Sign-in attempts (password checks) for one account or address before it
+/// is locked; a successful one starts the count again.
 pub const MAX_FAILURES: i32 = 5;
 /// How long a lock lasts, and the window in which failures add up.
 pub const LOCKOUT_MINUTES: i64 = 15;
@@ -148,10 +156,19 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .to_string())
 }
 
+static PASSWORD_CHECKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many passwords this process has checked against a hash (sign-ins,
+/// password changes): what the throttling tests count.
+pub fn password_checks() -> u64 {
+    PASSWORD_CHECKS.load(Ordering::Relaxed)
+}
+
 /// Does the password match this PHC string? The parameters come from the
 /// string (the demo's as well as ours); the digests are compared in constant
 /// time by `password-hash`. A malformed string matches nothing.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    PASSWORD_CHECKS.fetch_add(1, Ordering::Relaxed);
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
@@ -413,9 +430,9 @@ pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> 
     Ok(done.rows_affected() == 1)
 }
 
-/// Checks the current password (throttled like a sign-in) and sets the new
-/// one; every session of the account ends (`token_version` + 1). Answers
-/// the user with its new token version.
+/// Checks the current password (throttled like a sign-in, on the same
+/// account's count) and sets the new one; every session of the account ends
+/// (`token_version` + 1). Answers the user with its new token version.
 pub async fn change_password(
     pool: &MySqlPool,
     id: UserId,
@@ -426,22 +443,20 @@ pub async fn change_password(
         .await?
         .filter(|u| u.active)
         .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
-    let key = email_key(&user.email);
-    if let Some(seconds) = locked_for(pool, &key).await? {
-        return Err(locked(seconds));
-    }
+    // The policy first: a weak new password costs no attempt.
     if let Err(message) = check_password(new, &user.email) {
         return Err(ApiError::unprocessable(message.clone()).with(
             "errors",
             [json!({"field": "new_password", "message": message})],
         ));
     }
+    let key = account_key(id);
+    reserve_attempt(pool, &key).await?;
     let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
         .bind(id.0)
         .fetch_one(pool)
         .await?;
     if !verify_password_async(current.to_owned(), stored.clone()).await? {
-        record_failure(pool, &key).await?;
         return Err(ApiError::forbidden(
             "Le mot de passe actuel est incorrect (the current password is not right).",
         ));
@@ -464,7 +479,7 @@ pub async fn change_password(
             "The password was changed meanwhile; sign in again.",
         ));
     }
-    clear_failures(pool, &key).await?;
+    clear_attempts(pool, &key).await?;
     find(pool, id)
         .await?
         .ok_or_else(|| ApiError::internal("the user vanished"))
@@ -482,7 +497,8 @@ pub fn invalid_credentials() -> ApiError {
     )
 }
 
-/// The answer while an address is locked, whether or not it has an account.
+/// The answer while an account or address is locked, whether or not it has
+/// an account.
 pub fn locked(retry_after_seconds: i64) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -496,27 +512,30 @@ pub fn locked(retry_after_seconds: i64) -> ApiError {
     .with("retry_after_seconds", retry_after_seconds.max(1))
 }
 
-/// The throttling key of an address: SHA-256 of its normalised form.
-fn email_key(email: &str) -> Vec<u8> {
-    Sha256::digest(normalise_email(email).as_bytes()).to_vec()
+/// The throttling key of an account: SHA-256 of `account:<id>`. Counted
+/// per account, whatever form of its address was typed.
+fn account_key(id: UserId) -> Vec<u8> {
+    Sha256::digest(format!("account:{}", id.0).as_bytes()).to_vec()
 }
 
-/// Seconds left on this address's lock, if it is locked.
-async fn locked_for(pool: &MySqlPool, key: &[u8]) -> Result<Option<i64>, ApiError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT CAST(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), locked_until) / 1000000) AS SIGNED) \
-         FROM login_attempts WHERE email_hash = ? AND locked_until > UTC_TIMESTAMP(6)",
-    )
-    .bind(key)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(s,)| s))
+/// The throttling key of an address without an account: SHA-256 of
+/// `address:<normalised address>` (an address someone typed is not kept in
+/// clear). The two prefixes differ, so no text typed as an e-mail can
+/// reach an account's count.
+fn address_key(email: &str) -> Vec<u8> {
+    Sha256::digest(format!("address:{}", normalise_email(email)).as_bytes()).to_vec()
 }
 
-/// Counts a failure; the [`MAX_FAILURES`]th within the window locks the
-/// address. Decided in Rust over a locked row (portable: no reliance on the
-/// order in which `ON DUPLICATE KEY UPDATE` assigns).
-async fn record_failure(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
+/// Counts one attempt against `key` *before* its password is checked, or
+/// refuses it ([`locked`]) once the budget is spent: the count's row is
+/// locked for the decision, so concurrent attempts are counted one after the
+/// other and at most [`MAX_FAILURES`] get a password check per window. The
+/// attempt that spends the budget locks the key for [`LOCKOUT_MINUTES`]; it
+/// is still checked, and lifts the lock if it succeeds ([`clear_attempts`]).
+/// A window older than [`LOCKOUT_MINUTES`], or an ended lock, starts again.
+/// Decided in Rust over the locked row (portable: no reliance on the order
+/// in which `ON DUPLICATE KEY UPDATE` assigns).
+async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO login_attempts (email_hash) VALUES (?) \
@@ -525,17 +544,23 @@ async fn record_failure(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
     .bind(key)
     .execute(&mut *tx)
     .await?;
-    let (failures, restart): (i32, i64) = sqlx::query_as(&format!(
+    let (attempts, restart, locked_seconds): (i32, i64, i64) = sqlx::query_as(&format!(
         "SELECT failures, CAST(last_failed_at IS NULL \
             OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL {LOCKOUT_MINUTES} MINUTE \
-            OR (locked_until IS NOT NULL AND locked_until <= UTC_TIMESTAMP(6)) AS SIGNED) \
+            OR (locked_until IS NOT NULL AND locked_until <= UTC_TIMESTAMP(6)) AS SIGNED), \
+            CAST(IF(locked_until > UTC_TIMESTAMP(6), \
+                CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), locked_until) / 1000000), 0) AS SIGNED) \
          FROM login_attempts WHERE email_hash = ? FOR UPDATE"
     ))
     .bind(key)
     .fetch_one(&mut *tx)
     .await?;
-    let failures = if restart != 0 { 1 } else { failures + 1 };
-    let lock = if failures >= MAX_FAILURES {
+    if locked_seconds > 0 {
+        tx.rollback().await?;
+        return Err(locked(locked_seconds));
+    }
+    let attempts = if restart != 0 { 1 } else { attempts + 1 };
+    let lock = if attempts >= MAX_FAILURES {
         format!("UTC_TIMESTAMP(6) + INTERVAL {LOCKOUT_MINUTES} MINUTE")
     } else {
         "NULL".to_owned()
@@ -544,23 +569,50 @@ async fn record_failure(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
         "UPDATE login_attempts SET failures = ?, last_failed_at = UTC_TIMESTAMP(6), \
          locked_until = {lock} WHERE email_hash = ?"
     ))
-    .bind(failures.min(MAX_FAILURES))
+    .bind(attempts.min(MAX_FAILURES))
     .bind(key)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    if failures >= MAX_FAILURES {
-        tracing::warn!(email_key = %hex::encode(&key[..6]), "sign-in locked after repeated failures");
+    if attempts > MAX_FAILURES {
+        // Only a count left without its lock (edited by hand): lock now.
+        return Err(locked(LOCKOUT_MINUTES * 60));
+    }
+    if attempts == MAX_FAILURES {
+        tracing::warn!(key = %hex::encode(&key[..6]), "sign-in locked after repeated attempts");
     }
     Ok(())
 }
 
-async fn clear_failures(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM login_attempts WHERE email_hash = ?")
+/// Forgets the count: a successful sign-in or password change, an unlock.
+async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool, ApiError> {
+    let done = sqlx::query("DELETE FROM login_attempts WHERE email_hash = ?")
         .bind(key)
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
+}
+
+/// Lifts an account's sign-in lock and forgets its failures (a manager for
+/// their staff, the admin for anyone: checked by the caller). True when
+/// there was something to forget.
+pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
+    clear_attempts(pool, &account_key(id)).await
+}
+
+/// Deletes the counts that no longer decide anything: the last attempt is
+/// older than the window and no lock is running (such a count would start
+/// again at the next attempt anyway). For the sweep; answers how many.
+pub async fn purge_login_attempts(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(&format!(
+        "DELETE FROM login_attempts \
+         WHERE (last_failed_at IS NULL \
+                OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL {LOCKOUT_MINUTES} MINUTE) \
+           AND (locked_until IS NULL OR locked_until <= UTC_TIMESTAMP(6))"
+    ))
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// The exact match of a normalised address: the unique key (case- and
@@ -570,21 +622,11 @@ const EXACT_EMAIL: &str = "email = ? AND CAST(email AS BINARY) = CAST(? AS BINAR
 
 /// Signs in: the active user with this e-mail and password, or
 /// [`invalid_credentials`] (unknown e-mail, wrong password, deactivated
-/// account alike), or [`locked`].
+/// account alike), or [`locked`]. The attempt is counted before the
+/// password is checked ([`reserve_attempt`]); an unknown e-mail costs the
+/// same lookups, count and hash as a known one.
 pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User, ApiError> {
     let email = normalise_email(email);
-    let key = email_key(&email);
-    let attempts: Option<(i64,)> = sqlx::query_as(
-        "SELECT CAST(IF(locked_until > UTC_TIMESTAMP(6), \
-            CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), locked_until) / 1000000), 0) AS SIGNED) \
-         FROM login_attempts WHERE email_hash = ?",
-    )
-    .bind(&key)
-    .fetch_optional(pool)
-    .await?;
-    if let Some((seconds,)) = attempts.filter(|(s,)| *s > 0) {
-        return Err(locked(seconds));
-    }
 
     #[derive(sqlx::FromRow)]
     struct WithHash {
@@ -599,6 +641,11 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
     .bind(&email)
     .fetch_optional(pool)
     .await?;
+    let key = match &row {
+        Some(r) => account_key(UserId(r.user.id)),
+        None => address_key(&email),
+    };
+    reserve_attempt(pool, &key).await?;
     let stored = match &row {
         Some(r) => r.password_hash.clone(),
         None => dummy_hash().to_owned(),
@@ -606,14 +653,10 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
     let matches = verify_password_async(password.to_owned(), stored.clone()).await?;
     let user = match row {
         Some(r) if matches && r.user.active => User::try_from(r.user)?,
-        _ => {
-            record_failure(pool, &key).await?;
-            return Err(invalid_credentials());
-        }
+        // Already counted.
+        _ => return Err(invalid_credentials()),
     };
-    if attempts.is_some() {
-        clear_failures(pool, &key).await?;
-    }
+    clear_attempts(pool, &key).await?;
     if needs_rehash(&stored) {
         // The demo's (or an older) cost: re-hash with ours while we hold the
         // password. Only over the hash just checked, so a concurrent change wins.
@@ -725,6 +768,17 @@ mod tests {
             Email::parse("A\u{30a}sa@Example.org").unwrap().as_str(),
             "\u{e5}sa@example.org"
         );
+    }
+
+    #[test]
+    fn no_typed_address_shares_an_accounts_count() {
+        assert_ne!(address_key("account:5"), account_key(UserId(5)));
+        assert_ne!(address_key(""), account_key(UserId(0)));
+        assert_eq!(
+            address_key(" Lea@Example.org"),
+            address_key("lea@example.org")
+        );
+        assert_eq!(account_key(UserId(5)).len(), 32);
     }
 
     #[test]

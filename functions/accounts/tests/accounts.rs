@@ -76,6 +76,21 @@ async fn sign_up(state: &accounts::State, email: &str, password: &str) -> (Statu
     .await
 }
 
+/// Locks an account (or address) with wrong passwords: 401 for each of the
+/// budget, then 429 even with `right`.
+async fn lock(state: &accounts::State, email: &str, right: &str) {
+    for attempt in 1..=MAX_FAILURES {
+        let (status, body) = login(state, email, "not-the-password").await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{email}, attempt {attempt}: {body}"
+        );
+    }
+    let (status, body) = login(state, email, right).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{email}: {body}");
+}
+
 async fn id_of(pool: &MySqlPool, email: &str) -> i64 {
     scalar(
         pool,
@@ -764,6 +779,60 @@ async fn an_address_in_nfc_or_nfd_is_one_address(pool: MySqlPool) {
         .await,
         1
     );
+}
+
+/// A successful sign-in starts the count again: failures do not add up
+/// across sessions.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_successful_sign_in_starts_the_count_again(pool: MySqlPool) {
+    let state = state(&pool).await;
+    for _ in 0..3 {
+        for attempt in 1..MAX_FAILURES {
+            let (status, _) = login(&state, "client.3@ocpizza.test", "not-the-password").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        }
+        token(&state, "client.3@ocpizza.test", DEMO_PASSWORD).await;
+        assert_eq!(
+            scalar(&pool, "SELECT COUNT(*) FROM login_attempts").await,
+            0
+        );
+    }
+    lock(&state, "client.3@ocpizza.test", DEMO_PASSWORD).await;
+}
+
+/// Counts that decide nothing any more are purged (the sweep calls this).
+#[sqlx::test(migrations = "../../migrations")]
+async fn stale_sign_in_counts_are_purged(pool: MySqlPool) {
+    let state = state(&pool).await;
+    lock(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    let (status, _) = login(&state, "nobody@ocpizza.test", "not-the-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Fresh counts and running locks stay.
+    assert_eq!(
+        ocpizza::accounts::purge_login_attempts(&pool)
+            .await
+            .unwrap(),
+        0
+    );
+    // An hour later: the address's window is over, the lock too.
+    sqlx::query(
+        "UPDATE login_attempts SET last_failed_at = last_failed_at - INTERVAL 1 HOUR, \
+         locked_until = locked_until - INTERVAL 1 HOUR",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ocpizza::accounts::purge_login_attempts(&pool)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM login_attempts").await,
+        0
+    );
+    token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
 }
 
 /// Addresses stored before NFC (SQL cannot normalise Unicode) are brought to
