@@ -6,7 +6,8 @@
 //!   customer; 409 when the e-mail is taken (see the README: sign-up tells,
 //!   sign-in never does); 422 listing every problem;
 //! - `POST /sessions` `{email,password}` → `{"token","expires_at","user"}`;
-//!   401 with one body for any wrong pair, 429 while the address is locked;
+//!   401 with one body for any wrong pair, 429 while the account (or the
+//!   address typed) is locked;
 //! - `GET /me` → `{"user"}`; `POST /me/password`
 //!   `{current_password,new_password}` → a new session (older tokens end);
 //! - `POST /staff` `{email,password,name,phone,role,pizzeria_id}` → 201
@@ -15,7 +16,11 @@
 //! - `GET /staff?pizzeria_id=` → `{"staff":[...]}` within the same scope;
 //! - `POST /staff/{id}/deactivate` → `{"user"}`, inactive, its sessions
 //!   ended; nobody deactivates themself, a manager only their own
-//!   pizzeria's cashiers, pizzaiolos and couriers.
+//!   pizzeria's cashiers, pizzaiolos and couriers;
+//! - `POST /staff/{id}/unlock` → `{"user","unlocked"}`: the account's
+//!   sign-in lock and failures forgotten; a manager for their own
+//!   pizzeria's cashiers, pizzaiolos and couriers, the admin for any account
+//!   (customers too).
 //!
 //! Every route but sign-up and sign-in needs a session that is still valid
 //! in the database ([`auth::authenticate`]). Deny by default.
@@ -59,9 +64,12 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["staff", id, "deactivate"]) => {
             deactivate(state, &req, edge::path_param(id, "account")?).await
         }
+        (&Method::POST, ["staff", id, "unlock"]) => {
+            unlock(state, &req, edge::path_param(id, "account")?).await
+        }
         (_, ["accounts" | "sessions"])
         | (_, ["me", "password"])
-        | (_, ["staff", _, "deactivate"]) => Err(edge::no_route(&req, &[Method::POST])),
+        | (_, ["staff", _, "deactivate" | "unlock"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
@@ -86,16 +94,21 @@ async fn staff_manager(state: &State, req: &Request) -> Result<Caller, ApiError>
     Ok(caller)
 }
 
-/// May `caller` (a manager or the admin) create or deactivate an account of
-/// `role` in `pizzeria`?
-fn may_manage(caller: &Caller, role: Role, pizzeria: Option<PizzeriaId>) -> Result<(), ApiError> {
+/// May `caller` (a manager or the admin) create, deactivate or unlock
+/// (`action`) an account of `role` in `pizzeria`?
+fn may_manage(
+    caller: &Caller,
+    action: Action,
+    role: Role,
+    pizzeria: Option<PizzeriaId>,
+) -> Result<(), ApiError> {
     if caller.role == Role::Manager && !MANAGED_BY_MANAGER.contains(&role) {
         return Err(ApiError::forbidden(format!(
             "A manager manages cashiers, pizzaiolos and couriers only, not the {role} role."
         )));
     }
     match pizzeria {
-        Some(pizzeria) => access::check(Some(caller), Action::ManageStaff, pizzeria).map(|_| ()),
+        Some(pizzeria) => access::check(Some(caller), action, pizzeria).map(|_| ()),
         None if caller.role == Role::Admin => Ok(()),
         None => Err(ApiError::forbidden(
             "A manager manages the staff of their own pizzeria only.",
@@ -226,7 +239,7 @@ async fn create_staff(state: &State, req: &Request) -> Result<Response, ApiError
             ApiError::unprocessable(message)
                 .with("errors", [json!({"field": "role", "message": message})])
         })?;
-    may_manage(&caller, role, body.pizzeria_id)?;
+    may_manage(&caller, Action::ManageStaff, role, body.pizzeria_id)?;
     let new = NewUser::parse(
         &body.email,
         &body.password,
@@ -279,7 +292,12 @@ async fn deactivate(state: &State, req: &Request, id: UserId) -> Result<Response
             "You cannot deactivate your own account.",
         ));
     }
-    may_manage(&caller, target.role, target.pizzeria_id)?;
+    may_manage(
+        &caller,
+        Action::ManageStaff,
+        target.role,
+        target.pizzeria_id,
+    )?;
     if accounts::deactivate(&state.pool, id).await? {
         tracing::info!(by = %caller.user_id, "staff account deactivated; its sessions ended");
     }
@@ -287,4 +305,31 @@ async fn deactivate(state: &State, req: &Request, id: UserId) -> Result<Response
         .await?
         .ok_or_else(|| ApiError::internal("the account vanished"))?;
     edge::json(StatusCode::OK, &json!({ "user": user }))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+async fn unlock(state: &State, req: &Request, id: UserId) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    access::check_role(Some(&caller), Action::UnlockStaff)?;
+    // The admin unlocks anyone; for a manager, customers are not staff.
+    let target = accounts::find(&state.pool, id)
+        .await?
+        .filter(|u| caller.role == Role::Admin || u.role != Role::Customer)
+        .ok_or_else(|| ApiError::not_found(format!("No staff account {id}.")))?;
+    if caller.role != Role::Admin {
+        may_manage(
+            &caller,
+            Action::UnlockStaff,
+            target.role,
+            target.pizzeria_id,
+        )?;
+    }
+    let unlocked = accounts::unlock(&state.pool, id).await?;
+    if unlocked {
+        tracing::info!(by = %caller.user_id, "sign-in lock lifted");
+    }
+    edge::json(
+        StatusCode::OK,
+        &json!({ "user": target, "unlocked": unlocked }),
+    )
 }

@@ -835,6 +835,74 @@ async fn stale_sign_in_counts_are_purged(pool: MySqlPool) {
     token(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
 }
 
+#[sqlx::test(migrations = "../../migrations")]
+async fn managers_unlock_their_staff_and_the_admin_anyone(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let manager = token(&state, "manager.1@ocpizza.test", DEMO_PASSWORD).await;
+    let other_manager = token(&state, "manager.2@ocpizza.test", DEMO_PASSWORD).await;
+    let admin = token(&state, "admin@ocpizza.test", DEMO_PASSWORD).await;
+    let cashier = token(&state, "cashier.2@ocpizza.test", DEMO_PASSWORD).await;
+    let customer = token(&state, "client.2@ocpizza.test", DEMO_PASSWORD).await;
+    let unlock = |id: i64| format!("/staff/{id}/unlock");
+
+    lock(&state, "cashier.1@ocpizza.test", DEMO_PASSWORD).await;
+    let cashier_1 = id_of(&pool, "cashier.1@ocpizza.test").await;
+    for (who, bearer, expected) in [
+        ("nobody", None, StatusCode::UNAUTHORIZED),
+        ("a cashier", Some(&cashier), StatusCode::FORBIDDEN),
+        ("a customer", Some(&customer), StatusCode::FORBIDDEN),
+        (
+            "another pizzeria's manager",
+            Some(&other_manager),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let (status, body) = call(
+            &state,
+            "POST",
+            &unlock(cashier_1),
+            None,
+            bearer.map(String::as_str),
+        )
+        .await;
+        assert_eq!(status, expected, "{who}: {body}");
+    }
+    let (status, _) = login(&state, "cashier.1@ocpizza.test", DEMO_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "still locked");
+    let (status, body) = call(&state, "POST", &unlock(cashier_1), None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["unlocked"], true);
+    assert_eq!(body["user"]["email"], "cashier.1@ocpizza.test");
+    token(&state, "cashier.1@ocpizza.test", DEMO_PASSWORD).await;
+    // Nothing to lift: still 200.
+    let (status, body) = call(&state, "POST", &unlock(cashier_1), None, Some(&manager)).await;
+    assert_eq!((status, &body["unlocked"]), (StatusCode::OK, &json!(false)));
+    let (status, _) = call(&state, "GET", &unlock(cashier_1), None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // Unknown accounts; customers are not a manager's staff.
+    lock(&state, "client.1@ocpizza.test", DEMO_PASSWORD).await;
+    let client_1 = id_of(&pool, "client.1@ocpizza.test").await;
+    for (bearer, id) in [(&admin, 99_999), (&manager, 99_999), (&manager, client_1)] {
+        let (status, body) = call(&state, "POST", &unlock(id), None, Some(bearer)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}: {body}");
+    }
+    // A manager unlocks no manager; the admin unlocks managers and customers.
+    lock(&state, "manager.2@ocpizza.test", DEMO_PASSWORD).await;
+    let manager_2 = id_of(&pool, "manager.2@ocpizza.test").await;
+    let (status, _) = call(&state, "POST", &unlock(manager_2), None, Some(&manager)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (email, id) in [
+        ("manager.2@ocpizza.test", manager_2),
+        ("client.1@ocpizza.test", client_1),
+    ] {
+        let (status, body) = call(&state, "POST", &unlock(id), None, Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{email}: {body}");
+        assert_eq!(body["unlocked"], true);
+        token(&state, email, DEMO_PASSWORD).await;
+    }
+}
+
 /// Addresses stored before NFC (SQL cannot normalise Unicode) are brought to
 /// the exact form once, from Rust; then the NFC lookup finds them.
 #[sqlx::test(migrations = "../../migrations")]

@@ -221,6 +221,11 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
         "lines": [{"product_id": 2, "quantity": 1}],
         "contact": {"name": "Paul Roux", "phone": "0655667788"}
     });
+    let (cashier_1,): (i64,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'cashier.1@ocpizza.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let (f, t) = ("2026-11-01", "2026-11-28");
     let endpoints: Vec<(Action, Function, &str, String, Option<Value>)> = vec![
         (
@@ -305,6 +310,13 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             Function::Accounts,
             "GET",
             "/staff?pizzeria_id=1".into(),
+            None,
+        ),
+        (
+            Action::UnlockStaff,
+            Function::Accounts,
+            "POST",
+            format!("/staff/{cashier_1}/unlock"),
             None,
         ),
         (
