@@ -4,10 +4,12 @@
 //!
 //! - `POST /accounts` `{email,password,name,phone}` → 201 `{"user"}`, a
 //!   customer; 409 when the e-mail is taken (see the README: sign-up tells,
-//!   sign-in never does); 422 listing every problem;
+//!   sign-in never does); 422 listing every problem; 429 (`Retry-After`)
+//!   past [`rate_limit::SIGN_UPS_PER_ADDRESS`] from one client address;
 //! - `POST /sessions` `{email,password}` → `{"token","expires_at","user"}`;
 //!   401 with one body for any wrong pair, 429 while the account (or the
-//!   address typed) is locked;
+//!   address typed) is locked, or past [`rate_limit::SIGN_INS_PER_ADDRESS`]
+//!   from one client address;
 //! - `GET /me` → `{"user"}`; `POST /me/password`
 //!   `{current_password,new_password}` → a new session (older tokens end);
 //! - `POST /staff` `{email,password,name,phone,role,pizzeria_id}` → 201
@@ -32,6 +34,7 @@ use ocpizza::accounts::{self, NewUser, User};
 use ocpizza::auth::{self, Caller};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::ids::{PizzeriaId, UserId};
+use ocpizza::rate_limit;
 use ocpizza::role::Role;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -153,6 +156,21 @@ struct SignUp {
     phone: Option<String>,
 }
 
+/// Counts a hit of the client's address against `limit` (429 past it). A
+/// request without a known address (a test calling the handler directly)
+/// is not counted.
+async fn per_address(
+    state: &State,
+    req: &Request,
+    limit: rate_limit::Limit,
+    message: &str,
+) -> Result<(), ApiError> {
+    match edge::client_address(req) {
+        Some(address) => rate_limit::check(&state.pool, limit, &address, message).await,
+        None => Ok(()),
+    }
+}
+
 #[tracing::instrument(skip_all)]
 async fn sign_up(state: &State, req: &Request) -> Result<Response, ApiError> {
     let body: SignUp = edge::parse_json(req)?;
@@ -164,6 +182,15 @@ async fn sign_up(state: &State, req: &Request) -> Result<Response, ApiError> {
         Role::Customer,
         None,
     )?;
+    // Counted once the account is well-formed, before its password is hashed.
+    per_address(
+        state,
+        req,
+        rate_limit::SIGN_UPS_PER_ADDRESS,
+        "Trop de comptes créés depuis cette connexion : réessayez plus tard \
+         (too many sign-ups from this address; try again later).",
+    )
+    .await?;
     let user = accounts::create(&state.pool, new).await?;
     tracing::info!(user_id = %user.id, "customer signed up");
     edge::json(StatusCode::CREATED, &json!({ "user": user }))
@@ -178,6 +205,15 @@ struct SignIn {
 #[tracing::instrument(skip_all)]
 async fn sign_in(state: &State, req: &Request) -> Result<Response, ApiError> {
     let body: SignIn = edge::parse_json(req)?;
+    // Whatever the e-mail: many addresses tried from one client.
+    per_address(
+        state,
+        req,
+        rate_limit::SIGN_INS_PER_ADDRESS,
+        "Trop de tentatives de connexion depuis cette connexion : réessayez plus tard \
+         (too many sign-in attempts from this address; try again later).",
+    )
+    .await?;
     let user = accounts::login(&state.pool, &body.email, &body.password).await?;
     tracing::info!(user_id = %user.id, role = %user.role, "signed in");
     session_for(state, user)

@@ -4,6 +4,9 @@
 use base64::Engine;
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
 use ocpizza::accounts::MAX_FAILURES;
 use ocpizza::auth::{self, Claims};
 use ocpizza::role::Role;
@@ -63,6 +66,29 @@ fn without_request_id(body: &Value) -> Value {
     let mut body = body.clone();
     body.as_object_mut().unwrap().remove("request_id");
     body
+}
+
+/// A request as a function URL gives it, from the client address `ip`.
+fn from_address(ip: &str, method: &str, uri: &str, body: Option<Value>) -> lambda_http::Request {
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(ip.to_owned());
+    request(method, uri, body, None).with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// The status, body and `Retry-After` of an answer to a client at `ip`.
+async fn call_from(
+    state: &accounts::State,
+    ip: &str,
+    method: &str,
+    uri: &str,
+    body: Value,
+) -> (StatusCode, Value, Option<i64>) {
+    let response = accounts::handle(state, from_address(ip, method, uri, Some(body))).await;
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status(), json_of(&response), retry_after)
 }
 
 async fn sign_up(state: &accounts::State, email: &str, password: &str) -> (StatusCode, Value) {
@@ -901,6 +927,115 @@ async fn managers_unlock_their_staff_and_the_admin_anyone(pool: MySqlPool) {
         assert_eq!(body["unlocked"], true);
         token(&state, email, DEMO_PASSWORD).await;
     }
+}
+
+/// Sign-ups from one client address: [`rate_limit::SIGN_UPS_PER_ADDRESS`]
+/// (10 an hour) then 429 with `Retry-After`; other addresses are not
+/// affected, and a request without a known address is not counted.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_eleventh_sign_up_from_one_address_waits(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let limit = ocpizza::rate_limit::SIGN_UPS_PER_ADDRESS.configured();
+    let body = |n: u32| json!({"email": format!("client-{n}@example.org"), "password": "pizza-margherita", "name": "Léa"});
+    // A malformed sign-up costs no hash and is not counted.
+    let (status, _, _) = call_from(
+        &state,
+        "203.0.113.7",
+        "POST",
+        "/accounts",
+        json!({"email": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for n in 1..=limit.max {
+        let (status, answer, _) =
+            call_from(&state, "203.0.113.7", "POST", "/accounts", body(n)).await;
+        assert_eq!(status, StatusCode::CREATED, "sign-up {n}: {answer}");
+    }
+    let (status, answer, retry_after) = call_from(
+        &state,
+        "203.0.113.7",
+        "POST",
+        "/accounts",
+        body(limit.max + 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_eq!(answer["type"], "/problems/rate-limited");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Trop de comptes"),
+        "{answer}"
+    );
+    let retry_after = retry_after.expect("a Retry-After header");
+    assert!(
+        (1..=i64::from(limit.window_seconds)).contains(&retry_after),
+        "{retry_after}"
+    );
+    assert_eq!(answer["retry_after_seconds"], retry_after);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM users WHERE email LIKE 'client-%@example.org'"
+        )
+        .await,
+        i64::from(limit.max)
+    );
+
+    let (status, answer, _) = call_from(
+        &state,
+        "198.51.100.2",
+        "POST",
+        "/accounts",
+        body(limit.max + 2),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "another address: {answer}");
+    let (status, answer) = call(&state, "POST", "/accounts", Some(body(limit.max + 3)), None).await;
+    assert_eq!(status, StatusCode::CREATED, "no known address: {answer}");
+}
+
+/// Sign-in attempts from one client address, whatever the e-mails:
+/// [`rate_limit::SIGN_INS_PER_ADDRESS`] (60 in 15 minutes), then 429 with
+/// `Retry-After` before any password is checked, even the right one.
+#[sqlx::test(migrations = "../../migrations")]
+async fn sign_ins_from_one_address_are_limited_whatever_the_emails(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let limit = ocpizza::rate_limit::SIGN_INS_PER_ADDRESS.configured();
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..limit.max {
+        let state = state.clone();
+        attempts.spawn(async move {
+            let body =
+                json!({"email": format!("guess-{n}@example.org"), "password": "not-the-password"});
+            call_from(&state, "203.0.113.8", "POST", "/sessions", body)
+                .await
+                .0
+        });
+    }
+    while let Some(status) = attempts.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    let right = json!({"email": "client.1@ocpizza.test", "password": DEMO_PASSWORD});
+    let checks = ocpizza::accounts::password_checks();
+    let (status, answer, retry_after) =
+        call_from(&state, "203.0.113.8", "POST", "/sessions", right.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_eq!(answer["type"], "/problems/rate-limited");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Trop de tentatives"),
+        "{answer}"
+    );
+    assert!(retry_after.is_some_and(|s| (1..=i64::from(limit.window_seconds)).contains(&s)));
+    // Not the account's lock: another address signs in.
+    let (status, answer, _) = call_from(&state, "198.51.100.3", "POST", "/sessions", right).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(ocpizza::accounts::password_checks() > checks);
 }
 
 /// Addresses stored before NFC (SQL cannot normalise Unicode) are brought to
