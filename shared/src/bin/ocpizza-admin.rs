@@ -109,6 +109,7 @@ async fn migrate() -> Result<(), Error> {
     .await?;
     let pool = pool(&config).await?;
     db::MIGRATOR.run(&pool).await?;
+    ocpizza::accounts::normalise_stored_emails(&pool).await?;
     println!(
         "database {database} on {} is migrated",
         config.database_url_redacted()
