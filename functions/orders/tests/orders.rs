@@ -359,7 +359,8 @@ async fn staff_move_an_order_through_the_kitchen_and_changes_stop_at_preparing(p
         )
         .await
         .0,
-        StatusCode::CONFLICT
+        // The delivery routes own `delivered`, with the courier's checks.
+        StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
         call(
