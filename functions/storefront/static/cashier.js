@@ -1,6 +1,8 @@
 // The cashier's screen: phone and counter orders through the same checkout
-// as the web, a caller's past orders by phone number, and the ready pickup
-// orders to hand over (taking the payment when it is due).
+// as the web, the caller's customer account found by phone number and picked
+// by the cashier (an order belongs to an account only then: anyone can sign
+// up with someone else's number), a caller's past orders by phone number,
+// and the ready pickup orders to hand over (taking the payment when it is due).
 
 import {
   $, STATUS, api, el, euros, frame, newKey, poll, problemBox, replace, requireStaff, showProblem, staffPizzeria,
@@ -15,6 +17,10 @@ const place = $('#place');
 const form = new OrderForm({ menuRoot: $('#menu'), cartRoot: $('#cart'), onChange: update });
 let key = newKey();
 let pickupsEtag = null;
+/** The customer account the cashier picked for this order ({id, name, email, phone}), or null. */
+let customer = null;
+let searches = 0; // the latest lookup wins: an older answer arriving late is dropped
+let lookups = 0;
 
 function update() {
   $('#address').hidden = orderForm.elements.fulfilment.value !== 'delivery';
@@ -24,17 +30,102 @@ function update() {
 }
 orderForm.addEventListener('change', update);
 
-$('#phone').addEventListener('change', async () => {
-  const phone = $('#phone').value.trim();
+// ---- the caller ------------------------------------------------------------
+
+const phoneInput = $('#phone');
+const found = $('#customers');
+const digitsOf = (phone) => phone.replace(/\D/g, '');
+
+/** The caller's past orders here, by the phone number as typed (or as picked). */
+async function showHistory() {
+  const phone = phoneInput.value.trim();
   const out = $('#history');
-  if (phone.length < 6) { out.textContent = ''; return; }
+  const mine = ++lookups;
+  if (digitsOf(phone).length < 6) { out.textContent = ''; return; }
   const r = await api('orders', `/orders?phone=${encodeURIComponent(phone)}&pizzeria_id=${pizzeria}`);
+  if (mine !== lookups) return;
   if (!r.ok) { out.textContent = ''; return; }
-  const past = r.data.orders;
-  if (!past.length) { out.textContent = 'Nouveau client.'; return; }
-  out.textContent = `${past.length} commande(s) passée(s), la dernière n° ${past[0].number} (${euros(past[0].total_cents)}).`;
-  if (!$('#name').value.trim()) $('#name').value = past[0].contact_name;
+  const past = r.data?.orders || [];
+  if (!past.length) { out.textContent = 'Aucune commande passée avec ce numéro.'; return; }
+  const last = past[0];
+  out.textContent = `${past.length} commande(s) passée(s) avec ce numéro, la dernière n° ${last.number} (${euros(last.total_cents)}).`;
+  if (!$('#name').value.trim() && last.contact?.name) $('#name').value = last.contact.name;
+}
+
+/** Who the order will belong to, as the cashier reads it once they chose. */
+function showChoice() {
+  if (customer) {
+    replace(found, el('p', { class: 'success' },
+      `Commande au compte de ${customer.name} (${customer.email}).`),
+    el('button', { type: 'button', class: 'secondary', onclick: () => pick(null) }, 'Client sans compte'));
+  } else {
+    replace(found, el('p', { class: 'muted' }, 'Commande sans compte client.'));
+  }
+}
+
+/** The cashier's choice: an account found by the number, or none. */
+function pick(account) {
+  customer = account;
+  if (account) {
+    $('#name').value = account.name;
+    if (account.phone) phoneInput.value = account.phone;
+    showHistory();
+  }
+  showChoice();
+}
+
+/** "Rechercher le client": the customer accounts with the number typed. */
+async function findCustomer() {
+  const phone = phoneInput.value.trim();
+  const mine = ++searches;
+  customer = null;
+  if (digitsOf(phone).length < 9) {
+    replace(found, el('p', { class: 'problem', role: 'alert' }, 'Saisissez le numéro complet du client (au moins 9 chiffres).'));
+    return;
+  }
+  replace(found, el('p', { class: 'muted' }, 'Recherche…'));
+  const r = await api('checkout', `/customers?phone=${encodeURIComponent(phone)}`);
+  if (mine !== searches) return;
+  if (!r.ok) {
+    replace(found, r.status === 422
+      ? el('p', { class: 'problem', role: 'alert' }, 'Saisissez le numéro complet du client (au moins 9 chiffres).')
+      : problemBox(r.problem));
+    return;
+  }
+  const accounts = r.data?.customers || [];
+  const none = el('button', { type: 'button', class: 'secondary', onclick: () => pick(null) }, 'Client sans compte');
+  if (!accounts.length) {
+    replace(found, el('p', { class: 'muted' }, 'Aucun compte client avec ce numéro.'), none);
+    return;
+  }
+  replace(found,
+    el('p', {}, accounts.length === 1
+      ? 'Un compte client avec ce numéro : vérifiez avec l’appelant.'
+      : `${accounts.length} comptes clients avec ce numéro : vérifiez avec l’appelant.`),
+    el('ul', { class: 'customers' }, accounts.map((a) => el('li', { class: 'customer', dataset: { customer: a.id } },
+      el('strong', { class: 'name' }, a.name),
+      el('span', { class: 'email' }, a.email),
+      a.phone ? el('span', { class: 'phone' }, a.phone) : null,
+      el('button', {
+        type: 'button', 'aria-label': `C'est ce client : ${a.name}, ${a.email}`, onclick: () => pick(a),
+      }, "C'est ce client")))),
+    none);
+}
+
+$('#find-customer').addEventListener('click', findCustomer);
+phoneInput.addEventListener('keydown', (e) => {
+  // Enter in the phone field looks the caller up; it does not place the order.
+  if (e.key === 'Enter') { e.preventDefault(); findCustomer(); }
 });
+phoneInput.addEventListener('input', () => {
+  // Another number: the account found for the previous one no longer applies.
+  searches += 1;
+  if (customer || found.childNodes.length) {
+    customer = null;
+    replace(found);
+  }
+});
+phoneInput.addEventListener('change', showHistory);
 
 orderForm.addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -46,8 +137,10 @@ orderForm.addEventListener('submit', async (e) => {
     fulfilment: orderForm.elements.fulfilment.value,
     payment_method: orderForm.elements.payment.value,
     lines: form.lines(),
-    contact: { name: $('#name').value.trim(), phone: $('#phone').value.trim() },
+    contact: { name: $('#name').value.trim(), phone: phoneInput.value.trim() },
   };
+  // The order belongs to an account only when the cashier picked one.
+  if (customer) body.customer_id = customer.id;
   if (body.fulfilment === 'delivery') {
     body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
   }
@@ -61,10 +154,16 @@ orderForm.addEventListener('submit', async (e) => {
   }
   if (!r.ok) { replace(out, problemBox(r.problem)); update(); return; }
   const o = r.data.order;
-  replace(out, el('p', { class: 'success', role: 'status' }, `Commande n° ${o.number} enregistrée : ${euros(o.total_cents)}.`));
+  const owner = customer ? `au compte de ${customer.name}` : 'sans compte client';
+  replace(out, el('p', { class: 'success', role: 'status', dataset: { order: o.id } },
+    `Commande n° ${o.number} enregistrée ${owner} : ${euros(o.total_cents)}.`));
   key = newKey();
   form.clear();
   for (const id of ['phone', 'name', 'line1', 'postcode', 'city']) $(`#${id}`).value = '';
+  customer = null;
+  searches += 1;
+  lookups += 1;
+  replace(found);
   $('#history').textContent = '';
   await form.load(pizzeria);
   update();
@@ -87,7 +186,7 @@ function pickupRow(o) {
     el('option', { value: o.payment_method === 'cash' ? 'card_terminal' : 'cash' }, o.payment_method === 'cash' ? 'Carte (terminal)' : 'Espèces'));
   return el('tr', { dataset: { order: o.id } },
     el('td', {}, o.number),
-    el('td', {}, `${o.contact_name} ${o.contact_phone}`),
+    el('td', {}, `${o.contact?.name ?? ''} ${o.contact?.phone ?? ''}`.trim()),
     el('td', {}, STATUS[o.status]),
     el('td', { class: 'num' }, euros(o.total_cents)),
     el('td', {}, online ? 'Payée en ligne' : method),

@@ -139,6 +139,13 @@ async function addToCart(page, id, times = 1) {
   for (let i = 0; i < times; i++) await product(page, id).getByRole('button', { name: /^Ajouter/ }).click();
 }
 
+/** Nothing on the page (its text or its fields) reads "undefined". */
+async function noUndefined(page) {
+  assert.doesNotMatch(await page.locator('body').innerText(), /undefined/, `no "undefined" on ${page.url()}`);
+  const values = await page.locator('input, select, textarea').evaluateAll((xs) => xs.map((x) => x.value));
+  assert.deepEqual(values.filter((v) => v.includes('undefined')), [], `no field reads "undefined" on ${page.url()}`);
+}
+
 async function fillContact(page, name) {
   await page.getByLabel('Nom', { exact: true }).fill(name);
   await page.getByLabel('Téléphone').fill('0612345678');
@@ -215,6 +222,9 @@ describe('OC Pizza in a browser', () => {
     await signIn(counter, `cashier.${PIZZERIA}@ocpizza.test`, 'cashier.html');
     const row = counter.locator(`#pickups tr[data-order="${pickupOrder}"]`);
     await row.waitFor();
+    // The order to hand over names its customer as scenario 1 gave them.
+    assert.match(await row.innerText(), /Camille Martin 0612345678/);
+    await noUndefined(counter);
     await shot(counter, '07-cashier-pickups');
     await row.getByRole('button', { name: /^Encaisser/ }).click();
     await row.waitFor({ state: 'detached' });
@@ -234,11 +244,98 @@ describe('OC Pizza in a browser', () => {
     await counter.getByRole('textbox', { name: 'Téléphone' }).fill('0699887766');
     await counter.getByLabel('Nom', { exact: true }).fill('Hugo Bernard');
     await counter.getByRole('button', { name: /^Enregistrer la commande/ }).click();
-    await counter.locator('.success').filter({ hasText: /Commande n° .* enregistrée/ }).waitFor();
+    await counter.locator('.success').filter({ hasText: /Commande n° .* enregistrée sans compte client/ }).waitFor();
     await shot(counter, '09-cashier-phone-order');
-    const orders = await call('orders', '/orders?phone=0699887766', { token: await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`) });
+    const cashier = await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`);
+    const orders = await call('orders', '/orders?phone=0699887766', { token: cashier });
     assert.equal(orders.data.orders[0].channel, 'phone');
     assert.equal(orders.data.orders[0].status, 'placed');
+    assert.deepEqual(orders.data.orders[0].contact, { name: 'Hugo Bernard', phone: '0699887766' });
+
+    // The back end's lookup, as the screen relies on it: the last nine digits
+    // match whatever the format; staff only; a whole number.
+    const camilleAccount = { name: 'Camille Martin', email: 'client.1@ocpizza.test', phone: '+33639980001' };
+    for (const typed of ['06 39 98 00 01', '0639980001', '+33639980001']) {
+      const r = await call('checkout', `/customers?phone=${encodeURIComponent(typed)}`, { token: cashier });
+      assert.equal(r.status, 200, `${typed}: ${JSON.stringify(r.data)}`);
+      assert.deepEqual(r.data.customers.map(({ name, email, phone }) => ({ name, email, phone })), [camilleAccount], typed);
+    }
+    const camilleId = (await call('checkout', '/customers?phone=0639980001', { token: cashier })).data.customers[0].id;
+    assert.equal((await call('checkout', '/customers?phone=0639980001', { token: await tokenOf(`pizzaiolo.${PIZZERIA}@ocpizza.test`) })).status, 403);
+    assert.equal((await call('checkout', '/customers?phone=0639980001', { token: await tokenOf('client.1@ocpizza.test') })).status, 403);
+    assert.equal((await call('checkout', '/customers?phone=06399800', { token: cashier })).status, 422);
+
+    /** Places the order on the screen: what was sent, and what the cashier reads back. */
+    const placeOrder = async () => {
+      const [request] = await Promise.all([
+        counter.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/checkout/orders')),
+        counter.getByRole('button', { name: /^Enregistrer la commande/ }).click(),
+      ]);
+      const success = counter.locator('#order-problem .success');
+      await success.waitFor();
+      return { sent: request.postDataJSON(), text: await success.innerText(), id: Number(await success.getAttribute('data-order')) };
+    };
+    const phoneBox = counter.getByRole('textbox', { name: 'Téléphone' });
+    const found = counter.locator('#customers');
+
+    // A caller with an account: the cashier types their number as they say
+    // it, reads the account's name and e-mail, checks with the caller, picks it.
+    await addToCart(counter, p.id);
+    await phoneBox.fill('06 39 98 00 01');
+    await counter.getByRole('button', { name: 'Rechercher le client' }).click();
+    const account = found.locator('li.customer').filter({ hasText: 'client.1@ocpizza.test' });
+    await account.waitFor();
+    assert.equal(await found.locator('li.customer').count(), 1);
+    const listed = await account.innerText();
+    assert.match(listed, /Camille Martin/);
+    assert.match(listed, /client\.1@ocpizza\.test/);
+    assert.match(listed, /\+33639980001/);
+    await counter.getByRole('button', { name: 'Client sans compte' }).waitFor();
+    await noUndefined(counter);
+    await shot(counter, '09b-cashier-customer-found');
+    await account.getByRole('button', { name: /^C'est ce client/ }).click();
+    await found.getByText('Commande au compte de Camille Martin (client.1@ocpizza.test).').waitFor();
+    assert.equal(await counter.getByLabel('Nom', { exact: true }).inputValue(), 'Camille Martin');
+    assert.equal(await phoneBox.inputValue(), '+33639980001');
+    await counter.locator('#history').filter({ hasText: /commande/ }).waitFor(); // her past orders by this number
+    await noUndefined(counter);
+    await shot(counter, '09c-cashier-customer-picked');
+    const hers = await placeOrder();
+    assert.equal(hers.sent.customer_id, camilleId, 'the picked account goes with the order');
+    assert.equal(hers.sent.channel, 'phone');
+    assert.deepEqual(hers.sent.contact, { name: 'Camille Martin', phone: '+33639980001' });
+    assert.match(hers.text, /^Commande n° \S+ enregistrée au compte de Camille Martin : \d+,\d\d\s€\.$/);
+    assert.equal(await found.innerText(), '', 'the next order starts with no account picked');
+    await noUndefined(counter);
+    // Camille finds it in her account.
+    const camille = await tokenOf('client.1@ocpizza.test');
+    const herOrders = (await call('orders', '/orders', { token: camille })).data.orders;
+    const inHerList = herOrders.find((o) => o.id === hers.id);
+    assert.ok(inHerList, `order ${hers.id} is in client.1's orders: ${JSON.stringify(herOrders.map((o) => o.id))}`);
+    assert.equal(inHerList.channel, 'phone');
+    assert.equal(hers.text.includes(inHerList.number), true, 'the number the cashier read');
+    assert.equal((await call('orders', `/orders/${hers.id}`, { token: camille })).status, 200);
+
+    // A number nobody has an account with: the cashier reads so, and the order belongs to no account.
+    await addToCart(counter, p.id);
+    await phoneBox.fill('07 12 34 56 78');
+    await counter.getByRole('button', { name: 'Rechercher le client' }).click();
+    await found.getByText('Aucun compte client avec ce numéro.').waitFor();
+    assert.equal(await found.locator('li.customer').count(), 0);
+    await shot(counter, '09d-cashier-no-account');
+    await found.getByRole('button', { name: 'Client sans compte' }).click();
+    await found.getByText('Commande sans compte client.').waitFor();
+    await counter.getByLabel('Nom', { exact: true }).fill('Lina Girard');
+    await noUndefined(counter);
+    const guest = await placeOrder();
+    assert.equal('customer_id' in guest.sent, false, 'no account sent');
+    assert.deepEqual(guest.sent.contact, { name: 'Lina Girard', phone: '07 12 34 56 78' });
+    assert.match(guest.text, /^Commande n° \S+ enregistrée sans compte client : /);
+    const byPhone = (await call('orders', `/orders?phone=${encodeURIComponent('07 12 34 56 78')}`, { token: cashier })).data.orders;
+    assert.deepEqual(byPhone.map((o) => [o.id, o.channel, o.contact.name]), [[guest.id, 'phone', 'Lina Girard']]);
+    assert.equal((await call('orders', `/orders/${guest.id}`, { token: camille })).status, 404, 'not Camille\'s');
+    assert.equal((await call('orders', '/orders', { token: camille })).data.orders.some((o) => o.id === guest.id), false);
+    await noUndefined(counter);
     await counter.context().close();
     await tracker.context().close();
     noProblems();
