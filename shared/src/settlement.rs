@@ -180,7 +180,7 @@ pub async fn apply_intent(
         // cancelled when a change of total replaces it), and only an order
         // with nothing paid yet is given up: a paid order made bigger keeps
         // waiting for the difference until its deadline.
-        let latest = latest_intent_in(tx, order.id).await?;
+        let latest = latest_intent(&mut **tx, order.id).await?;
         let paid = money_rule::paid(&mut **tx, order.id).await?;
         if latest.as_deref() == Some(intent.id.as_str()) && paid.net() == 0 {
             let note = if failed {
@@ -430,27 +430,14 @@ pub enum RefundError {
 
 /// The order's most recent PaymentIntent, if it has one.
 pub async fn latest_intent(
-    pool: &MySqlPool,
+    db: impl sqlx::Executor<'_, Database = MySql>,
     order: OrderId,
 ) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
     )
     .bind(order.0)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(id,)| id))
-}
-
-async fn latest_intent_in(
-    tx: &mut Transaction<'_, MySql>,
-    order: OrderId,
-) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(order.0)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?;
     Ok(row.map(|(id,)| id))
 }

@@ -4,14 +4,10 @@
 //! a web card order, and paying it as the shop does.
 #![allow(dead_code)]
 
-use chrono::Utc;
-use http::{header, StatusCode};
+use http::StatusCode;
 use lambda_http::Body;
-use ocpizza::auth;
-use ocpizza::http::{Cors, Response};
-use ocpizza::ids::{PizzeriaId, UserId};
+use ocpizza::http::Cors;
 use ocpizza::payments::{self, Stripe};
-use ocpizza::role::Role;
 use ocpizza::testing;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -76,29 +72,7 @@ pub async fn world(pool: &MySqlPool) -> World {
     }
 }
 
-pub fn json_of(response: &Response) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
-}
-
-pub fn request(
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    bearer: Option<&str>,
-) -> http::Request<Body> {
-    let mut b = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(token) = bearer {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    b.body(
-        body.map(|v| Body::Text(v.to_string()))
-            .unwrap_or(Body::Empty),
-    )
-    .unwrap()
-}
+pub use ocpizza::testing::{json_of, request};
 
 pub async fn call(
     state: &orders::State,
@@ -111,23 +85,9 @@ pub async fn call(
     (response.status(), json_of(&response))
 }
 
+/// A bearer token for a demo account.
 pub async fn token_of(pool: &MySqlPool, email: &str) -> String {
-    let (id, role, pizzeria): (i64, String, Option<i64>) =
-        sqlx::query_as("SELECT id, role, pizzeria_id FROM users WHERE email = ?")
-            .bind(email)
-            .fetch_one(pool)
-            .await
-            .unwrap();
-    auth::issue(
-        SECRET.as_bytes(),
-        UserId(id),
-        role.parse::<Role>().unwrap(),
-        pizzeria.map(PizzeriaId),
-        0,
-        Utc::now(),
-    )
-    .unwrap()
-    .0
+    testing::token_for(pool, SECRET, email).await
 }
 
 /// A web card order at pizzeria 1 of `quantity` of product 1:
