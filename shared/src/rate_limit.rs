@@ -168,15 +168,21 @@ pub async fn check(
                 retry_after_seconds,
                 "rate limit reached"
             );
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many attempts",
-                message.to_owned(),
-            )
-            .with("retry_after_seconds", retry_after_seconds))
+            Err(too_many(message, retry_after_seconds))
         }
     }
+}
+
+/// The answer over a limit: 429 `/problems/rate-limited`, `Retry-After`,
+/// and what the person reads.
+pub fn too_many(message: &str, retry_after_seconds: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "Too many attempts",
+        message.to_owned(),
+    )
+    .with("retry_after_seconds", retry_after_seconds)
 }
 
 /// Forgets windows that ended long ago (run by the sweep).

@@ -303,13 +303,10 @@ fn geo_error(err: geo::GeoError) -> ApiError {
         }
         geo::GeoError::Limited {
             retry_after_seconds,
-        } => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many attempts",
+        } => ocpizza::rate_limit::too_many(
             "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
-        )
-        .with("retry_after_seconds", retry_after_seconds),
+            retry_after_seconds,
+        ),
         geo::GeoError::Database(e) => e.into(),
     }
 }

@@ -162,13 +162,10 @@ fn geo_error(err: GeoError) -> ApiError {
         }
         GeoError::Limited {
             retry_after_seconds,
-        } => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many attempts",
+        } => ocpizza::rate_limit::too_many(
             "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
-        )
-        .with("retry_after_seconds", retry_after_seconds),
+            retry_after_seconds,
+        ),
         GeoError::Database(err) => err.into(),
     }
 }
