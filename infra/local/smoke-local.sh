@@ -7,6 +7,10 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 listening "$WATCH_PORT" && die "port $WATCH_PORT is taken: stop the running stack first"
 
+# A database of its own, fresh each time, like the browser tests: what an
+# earlier run (or a developer) left in `ocpizza` is not this run's to judge.
+export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_smoke"
+mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_smoke'
 LOG="$RUN_DIR/smoke-run.log"
 setsid bash infra/local/run.sh >"$LOG" 2>&1 &
 RUN_PID=$!

@@ -71,6 +71,12 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
     span.record("event_id", event.id.as_str());
     span.record("event_type", event.event_type.as_str());
 
+    // The order a PaymentIntent pays, read before the transaction: a second
+    // connection taken while the first is held could wait on a full pool.
+    let order_of = match &event.object {
+        EventObject::PaymentIntent(intent, _) => settlement::order_of(&state.pool, intent).await?,
+        _ => None,
+    };
     let mut tx = state.pool.begin().await?;
     let first = sqlx::query("INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))")
         .bind(CONSUMER)
@@ -99,8 +105,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
             | "payment_intent.canceled",
             EventObject::PaymentIntent(intent, _),
         ) => {
-            let order_id = settlement::order_of(&state.pool, intent).await?;
-            match order_id {
+            match order_of {
                 None if intent.status == PaymentIntentStatus::Succeeded => {
                     // Money we cannot tie to any order: nothing to refund it
                     // from here; staff refund it from Stripe's dashboard.
