@@ -59,6 +59,7 @@ pub static ASSETS: &[Asset] = assets! {
     "style.css" => "text/css; charset=utf-8",
     "favicon.svg" => "image/svg+xml",
     "common.js" => JS,
+    "problems.js" => JS,
     "order-form.js" => JS,
     "shop.js" => JS,
     "track.js" => JS,

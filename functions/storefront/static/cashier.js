@@ -5,7 +5,7 @@
 // and the ready pickup orders to hand over (taking the payment when it is due).
 
 import {
-  $, STATUS, api, el, euros, frame, newKey, poll, problemBox, replace, requireStaff, showProblem, staffPizzeria,
+  $, api, el, euros, frame, newKey, phoneFr, poll, problemBox, replace, requireStaff, showProblem, staffPizzeria,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -21,6 +21,7 @@ let pickupsEtag = null;
 let customer = null;
 let searches = 0; // the latest lookup wins: an older answer arriving late is dropped
 let lookups = 0;
+const CHANNEL = { web: 'En ligne', phone: 'Téléphone', counter: 'Comptoir' };
 
 function update() {
   $('#address').hidden = orderForm.elements.fulfilment.value !== 'delivery';
@@ -68,7 +69,7 @@ function pick(account) {
   customer = account;
   if (account) {
     $('#name').value = account.name;
-    if (account.phone) phoneInput.value = account.phone;
+    if (account.phone) phoneInput.value = phoneFr(account.phone);
     showHistory();
   }
   showChoice();
@@ -105,7 +106,7 @@ async function findCustomer() {
     el('ul', { class: 'customers' }, accounts.map((a) => el('li', { class: 'customer', dataset: { customer: a.id } },
       el('strong', { class: 'name' }, a.name),
       el('span', { class: 'email' }, a.email),
-      a.phone ? el('span', { class: 'phone' }, a.phone) : null,
+      a.phone ? el('span', { class: 'phone' }, phoneFr(a.phone)) : null,
       el('button', {
         type: 'button', 'aria-label': `C'est ce client : ${a.name}, ${a.email}`, onclick: () => pick(a),
       }, "C'est ce client")))),
@@ -186,8 +187,8 @@ function pickupRow(o) {
     el('option', { value: o.payment_method === 'cash' ? 'card_terminal' : 'cash' }, o.payment_method === 'cash' ? 'Carte (terminal)' : 'Espèces'));
   return el('tr', { dataset: { order: o.id } },
     el('td', {}, o.number),
-    el('td', {}, `${o.contact?.name ?? ''} ${o.contact?.phone ?? ''}`.trim()),
-    el('td', {}, STATUS[o.status]),
+    el('td', {}, `${o.contact?.name ?? ''} ${phoneFr(o.contact?.phone)}`.trim()),
+    el('td', {}, CHANNEL[o.channel] || o.channel),
     el('td', { class: 'num' }, euros(o.total_cents)),
     el('td', {}, online ? 'Payée en ligne' : method),
     el('td', {}, el('button', {

@@ -2,6 +2,8 @@
 // them with ETags and problems, the session, French formats, and a small DOM
 // helper that never parses HTML (all text goes in as text).
 
+import { inFrench } from './problems.js';
+
 export const config = await fetch('config.json', { cache: 'no-cache' })
   .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`config.json: ${r.status}`))));
 
@@ -18,6 +20,17 @@ export const dateTime = (iso) => (iso ? when.format(new Date(iso)) : '');
 export const time = (iso) => (iso ? clock.format(new Date(iso)) : '');
 /** "2026-11-29" → "dim. 29 nov." */
 export const shortDay = (ymd) => day.format(new Date(`${ymd}T00:00:00Z`));
+
+const opening = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+/** When a closed pizzeria opens, as a sentence: " Ouvre lundi 18:00." ('' when unknown). */
+export const opensText = (iso) => (iso ? ` Ouvre ${opening.format(new Date(iso))}.` : '');
+
+/** "+33645678901" → "06 45 67 89 01"; another country's number stays international. */
+export function phoneFr(e164) {
+  const text = String(e164 ?? '');
+  const m = text.match(/^\+33(\d{9})$/);
+  return m ? `0${m[1]}`.replace(/(\d\d)(?=\d)/g, '$1 ') : text;
+}
 
 /** 75 → "1 min 15 s"; 3700 → "1 h 01 min" */
 export function duration(seconds) {
@@ -127,7 +140,8 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
   if (response.ok) {
     result.data = data;
   } else {
-    result.problem = data && typeof data === 'object' ? data : { title: `Erreur ${response.status}` };
+    // In French, by its type and fields; the server's own words are for developers.
+    result.problem = inFrench(data, response.status);
     if (response.status === 401 && bearer && fn !== 'accounts') signOut(false);
     // A limit of ours explains itself (in French); a bare 429 or 503 is the edge's.
     if ((response.status === 429 || response.status === 503) && !data?.detail) {
@@ -140,9 +154,8 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
 /** A problem as the user reads it, with each listed error. */
 export function problemBox(problem) {
   if (!problem) return null;
-  const items = Array.isArray(problem.errors)
-    ? problem.errors.map((e) => el('li', {}, typeof e === 'string' ? e : (e.message || e.detail || JSON.stringify(e))))
-    : [];
+  // A server's problem was put in French by `api`; the pages' own are French.
+  const items = Array.isArray(problem.errors) ? [...new Set(problem.errors.map(String))].map((e) => el('li', {}, e)) : [];
   return el('div', { class: 'problem', role: 'alert' },
     el('strong', {}, problem.title || 'Erreur'),
     problem.detail ? el('div', {}, problem.detail) : null,

@@ -1,7 +1,9 @@
 // The courier's screen: my deliveries, active first, with the address and a
 // map link, the customer's phone, the cash to collect, and the two actions.
 
-import { $, api, el, euros, frame, poll, replace, requireStaff, showProblem, staffPizzeria, time } from './common.js';
+import {
+  $, api, el, euros, frame, phoneFr, poll, replace, requireStaff, showProblem, staffPizzeria, time,
+} from './common.js';
 
 frame();
 const me = requireStaff(['courier', 'manager', 'admin']);
@@ -30,7 +32,7 @@ function card(d) {
     el('h2', {}, `n° ${d.number} — ${STATE[d.status] || d.status}`),
     el('p', {}, `${a.line1 ?? ''}, ${a.postcode ?? ''} ${a.city ?? ''}`, ' ',
       a.map_url ? el('a', { href: a.map_url, target: '_blank', rel: 'noopener' }, 'Ouvrir le plan') : null),
-    el('p', {}, d.customer_name, ' — ', el('a', { href: `tel:${d.customer_phone}` }, d.customer_phone)),
+    el('p', {}, d.customer_name, ' — ', el('a', { href: `tel:${d.customer_phone}` }, phoneFr(d.customer_phone))),
     el('p', { class: 'muted' },
       d.distance_m ? `${(d.distance_m / 1000).toFixed(1).replace('.', ',')} km` : '',
       d.eta && d.status !== 'delivered' ? ` — arrivée prévue ${time(d.eta)}` : ''),

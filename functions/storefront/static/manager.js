@@ -19,7 +19,10 @@ function show(tab) {
     $(`#${t}`).hidden = t !== tab;
   }
   replace($('#problem'));
-  history.replaceState(null, '', `#${tab}`);
+  // The page's own address with the tab (a bare `#tab` would resolve
+  // against <base href> and name the shop): reloading or bookmarking
+  // it opens this tab again.
+  history.replaceState(null, '', `${location.pathname}${location.search}#${tab}`);
   loaders[tab]();
 }
 for (const t of TABS) $(`#tab-${t}`).addEventListener('click', () => show(t));
@@ -123,19 +126,54 @@ onSubmit($('#new-staff'), async (e) => {
 // ---- revenue --------------------------------------------------------------
 
 const PALETTE = ['#a8281d', '#1a56c4', '#1f6b3a', '#8a5300', '#6b2fa3', '#00707a', '#b0306b', '#4a4a4a'];
-const ymd = (d) => d.toISOString().slice(0, 10);
-{
-  const today = new Date();
-  $('#to').value = ymd(today);
-  $('#from').value = ymd(new Date(today.getTime() - 13 * 86400000));
+
+// The report's days are Paris days: the default range ends on today in
+// Paris (not in UTC, which is still yesterday between 00:00 and 01:00 or
+// 02:00 in Paris). The fields read and take French dates (jj/mm/aaaa),
+// whatever the browser's own language.
+const parisDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' });
+/** "2026-12-05" → "05/12/2026" */
+const frDate = (ymd) => ymd.split('-').reverse().join('/');
+/** "5/12/2026" → "2026-12-05", or null when it is not a date. */
+function isoDate(text) {
+  const m = text.trim().match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/);
+  if (!m) return null;
+  const iso = `${m[3]}-${m[2].padStart(2, '0')}-${m[1].padStart(2, '0')}`;
+  const d = new Date(`${iso}T12:00:00Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso ? null : iso;
 }
+const daysBefore = (ymd, n) => new Date(Date.parse(`${ymd}T12:00:00Z`) - n * 86400000).toISOString().slice(0, 10);
+{
+  const today = parisDay.format(new Date());
+  $('#to').value = frDate(today);
+  $('#from').value = frDate(daysBefore(today, 13));
+}
+// The admin sees the whole chain or one pizzeria; a manager, their own.
+if (admin) {
+  const r = await api('menu', '/pizzerias', { token: null });
+  replace($('#revenue-scope'), el('option', { value: '' }, 'Toutes les pizzerias'),
+    (r.ok ? r.data.pizzerias : []).map((p) => el('option', { value: p.id }, p.name)));
+  $('#revenue-scope-box').hidden = false;
+}
+const scopeId = () => (admin ? $('#revenue-scope').value : String(pizzeria));
+
+/** The report's query, or null (with the field's problem shown) when a date is wrong. */
 const revenueQuery = (format) => {
-  const scope = admin ? '' : `pizzeria_id=${pizzeria}&`;
-  return `/reports/revenue?${scope}from=${$('#from').value}&to=${$('#to').value}${format ? `&format=${format}` : ''}`;
+  const from = isoDate($('#from').value);
+  const to = isoDate($('#to').value);
+  if (!from || !to) {
+    showProblem($('#problem'), { title: 'Date invalide', detail: 'Saisissez les dates au format jj/mm/aaaa, par exemple 05/12/2026.' });
+    return null;
+  }
+  const scope = scopeId() ? `pizzeria_id=${scopeId()}&` : '';
+  return `/reports/revenue?${scope}from=${from}&to=${to}${format ? `&format=${format}` : ''}`;
 };
 
 async function loadRevenue() {
-  const r = await api('backoffice', revenueQuery());
+  const query = revenueQuery();
+  if (!query) return;
+  replace($('#problem'));
+  const r = await api('backoffice', query);
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
   const report = r.data;
   const t = report.totals;
@@ -146,16 +184,21 @@ async function loadRevenue() {
 }
 onSubmit($('#revenue-form'), loadRevenue);
 $('#csv').addEventListener('click', async () => {
+  const query = revenueQuery('csv');
+  if (!query) return;
   const { config, session } = await import('./common.js');
-  const response = await fetch(config.functions.backoffice + revenueQuery('csv'), { headers: { 'x-ocpizza-token': session().token } });
-  if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible' }); return; }
+  const response = await fetch(config.functions.backoffice + query, { headers: { 'x-ocpizza-token': session().token } });
+  if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible', detail: 'Le fichier n’a pas pu être préparé : réessayez dans un instant.' }); return; }
   const url = URL.createObjectURL(await response.blob());
-  const a = el('a', { href: url, download: `chiffre-affaires-${$('#from').value}-${$('#to').value}.csv` });
+  const scope = $('#revenue-scope').selectedOptions[0]?.textContent || (admin ? 'toutes-pizzerias' : `pizzeria-${pizzeria}`);
+  const name = `chiffre-affaires-${scopeId() ? scope.toLowerCase().replace(/[^a-z0-9]+/g, '-') : 'toutes-pizzerias'}-${isoDate($('#from').value)}-${isoDate($('#to').value)}.csv`;
+  const a = el('a', { href: url, download: name });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 });
+$('#revenue-scope').addEventListener('change', loadRevenue);
 
 /** Stacked bars: one per day, one colour per pizzeria, revenue incl. VAT. */
 function drawChart(report) {

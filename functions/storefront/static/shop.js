@@ -3,7 +3,7 @@
 // pay by card (Stripe.js) or in cash, then go to the tracker.
 
 import {
-  $, api, config, el, euros, frame, loadStripe, newKey, onSubmit, payByCard, problemBox, rememberOrder, replace, session, showProblem, trackUrl,
+  $, api, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, trackUrl,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -32,7 +32,9 @@ async function start() {
   const select = $('#pizzeria');
   replace(select, pizzerias.map((p) => el('option', { value: p.id }, `${p.name}${p.open_now ? '' : ' (fermée)'}`)));
   const wanted = Number(new URLSearchParams(location.search).get('pizzeria')) || Number(localStorage.getItem('ocpizza.pizzeria'));
-  if (pizzerias.some((p) => p.id === wanted)) select.value = String(wanted);
+  // What was asked for (a link, the last visit); else the first open one.
+  const first = pizzerias.find((p) => p.id === wanted) || pizzerias.find((p) => p.open_now);
+  if (first) select.value = String(first.id);
   select.addEventListener('change', () => choose(Number(select.value)));
   await choose(Number(select.value));
   setupCard();
@@ -43,7 +45,8 @@ async function start() {
 async function choose(id) {
   localStorage.setItem('ocpizza.pizzeria', String(id));
   const p = pizzerias.find((x) => x.id === id);
-  $('#pizzeria-info').textContent = p ? `${p.address?.line1 ?? ''} ${p.address?.city ?? ''}`.trim() : '';
+  const where = p ? `${p.address?.line1 ?? ''} ${p.address?.city ?? ''}`.trim() : '';
+  $('#pizzeria-info').textContent = p && !p.open_now ? `${where} — fermée en ce moment.${opensText(p.next_opening_at ?? p.opens_at)}` : where;
   const r = await form.load(id);
   if (!r.ok && r.status !== 304) showProblem($('#menu'), r.problem);
 }
@@ -55,22 +58,37 @@ onSubmit($('#find'), async () => {
   const r = await api('geocode', `/geocode?address=${encodeURIComponent(address)}`, { token: null });
   if (!r.ok) { showProblem(out, r.problem); return; }
   const g = r.data;
+  const km = (m) => `${(m / 1000).toFixed(1).replace('.', ',')} km`;
+  // Pizzerias that would deliver but are closed now: named, with when they open.
+  const closed = (g.closed || []).map((c) => el('li', { class: 'closed-pizzeria' },
+    `${c.name} (${km(c.distance_m)}) est fermée en ce moment.${opensText(c.opens_at)}`));
+  const closedList = closed.length ? el('ul', { class: 'muted closed-list' }, closed) : null;
   if (g.delivers && g.pizzeria) {
     replace(out, el('p', { class: 'success' },
-      `${g.pizzeria.name} vous livre (${(g.distance_m / 1000).toFixed(1).replace('.', ',')} km) : frais ${euros(g.delivery_fee_cents)}, minimum ${euros(g.min_order_cents)}.`));
-    $('#pizzeria').value = String(g.pizzeria.id);
+      `${g.pizzeria.name} vous livre (${km(g.distance_m)}) : frais ${euros(g.delivery_fee_cents)}, minimum ${euros(g.min_order_cents)}.`), closedList);
+    select(g.pizzeria);
     orderForm.elements.fulfilment.value = 'delivery';
     fillAddress(g.formatted_address || address);
     await choose(g.pizzeria.id);
   } else {
     const near = g.pickup?.pizzeria;
     replace(out, el('p', { class: 'problem' },
-      'Aucune pizzeria ne livre encore cette adresse.',
-      near ? ` La plus proche pour un retrait : ${near.name}.` : ''));
-    if (near) { $('#pizzeria').value = String(near.id); orderForm.elements.fulfilment.value = 'pickup'; await choose(near.id); }
+      closed.length ? 'Aucune pizzeria ouverte ne livre cette adresse en ce moment.' : 'Aucune pizzeria ne livre encore cette adresse.',
+      near ? ` La plus proche ouverte, pour un retrait : ${near.name}.` : ''), closedList);
+    if (near) { select(near); orderForm.elements.fulfilment.value = 'pickup'; await choose(near.id); }
   }
   update();
 });
+
+/** Makes `p` the chosen pizzeria of the list (adding it if the list lacked it). */
+function select(p) {
+  const list = $('#pizzeria');
+  if (!pizzerias.some((x) => x.id === p.id)) {
+    pizzerias.push(p);
+    list.append(el('option', { value: p.id }, p.name));
+  }
+  list.value = String(p.id);
+}
 
 function fillAddress(text) {
   // "12 Rue de la Paix, 75002 Paris, France" → line, postcode, city
@@ -101,14 +119,62 @@ function update() {
     fee.textContent = `Livraison : ${euros(p.delivery.fee_cents ?? p.delivery.delivery_fee_cents)}, minimum de commande ${euros(p.delivery.min_order_cents)}.`;
   } else fee.hidden = true;
   const count = form.lines().reduce((n, l) => n + l.quantity, 0);
+  // What will be charged: the products and, for a delivery, its fee (once
+  // the order exists, its own total, as the server priced it).
+  const fees = delivery && p?.delivery ? (p.delivery.fee_cents ?? 0) : 0;
+  const total = pending ? pending.order.total_cents : form.subtotal() + fees;
   place.disabled = count === 0 && !pending;
-  place.textContent = pending ? 'Payer' : count === 0 ? 'Commander' : `Commander (${euros(form.subtotal())})`;
+  place.textContent = pending ? `Payer ${euros(total)}` : count === 0 ? 'Commander' : `Commander (${euros(total)})`;
+  $('#cart-fee').hidden = !fees;
+  $('#cart-fee-amount').textContent = euros(fees);
+  $('#cart-total').textContent = euros(form.subtotal() + fees);
+  // The summary that stays on screen on a phone.
+  $('#cart-bar').hidden = count === 0;
+  $('#cart-bar-text').textContent = `${count} article${count > 1 ? 's' : ''} · ${euros(form.subtotal() + fees)}`;
   // A changed cart is a new order: a new idempotency key.
   const signature = JSON.stringify([form.pizzeria?.id, form.lines(), fulfilment(), payment()]);
   if (update.last !== undefined && update.last !== signature && !pending) idempotencyKey = newKey();
   update.last = signature;
 }
 orderForm.addEventListener('change', update);
+
+// Back to the shop after paying (the browser restores the page as it was,
+// "Payer" and all): the order is looked at again, and a paid one is no
+// longer offered for payment.
+window.addEventListener('pageshow', async (e) => {
+  if (!e.persisted || !pending) return;
+  const r = await api('orders', `/orders/${pending.id}?token=${encodeURIComponent(pending.token)}`, { token: null });
+  const o = r.ok ? r.data.order : null;
+  if (o && o.status === 'pending_payment' && o.payment.balance_cents > 0) return; // still to pay
+  const done = pending.order;
+  pending = null;
+  idempotencyKey = newKey();
+  form.clear();
+  replace($('#order-problem'), el('p', { class: 'success' },
+    `Votre commande n° ${done.number} est ${o?.status === 'cancelled' ? 'annulée' : 'payée'}. `,
+    el('a', { href: trackUrl(done) }, 'Suivre la commande')));
+  update();
+});
+
+// ---- finding one's way on a phone ------------------------------------------
+
+/** The categories as links that jump to each (buttons: <base href> would send a bare #anchor to the site root). */
+function categoryNav() {
+  const headings = [...$('#menu').querySelectorAll('h2')];
+  replace($('#categories'), headings.map((h, i) => {
+    h.id = `category-${i}`;
+    h.tabIndex = -1;
+    return el('li', {}, el('button', {
+      type: 'button', class: 'secondary',
+      onclick: () => { h.scrollIntoView({ block: 'start' }); h.focus({ preventScroll: true }); },
+    }, h.textContent));
+  }));
+}
+new MutationObserver(categoryNav).observe($('#menu'), { childList: true });
+$('#cart-bar-open').addEventListener('click', () => {
+  $('#cart-title').scrollIntoView({ block: 'start' });
+  $('#cart-title').focus({ preventScroll: true });
+});
 
 orderForm.addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -144,14 +210,24 @@ orderForm.addEventListener('submit', async (e) => {
       if (body.payment_method !== 'card') { location.href = trackUrl(order); return; }
       pending = { id: order.id, token: order.tracking_token, clientSecret: r.data.payment?.client_secret, order };
     }
-    if (!card) { replace(out, problemBox({ title: 'Paiement par carte indisponible' })); return; }
-    place.textContent = 'Paiement en cours…';
-    const paid = await payByCard(stripe, card, pending);
-    if (!paid.ok) {
-      replace(out, problemBox(paid.problem), el('p', { class: 'muted' }, 'Votre commande vous attend : corrigez la carte puis payez.'));
+    if (!card) {
+      replace(out, problemBox({ title: 'Paiement par carte indisponible', detail: 'Votre commande vous attend : payez-la depuis son suivi dans un instant.' }),
+        el('p', {}, el('a', { href: trackUrl(pending.order) }, 'Suivre et payer la commande')));
       return;
     }
-    location.href = trackUrl(pending.order);
+    place.textContent = 'Paiement en cours…';
+    const paid = await payByCard(stripe, card, pending);
+    if (!paid.ok && paid.status === 409 && /nothing-to-pay/.test(paid.problem?.type || '')) {
+      location.href = trackUrl(pending.order); // paid already (from another tab, or before going back)
+      return;
+    }
+    if (!paid.ok) {
+      replace(out, problemBox(paid.problem),
+        el('p', { class: 'muted' }, 'Votre commande vous attend : corrigez la carte ou essayez-en une autre, puis payez. ',
+          el('a', { href: trackUrl(pending.order) }, 'Voir la commande')));
+      return;
+    }
+    location.href = `${trackUrl(pending.order)}&paid=1`;
   } finally {
     update();
     if (!place.textContent.startsWith('Paiement')) place.disabled = form.lines().length === 0 && !pending;

@@ -15,6 +15,13 @@ frame();
 const params = new URLSearchParams(location.search);
 const id = Number(params.get('order'));
 const token = params.get('token');
+// Arriving from the shop right after paying: the payment is being
+// confirmed; no "Payer" while the webhook is on its way.
+const justPaid = params.get('paid') === '1';
+if (justPaid) {
+  params.delete('paid');
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
 const query = token ? `?token=${encodeURIComponent(token)}` : '';
 const me = session();
 let order = null;
@@ -69,11 +76,13 @@ function render() {
   document.title = `Commande ${o.number} — ${STATUS[o.status] || o.status}`;
   $('#title').textContent = `Commande n° ${o.number}`;
   const pay = o.payment || {};
-  const owes = owesDifference(o);
+  const owes = owesPayment(o);
+  const difference = owes && pay.paid_cents > 0;
   replace($('#status'), o.status === 'cancelled'
     ? el('p', { class: 'cancelled-banner', id: 'cancelled' }, 'Commande annulée')
     : el('p', {}, el('strong', {}, !owes ? STATUS[o.status] || o.status
-      : balance?.sent ? 'Paiement reçu : confirmation en cours…' : 'En attente du paiement de la différence')));
+      : balance?.sent ? 'Paiement reçu : confirmation en cours…'
+        : difference ? 'En attente du paiement de la différence' : 'En attente du paiement')));
   const reached = new Map(o.history.map((h) => [h.status, h.at]));
   // A cancelled order shows the steps it went through, then its cancellation.
   const stages = o.status === 'cancelled'
@@ -153,18 +162,22 @@ function openEditor() {
     }, 'Enregistrer')));
 }
 
-// ---- the difference to pay ----------------------------------------------
+// ---- what is left to pay -------------------------------------------------
 
-/** A paid card order made bigger, waiting for the difference. */
-function owesDifference(o) {
+/**
+ * A web card order waiting for the customer's card: never paid (the card
+ * was declined, 3-D Secure failed, the tab was closed before paying) or
+ * made bigger after it was paid. The tracker always lets them pay it.
+ */
+function owesPayment(o) {
   const pay = o.payment || {};
-  return o.status === 'pending_payment' && o.payment_method === 'card' && pay.paid_cents > 0 && pay.balance_cents > 0;
+  return o.status === 'pending_payment' && o.payment_method === 'card' && o.channel === 'web' && pay.balance_cents > 0;
 }
 
 // The box shown, if any: {cents, card, busy, sent (when it was paid)}.
 // Polls re-render the page; the box stays as it is (the card typed in it
 // too) while it asks for the same amount.
-let balance = null;
+let balance = justPaid ? { cents: undefined, card: null, busy: false, sent: Date.now() } : null;
 
 function deadlineText(o) {
   return o.reservation_expires_at ? `À régler avant ${time(o.reservation_expires_at)}, sinon la commande est annulée et remboursée.` : '';
@@ -177,6 +190,7 @@ function showBalance(o, owes) {
   // Paid from this page: no second payment while Stripe confirms it (a
   // payment still unconfirmed after a minute shows the box again).
   if (balance?.sent && Date.now() - balance.sent > 60000) balance.cents = null;
+  if (balance?.cents === undefined && balance?.sent) balance.cents = cents; // just paid in the shop
   if (owes && balance?.cents === cents) {
     box.hidden = Boolean(balance.sent);
     const deadline = $('#balance-deadline');
@@ -196,9 +210,12 @@ async function mountBalance(o, cents) {
   balance = shown;
   const out = el('div', { 'aria-live': 'assertive' });
   const button = el('button', { type: 'button', id: 'pay-balance', class: 'big', disabled: true }, `Payer ${euros(cents)}`);
+  const difference = o.payment?.paid_cents > 0;
   replace(box,
-    el('h3', { id: 'balance-title' }, 'Payer la différence'),
-    el('p', {}, 'Votre commande a augmenté : la cuisine la prépare dès que la différence est réglée.'),
+    el('h3', { id: 'balance-title' }, difference ? 'Payer la différence' : 'Payer la commande'),
+    el('p', {}, difference
+      ? 'Votre commande a augmenté : la cuisine la prépare dès que la différence est réglée.'
+      : 'Votre commande n’est pas encore payée : la cuisine la prépare dès que le paiement est confirmé.'),
     el('p', { class: 'deadline', id: 'balance-deadline' }, deadlineText(o)),
     el('label', { for: 'balance-card' }, 'Carte'),
     el('div', { id: 'balance-card' }),
@@ -212,7 +229,7 @@ async function mountBalance(o, cents) {
     replace(out, problemBox({ title: 'Paiement par carte indisponible', detail: 'Le service de paiement ne répond pas : réessayez dans un instant.' }));
     button.textContent = 'Réessayer';
     button.disabled = false;
-    button.addEventListener('click', () => { if (balance === shown) { balance = null; showBalance(order, owesDifference(order)); } }, { once: true });
+    button.addEventListener('click', () => { if (balance === shown) { balance = null; showBalance(order, owesPayment(order)); } }, { once: true });
     return;
   }
   if (balance !== shown) return; // the order changed meanwhile

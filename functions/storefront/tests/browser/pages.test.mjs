@@ -33,7 +33,10 @@ const DESKTOP = { viewport: { width: 1366, height: 900 } };
 const FOLLOWS_WITHIN_MS = 6500;
 
 let browser;
-const problems = []; // uncaught errors and CSP violations, from every page
+const problems = []; // uncaught errors, CSP violations and English problems, from every page
+
+// A problem shown in English: the pages must put every problem in French.
+const ENGLISH = /\b(the|your|is|was|not|please|request|see|give|must|cannot|closed|declined|forbidden|found|invalid|error|problems?|order|payment|card|with|this|has|have|only|try|again|hour|too many|failed|required)\b/i;
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -68,6 +71,20 @@ async function open(device, url) {
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  // Every problem box any page shows, as the person reads it: none in English.
+  await page.exposeFunction('__problemShown', (text) => {
+    if (ENGLISH.test(text)) problems.push(`${page.url()} showed a problem in English: ${JSON.stringify(text)}`);
+  });
+  await page.addInitScript(() => {
+    const seen = new WeakMap();
+    const report = () => {
+      for (const node of document.querySelectorAll('.problem, [role="alert"]')) {
+        const text = node.innerText.trim();
+        if (text && seen.get(node) !== text) { seen.set(node, text); window.__problemShown(text); }
+      }
+    };
+    new MutationObserver(report).observe(document, { subtree: true, childList: true, characterData: true });
+  });
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
   });
@@ -146,6 +163,23 @@ async function noUndefined(page) {
   assert.deepEqual(values.filter((v) => v.includes('undefined')), [], `no field reads "undefined" on ${page.url()}`);
 }
 
+const eur = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(cents / 100);
+
+async function fillCard(card, number) {
+  await card.locator('input[placeholder="number"]').fill(number);
+  await card.locator('input[placeholder="exp_month"]').fill('12');
+  await card.locator('input[placeholder="exp_year"]').fill('30');
+  await card.locator('input[placeholder="cvc"]').fill('123');
+  await card.locator('input[placeholder="postal_code"]').fill('69002');
+}
+
+/** Whether `locator` is on the screen now (not merely in the page). */
+async function onScreen(page, locator) {
+  const box = await locator.boundingBox();
+  const { height } = page.viewportSize();
+  return Boolean(box) && box.y >= 0 && box.y + box.height <= height;
+}
+
 async function fillContact(page, name) {
   await page.getByLabel('Nom', { exact: true }).fill(name);
   await page.getByLabel('Téléphone').fill('0612345678');
@@ -167,7 +201,23 @@ describe('OC Pizza in a browser', () => {
     await page.getByLabel('Espèces au retrait').check();
     await fillContact(page, 'Camille Martin');
     const total = a.price_cents + b.price_cents;
-    assert.equal(await page.locator('#subtotal').innerText(), new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(total / 100));
+    assert.equal(await page.locator('#subtotal').innerText(), eur(total));
+    assert.equal(await page.locator('#cart-total').innerText(), eur(total), 'pickup: no fee in the total');
+    assert.equal(await page.getByRole('button', { name: /^Commander/ }).innerText(), `Commander (${eur(total)})`);
+    // On a phone: the categories to jump to, and the cart's summary always on screen.
+    const categories = page.getByRole('navigation', { name: 'Catégories de la carte' }).getByRole('button');
+    assert.ok(await categories.count() >= 2, 'a button per category');
+    const last = categories.last();
+    const lastName = await last.innerText();
+    await last.click();
+    const heading = page.locator('#menu h2').filter({ hasText: lastName });
+    await page.waitForFunction((name) => [...document.querySelectorAll('#menu h2')].some((h) => h.textContent === name && h.getBoundingClientRect().top >= 0 && h.getBoundingClientRect().top < 200), lastName);
+    assert.ok(await onScreen(page, heading), `the "${lastName}" category is on screen after its button`);
+    const bar = page.locator('#cart-bar');
+    assert.ok(await onScreen(page, bar), 'the cart summary stays on screen while scrolling the menu');
+    assert.equal(await page.locator('#cart-bar-text').innerText(), `2 articles · ${eur(total)}`);
+    await bar.getByRole('button', { name: 'Voir le panier' }).click();
+    await page.waitForFunction(() => document.querySelector('#cart-title').getBoundingClientRect().top >= 0 && document.querySelector('#cart-title').getBoundingClientRect().top < 200);
     await shot(page, '01-shop-cart');
     await page.getByRole('button', { name: /^Commander/ }).click();
     await page.waitForURL(/track\.html\?order=\d+&token=/);
@@ -222,8 +272,16 @@ describe('OC Pizza in a browser', () => {
     await signIn(counter, `cashier.${PIZZERIA}@ocpizza.test`, 'cashier.html');
     const row = counter.locator(`#pickups tr[data-order="${pickupOrder}"]`);
     await row.waitFor();
-    // The order to hand over names its customer as scenario 1 gave them.
-    assert.match(await row.innerText(), /Camille Martin 0612345678/);
+    // The order to hand over names its customer as scenario 1 gave them, the
+    // number in the French way, and how it was ordered.
+    const cells = await row.locator('td').allInnerTexts();
+    assert.equal(cells[1], 'Camille Martin 06 12 34 56 78');
+    assert.equal(cells[2], 'En ligne');
+    // The orders to hand over come first, on screen without scrolling.
+    assert.ok(await onScreen(counter, row), 'the pickups are on screen when the cashier arrives');
+    const pickupsTop = (await counter.locator('#pickups').boundingBox()).y;
+    const menuTop = (await counter.locator('#menu').boundingBox()).y;
+    assert.ok(pickupsTop < menuTop, 'the pickups table is above the menu');
     await noUndefined(counter);
     await shot(counter, '07-cashier-pickups');
     await row.getByRole('button', { name: /^Encaisser/ }).click();
@@ -250,7 +308,7 @@ describe('OC Pizza in a browser', () => {
     const orders = await call('orders', '/orders?phone=0699887766', { token: cashier });
     assert.equal(orders.data.orders[0].channel, 'phone');
     assert.equal(orders.data.orders[0].status, 'placed');
-    assert.deepEqual(orders.data.orders[0].contact, { name: 'Hugo Bernard', phone: '0699887766' });
+    assert.deepEqual(orders.data.orders[0].contact, { name: 'Hugo Bernard', phone: '+33699887766' }, 'stored in E.164');
 
     // The back end's lookup, as the screen relies on it: the last nine digits
     // match whatever the format; staff only; a whole number.
@@ -289,21 +347,21 @@ describe('OC Pizza in a browser', () => {
     const listed = await account.innerText();
     assert.match(listed, /Camille Martin/);
     assert.match(listed, /client\.1@ocpizza\.test/);
-    assert.match(listed, /\+33639980001/);
+    assert.match(listed, /06 39 98 00 01/);
     await counter.getByRole('button', { name: 'Client sans compte' }).waitFor();
     await noUndefined(counter);
     await shot(counter, '09b-cashier-customer-found');
     await account.getByRole('button', { name: /^C'est ce client/ }).click();
     await found.getByText('Commande au compte de Camille Martin (client.1@ocpizza.test).').waitFor();
     assert.equal(await counter.getByLabel('Nom', { exact: true }).inputValue(), 'Camille Martin');
-    assert.equal(await phoneBox.inputValue(), '+33639980001');
+    assert.equal(await phoneBox.inputValue(), '06 39 98 00 01');
     await counter.locator('#history').filter({ hasText: /commande/ }).waitFor(); // her past orders by this number
     await noUndefined(counter);
     await shot(counter, '09c-cashier-customer-picked');
     const hers = await placeOrder();
     assert.equal(hers.sent.customer_id, camilleId, 'the picked account goes with the order');
     assert.equal(hers.sent.channel, 'phone');
-    assert.deepEqual(hers.sent.contact, { name: 'Camille Martin', phone: '+33639980001' });
+    assert.deepEqual(hers.sent.contact, { name: 'Camille Martin', phone: '06 39 98 00 01' });
     assert.match(hers.text, /^Commande n° \S+ enregistrée au compte de Camille Martin : \d+,\d\d\s€\.$/);
     assert.equal(await found.innerText(), '', 'the next order starts with no account picked');
     await noUndefined(counter);
@@ -331,8 +389,11 @@ describe('OC Pizza in a browser', () => {
     assert.equal('customer_id' in guest.sent, false, 'no account sent');
     assert.deepEqual(guest.sent.contact, { name: 'Lina Girard', phone: '07 12 34 56 78' });
     assert.match(guest.text, /^Commande n° \S+ enregistrée sans compte client : /);
-    const byPhone = (await call('orders', `/orders?phone=${encodeURIComponent('07 12 34 56 78')}`, { token: cashier })).data.orders;
-    assert.deepEqual(byPhone.map((o) => [o.id, o.channel, o.contact.name]), [[guest.id, 'phone', 'Lina Girard']]);
+    // Found however the number is typed.
+    for (const typed of ['07 12 34 56 78', '0712345678', '+33712345678', '+33 7 12 34 56 78']) {
+      const byPhone = (await call('orders', `/orders?phone=${encodeURIComponent(typed)}`, { token: cashier })).data.orders;
+      assert.deepEqual(byPhone.map((o) => [o.id, o.channel, o.contact.name, o.contact.phone]), [[guest.id, 'phone', 'Lina Girard', '+33712345678']], typed);
+    }
     assert.equal((await call('orders', `/orders/${guest.id}`, { token: camille })).status, 404, 'not Camille\'s');
     assert.equal((await call('orders', '/orders', { token: camille })).data.orders.some((o) => o.id === guest.id), false);
     await noUndefined(counter);
@@ -370,15 +431,7 @@ describe('OC Pizza in a browser', () => {
   });
 
   scenario('3b. a paid card order made bigger waits for the difference, paid with 3-D Secure after a failed attempt', async () => {
-    const eur = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(cents / 100);
     const clock = (iso) => new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' }).format(new Date(iso));
-    const fillCard = async (card, number) => {
-      await card.locator('input[placeholder="number"]').fill(number);
-      await card.locator('input[placeholder="exp_month"]').fill('12');
-      await card.locator('input[placeholder="exp_year"]').fill('30');
-      await card.locator('input[placeholder="cvc"]').fill('123');
-      await card.locator('input[placeholder="postal_code"]').fill('69002');
-    };
 
     // A card order for pickup, paid with 4242…, placed by the webhook.
     const [p] = await pizzas();
@@ -462,6 +515,119 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('3c. a declined card, then a failed 3-D Secure: the customer reads why in French and pays from the tracker; back to the shop, nothing to pay again', async () => {
+    const [p] = await pizzas();
+    const shop = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await addToCart(shop, p.id);
+    await shop.getByLabel('À emporter').check();
+    await shop.getByLabel('Carte bancaire, en ligne').check();
+    await fillContact(shop, 'Chloé Fontaine');
+    const button = shop.locator('#place');
+    assert.equal(await button.innerText(), `Commander (${eur(p.price_cents)})`);
+
+    // The bank declines the card: said in French, and the same order can be paid again.
+    await fillCard(shop.locator('#card-element'), '4000000000000002');
+    await button.click();
+    const problem = shop.locator('#order-problem .problem');
+    await problem.waitFor();
+    assert.equal(await problem.innerText(), 'Carte refusée\nVotre banque a refusé ce paiement. Vérifiez la carte ou essayez-en une autre.');
+    assert.equal(await button.innerText(), `Payer ${eur(p.price_cents)}`, 'the amount to pay is on the button');
+    assert.equal(await button.isEnabled(), true);
+    await shot(shop, '11e-shop-card-declined');
+
+    // A 3-D Secure card whose check fails: still a way to pay.
+    await fillCard(shop.locator('#card-element'), '4000002760003184');
+    await button.click();
+    await shop.getByRole('button', { name: 'Fail authentication' }).click();
+    await problem.filter({ hasText: 'Authentification refusée' }).waitFor();
+    assert.equal(await button.innerText(), `Payer ${eur(p.price_cents)}`);
+    const follow = shop.locator('#order-problem').getByRole('link', { name: 'Voir la commande' });
+    await shot(shop, '11f-shop-3ds-failed');
+
+    // The tracker of the unpaid order offers to pay it (no dead end).
+    await follow.click();
+    await shop.waitForURL(/track\.html/);
+    const id = orderIdOf(shop);
+    const token = new URL(shop.url()).searchParams.get('token');
+    const box = shop.locator('#balance');
+    await box.getByRole('heading', { name: 'Payer la commande' }).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    assert.equal(await shop.locator('#status').innerText(), 'En attente du paiement');
+    assert.match(await box.innerText(), /la cuisine la prépare dès que le paiement est confirmé/);
+    const pay = box.getByRole('button', { name: /^Payer / });
+    assert.equal(await pay.innerText(), `Payer ${eur(p.price_cents)}`);
+    await shot(shop, '11g-tracker-unpaid');
+    await fillCard(box.locator('#balance-card'), '4242424242424242');
+    await pay.click();
+    await stage(shop, 'placed').and(shop.locator('.current')).waitFor({ timeout: 15000 });
+    assert.match(await shop.locator('#detail').innerText(), /Carte bancaire : payée/);
+    assert.equal(await box.isHidden(), true);
+
+    // Back to the shop: the paid order is not offered for payment again.
+    await shop.goBack();
+    await shop.waitForURL((u) => !u.pathname.endsWith('track.html'));
+    await shop.locator('li.product').first().waitFor();
+    await shop.waitForFunction(() => !/^Payer/.test(document.querySelector('#place').textContent) || document.querySelector('#order-problem .success'));
+    assert.doesNotMatch(await button.innerText(), /^Payer/);
+    await shot(shop, '11h-shop-after-back');
+    assert.equal((await call('orders', `/orders/${id}?token=${token}`)).data.order.status, 'placed', 'paid once, placed');
+    await shop.context().close();
+    noProblems();
+  });
+
+  scenario('3d. problems read in French: a wrong password, an unknown address, a staff member outside their role', async () => {
+    const page = await open(PHONE, `${SITE}account.html`);
+    await page.getByLabel('E-mail', { exact: true }).first().fill('client.1@ocpizza.test');
+    await page.getByLabel('Mot de passe', { exact: true }).fill('not-the-password');
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    const refused = page.locator('#login-problem .problem');
+    await refused.waitFor();
+    assert.equal(await refused.innerText(), 'Connexion refusée\nE-mail ou mot de passe incorrect.');
+
+    await page.goto(`${SITE}?pizzeria=${PIZZERIA}`);
+    await page.getByLabel('Ou trouvez celle qui vous livre').fill('1 rue qui n’existe pas, 99999 Nulle-Part');
+    await page.getByRole('button', { name: 'Trouver ma pizzeria' }).click();
+    const unknown = page.locator('#find-result .problem');
+    await unknown.waitFor();
+    assert.match(await unknown.innerText(), /^Adresse introuvable\nNous ne trouvons pas cette adresse/);
+    assert.doesNotMatch(await unknown.innerText(), /samples|addresses\.json/);
+
+    // A form sent with mistakes: each field's problem in French.
+    const [p] = await pizzas();
+    await product(page, p.id).waitFor();
+    await addToCart(page, p.id);
+    await page.getByLabel('En livraison').check();
+    await page.getByLabel('Espèces à la livraison').check();
+    await page.locator('#line1').fill('12 rue de la République');
+    await page.locator('#postcode').fill('690');
+    await page.locator('#city').fill('Lyon');
+    await page.getByLabel('Nom', { exact: true }).fill('Léo Robin');
+    await page.getByLabel('Téléphone').fill('12');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    const fields = page.locator('#order-problem .problem');
+    await fields.waitFor();
+    const text = await fields.innerText();
+    assert.match(text, /^Informations à corriger/);
+    assert.match(text, /Le code postal a 5 chiffres\./);
+    assert.match(text, /Numéro de téléphone invalide/);
+    await shot(page, '26-shop-problems-in-french');
+    await page.context().close();
+
+    // A pizzaiolo asking for the manager's stock through the API gets a French problem on the page.
+    const kitchen = await open(TABLET);
+    await signIn(kitchen, `pizzaiolo.${PIZZERIA}@ocpizza.test`, 'kitchen.html');
+    const shown = await kitchen.evaluate(async () => {
+      const { api, problemBox } = await import('./common.js');
+      const r = await api('backoffice', '/pizzerias/1/stock');
+      const box = problemBox(r.problem);
+      document.querySelector('main').append(box);
+      return { status: r.status, text: box.innerText };
+    });
+    assert.equal(shown.status, 403);
+    assert.match(shown.text, /^Action non autorisée\nVotre compte ne permet pas cette action\./);
+    await kitchen.context().close();
+    noProblems();
+  });
+
   scenario('4. a delivery order reaches the courier’s screen and is delivered', async () => {
     const [p] = await pizzas();
     const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
@@ -474,10 +640,20 @@ describe('OC Pizza in a browser', () => {
     await addToCart(page, p.id, 2);
     await page.getByLabel('Espèces à la livraison').check();
     await fillContact(page, 'Nathan Roux');
+    // The button's total is what will be charged: the pizzas and the delivery fee.
+    const fee = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data.pizzeria.delivery.fee_cents;
+    assert.ok(fee > 0);
+    const button = page.getByRole('button', { name: /^Commander/ });
+    assert.equal(await button.innerText(), `Commander (${eur(2 * p.price_cents + fee)})`);
+    assert.equal(await page.locator('#cart-fee-amount').innerText(), eur(fee));
+    assert.equal(await page.locator('#cart-total').innerText(), eur(2 * p.price_cents + fee));
     await shot(page, '12-shop-delivery');
-    await page.getByRole('button', { name: /^Commander/ }).click();
+    await button.click();
     await page.waitForURL(/track\.html/);
     const id = orderIdOf(page);
+    const placedOrder = (await call('orders', `/orders/${id}?token=${new URL(page.url()).searchParams.get('token')}`)).data.order;
+    assert.equal(placedOrder.total_cents, 2 * p.price_cents + fee, 'charged what the button said');
+    assert.equal(await page.locator('#total').innerText(), eur(placedOrder.total_cents));
     await stage(page, 'out_for_delivery').waitFor();
 
     // The kitchen's work, through its API this time.
@@ -620,6 +796,12 @@ describe('OC Pizza in a browser', () => {
     await shot(office, '22-manager-menu');
     await office.getByRole('tab', { name: 'Équipe' }).click();
     await office.locator('#staff-rows tr').first().waitFor();
+    // The address names the screen and the tab: reloading (or a bookmark) opens them again.
+    assert.match(office.url(), /\/storefront\/manager\.html#staff$/);
+    await office.reload();
+    await office.locator('#staff-rows tr').first().waitFor();
+    assert.equal(await office.getByRole('tab', { name: 'Équipe' }).getAttribute('aria-selected'), 'true');
+    assert.match(await office.locator('h1').innerText(), /^Gestion/);
     await shot(office, '23-manager-staff');
     await office.getByRole('tab', { name: "Chiffre d'affaires" }).click();
     await office.locator('#chart svg rect').first().waitFor();
@@ -627,6 +809,44 @@ describe('OC Pizza in a browser', () => {
     await shot(office, '24-manager-revenue');
     await office.context().close();
     await shop.context().close();
+    noProblems();
+  });
+
+  scenario('5b. the revenue screen’s range ends on today in Paris, at 00:30 in winter and in summer, in French dates', async () => {
+    const frDay = (d) => new Intl.DateTimeFormat('fr-FR', { timeZone: 'UTC', day: '2-digit', month: '2-digit', year: 'numeric' }).format(d);
+    // The last 23:30 UTC before now (a fixed time in the past keeps the session valid):
+    // 00:30 the next day in Paris in winter; 22:30 UTC is 00:30 in summer.
+    const lastNight = new Date(Date.now() - 24 * 3600000).toISOString().slice(0, 10);
+    for (const instant of [`${lastNight}T23:30:00Z`, '2026-07-14T22:30:00Z']) {
+      const office = await open(DESKTOP);
+      await office.clock.setFixedTime(new Date(instant));
+      await signIn(office, `manager.${PIZZERIA}@ocpizza.test`, 'manager.html');
+      await office.getByRole('tab', { name: "Chiffre d'affaires" }).click();
+      const parisToday = new Date(Date.parse(instant) + 86400000); // the next UTC day is today in Paris
+      const to = frDay(parisToday);
+      const from = frDay(new Date(parisToday.getTime() - 13 * 86400000));
+      assert.equal(await office.getByLabel('Au (jj/mm/aaaa)').inputValue(), to, `${instant}: the range ends on today in Paris`);
+      assert.equal(await office.getByLabel('Du (jj/mm/aaaa)').inputValue(), from, `${instant}: two weeks`);
+      await office.context().close();
+    }
+    // What the manager types is read as a French date; a wrong one is said in French.
+    const office = await open(DESKTOP);
+    await signIn(office, `manager.${PIZZERIA}@ocpizza.test`, 'manager.html');
+    await office.getByRole('tab', { name: "Chiffre d'affaires" }).click();
+    await office.locator('#chart svg rect').first().waitFor();
+    const [request] = await Promise.all([
+      office.waitForRequest((r) => r.url().includes('/reports/revenue')),
+      (async () => {
+        await office.getByLabel('Du (jj/mm/aaaa)').fill('01/12/2026');
+        await office.getByLabel('Au (jj/mm/aaaa)').fill('3/12/2026');
+        await office.getByRole('button', { name: 'Afficher' }).click();
+      })(),
+    ]);
+    assert.match(request.url(), /from=2026-12-01&to=2026-12-03/);
+    await office.getByLabel('Au (jj/mm/aaaa)').fill('31/02/2026');
+    await office.getByRole('button', { name: 'Afficher' }).click();
+    assert.equal(await office.locator('#problem .problem').innerText(), 'Date invalide\nSaisissez les dates au format jj/mm/aaaa, par exemple 05/12/2026.');
+    await office.context().close();
     noProblems();
   });
 

@@ -1,0 +1,139 @@
+// Problems as the person reads them: in French, saying what to do.
+//
+// The functions answer RFC 9457 problems whose `title` and `detail` are
+// written for developers (in English). Every problem has a stable `type`
+// (`/problems/<kind>`) and, for a form, a list of `errors` naming each
+// field: the pages show the French text of the type and of each field,
+// never the server's words. A type this table does not know falls back to
+// a French sentence for its HTTP status.
+
+const eur = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' });
+const euros = (cents) => eur.format((cents ?? 0) / 100);
+const whenOpens = new Intl.DateTimeFormat('fr-FR', {
+  weekday: 'long', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris',
+});
+
+/** "dans 12 minutes" / "dans 3 heures": a wait the person can plan with. */
+function wait(seconds) {
+  const s = Math.max(1, Math.round(Number(seconds) || 60));
+  if (s < 90) return 'dans une minute';
+  if (s < 5400) return `dans ${Math.round(s / 60)} minutes`;
+  return `dans ${Math.round(s / 3600)} heures`;
+}
+
+const opens = (p) => (p.opens_at ? ` Elle ouvre ${whenOpens.format(new Date(p.opens_at))}.` : '');
+
+/** kind → [title, detail] (detail may read the problem's extension members). */
+const KINDS = {
+  'bad-request': ['Demande invalide', 'La page a envoyé une demande incomplète : rechargez-la puis réessayez.'],
+  'invalid-request': ['Informations à corriger', 'Vérifiez les champs signalés ci-dessous.'],
+  unauthorized: ['Connexion requise', 'Connectez-vous pour continuer.'],
+  'invalid-credentials': ['Connexion refusée', 'E-mail ou mot de passe incorrect.'],
+  'session-ended': ['Session terminée', 'Votre session a pris fin : reconnectez-vous.'],
+  'password-changed': ['Mot de passe déjà changé', 'Ce mot de passe a déjà été changé : reconnectez-vous.'],
+  'too-many-attempts': ['Trop d’essais', (p) => `Par sécurité, réessayez ${wait(p.retry_after_seconds)}.`],
+  'rate-limited': ['Trop de demandes', (p) => `Par sécurité, cette action est suspendue un moment : réessayez ${wait(p.retry_after_seconds)}.`],
+  forbidden: ['Action non autorisée', 'Votre compte ne permet pas cette action. Demandez à votre gérant si elle est nécessaire.'],
+  'not-found': ['Introuvable', 'Cette commande ou cette page n’existe pas, ou le lien est incomplet.'],
+  'method-not-allowed': ['Action impossible', 'Cette action n’existe pas ici : rechargez la page.'],
+  'payload-too-large': ['Demande trop volumineuse', 'Raccourcissez le texte saisi puis réessayez.'],
+  'unsupported-media-type': ['Demande invalide', 'Rechargez la page puis réessayez.'],
+  'email-taken': ['E-mail déjà utilisé', 'Un compte existe déjà avec cet e-mail : connectez-vous, ou choisissez un autre e-mail.'],
+  'idempotency-key-missing': ['Demande invalide', 'Rechargez la page puis réessayez.'],
+  'idempotency-key-invalid': ['Demande invalide', 'Rechargez la page puis réessayez.'],
+  'idempotency-key-reused': ['Commande déjà envoyée', 'Cette commande a déjà été envoyée avec un autre contenu : rechargez la page pour en passer une nouvelle.'],
+  'idempotency-key-taken': ['Commande déjà envoyée', 'Rechargez la page pour en passer une nouvelle.'],
+  'out-of-stock': ['Stock insuffisant', 'Il ne reste pas assez de certains produits : votre panier a été ajusté à ce qui reste.'],
+  'unknown-product': ['Produit indisponible', 'Certains produits ne sont plus à la carte de cette pizzeria : retirez-les du panier.'],
+  'below-minimum-order': ['Minimum de commande non atteint', (p) => `La livraison demande au moins ${euros(p.min_order_cents)} de produits : ajoutez-en, ou choisissez le retrait.`],
+  'outside-delivery-zone': ['Adresse hors zone de livraison', 'Cette pizzeria ne livre pas cette adresse : choisissez le retrait, ou cherchez la pizzeria qui vous livre.'],
+  'address-not-found': ['Adresse introuvable', 'Nous ne trouvons pas cette adresse : vérifiez le numéro, la rue, le code postal et la ville.'],
+  'pizzeria-closed': ['Pizzeria fermée', (p) => `Cette pizzeria est fermée en ce moment.${opens(p)} Choisissez une autre pizzeria ouverte.`],
+  'pizzeria-not-open': ['Pizzeria pas encore ouverte', 'Cette pizzeria ne prend pas encore de commandes : choisissez-en une autre.'],
+  'payment-refused': ['Paiement refusé', 'Le paiement n’a pas pu être préparé : réessayez, ou payez en espèces.'],
+  'card-declined': ['Carte refusée', 'Votre banque a refusé ce paiement. Vérifiez la carte ou essayez-en une autre.'],
+  'nothing-to-pay': ['Déjà payée', 'Cette commande est déjà réglée : rien à payer.'],
+  'nothing-due': ['Rien à encaisser', 'Cette commande est déjà réglée.'],
+  'payment-due': ['Paiement attendu', (p) => `Il reste ${euros(p.balance_cents)} à régler avant de continuer.`],
+  'paid-by-card-only': ['Paiement en ligne attendu', 'Cette commande part en cuisine dès que le client a payé en ligne.'],
+  'order-in-preparation': ['Trop tard pour modifier', 'La cuisine a commencé votre commande : elle ne peut plus être modifiée ni annulée. Appelez la pizzeria si besoin.'],
+  'transition-not-allowed': ['Action impossible maintenant', 'La commande a changé entre-temps : la page est à jour, vérifiez puis réessayez.'],
+  'delivery-state': ['Action impossible maintenant', 'La livraison a changé entre-temps : la page est à jour, vérifiez puis réessayez.'],
+  'below-reserved': ['Stock insuffisant', 'Le stock ne peut pas descendre sous ce que les commandes en cours réservent.'],
+  unavailable: ['Service momentanément indisponible', 'Réessayez dans un instant.'],
+};
+
+const BY_STATUS = {
+  400: ['Demande invalide', 'Rechargez la page puis réessayez.'],
+  401: KINDS.unauthorized,
+  402: KINDS['card-declined'],
+  403: KINDS.forbidden,
+  404: KINDS['not-found'],
+  409: ['Action impossible maintenant', 'La situation a changé entre-temps : rechargez la page puis réessayez.'],
+  413: KINDS['payload-too-large'],
+  422: KINDS['invalid-request'],
+  429: ['Trop de demandes', 'Réessayez dans un instant.'],
+};
+
+/** Each field a form can send → what the person must fix. */
+const FIELDS = [
+  [/^lines$/, 'Le panier est vide ou trop grand : de 1 à 20 pizzas du même produit (appelez la pizzeria pour plus).'],
+  [/^lines\[\d+\]\.quantity$/, 'Une quantité va de 1 à 20.'],
+  [/^lines\[\d+\]\.product_id$/, 'Un produit du panier n’existe plus : retirez-le.'],
+  [/^address$/, 'Une livraison demande une adresse.'],
+  [/^address\.line1$/, 'Indiquez le numéro et la rue (200 caractères au plus).'],
+  [/^address\.postcode$/, 'Le code postal a 5 chiffres.'],
+  [/^address\.city$/, 'Indiquez la ville (100 caractères au plus).'],
+  [/^contact$/, 'Indiquez un nom et un numéro de téléphone pour que la pizzeria puisse vous joindre.'],
+  [/^(contact\.)?name$/, 'Indiquez un nom (100 caractères au plus).'],
+  [/^(contact\.)?phone$/, 'Numéro de téléphone invalide : par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.'],
+  [/^(contact\.)?email$/, 'Cette adresse e-mail ne semble pas correcte.'],
+  [/^(new_)?password$/, 'Mot de passe trop faible : 10 caractères au moins, ni un seul caractère répété, ni votre e-mail.'],
+  [/^role$/, 'Ce rôle ne peut pas être donné ici.'],
+  [/^pizzeria_id$/, 'Choisissez une pizzeria.'],
+  [/^reason$/, 'Indiquez la raison (200 caractères au plus).'],
+  [/^quantity$/, 'Indiquez une quantité positive.'],
+  [/^(price_cents|price)$/, 'Indiquez un prix positif.'],
+  [/^vat_rate/, 'Choisissez un taux de TVA.'],
+  [/^description$/, 'La description fait 500 caractères au plus.'],
+  [/^position$/, 'La position va de 0 à 10 000.'],
+  [/^category(_id)?$/, 'Choisissez une catégorie.'],
+  [/^(from|to)$/, 'Choisissez une période valide (du premier jour au dernier, une année au plus).'],
+];
+
+/**
+ * A server message written "French (English gloss)." keeps its French part;
+ * anything else is not shown.
+ */
+function frenchPart(message) {
+  const m = typeof message === 'string' && message.match(/^(.*?[^\s])\s*\((?:the|a|an|not|at|no)\b[^)]*\)\.?$/i);
+  return m ? `${m[1]}.` : null;
+}
+
+function fieldText(error) {
+  const field = typeof error === 'object' && error ? String(error.field || '') : '';
+  const own = frenchPart(error?.message);
+  if (own && field !== 'phone' && field !== 'contact.phone') return own;
+  const known = FIELDS.find(([pattern]) => pattern.test(field));
+  return known ? known[1] : 'Une information saisie est invalide : vérifiez le formulaire.';
+}
+
+/**
+ * The problem `raw` (as the server answered it, with HTTP `status`) with its
+ * title, detail and errors in French; its other members (type, products,
+ * balance_cents...) kept for the pages that act on them.
+ */
+export function inFrench(raw, status) {
+  const problem = raw && typeof raw === 'object' ? raw : {};
+  const kind = String(problem.type || '').replace(/^.*\/problems\//, '');
+  const [title, detail] = KINDS[kind] || BY_STATUS[status ?? problem.status]
+    || (status >= 500 || problem.status >= 500 ? KINDS.unavailable : ['Erreur', 'Réessayez dans un instant.']);
+  const errors = Array.isArray(problem.errors) ? problem.errors.map(fieldText) : undefined;
+  return {
+    ...problem,
+    title,
+    detail: typeof detail === 'function' ? detail(problem) : detail,
+    errors,
+    french: true,
+  };
+}
