@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -161,6 +161,36 @@ async function noUndefined(page) {
   assert.doesNotMatch(await page.locator('body').innerText(), /undefined/, `no "undefined" on ${page.url()}`);
   const values = await page.locator('input, select, textarea').evaluateAll((xs) => xs.map((x) => x.value));
   assert.deepEqual(values.filter((v) => v.includes('undefined')), [], `no field reads "undefined" on ${page.url()}`);
+}
+
+// Where the stack's SMTP server keeps the e-mails it receives (run.sh's maildir).
+const MAIL = path.join(ROOT, '.run/mail/new');
+
+/** An e-mail's text, whatever its transfer encoding. */
+function mailText(raw) {
+  const at = raw.search(/\r?\n\r?\n/);
+  const head = raw.slice(0, at);
+  const body = raw.slice(at).trim();
+  const encoding = (head.match(/^Content-Transfer-Encoding:\s*(\S+)/im) || [])[1]?.toLowerCase();
+  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') {
+    return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+/** The text of the first e-mail that names order `number` (waits for it up to 20 s). */
+async function mailAbout(number) {
+  for (let i = 0; i < 80; i++) {
+    let files = [];
+    try { files = readdirSync(MAIL); } catch { /* not yet */ }
+    for (const file of files) {
+      const text = mailText(readFileSync(path.join(MAIL, file), 'utf8'));
+      if (text.includes(number)) return text;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no e-mail about order ${number} in ${MAIL}`);
 }
 
 const eur = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(cents / 100);
@@ -640,6 +670,7 @@ describe('OC Pizza in a browser', () => {
     await addToCart(page, p.id, 2);
     await page.getByLabel('Espèces à la livraison').check();
     await fillContact(page, 'Nathan Roux');
+    await page.getByLabel('E-mail (pour suivre la commande)').fill('nathan.roux@example.test');
     // The button's total is what will be charged: the pizzas and the delivery fee.
     const fee = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data.pizzeria.delivery.fee_cents;
     assert.ok(fee > 0);
@@ -654,6 +685,16 @@ describe('OC Pizza in a browser', () => {
     const placedOrder = (await call('orders', `/orders/${id}?token=${new URL(page.url()).searchParams.get('token')}`)).data.order;
     assert.equal(placedOrder.total_cents, 2 * p.price_cents + fee, 'charged what the button said');
     assert.equal(await page.locator('#total').innerText(), eur(placedOrder.total_cents));
+    // The confirmation e-mail links to the tracker: the customer who closed the tab follows it there.
+    const mail = await mailAbout(placedOrder.number);
+    const link = mail.match(/https?:\/\/\S+?track\.html\?order=\d+&token=[^\s"<>]+/)?.[0];
+    assert.ok(link, `a tracker link in the e-mail: ${mail}`);
+    assert.ok(link.startsWith(SITE), `${link} is on the site`);
+    const fromMail = await open(PHONE, link);
+    await fromMail.locator('#title').filter({ hasText: `Commande n° ${placedOrder.number}` }).waitFor();
+    assert.equal(await fromMail.locator('#total').innerText(), eur(placedOrder.total_cents));
+    await shot(fromMail, '12b-tracker-from-email');
+    await fromMail.context().close();
     await stage(page, 'out_for_delivery').waitFor();
 
     // The kitchen's work, through its API this time.
