@@ -737,6 +737,36 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('4b. the address search offers only an open pizzeria, and names the closed one', async () => {
+    // Demo data: Villeurbanne Gratte-Ciel (2) is closed at every hour (no
+    // opening hours); its own door is also in the Presqu'île's zone (1, open
+    // around the clock); 1 place Grandclément is in Gratte-Ciel's zone only.
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await page.locator('li.product').first().waitFor();
+    const find = async (address) => {
+      await page.getByLabel('Ou trouvez celle qui vous livre').fill(address);
+      await page.getByRole('button', { name: 'Trouver ma pizzeria' }).click();
+    };
+    await find('5 avenue Henri Barbusse, 69100 Villeurbanne');
+    const result = page.locator('#find-result');
+    await result.locator('.success').waitFor();
+    assert.match(await result.locator('.success').innerText(), /^OC Pizza Lyon Presqu'île vous livre \(\d+,\d km\)/);
+    assert.match(await result.locator('.closed-pizzeria').innerText(), /^OC Pizza Villeurbanne Gratte-Ciel \(0,0 km\) est fermée en ce moment\.$/);
+    assert.equal(await page.locator('#pizzeria').inputValue(), '1', 'the open pizzeria is chosen');
+    assert.equal(await page.getByLabel('En livraison').isChecked(), true);
+    await shot(page, '12c-shop-closed-pizzeria-named');
+
+    await find('1 place Grandclément, 69100 Villeurbanne');
+    await result.locator('.problem').waitFor();
+    const text = await result.innerText();
+    assert.match(text, /Aucune pizzeria ouverte ne livre cette adresse en ce moment\./);
+    assert.match(text, /OC Pizza Villeurbanne Gratte-Ciel \(\d+,\d km\) est fermée en ce moment\./);
+    assert.notEqual(await page.locator('#pizzeria').inputValue(), '2', 'never the closed one');
+    assert.equal(await page.getByLabel('À emporter').isChecked(), true);
+    await page.context().close();
+    noProblems();
+  });
+
   // Scenarios 5 and 6 work on one ingredient of one pizza, chosen so that
   // its stock can be brought down without touching the others' tests.
   let scarce; // { product, ingredient, quantity }
