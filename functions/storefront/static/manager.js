@@ -190,9 +190,9 @@ $('#csv').addEventListener('click', async () => {
   const response = await fetch(config.functions.backoffice + query, { headers: { 'x-ocpizza-token': session().token } });
   if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible', detail: 'Le fichier n’a pas pu être préparé : réessayez dans un instant.' }); return; }
   const url = URL.createObjectURL(await response.blob());
-  const scope = $('#revenue-scope').selectedOptions[0]?.textContent || (admin ? 'toutes-pizzerias' : `pizzeria-${pizzeria}`);
-  const name = `chiffre-affaires-${scopeId() ? scope.toLowerCase().replace(/[^a-z0-9]+/g, '-') : 'toutes-pizzerias'}-${isoDate($('#from').value)}-${isoDate($('#to').value)}.csv`;
-  const a = el('a', { href: url, download: name });
+  // The name the back office gives it (it says the pizzeria or "toutes-pizzerias" and the range).
+  const given = (response.headers.get('content-disposition') || '').match(/filename="?([^";]+)"?/)?.[1];
+  const a = el('a', { href: url, download: given || `chiffre-affaires_${isoDate($('#from').value)}_${isoDate($('#to').value)}.csv` });
   document.body.append(a);
   a.click();
   a.remove();

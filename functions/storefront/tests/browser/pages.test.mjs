@@ -917,7 +917,30 @@ describe('OC Pizza in a browser', () => {
     await office.getByLabel('Au (jj/mm/aaaa)').fill('31/02/2026');
     await office.getByRole('button', { name: 'Afficher' }).click();
     assert.equal(await office.locator('#problem .problem').innerText(), 'Date invalide\nSaisissez les dates au format jj/mm/aaaa, par exemple 05/12/2026.');
+    assert.equal(await office.locator('#revenue-scope-box').isHidden(), true, 'a manager sees their pizzeria only');
     await office.context().close();
+
+    // The admin: all pizzerias at once, and a CSV a French spreadsheet opens as it is.
+    const admin = await open(DESKTOP);
+    await signIn(admin, 'admin@ocpizza.test', 'manager.html');
+    await admin.getByRole('tab', { name: "Chiffre d'affaires" }).click();
+    const scope = admin.getByLabel('Pizzeria', { exact: true }).last();
+    await admin.locator('#revenue-scope option').nth(1).waitFor({ state: 'attached' });
+    assert.equal(await admin.locator('#revenue-scope option:checked').innerText(), 'Toutes les pizzerias');
+    await admin.locator('#chart svg rect').first().waitFor();
+    assert.ok(await scope.isVisible());
+    const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Exporter en CSV' }).click()]);
+    assert.match(download.suggestedFilename(), /^chiffre-affaires_toutes-pizzerias_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.equal(csv.charCodeAt(0), 0xfeff, 'a UTF-8 byte order mark');
+    const rows = csv.slice(1).trim().split(/\r?\n/).map((r) => r.split(';'));
+    assert.deepEqual(rows[0].slice(0, 7), ['Date', 'N° pizzeria', 'Pizzeria', 'Commandes', 'CA HT (€)', 'TVA (€)', 'CA TTC (€)']);
+    const all = rows.find((r) => r[2] === 'Toutes les pizzerias');
+    assert.ok(all, 'a total row for all pizzerias');
+    assert.match(all[6], /^\d+,\d\d$/, 'euros with a decimal comma');
+    const report = (await call('backoffice', `/reports/revenue?from=${download.suggestedFilename().split('_')[2]}&to=${download.suggestedFilename().split('_')[3].slice(0, 10)}`, { token: await tokenOf('admin@ocpizza.test') })).data;
+    assert.equal(all[6], (report.totals.revenue_incl_vat_cents / 100).toFixed(2).replace('.', ','), 'the CSV says what the screen says');
+    await admin.context().close();
     noProblems();
   });
 
