@@ -924,7 +924,7 @@ describe('OC Pizza in a browser', () => {
     const admin = await open(DESKTOP);
     await signIn(admin, 'admin@ocpizza.test', 'manager.html');
     await admin.getByRole('tab', { name: "Chiffre d'affaires" }).click();
-    const scope = admin.getByLabel('Pizzeria', { exact: true }).last();
+    const scope = admin.locator('#revenue-scope');
     await admin.locator('#revenue-scope option').nth(1).waitFor({ state: 'attached' });
     assert.equal(await admin.locator('#revenue-scope option:checked').innerText(), 'Toutes les pizzerias');
     await admin.locator('#chart svg rect').first().waitFor();
