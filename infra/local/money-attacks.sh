@@ -36,7 +36,7 @@ sign_in() {
 card_order() { # fulfilment quantity → ID TOKEN TOTAL INTENT
     local address=''
     [[ $1 == delivery ]] && address=',"address":{"line1":"25 rue Victor Hugo","postcode":"69002","city":"Lyon"}'
-    call POST "$BASE/checkout/orders" '{"pizzeria_id":1,"fulfilment":"'"$1"'","payment_method":"card","lines":[{"product_id":1,"quantity":'"$2"'}],"contact":{"name":"Attaque Test","phone":"06'"$(printf '%08d' $((RANDOM * 32768 + RANDOM)))"'","email":"attaque@example.fr"}'"$address"'}' \
+    call POST "$BASE/checkout/orders" '{"pizzeria_id":1,"fulfilment":"'"$1"'","payment_method":"card","lines":[{"product_id":1,"quantity":'"$2"'}],"contact":{"name":"Attaque Test","phone":"061'"$(printf '%07d' $(((RANDOM * 32768 + RANDOM) % 10000000)))"'","email":"attaque@example.fr"}'"$address"'}' \
         -H "idempotency-key: attack-$(date +%s%N)-$RANDOM"
     [[ $CODE == 201 ]] || fail "checkout: $CODE $OUT"
     ID=$(echo "$OUT" | json 'd["order"]["id"]')

@@ -7,6 +7,8 @@
 //!   `léa@…`. The unique key (`utf8mb4_unicode_ci`) stays case- and
 //!   accent-insensitive, stricter than the lookups: look-alike addresses
 //!   cannot both have an account.
+//! - **Phone** (optional): stored in E.164 ([`crate::phone`]), an invalid
+//!   number refused on the field `phone`.
 //! - **Password policy** ([`check_password`]): at least [`MIN_PASSWORD_CHARS`]
 //!   characters, at most [`MAX_PASSWORD_CHARS`], not one character repeated,
 //!   not the e-mail address itself. Length beats composition rules (NIST SP
@@ -37,6 +39,7 @@
 
 use crate::http::ApiError;
 use crate::ids::{PizzeriaId, UserId};
+use crate::phone::E164;
 use crate::role::Role;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -301,7 +304,7 @@ pub struct NewUser {
     pub email: Email,
     password: String,
     pub name: String,
-    pub phone: Option<String>,
+    pub phone: Option<E164>,
     pub role: Role,
     pub pizzeria_id: Option<PizzeriaId>,
 }
@@ -334,19 +337,23 @@ impl NewUser {
                 "Le nom est requis, 100 caractères au plus (a name of 1 to 100 characters).",
             );
         }
-        let phone = phone.map(str::trim).filter(|p| !p.is_empty());
-        if let Some(p) = phone {
-            let digits = p.chars().filter(char::is_ascii_digit).count();
-            let allowed = p
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-' | '(' | ')'));
-            if !allowed || p.len() > 20 || digits < 6 {
-                add(
-                    "phone",
-                    "Numéro de téléphone invalide (not a valid phone number).",
-                );
-            }
-        }
+        // Optional; stored in E.164 like every phone number (`phone::parse`).
+        let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(typed) => match crate::phone::parse(typed) {
+                Ok(phone) => Some(phone),
+                Err(why) => {
+                    add(
+                        "phone",
+                        &format!(
+                            "Numéro de téléphone invalide, par exemple 06 12 34 56 78 \
+                             (not a valid phone number: {why})."
+                        ),
+                    );
+                    None
+                }
+            },
+        };
         if role.is_pizzeria_staff() != pizzeria_id.is_some() {
             add(
                 "pizzeria_id",
@@ -362,7 +369,7 @@ impl NewUser {
                 email,
                 password: password.to_owned(),
                 name: name.to_owned(),
-                phone: phone.map(str::to_owned),
+                phone,
                 role,
                 pizzeria_id,
             }),
@@ -389,7 +396,7 @@ pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
     .bind(new.email.as_str())
     .bind(&hash)
     .bind(&new.name)
-    .bind(&new.phone)
+    .bind(new.phone.as_ref().map(E164::as_str))
     .bind(new.role.as_str())
     .bind(new.pizzeria_id.map(|p| p.0))
     .execute(pool)
@@ -848,5 +855,22 @@ mod tests {
         .ok()
         .unwrap();
         assert_eq!(ok.email.as_str(), "lea@example.fr");
+        assert_eq!(ok.phone.as_ref().map(E164::as_str), Some("+33612345678"));
+        // A number that does not exist is refused like any other field.
+        for typed in ["06 12 34 56", "07 12 34 56 78", "06 12 34 56 78 90"] {
+            let err = NewUser::parse(
+                "lea@example.fr",
+                "pizza-margherita",
+                "Léa",
+                Some(typed),
+                Role::Customer,
+                None,
+            )
+            .err()
+            .unwrap();
+            let body: serde_json::Value =
+                serde_json::from_slice(err.to_response("r").body().as_ref()).unwrap();
+            assert_eq!(body["errors"][0]["field"], "phone", "{typed}");
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod order;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod phone;
 pub mod pricing;
 pub mod queue;
 pub mod rate_limit;

@@ -169,7 +169,9 @@ async fn sign_up_then_sign_in_then_me(pool: MySqlPool) {
     let (status, me) = call(&state, "GET", "/me", None, Some(token)).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["name"], "Léa Martin");
-    assert_eq!(me["user"]["phone"], "06 12 34 56 78");
+    // The number as typed, stored and shown in E.164.
+    assert_eq!(me["user"]["phone"], "+33612345678");
+    assert_eq!(body["user"]["phone"], "+33612345678");
 
     let (status, _) = call(&state, "GET", "/me", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -243,6 +245,29 @@ async fn weak_passwords_are_refused_with_the_reason(pool: MySqlPool) {
     assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
     let (status, _) = call(&state, "POST", "/accounts", Some(json!({"email": 3})), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A phone number that does not exist: too short, too long, a range
+    // nobody is given, not a number.
+    for phone in [
+        "06 12 34 56",
+        "06 12 34 56 78 90",
+        "07 12 34 56 78",
+        "call me",
+    ] {
+        let (status, body) = call(
+            &state,
+            "POST",
+            "/accounts",
+            Some(
+                json!({"email": "lea@example.fr", "password": "pizza-margherita",
+                        "name": "Léa", "phone": phone}),
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{phone}: {body}");
+        assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+        assert_eq!(body["errors"][0]["field"], "phone", "{body}");
+    }
     assert_eq!(
         scalar(&pool, "SELECT COUNT(*) FROM users WHERE email LIKE 'lea%'").await,
         0
@@ -444,6 +469,13 @@ async fn managers_create_their_own_pizzerias_crew_and_the_admin_anyone(pool: MyS
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["user"]["role"], "pizzaiolo");
     assert_eq!(body["user"]["pizzeria_id"], 1);
+    assert_eq!(body["user"]["phone"], "+33600000001");
+    // Staff accounts take a real number too.
+    let mut wrong = staff("nino@ocpizza.test", "pizzaiolo", 1).unwrap();
+    wrong["phone"] = json!("06 00 00 00");
+    let (status, body) = call(&state, "POST", "/staff", Some(wrong), Some(&manager)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "phone", "{body}");
     let (status, body) = call(
         &state,
         "POST",

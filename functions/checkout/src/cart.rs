@@ -1,10 +1,12 @@
 //! The checkout request, parsed: a handler receives a cart that is already
-//! valid in shape (quantities in range, a contact that can be called, an
-//! address when delivering). Prices and stock are the database's business.
+//! valid in shape (quantities in range, a contact that can be called, its
+//! phone number in E.164, an address when delivering). Prices and stock are
+//! the database's business.
 
 use ocpizza::http::ApiError;
 use ocpizza::ids::{PizzeriaId, ProductId, UserId};
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
+use ocpizza::phone::{self, E164};
 use ocpizza::pricing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -44,8 +46,17 @@ pub struct AddressIn {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ContactIn {
     pub name: String,
+    /// As typed: `06 45 67 89 01`, `+33 6 45 67 89 01`…
     pub phone: String,
     #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Who to call about the order: the phone number parsed ([`phone::parse`]).
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub name: String,
+    pub phone: E164,
     pub email: Option<String>,
 }
 
@@ -59,7 +70,7 @@ pub struct Cart {
     pub channel: Channel,
     /// Product and quantity, one line per product, in product order.
     pub lines: Vec<(ProductId, i64)>,
-    pub contact: ContactIn,
+    pub contact: Contact,
 }
 
 struct Errors(Vec<serde_json::Value>);
@@ -127,37 +138,31 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
                 "contact",
                 "Give a name and a phone number so the pizzeria can reach you.",
             );
-            ContactIn {
-                name: String::new(),
-                phone: String::new(),
-                email: None,
-            }
+            None
         }
         Some(c) => {
-            let c = ContactIn {
-                name: trimmed(&c.name),
-                phone: c.phone.trim().to_owned(),
-                email: c
-                    .email
-                    .map(|e| e.trim().to_owned())
-                    .filter(|e| !e.is_empty()),
-            };
-            if c.name.is_empty() || c.name.chars().count() > 100 {
+            let name = trimmed(&c.name);
+            let email = c
+                .email
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty());
+            if name.is_empty() || name.chars().count() > 100 {
                 errors.add("contact.name", "Give a name (at most 100 characters).");
             }
-            let digits = c.phone.bytes().filter(u8::is_ascii_digit).count();
-            let phone_ok = c.phone.len() <= 20
-                && (6..=15).contains(&digits)
-                && c.phone
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b" +.-()".contains(&b));
-            if !phone_ok {
-                errors.add(
-                    "contact.phone",
-                    "Give a phone number (digits, spaces, + . - allowed).",
-                );
-            }
-            if let Some(email) = &c.email {
+            let phone = match phone::parse(&c.phone) {
+                Ok(phone) => Some(phone),
+                Err(why) => {
+                    errors.add(
+                        "contact.phone",
+                        &format!(
+                            "Give a phone number the pizzeria can call, e.g. 06 12 34 56 78 \
+                             or +44 20 7946 0958 ({why})."
+                        ),
+                    );
+                    None
+                }
+            };
+            if let Some(email) = &email {
                 let ok = email.len() <= 254
                     && email.split_once('@').is_some_and(|(local, domain)| {
                         !local.is_empty()
@@ -170,20 +175,20 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
                     errors.add("contact.email", "This e-mail address does not look right.");
                 }
             }
-            c
+            phone.map(|phone| Contact { name, phone, email })
         }
     };
 
     let channel = request.channel.unwrap_or(Channel::Web);
 
-    if !errors.0.is_empty() {
+    let Some(contact) = contact.filter(|_| errors.0.is_empty()) else {
         let count = errors.0.len();
         return Err(ApiError::unprocessable(format!(
             "The order has {count} problem{}; see `errors`.",
             if count > 1 { "s" } else { "" }
         ))
         .with("errors", errors.0));
-    }
+    };
     Ok(Cart {
         pizzeria_id: request.pizzeria_id,
         fulfilment: request.fulfilment,

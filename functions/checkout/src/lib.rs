@@ -348,8 +348,8 @@ fn pays_online(cart: &Cart) -> bool {
 /// - a customer: on the web, for themselves; the contact defaults to the
 ///   account's name, phone and e-mail;
 /// - a cashier, manager (of that pizzeria) or the admin: a phone or counter
-///   order, linked to the customer account with that phone number if there is
-///   one;
+///   order, linked to a customer account only when the cashier picked one
+///   (`customer_id`), whose phone number the order then carries;
 /// - anyone else: 403.
 async fn who_orders(
     state: &State,
@@ -409,15 +409,31 @@ async fn who_orders(
             let Some(customer) = request.customer_id else {
                 return Ok(None);
             };
-            let known: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM users WHERE id = ? AND role = 'customer' AND active",
+            let account: Option<(String, Option<String>, String)> = sqlx::query_as(
+                "SELECT name, phone, email FROM users WHERE id = ? AND role = 'customer' AND active",
             )
             .bind(customer.0)
             .fetch_optional(&state.pool)
             .await?;
-            known
-                .map(|(id,)| Some(UserId(id)))
-                .ok_or_else(|| ApiError::unprocessable(format!("No customer account {customer}.")))
+            let (name, phone, email) = account.ok_or_else(|| {
+                ApiError::unprocessable(format!("No customer account {customer}."))
+            })?;
+            // The account's number, the one the cashier found it by, rather
+            // than the caller's as typed; the typed one when the account has
+            // none that parses (an old row the migration left as it was).
+            let phone = phone.filter(|p| ocpizza::phone::parse(p).is_ok());
+            match (&mut request.contact, phone) {
+                (Some(contact), Some(phone)) => contact.phone = phone,
+                (Some(_), None) => {}
+                (None, phone) => {
+                    request.contact = Some(cart::ContactIn {
+                        name,
+                        phone: phone.unwrap_or_default(),
+                        email: Some(email),
+                    })
+                }
+            }
+            Ok(Some(customer))
         }
     }
 }
@@ -431,19 +447,11 @@ async fn guest_limits(state: &State, req: &Request, cart: &Cart) -> Result<(), A
         return Ok(());
     };
     let message = "Trop de commandes en peu de temps : réessayez plus tard ou appelez la pizzeria.";
-    let digits: String = cart
-        .contact
-        .phone
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let national = digits
-        .get(digits.len().saturating_sub(9)..)
-        .unwrap_or(&digits);
+    // Keyed by the number in E.164: `06 45…` and `+33 6 45…` count together.
     rate_limit::check(
         &state.pool,
         rate_limit::GUEST_ORDERS_PER_PHONE,
-        national,
+        cart.contact.phone.as_str(),
         message,
     )
     .await?;
@@ -524,7 +532,7 @@ async fn place(
         .bind(lng)
         .bind(distance)
         .bind(&cart.contact.name)
-        .bind(&cart.contact.phone)
+        .bind(cart.contact.phone.as_str())
         .bind(&cart.contact.email)
         .bind(&token)
         .bind(key)
@@ -777,8 +785,10 @@ async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiE
 
 /// `GET /customers?phone=`: the customer accounts with this phone number,
 /// for a cashier (or manager, or the admin) taking a phone or counter order.
-/// Numbers are compared on their last nine digits, so `06 45 67 89 01`,
-/// `0645678901` and `+33 6 45 67 89 01` find the same caller.
+/// The number is parsed as checkout parses it ([`ocpizza::phone`]) and found
+/// in E.164 through `ix_users_phone`, so `06 45 67 89 01`, `0645678901` and
+/// `+33 6 45 67 89 01` find the same caller; a text that is no phone number
+/// is a 422.
 #[tracing::instrument(skip_all)]
 async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
     let caller = auth::authenticate(
@@ -792,25 +802,22 @@ async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
     if caller.role != Role::Admin {
         access::check(Some(&caller), Action::TakePhoneOrCounterOrder, pizzeria)?;
     }
-    let phone = edge::query_pairs(req)
+    let typed = edge::query_pairs(req)
         .into_iter()
         .find(|(k, _)| k == "phone")
         .map(|(_, v)| v)
         .unwrap_or_default();
-    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 9 || phone.len() > 20 {
-        return Err(ApiError::unprocessable(
-            "Give the caller's phone number (at least 9 digits).",
-        ));
-    }
-    let national = &digits[digits.len() - 9..];
+    let phone = ocpizza::phone::parse(&typed).map_err(|why| {
+        ApiError::unprocessable(format!(
+            "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
+        ))
+    })?;
     let found: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, name, email, phone FROM users \
-         WHERE role = 'customer' AND active AND phone IS NOT NULL \
-           AND RIGHT(REGEXP_REPLACE(phone, '[^0-9]', ''), 9) = ? \
+         WHERE phone = ? AND role = 'customer' AND active \
          ORDER BY id LIMIT 10",
     )
-    .bind(national)
+    .bind(phone.as_str())
     .fetch_all(&state.pool)
     .await?;
     let customers: Vec<Value> = found

@@ -112,7 +112,7 @@ async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
     let per_address = ocpizza::rate_limit::GUEST_ORDERS_PER_ADDRESS.max as usize;
     let mut refused = 0;
     for i in 0..per_address + 5 {
-        let phone = format!("07 00 00 {:02} {:02}", i / 100, i % 100);
+        let phone = format!("06 00 00 {:02} {:02}", i / 100, i % 100);
         let key = uuid::Uuid::new_v4().to_string();
         let answer = post(&state, &cash_order(&phone), &key, None, Some("203.0.113.9")).await;
         if answer.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -133,6 +133,83 @@ async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
     )
     .await;
     assert_eq!(mine.status(), StatusCode::CREATED);
+}
+
+/// The limit per phone number counts the number, not the text: written in
+/// five ways it is one number (one bucket, keyed by its E.164 form), and
+/// the next order is refused; another number from the same address is not.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_limit_per_phone_counts_one_number_however_typed(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let limit = ocpizza::rate_limit::GUEST_ORDERS_PER_PHONE;
+    let typings = [
+        "06 12 34 56 78",
+        "+33 6 12 34 56 78",
+        "0612345678",
+        "0033 6 12 34 56 78",
+        "06.12.34.56.78",
+    ];
+    let mut from = 0;
+    let mut order = |phone: &str| {
+        from += 1;
+        // A new client address each time: only the limit per phone applies.
+        let address = format!("198.51.100.{from}");
+        let body = cash_order(phone);
+        let state = &state;
+        async move {
+            let key = uuid::Uuid::new_v4().to_string();
+            post(state, &body, &key, None, Some(&address)).await
+        }
+    };
+    for i in 0..limit.max as usize {
+        let answer = order(typings[i % typings.len()]).await;
+        assert_eq!(answer.status(), StatusCode::CREATED, "{}", json_of(&answer));
+        assert_eq!(
+            json_of(&answer)["order"]["contact"]["phone"],
+            "+33612345678"
+        );
+    }
+    for typed in typings {
+        let refused = order(typed).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{typed}");
+        testing::assert_problem(&refused);
+    }
+    let other = order("06 12 34 56 79").await;
+    assert_eq!(other.status(), StatusCode::CREATED, "{}", json_of(&other));
+
+    // One bucket for the number, under its E.164 form (the bucket is the
+    // SHA-256 of the limit's name, a NUL and the key).
+    let bucket = |key: &str| {
+        use sha2::Digest;
+        sha2::Sha256::digest(format!("{}\u{0}{key}", limit.name).as_bytes()).to_vec()
+    };
+    let hits: Option<(i64,)> = sqlx::query_as("SELECT hits FROM rate_limits WHERE bucket = ?")
+        .bind(bucket("+33612345678"))
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    assert_eq!(hits, Some((limit.max as i64 + typings.len() as i64,)));
+    for typed in typings {
+        let by_text: Option<(i64,)> =
+            sqlx::query_as("SELECT hits FROM rate_limits WHERE bucket = ?")
+                .bind(bucket(typed))
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        assert_eq!(by_text, None, "{typed}");
+    }
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM orders").await,
+        limit.max as i64 + 1
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM orders WHERE contact_phone = '+33612345678'"
+        )
+        .await,
+        limit.max as i64
+    );
 }
 
 /// A web order cannot claim an account; staff pick one that exists.

@@ -614,7 +614,8 @@ struct OrderSummary {
 /// `GET /orders`: a customer's own orders, newest first; for cashiers and
 /// managers, their pizzeria's orders of the last 24 hours (`?pizzeria_id=`
 /// for the admin), narrowed by `?status=`, or by `?phone=` to find a caller's
-/// past orders (any age). At most 100.
+/// past orders (any age; the number however typed, a 422 if it is none).
+/// At most 100.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
     let secret = state.secret_key.expose_secret().as_bytes();
@@ -638,6 +639,9 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
             sql.push("customer_id = ").push_bind(caller.user_id.0);
         }
         _ => {
+            // A customer asking for a pizzeria's orders (or a caller's, by
+            // phone) is refused for their role, before anything is parsed.
+            access::check_role(Some(&caller), Action::ListPizzeriaOrders)?;
             let pizzeria = match param("pizzeria_id") {
                 Some(p) => edge::path_param(&p, "pizzeria")?,
                 None => caller.pizzeria_id.ok_or_else(|| {
@@ -647,11 +651,15 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
             access::check(Some(&caller), Action::ListPizzeriaOrders, pizzeria)?;
             sql.push("pizzeria_id = ").push_bind(pizzeria.0);
             match param("phone") {
-                Some(phone) if phone.len() <= 20 => {
-                    sql.push(" AND contact_phone = ").push_bind(phone);
-                }
-                Some(_) => {
-                    return Err(ApiError::unprocessable("`phone` is at most 20 characters."))
+                // Parsed as checkout stored it: E.164, found through ix_orders_phone.
+                Some(typed) => {
+                    let phone = ocpizza::phone::parse(&typed).map_err(|why| {
+                        ApiError::unprocessable(format!(
+                            "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
+                        ))
+                    })?;
+                    sql.push(" AND contact_phone = ")
+                        .push_bind(phone.into_string());
                 }
                 None => {
                     sql.push(" AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY");

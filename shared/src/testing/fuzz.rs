@@ -357,16 +357,29 @@ pub fn edge_email() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// Phone numbers a "digits, spaces, + . - ( )" rule lets through, at its
-/// length limits.
+/// Phone numbers at the parser's edges (`phone::parse`): the usual French
+/// writings, another country's, the fiction range of the demo, one digit
+/// short or over, ranges nobody is given, and what the parser must refuse
+/// without a panic (RFC 3966 forms, letters, full-width digits).
 pub fn edge_phone() -> BoxedStrategy<String> {
     select(vec![
         "06 12 34 56 78",
         "+33 (0)6.12.34.56.78",
+        "0033 6 12 34 56 78",
+        "06\u{a0}12\u{a0}34\u{a0}56\u{a0}78",
+        "+44 20 7946 0958",
+        "06 39 98 00 01",
+        "06 12 34 56 7",
+        "06 12 34 56 78 9",
+        "07 12 34 56 78",
+        "+999 123 456 789",
         "000000",
         "123456789012345",
         "((((((123456))))))",
         "+-.() 06 12 34 56",
+        "tel:+33612345678;phone-context=é",
+        "06 PIZZA 78",
+        "０６１２３４５６７８",
     ])
     .prop_map(str::to_owned)
     .boxed()
