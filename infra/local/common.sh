@@ -25,6 +25,8 @@ export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local}"
 export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://localhost:9000,http://127.0.0.1:9000}"
 export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:2525}"
 export SMTP_FROM="${SMTP_FROM:-OC Pizza <commandes@ocpizza.test>}"
+# Where e-mails' tracker links lead: the storefront as `make run` serves it.
+export SITE_URL="${SITE_URL:-http://localhost:${WATCH_PORT:-9000}/lambda-url/storefront/}"
 # Where the local SMTP server keeps what it receives (a maildir; tests read it).
 export MAILDIR="${MAILDIR:-$RUN_DIR/mail}"
 

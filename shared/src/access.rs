@@ -58,7 +58,8 @@ pub enum Action {
     MenuExclusion,
     /// backoffice `GET /reports/revenue?pizzeria_id=`.
     PizzeriaRevenue,
-    /// backoffice `GET /reports/revenue` (the whole group).
+    /// backoffice `GET /reports/revenue?pizzeria_id=all` (or no
+    /// `pizzeria_id`): every pizzeria of the group.
     GroupRevenue,
 }
 
@@ -141,7 +142,9 @@ impl Action {
                 "backoffice `PUT\\|DELETE /pizzerias/{id}/products/{id}/unavailable`"
             }
             Action::PizzeriaRevenue => "backoffice `GET /reports/revenue?pizzeria_id=`",
-            Action::GroupRevenue => "backoffice `GET /reports/revenue` (the group)",
+            Action::GroupRevenue => {
+                "backoffice `GET /reports/revenue?pizzeria_id=all` (all pizzerias)"
+            }
         }
     }
 
@@ -165,7 +168,7 @@ impl Action {
             Action::EditMenu => "change the group's menu",
             Action::MenuExclusion => "take products off a pizzeria's menu",
             Action::PizzeriaRevenue => "read a pizzeria's revenue",
-            Action::GroupRevenue => "read the group's revenue",
+            Action::GroupRevenue => "read all pizzerias' revenue",
         }
     }
 

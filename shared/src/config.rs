@@ -7,7 +7,8 @@
 //!
 //! Production also refuses what would start but be unsafe: a token signing key
 //! shorter than 32 bytes or equal to the local one, a database URL that does
-//! not verify the server's certificate, and an `ENV` it does not know (a typo
+//! not verify the server's certificate, a site URL that is not https (e-mails
+//! carry the tracker's link with its token), and an `ENV` it does not know (a typo
 //! such as `ENV=production` must not fall back to the local defaults). Refusals
 //! name the setting, never its value.
 
@@ -33,6 +34,7 @@ pub mod var {
     pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
     pub const SMTP_URL: &str = "SMTP_URL";
     pub const SMTP_FROM: &str = "SMTP_FROM";
+    pub const SITE_URL: &str = "SITE_URL";
 }
 
 /// `ENV`, a closed list: unset, `LOCAL` or `TEST` is a developer's machine or
@@ -143,6 +145,27 @@ fn check_database_tls(url: &str) -> Result<(), ConfigError> {
     })
 }
 
+/// Production's `SITE_URL`: `https://host/…`, nothing else (no query, no
+/// fragment, no credentials, no space). Customers' e-mails link to the
+/// tracker under it with the order's token, which must not travel in clear.
+fn check_site_url(url: &str) -> Result<(), ConfigError> {
+    let host = url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    if host.is_empty()
+        || host.contains('@')
+        || url.contains(['?', '#'])
+        || url.contains(char::is_whitespace)
+    {
+        return Err(ConfigError::Invalid {
+            name: var::SITE_URL,
+            reason: "expected the shop's https:// address, e.g. https://www.ocpizza.fr/".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Everything a function needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -164,6 +187,9 @@ pub struct Config {
     pub smtp_url: SecretString,
     /// The `From` of customer e-mails (in production an identity SES verified).
     pub smtp_from: String,
+    /// Where the shop's pages are, ending with `/` (e-mails link to
+    /// `track.html` under it); empty in production where not set.
+    pub site_url: String,
 }
 
 /// Local defaults: the services `make run` starts on loopback. None of them
@@ -181,6 +207,7 @@ fn local_default(name: &str) -> Option<&'static str> {
         var::ALLOWED_ORIGINS => "http://localhost:9000,http://127.0.0.1:9000",
         var::SMTP_URL => "smtp://127.0.0.1:2525",
         var::SMTP_FROM => "OC Pizza <commandes@ocpizza.test>",
+        var::SITE_URL => "http://localhost:9000/lambda-url/storefront/",
         _ => return None,
     })
 }
@@ -215,6 +242,9 @@ impl Config {
             }
             if let Some(url) = get(var::DATABASE_URL) {
                 check_database_tls(&url)?;
+            }
+            if let Some(url) = get(var::SITE_URL) {
+                check_site_url(url.trim())?;
             }
         }
         // In production an unset, non-required setting stays empty: whatever
@@ -266,6 +296,10 @@ impl Config {
                 .collect(),
             smtp_url: secret(var::SMTP_URL),
             smtp_from: value(var::SMTP_FROM),
+            site_url: match value(var::SITE_URL).trim() {
+                "" => String::new(),
+                url => format!("{}/", url.trim_end_matches('/')),
+            },
         })
     }
 
@@ -535,6 +569,58 @@ mod tests {
             "mysql://root@127.0.0.1:3306/ocpizza_test",
         )];
         assert!(Config::from_lookup(&ALL_SECRETS, lookup_from(&local)).is_ok());
+    }
+
+    #[test]
+    fn production_needs_an_https_site_url() {
+        let required = [var::SITE_URL];
+        let err =
+            Config::from_lookup(&required, lookup_from(&[(var::ENV, "PRODUCTION")])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing(vec![var::SITE_URL]));
+        for bad in [
+            "http://www.ocpizza.fr/",
+            "www.ocpizza.fr",
+            "https://",
+            "https:///track",
+            "https://user:pass@www.ocpizza.fr/",
+            "https://www.ocpizza.fr/?utm=mail",
+            "https://www.ocpizza.fr/#top",
+            "https://www ocpizza.fr/",
+        ] {
+            let pairs = [(var::ENV, "PRODUCTION"), (var::SITE_URL, bad)];
+            let err = Config::from_lookup(&required, lookup_from(&pairs)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: var::SITE_URL,
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+        for (given, kept) in [
+            ("https://www.ocpizza.fr/", "https://www.ocpizza.fr/"),
+            (
+                "https://d111111abcdef8.cloudfront.net",
+                "https://d111111abcdef8.cloudfront.net/",
+            ),
+            (
+                "https://www.ocpizza.fr/boutique",
+                "https://www.ocpizza.fr/boutique/",
+            ),
+        ] {
+            let pairs = [(var::ENV, "PRODUCTION"), (var::SITE_URL, given)];
+            let config = Config::from_lookup(&required, lookup_from(&pairs)).unwrap();
+            assert_eq!(config.site_url, kept);
+        }
+        // Locally: the storefront as `make run` serves it.
+        let config = Config::from_lookup(&required, lookup_from(&[])).unwrap();
+        assert_eq!(
+            config.site_url,
+            "http://localhost:9000/lambda-url/storefront/"
+        );
     }
 
     #[test]

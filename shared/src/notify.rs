@@ -9,6 +9,11 @@
 //! sent, or retries it later with exponential backoff until it gives up. It is
 //! at least once: a crash between a send and its mark sends that e-mail again
 //! once the lease has run out.
+//!
+//! Every e-mail links to the order's tracker (`<SITE_URL>track.html?order=…&token=…`).
+//! The link is added when the e-mail is sent, from the order's tracking token:
+//! the stored body has none, so the token is kept in one place (the order),
+//! never in `notifications`, and never in a log line.
 
 use crate::config::Config;
 use crate::ids::OrderId;
@@ -88,12 +93,32 @@ pub fn message(status: OrderStatus, order: &OrderFacts) -> Option<(String, Strin
         ),
     };
     let body = format!(
-        "Bonjour {name},\n\n{news}\n\nCommande n° {n} — {pizzeria}\nTotal : {total}\n\n\
-         Merci de votre confiance,\nOC Pizza\n",
+        "Bonjour {name},\n\n{news}\n\nCommande n° {n} — {pizzeria}\nTotal : {total}\n\n{SIGN_OFF}",
         name = order.contact_name,
         total = order.total,
     );
     Some((subject, body))
+}
+
+/// The last lines of every e-mail; the tracker's link goes just above.
+const SIGN_OFF: &str = "Merci de votre confiance,\nOC Pizza\n";
+
+/// The tracker of an order: `site_url` (ending with `/`) then
+/// `track.html?order=<id>&token=<token, URL-encoded>`. It holds the token:
+/// for the customer's e-mail only, never for a log line.
+pub fn tracking_link(site_url: &str, order: OrderId, token: &str) -> String {
+    let token: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    format!("{site_url}track.html?order={}&token={token}", order.0)
+}
+
+/// A stored body with the tracker's link, in a sentence of its own above the
+/// sign-off (at the end for a body without it).
+fn with_link(body: &str, link: &str) -> String {
+    let follow = format!("Suivez votre commande : {link}\n\n");
+    match body.strip_suffix(SIGN_OFF) {
+        Some(message) => format!("{message}{follow}{SIGN_OFF}"),
+        None => format!("{}\n\n{follow}", body.trim_end()),
+    }
 }
 
 /// Records the notification for `order` entering `status`, in the caller's
@@ -205,13 +230,17 @@ pub enum MailerError {
     Url,
     #[error("SMTP_FROM is not a valid mailbox: {0}")]
     From(String),
+    #[error("SITE_URL is missing: e-mails link to the order's tracker under it")]
+    SiteUrl,
 }
 
-/// An SMTP client: where to send (`SMTP_URL`) and as whom (`SMTP_FROM`).
+/// An SMTP client: where to send (`SMTP_URL`), as whom (`SMTP_FROM`), and
+/// where the e-mails' links lead (`SITE_URL`).
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    site_url: String,
     /// The URL's user and password, scrubbed from stored error messages.
     secrets: Vec<String>,
 }
@@ -220,19 +249,24 @@ impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailer")
             .field("from", &self.from.to_string())
+            .field("site_url", &self.site_url)
             .finish_non_exhaustive()
     }
 }
 
 impl Mailer {
     pub fn from_config(config: &Config) -> Result<Mailer, MailerError> {
-        Mailer::new(&config.smtp_url, &config.smtp_from)
+        Mailer::new(&config.smtp_url, &config.smtp_from, &config.site_url)
     }
 
     /// `url` as lettre reads it: `smtp://127.0.0.1:2525` (plain, local),
     /// `smtps://USER:PASS@email-smtp.eu-west-3.amazonaws.com` (TLS on 465), or
-    /// `smtp://USER:PASS@host:587?tls=required` (STARTTLS).
-    pub fn new(url: &SecretString, from: &str) -> Result<Mailer, MailerError> {
+    /// `smtp://USER:PASS@host:587?tls=required` (STARTTLS). `site_url` is
+    /// the shop's address, ending with `/` (as `Config` gives it).
+    pub fn new(url: &SecretString, from: &str, site_url: &str) -> Result<Mailer, MailerError> {
+        if site_url.trim().is_empty() {
+            return Err(MailerError::SiteUrl);
+        }
         let url = url.expose_secret();
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|_| MailerError::Url)?
@@ -244,6 +278,7 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from,
+            site_url: site_url.to_owned(),
             secrets: url_credentials(url),
         })
     }
@@ -267,7 +302,10 @@ impl Mailer {
             .subject(n.subject.clone())
             .message_id(Some(message_id))
             .header(ContentType::TEXT_PLAIN)
-            .body(n.body.clone())
+            .body(with_link(
+                &n.body,
+                &tracking_link(&self.site_url, n.order_id, &n.tracking_token),
+            ))
             .map_err(|e| SendError::Permanent(format!("invalid message: {e}")))?;
         self.transport
             .send(email)
@@ -319,6 +357,10 @@ pub struct SendReport {
 
 struct Claimed {
     id: i64,
+    order_id: OrderId,
+    /// The order's, for the link; read after the claim, not stored with the
+    /// notification.
+    tracking_token: String,
     kind: String,
     recipient: String,
     subject: String,
@@ -337,24 +379,28 @@ pub async fn send_pending(
 ) -> Result<SendReport, sqlx::Error> {
     let lease_seconds = u64::from(limit) * SEND_TIMEOUT.as_secs() + 60;
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, String, String, String, String, i32)> = sqlx::query_as(
-        "SELECT id, kind, recipient, subject, body, attempts FROM notifications \
+    let rows: Vec<(i64, i64, String, String, String, String, i32)> = sqlx::query_as(
+        "SELECT id, order_id, kind, recipient, subject, body, attempts FROM notifications \
          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6)) \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
-    let claimed: Vec<Claimed> = rows
+    let mut claimed: Vec<Claimed> = rows
         .into_iter()
-        .map(|(id, kind, recipient, subject, body, attempts)| Claimed {
-            id,
-            kind,
-            recipient,
-            subject,
-            body,
-            attempts,
-        })
+        .map(
+            |(id, order_id, kind, recipient, subject, body, attempts)| Claimed {
+                id,
+                order_id: OrderId(order_id),
+                tracking_token: String::new(),
+                kind,
+                recipient,
+                subject,
+                body,
+                attempts,
+            },
+        )
         .collect();
     if claimed.is_empty() {
         tx.commit().await?;
@@ -372,6 +418,26 @@ pub async fn send_pending(
     lease.push(")");
     lease.build().execute(&mut *tx).await?;
     tx.commit().await?;
+
+    // The orders' tracking tokens, read apart from the claim: a locking read
+    // joined to `orders` would lock (or, with SKIP LOCKED, skip) orders that
+    // are changing meanwhile.
+    let mut tokens =
+        sqlx::QueryBuilder::<MySql>::new("SELECT id, tracking_token FROM orders WHERE id IN (");
+    let mut ids = tokens.separated(", ");
+    for n in &claimed {
+        ids.push_bind(n.order_id.0);
+    }
+    tokens.push(")");
+    let tokens: std::collections::HashMap<i64, String> = tokens
+        .build_query_as()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+    for n in &mut claimed {
+        n.tracking_token = tokens.get(&n.order_id.0).cloned().unwrap_or_default();
+    }
 
     let mut report = SendReport::default();
     for n in &claimed {
@@ -426,6 +492,8 @@ fn retry_delay_seconds(attempts: i32) -> i64 {
 mod tests {
     use super::*;
 
+    const SITE: &str = "https://www.ocpizza.fr/";
+
     fn facts(fulfilment: Fulfilment) -> OrderFacts {
         OrderFacts {
             number: "K7P2QX".into(),
@@ -459,6 +527,43 @@ mod tests {
     }
 
     #[test]
+    fn the_link_leads_to_the_tracker_with_the_token_encoded() {
+        assert_eq!(
+            tracking_link(SITE, OrderId(42), "Ab-_9"),
+            "https://www.ocpizza.fr/track.html?order=42&token=Ab-_9"
+        );
+        // Whatever a token holds stays inside its parameter.
+        assert_eq!(
+            tracking_link(SITE, OrderId(7), "a+b/c=d&e f"),
+            "https://www.ocpizza.fr/track.html?order=7&token=a%2Bb%2Fc%3Dd%26e+f"
+        );
+    }
+
+    #[test]
+    fn every_message_gets_the_link_above_the_sign_off() {
+        let link = tracking_link(SITE, OrderId(42), "t0k3n");
+        for &status in OrderStatus::ALL {
+            let Some((_, body)) = message(status, &facts(Fulfilment::Pickup)) else {
+                continue;
+            };
+            let sent = with_link(&body, &link);
+            assert!(
+                sent.ends_with(&format!(
+                    "Total : 12,50\u{a0}€\n\nSuivez votre commande : {link}\n\n\
+                     Merci de votre confiance,\nOC Pizza\n"
+                )),
+                "{sent}"
+            );
+            assert!(!body.contains("t0k3n"), "the stored body holds no token");
+        }
+        // A body stored in another shape still gets it, at the end.
+        assert_eq!(
+            with_link("Bonjour,\n", &link),
+            format!("Bonjour,\n\nSuivez votre commande : {link}\n\n")
+        );
+    }
+
+    #[test]
     fn ready_says_where_the_order_waits() {
         let (_, pickup) = message(OrderStatus::Ready, &facts(Fulfilment::Pickup)).unwrap();
         assert!(pickup.contains("au comptoir"), "{pickup}");
@@ -477,7 +582,7 @@ mod tests {
         let url = SecretString::from(
             "smtps://AKIAEXAMPLE:ses-smtp-pass@email-smtp.eu-west-3.amazonaws.com",
         );
-        let mailer = Mailer::new(&url, "OC Pizza <commandes@ocpizza.test>").unwrap();
+        let mailer = Mailer::new(&url, "OC Pizza <commandes@ocpizza.test>", SITE).unwrap();
         let scrubbed = mailer.scrub("535 auth failed for AKIAEXAMPLE with ses-smtp-pass");
         assert_eq!(scrubbed, "535 auth failed for *** with ***");
         let printed = format!("{mailer:?}");
@@ -487,12 +592,13 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_without_echoing_the_url() {
-        let err = Mailer::new(&SecretString::from("nope://secret@x"), "a@b.fr").unwrap_err();
+        let err = Mailer::new(&SecretString::from("nope://secret@x"), "a@b.fr", SITE).unwrap_err();
         assert!(!err.to_string().contains("secret"));
-        assert!(Mailer::new(
-            &SecretString::from("smtp://127.0.0.1:2525"),
-            "not an address"
-        )
-        .is_err());
+        let local = SecretString::from("smtp://127.0.0.1:2525");
+        assert!(Mailer::new(&local, "not an address", SITE).is_err());
+        assert!(matches!(
+            Mailer::new(&local, "a@b.fr", " "),
+            Err(MailerError::SiteUrl)
+        ));
     }
 }

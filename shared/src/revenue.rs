@@ -373,36 +373,58 @@ pub async fn report(
     })
 }
 
-/// Cents as euros with a dot and two decimals: `123456` → `1234.56`.
+/// Cents as euros the French way, with a decimal comma and two decimals and
+/// no thousands separator: `123456` → `1234,56` (what a French spreadsheet
+/// reads as a number).
 pub fn euros(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    format!("{sign}{},{:02}", abs / 100, abs % 100)
 }
 
-/// The CSV export: a header row, then one row per pizzeria and day, one
-/// `total` row per pizzeria, and a last `total` row for the whole scope
-/// (empty `pizzeria_id`). Amounts in euros with a dot (`1234.56`), counts as
-/// integers; comma-separated, RFC 4180 quoting, CRLF line ends.
+/// The French names of the payment methods and channels, in the CSV's headers.
+fn label(key: &str) -> &'static str {
+    match key {
+        "card" => "Carte bancaire",
+        "cash" => "Espèces",
+        "web" => "En ligne",
+        "phone" => "Téléphone",
+        _ => "Comptoir",
+    }
+}
+
+/// The CSV export as a French spreadsheet (Excel, LibreOffice) opens it with
+/// a double click: UTF-8 with a byte order mark (else Excel reads Latin-1),
+/// `;` between cells (`,` is the decimal separator), CRLF line ends, a cell
+/// quoted (RFC 4180) when it holds `;`, `"` or a line end, amounts in euros
+/// with a decimal comma (`1234,56`), dates as `YYYY-MM-DD`.
+///
+/// A header row, then one row per pizzeria and day, one `Total` row per
+/// pizzeria, and for all pizzerias a last `Total` row, `Toutes les
+/// pizzerias`, with an empty pizzeria number. Each row says its pizzeria, so
+/// the whole group's export sorts and filters by pizzeria. Amounts incl. VAT
+/// (`TTC`) are what customers paid, delivery fees included; a payment
+/// method's or channel's `CA TTC` likewise.
 pub fn to_csv(report: &Report) -> String {
-    let mut header = vec![
-        "date",
-        "pizzeria_id",
-        "pizzeria",
-        "orders",
-        "revenue_incl_vat_eur",
-        "revenue_excl_vat_eur",
-        "vat_eur",
-        "average_basket_eur",
+    let mut header: Vec<String> = [
+        "Date",
+        "N° pizzeria",
+        "Pizzeria",
+        "Commandes",
+        "CA HT (€)",
+        "TVA (€)",
+        "CA TTC (€)",
+        "Panier moyen TTC (€)",
     ]
     .into_iter()
     .map(str::to_owned)
-    .collect::<Vec<_>>();
+    .collect();
     for key in PAYMENT_METHODS.iter().chain(CHANNELS.iter()) {
-        header.push(format!("{key}_orders"));
-        header.push(format!("{key}_revenue_eur"));
+        header.push(format!("{} : commandes", label(key)));
+        header.push(format!("{} : CA TTC (€)", label(key)));
     }
-    let mut out = header.join(",");
+    let mut out = String::from("\u{feff}");
+    out.push_str(&header.join(";"));
     out.push_str("\r\n");
     let mut line = |date: &str, id: Option<PizzeriaId>, name: &str, f: &Figures| {
         let mut cells = vec![
@@ -410,9 +432,9 @@ pub fn to_csv(report: &Report) -> String {
             id.map(|i| i.0.to_string()).unwrap_or_default(),
             csv_cell(name),
             f.orders.to_string(),
-            euros(f.revenue_incl_vat_cents),
             euros(f.revenue_excl_vat_cents),
             euros(f.vat_cents),
+            euros(f.revenue_incl_vat_cents),
             euros(f.average_basket_cents),
         ];
         // In the header's order (the maps are sorted by name).
@@ -425,7 +447,7 @@ pub fn to_csv(report: &Report) -> String {
             cells.push(slice.orders.to_string());
             cells.push(euros(slice.revenue_cents));
         }
-        out.push_str(&cells.join(","));
+        out.push_str(&cells.join(";"));
         out.push_str("\r\n");
     };
     for p in &report.pizzerias {
@@ -439,24 +461,57 @@ pub fn to_csv(report: &Report) -> String {
         }
     }
     for p in &report.pizzerias {
-        line("total", Some(p.pizzeria_id), &p.name, &p.figures);
+        line("Total", Some(p.pizzeria_id), &p.name, &p.figures);
     }
-    let scope = if report.pizzeria_id.is_some() {
-        "total"
-    } else {
-        "group"
-    };
-    line("total", None, scope, &report.totals);
+    // One pizzeria's total is the scope's: no second row saying the same.
+    if report.pizzeria_id.is_none() {
+        line("Total", None, "Toutes les pizzerias", &report.totals);
+    }
     out
 }
 
 /// A CSV field, quoted when it must be.
 fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
+    if text.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_owned()
     }
+}
+
+/// The export's file name, saying what it holds:
+/// `chiffre-affaires_toutes-pizzerias_2026-03-01_2026-03-31.csv`, or for one
+/// pizzeria `chiffre-affaires_pizzeria-1-oc-pizza-lyon-presqu-ile_….csv`
+/// (its name in ASCII letters, digits and `-`, so any browser and file
+/// system keeps it as is).
+pub fn csv_filename(report: &Report) -> String {
+    let scope = match report.pizzeria_id {
+        None => "toutes-pizzerias".to_owned(),
+        Some(id) => match report.pizzerias.first().map(|p| slug(&p.name)) {
+            Some(name) if !name.is_empty() => format!("pizzeria-{id}-{name}"),
+            _ => format!("pizzeria-{id}"),
+        },
+    };
+    format!("chiffre-affaires_{scope}_{}_{}.csv", report.from, report.to)
+}
+
+/// `OC Pizza Lyon Presqu'île` → `oc-pizza-lyon-presqu-ile`: accents dropped
+/// (NFD, then ASCII only), anything else a `-`, at most 60 characters.
+fn slug(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    for c in name.nfd().filter(char::is_ascii) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out: String = out.chars().take(60).collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -502,10 +557,54 @@ mod tests {
     }
 
     #[test]
-    fn euros_have_a_dot_and_two_decimals() {
-        assert_eq!(euros(0), "0.00");
-        assert_eq!(euros(5), "0.05");
-        assert_eq!(euros(123456), "1234.56");
-        assert_eq!(euros(-150), "-1.50");
+    fn euros_have_a_decimal_comma_and_two_decimals() {
+        assert_eq!(euros(0), "0,00");
+        assert_eq!(euros(5), "0,05");
+        assert_eq!(euros(123456), "1234,56");
+        assert_eq!(euros(123456789), "1234567,89");
+        assert_eq!(euros(-150), "-1,50");
+    }
+
+    #[test]
+    fn cells_are_quoted_for_semicolons_quotes_and_line_ends() {
+        assert_eq!(csv_cell("OC Pizza, Lyon"), "OC Pizza, Lyon");
+        assert_eq!(csv_cell("Lyon; Presqu'île"), "\"Lyon; Presqu'île\"");
+        assert_eq!(csv_cell("Le \"Vieux\" Lyon"), "\"Le \"\"Vieux\"\" Lyon\"");
+        assert_eq!(csv_cell("a\nb"), "\"a\nb\"");
+    }
+
+    #[test]
+    fn the_file_name_says_the_scope_and_the_period() {
+        let period = Period::new(date(2026, 3, 1), date(2026, 3, 31)).unwrap();
+        let mut report = Report {
+            pizzeria_id: None,
+            from: period.from(),
+            to: period.to(),
+            time_zone: "Europe/Paris",
+            counted_statuses: SOLD_STATUSES,
+            totals: Figures::empty(),
+            days: days_of(&period),
+            pizzerias: Vec::new(),
+        };
+        assert_eq!(
+            csv_filename(&report),
+            "chiffre-affaires_toutes-pizzerias_2026-03-01_2026-03-31.csv"
+        );
+        report.pizzeria_id = Some(PizzeriaId(1));
+        report.pizzerias.push(PizzeriaRevenue {
+            pizzeria_id: PizzeriaId(1),
+            name: "OC Pizza Lyon Presqu'île — Côté Saône".into(),
+            figures: Figures::empty(),
+            days: Vec::new(),
+        });
+        assert_eq!(
+            csv_filename(&report),
+            "chiffre-affaires_pizzeria-1-oc-pizza-lyon-presqu-ile-cote-saone_2026-03-01_2026-03-31.csv"
+        );
+        report.pizzerias[0].name = "=\"; ピザ".into();
+        assert_eq!(
+            csv_filename(&report),
+            "chiffre-affaires_pizzeria-1_2026-03-01_2026-03-31.csv"
+        );
     }
 }

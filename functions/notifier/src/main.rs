@@ -6,7 +6,12 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::telemetry::init();
-    let config = Config::load_or_exit(&[var::DATABASE_URL, var::SMTP_URL, var::SMTP_FROM]);
+    let config = Config::load_or_exit(&[
+        var::DATABASE_URL,
+        var::SMTP_URL,
+        var::SMTP_FROM,
+        var::SITE_URL,
+    ]);
     let state = notifier::State {
         pool: ocpizza::db::connect_lazy(&config)?,
         mailer: Mailer::from_config(&config)?,

@@ -1,7 +1,7 @@
 //! Notifications end to end: orders placed through checkout and moved through
 //! their statuses on real MariaDB, e-mails sent with lettre to the real local
 //! SMTP server (aiosmtpd, started by `make test`) and read back from its
-//! maildir.
+//! maildir; the tracker's link in each e-mail followed to the orders function.
 
 use base64::Engine;
 use http::StatusCode;
@@ -17,6 +17,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 struct World {
     checkout: checkout::State,
@@ -131,6 +132,8 @@ struct Email {
     from: String,
     subject: String,
     message_id: String,
+    /// The text, decoded from its transfer encoding as a mail client does.
+    body: String,
 }
 
 /// Every e-mail the local server received for `address`.
@@ -154,10 +157,10 @@ fn emails_to(address: &str) -> Vec<Email> {
     found
 }
 
-/// The headers we check, unfolded, with RFC 2047 words decoded.
+/// The headers we check, unfolded, with RFC 2047 words decoded, and the body.
 fn parse(raw: &str) -> Email {
     let raw = raw.replace("\r\n", "\n");
-    let head = raw.split("\n\n").next().unwrap_or_default();
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.lines() {
         if line.starts_with([' ', '\t']) {
@@ -182,7 +185,50 @@ fn parse(raw: &str) -> Email {
         from: get("from"),
         subject: get("subject"),
         message_id: get("message-id"),
+        body: decode_body(&get("content-transfer-encoding"), body),
     }
+}
+
+/// A body in its transfer encoding (lettre picks 7bit, quoted-printable or
+/// base64 for the text), as text.
+fn decode_body(encoding: &str, body: &str) -> String {
+    let bytes = match encoding.to_ascii_lowercase().as_str() {
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(body.split_whitespace().collect::<String>())
+            .expect("base64 body"),
+        "quoted-printable" => {
+            // Soft line breaks (`=` at a line's end) join lines; `=XX` is a byte.
+            let text = body.replace("=\n", "");
+            let mut out = Vec::new();
+            let mut bytes = text.bytes();
+            while let Some(b) = bytes.next() {
+                if b == b'=' {
+                    let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                    let hex = std::str::from_utf8(&hex).expect("ASCII");
+                    out.push(u8::from_str_radix(hex, 16).expect("=XX in quoted-printable"));
+                } else {
+                    out.push(b);
+                }
+            }
+            out
+        }
+        _ => body.as_bytes().to_vec(),
+    };
+    String::from_utf8(bytes)
+        .expect("UTF-8 body")
+        .replace("\r\n", "\n")
+}
+
+/// The tracker's link of an e-mail: what follows its French sentence.
+fn tracker_link(email: &Email) -> String {
+    let (_, rest) = email
+        .body
+        .split_once("Suivez votre commande : ")
+        .unwrap_or_else(|| panic!("no link to the tracker in {email:?}"));
+    rest.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Decodes `=?utf-8?b?…?=` words (the whitespace between two of them is not text).
@@ -306,12 +352,20 @@ async fn each_status_change_sends_one_french_email_even_when_applied_twice(pool:
             "OC Pizza <commandes@ocpizza.test>"
         );
         assert!(email.message_id.starts_with("<notification."), "{email:?}");
+        let link = tracker_link(email);
+        assert_eq!(
+            link,
+            notify::tracking_link(&testing::config().site_url, delivery, &token)
+        );
     }
     let received = emails_to(&picked_up_to);
     assert_eq!(received.len(), 4, "{received:?}");
     assert!(received
         .iter()
         .any(|e| e.subject == format!("Votre commande n° {pickup_number} a été retirée")));
+    assert!(received
+        .iter()
+        .all(|e| tracker_link(e).contains(&format!("track.html?order={}&", pickup.0))));
 
     // Nothing is sent twice.
     assert_eq!(
@@ -333,6 +387,7 @@ fn unreachable_mailer() -> Mailer {
     Mailer::new(
         &SecretString::from("smtp://127.0.0.1:1"),
         "OC Pizza <commandes@ocpizza.test>",
+        &testing::config().site_url,
     )
     .unwrap()
 }
@@ -401,7 +456,11 @@ async fn smtp_down_retries_later_and_never_blocks_the_order(pool: MySqlPool) {
             ("preparing".to_owned(), "sent".to_owned(), 1, None),
         ]
     );
-    let subjects = sorted(emails_to(&address).into_iter().map(|e| e.subject).collect());
+    let received = emails_to(&address);
+    assert!(received
+        .iter()
+        .all(|e| e.body.contains("Suivez votre commande : ")));
+    let subjects = sorted(received.into_iter().map(|e| e.subject).collect());
     assert_eq!(
         subjects,
         [
@@ -456,4 +515,130 @@ async fn an_order_without_an_email_address_records_nothing(pool: MySqlPool) {
             .unwrap(),
         SendReport::default()
     );
+}
+
+/// Every log line this test's thread writes, at every level, kept in memory.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Catches this thread's logs until the guard is dropped (`#[sqlx::test]`
+    /// runs each test on a current-thread runtime, so the sender's and the
+    /// handlers' lines are this thread's).
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || logs.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The link of each e-mail leads to the order's tracker: `<SITE_URL>track.html`
+/// with the order's id and token, which the orders function answers with this
+/// order (and a wrong token with a 404). The token is in the e-mails only:
+/// neither in the stored notifications nor in any log line.
+#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+async fn every_email_links_to_the_orders_tracker(pool: MySqlPool) {
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    let world = world(&pool).await;
+    let address = unique_address("suivi");
+    let (id, number, token) = place(&world, "pickup", Some(&address)).await;
+    advance(&pool, id, Preparing).await.unwrap();
+    // A first pass that fails (its error is logged), then the sends.
+    let report = notify::send_pending(&pool, &unreachable_mailer(), 50)
+        .await
+        .unwrap();
+    assert_eq!(report.retried, 2);
+    make_due(&pool).await;
+    let report = notify::send_pending(&pool, &world.mailer, 50)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 2);
+
+    let site = testing::config().site_url;
+    let received = emails_to(&address);
+    assert_eq!(received.len(), 2, "{received:?}");
+    for email in &received {
+        let link = tracker_link(email);
+        let rest = link
+            .strip_prefix(site.as_str())
+            .unwrap_or_else(|| panic!("{link} is not under SITE_URL {site}"));
+        let (page, query) = rest.split_once('?').expect("a query string");
+        assert_eq!(page, "track.html", "{link}");
+        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {name} in {link}"))
+        };
+        assert_eq!(param("order"), id.0.to_string());
+        assert_eq!(param("token"), token);
+
+        // What the tracker asks the orders function, from the link alone.
+        let from_link = |token: &str| {
+            let token: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            http::Request::builder()
+                .uri(format!("/orders/{}?token={token}", param("order")))
+                .body(Body::Empty)
+                .unwrap()
+        };
+        let response = ::orders::handle(&world.orders, from_link(&param("token"))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let order: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(order["order"]["number"], number.as_str());
+        assert_eq!(order["order"]["id"], id.0);
+
+        let mut wrong = param("token");
+        wrong.replace_range(..1, if wrong.starts_with('A') { "B" } else { "A" });
+        for bad in [wrong.as_str(), "", "not-the-token"] {
+            let response = ::orders::handle(&world.orders, from_link(bad)).await;
+            assert!(
+                matches!(
+                    response.status(),
+                    StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
+                ),
+                "{bad}: {}",
+                response.status()
+            );
+        }
+    }
+
+    // Stored without it: the token lives in the order only.
+    let stored = scalar(
+        &pool,
+        &format!(
+            "SELECT COUNT(*) FROM notifications WHERE order_id = {} AND body LIKE '%track.html%'",
+            id.0
+        ),
+    )
+    .await;
+    assert_eq!(stored, 0);
+    let logged = logs.text();
+    assert!(
+        logged.contains("e-mail not sent"),
+        "the capture sees the sender's lines: {logged}"
+    );
+    assert!(!logged.contains(&token), "the token reached a log line");
 }
