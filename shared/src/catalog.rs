@@ -6,9 +6,14 @@
 //! recipe cannot be made (the kitchen has no card for it) and shows 0. It is
 //! one query per menu, whatever the size of the order history: reservations
 //! live in `stock.reserved`, so orders are never scanned.
+//!
+//! Opening hours are local times in Paris; whether a pizzeria is open at an
+//! instant, and when it next opens, are pure functions of its hours and that
+//! instant.
 
 use crate::ids::{PizzeriaId, ProductId};
-use chrono::{DateTime, Datelike, NaiveTime, Utc};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
 use sqlx::MySqlPool;
@@ -83,6 +88,21 @@ impl Pizzeria {
         self.open_now = self.accepting_orders && is_open(&self.opening_hours, now);
         self
     }
+
+    /// Has opened its doors: `active`, or `closed` since. A pizzeria
+    /// `opening_soon` is not a shop yet.
+    pub fn has_opened(&self) -> bool {
+        self.status != "opening_soon"
+    }
+
+    /// When it next takes orders, at or after `now`: `None` when it takes no
+    /// orders at all (not `active`) or has no opening hours.
+    pub fn next_opening(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.accepting_orders {
+            return None;
+        }
+        next_opening(&self.opening_hours, now)
+    }
 }
 
 type PizzeriaRow = (
@@ -151,15 +171,64 @@ pub fn is_open(hours: &[OpeningPeriod], now: DateTime<Utc>) -> bool {
     let local = now.with_timezone(&Paris);
     let weekday = local.weekday().number_from_monday() as u8;
     let time = local.time();
-    hours.iter().filter(|p| p.weekday == weekday).any(|p| {
-        match (
-            NaiveTime::parse_from_str(&p.opens_at, "%H:%M:%S"),
-            NaiveTime::parse_from_str(&p.closes_at, "%H:%M:%S"),
-        ) {
-            (Ok(open), Ok(close)) => open <= time && time < close,
-            _ => false,
+    hours
+        .iter()
+        .filter(|p| p.weekday == weekday)
+        .filter_map(times)
+        .any(|(opens, closes)| opens <= time && time < closes)
+}
+
+/// The first instant at or after `now` at which one of the periods begins
+/// (Paris time), so the first at which [`is_open`] holds for a pizzeria
+/// closed at `now`; `None` without any period.
+pub fn next_opening(hours: &[OpeningPeriod], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let today = now.with_timezone(&Paris).date_naive();
+    // Today and the 8 days after: a period that began earlier today comes
+    // back in 7 days; one lost tomorrow to the clocks going forward, in 8.
+    (0..=8)
+        .filter_map(|days| today.checked_add_days(Days::new(days)))
+        .flat_map(|date| {
+            let weekday = date.weekday().number_from_monday() as u8;
+            hours
+                .iter()
+                .filter(move |p| p.weekday == weekday)
+                .flat_map(move |p| starts(date, p))
+        })
+        .filter(|start| *start >= now)
+        .min()
+}
+
+/// The instants at which a period begins on `date`. Usually one; when the
+/// clocks go back, a start inside the repeated hour happens twice; when they
+/// go forward, a start inside the missing hour happens when the clocks jump,
+/// unless the period is over by then.
+fn starts(date: NaiveDate, period: &OpeningPeriod) -> Vec<DateTime<Utc>> {
+    let Some((opens, closes)) = times(period) else {
+        return vec![];
+    };
+    let local = date.and_time(opens);
+    match Paris.from_local_datetime(&local) {
+        LocalResult::Single(at) => vec![at.to_utc()],
+        LocalResult::Ambiguous(first, second) => vec![first.to_utc(), second.to_utc()],
+        LocalResult::None => {
+            // The first local minute after the start that exists: the jump
+            // (time zones change on whole minutes).
+            let minute = local.with_second(0).unwrap_or(local);
+            (1..=24 * 60)
+                .map(|m| minute + TimeDelta::minutes(m))
+                .take_while(|l| l.date() == date && l.time() < closes)
+                .find_map(|l| Paris.from_local_datetime(&l).earliest())
+                .map(|at| at.to_utc())
+                .into_iter()
+                .collect()
         }
-    })
+    }
+}
+
+/// A period's opening and closing times, `None` if either does not parse.
+fn times(period: &OpeningPeriod) -> Option<(NaiveTime, NaiveTime)> {
+    let parse = |t: &str| NaiveTime::parse_from_str(t, "%H:%M:%S").ok();
+    Some((parse(&period.opens_at)?, parse(&period.closes_at)?))
 }
 
 async fn opening_hours(
@@ -305,7 +374,6 @@ pub async fn menu(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     fn period(weekday: u8, opens_at: &str, closes_at: &str) -> OpeningPeriod {
         OpeningPeriod {
@@ -329,5 +397,143 @@ mod tests {
             &hours,
             Utc.with_ymd_and_hms(2026, 11, 29, 18, 0, 0).unwrap()
         ));
+    }
+
+    /// The demo's ordinary hours: lunch and dinner, Tuesday to Sunday.
+    fn lunch_and_dinner() -> Vec<OpeningPeriod> {
+        (2..=7)
+            .flat_map(|day| {
+                [
+                    period(day, "11:30:00", "14:30:00"),
+                    period(day, "18:00:00", "23:00:00"),
+                ]
+            })
+            .collect()
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn paris(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Paris
+            .with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .single()
+            .unwrap()
+            .to_utc()
+    }
+
+    #[test]
+    fn the_next_opening_is_the_next_period_in_paris_time() {
+        let hours = lunch_and_dinner();
+        // Saturday 28 Nov 2026 (UTC+1): between the services, then during one.
+        assert_eq!(
+            next_opening(&hours, paris(2026, 11, 28, 15, 0)),
+            Some(utc(2026, 11, 28, 17, 0))
+        );
+        assert_eq!(
+            next_opening(&hours, paris(2026, 11, 28, 12, 0)),
+            Some(paris(2026, 11, 28, 18, 0))
+        );
+        // At the very minute it opens: now.
+        assert_eq!(
+            next_opening(&hours, paris(2026, 11, 28, 18, 0)),
+            Some(paris(2026, 11, 28, 18, 0))
+        );
+        // No hours, no opening.
+        assert_eq!(next_opening(&[], paris(2026, 11, 28, 15, 0)), None);
+    }
+
+    #[test]
+    fn the_next_opening_crosses_the_weeks_end() {
+        let hours = lunch_and_dinner();
+        // Sunday 29 Nov 2026 after dinner: closed on Monday, so Tuesday lunch.
+        assert_eq!(
+            next_opening(&hours, paris(2026, 11, 29, 23, 30)),
+            Some(utc(2026, 12, 1, 10, 30))
+        );
+        // Monday all day: the same Tuesday.
+        assert_eq!(
+            next_opening(&hours, paris(2026, 11, 30, 12, 0)),
+            Some(paris(2026, 12, 1, 11, 30))
+        );
+        // Open on Mondays only, asked on a Tuesday: six days later.
+        let mondays = [period(1, "18:00:00", "22:00:00")];
+        assert_eq!(
+            next_opening(&mondays, paris(2026, 12, 1, 9, 0)),
+            Some(paris(2026, 12, 7, 18, 0))
+        );
+        // Asked on a Monday after it closed: a week later.
+        assert_eq!(
+            next_opening(&mondays, paris(2026, 11, 30, 22, 0)),
+            Some(paris(2026, 12, 7, 18, 0))
+        );
+    }
+
+    #[test]
+    fn the_next_opening_follows_the_change_of_hour() {
+        let hours = lunch_and_dinner();
+        // Saturday 27 March 2027 after dinner (UTC+1); Sunday lunch is after
+        // the clocks go forward (UTC+2): 09:30 UTC, not 10:30.
+        assert_eq!(
+            next_opening(&hours, paris(2027, 3, 27, 23, 30)),
+            Some(utc(2027, 3, 28, 9, 30))
+        );
+        // Saturday 24 October 2026 after dinner (UTC+2); Sunday lunch is
+        // after they go back (UTC+1): 10:30 UTC.
+        assert_eq!(
+            next_opening(&hours, paris(2026, 10, 24, 23, 30)),
+            Some(utc(2026, 10, 25, 10, 30))
+        );
+
+        // A night opening inside the hour that does not exist (28 March 2027,
+        // 02:00 to 03:00): it opens when the clocks jump to 03:00, 01:00 UTC.
+        let night = [period(7, "02:30:00", "04:00:00")];
+        assert_eq!(
+            next_opening(&night, paris(2027, 3, 27, 23, 0)),
+            Some(utc(2027, 3, 28, 1, 0))
+        );
+        // A period wholly inside that hour does not happen that night.
+        let lost = [period(7, "02:15:00", "02:45:00")];
+        assert_eq!(
+            next_opening(&lost, paris(2027, 3, 27, 23, 0)),
+            Some(paris(2027, 4, 4, 2, 15))
+        );
+        // Inside the hour that happens twice (25 October 2026, 02:00 to
+        // 03:00): 02:30 comes at 00:30 UTC, and again at 01:30 UTC.
+        assert_eq!(
+            next_opening(&night, utc(2026, 10, 25, 0, 0)),
+            Some(utc(2026, 10, 25, 0, 30))
+        );
+        assert_eq!(
+            next_opening(&night, utc(2026, 10, 25, 1, 0)),
+            Some(utc(2026, 10, 25, 1, 30))
+        );
+    }
+
+    /// Minute by minute over a fortnight around each change of hour: for
+    /// every closed minute, the next opening is the first minute `is_open`
+    /// holds.
+    #[test]
+    fn the_next_opening_is_the_first_open_minute() {
+        let mut hours = lunch_and_dinner();
+        hours.push(period(7, "02:30:00", "04:00:00"));
+        hours.push(period(7, "02:15:00", "02:20:00"));
+        hours.push(period(1, "00:00:00", "01:00:00"));
+        for start in [utc(2027, 3, 21, 0, 0), utc(2026, 10, 18, 0, 0)] {
+            let minutes: Vec<DateTime<Utc>> = (0..14 * 24 * 60)
+                .map(|m| start + TimeDelta::minutes(m))
+                .collect();
+            let mut first_open = None;
+            for &at in minutes.iter().rev() {
+                if is_open(&hours, at) {
+                    first_open = Some(at);
+                    continue;
+                }
+                if let Some(expected) = first_open {
+                    assert_eq!(next_opening(&hours, at), Some(expected), "from {at}");
+                }
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! are known, and the answer says so. The key is never logged nor shown:
 //! transport errors are stripped of the URL that carries it.
 
+use crate::catalog::Pizzeria;
 use crate::config::Config;
 use crate::ids::PizzeriaId;
 use crate::money::Money;
@@ -325,10 +326,43 @@ pub struct Zone {
 }
 
 impl Zone {
+    /// A pizzeria (whatever its status) seen from `at`.
+    pub fn of(pizzeria: &Pizzeria, at: Coordinates) -> Zone {
+        let site = Coordinates {
+            latitude: pizzeria.latitude,
+            longitude: pizzeria.longitude,
+        };
+        Zone {
+            pizzeria_id: pizzeria.id,
+            name: pizzeria.name.clone(),
+            distance_m: metres(site, at),
+            delivery_radius_m: pizzeria.delivery.radius_m,
+            delivery_fee: Money::from_cents(pizzeria.delivery.fee_cents),
+            min_order: Money::from_cents(pizzeria.delivery.min_order_cents),
+        }
+    }
+
     /// The point is within this pizzeria's delivery radius.
     pub fn delivers(&self) -> bool {
         self.distance_m <= i64::from(self.delivery_radius_m)
     }
+}
+
+/// Distance rounded to the metre, as zones show it.
+fn metres(a: Coordinates, b: Coordinates) -> i64 {
+    distance_m(a, b).round() as i64
+}
+
+/// Pizzerias already loaded (with their hours, whether open now...), each
+/// with its zone seen from `at`, nearest first (ties by id), as
+/// [`pizzerias_by_distance`] ranks them.
+pub fn rank_pizzerias(pizzerias: Vec<Pizzeria>, at: Coordinates) -> Vec<(Zone, Pizzeria)> {
+    let mut ranked: Vec<(Zone, Pizzeria)> = pizzerias
+        .into_iter()
+        .map(|p| (Zone::of(&p, at), p))
+        .collect();
+    ranked.sort_by_key(|(z, _)| (z.distance_m, z.pizzeria_id.0));
+    ranked
 }
 
 /// One active pizzeria's site: id, name, position, radius, fee, minimum order.
@@ -367,14 +401,13 @@ fn rank(rows: Vec<SiteRow>, at: Coordinates) -> Vec<Zone> {
         .map(|(id, name, latitude, longitude, radius, fee, min)| Zone {
             pizzeria_id: PizzeriaId(id),
             name,
-            distance_m: distance_m(
+            distance_m: metres(
                 Coordinates {
                     latitude,
                     longitude,
                 },
                 at,
-            )
-            .round() as i64,
+            ),
             delivery_radius_m: radius,
             delivery_fee: Money::from_cents(fee),
             min_order: Money::from_cents(min),

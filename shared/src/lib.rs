@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod consumer;
 pub mod db;

@@ -152,7 +152,8 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
             "Pizzeria closed",
             format!("{} is closed at this hour.", pizzeria.name),
         )
-        .with("opening_hours", &pizzeria.opening_hours));
+        .with("opening_hours", &pizzeria.opening_hours)
+        .with("opens_at", pizzeria.next_opening(now)));
     }
 
     let destination = match cart.fulfilment {

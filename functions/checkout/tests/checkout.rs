@@ -455,7 +455,52 @@ async fn a_closed_pizzeria_refuses_orders_with_its_hours(pool: MySqlPool) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json_of(&response)["type"], "/problems/pizzeria-closed");
+    let problem = json_of(&response);
+    assert_eq!(problem["type"], "/problems/pizzeria-closed");
+    assert_eq!(problem["opening_hours"], json!([]));
+    // No hours at all: it does not know when it opens, and says so.
+    assert_eq!(problem["opens_at"], Value::Null);
+    assert!(problem.as_object().unwrap().contains_key("opens_at"));
+
+    // One lunch a week, three days from today's UTC date: never today nor
+    // tomorrow in Paris, whatever the hour this runs, and days ahead, so the
+    // next opening is the same instant for this test and for checkout.
+    let day = chrono::Utc::now().date_naive() + chrono::Days::new(3);
+    sqlx::query(
+        "INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at) \
+         VALUES (1, ?, '12:00:00', '14:00:00')",
+    )
+    .bind(chrono::Datelike::weekday(&day).number_from_monday())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let hours = ocpizza::catalog::pizzeria(&pool, ocpizza::ids::PizzeriaId(1), chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap()
+        .opening_hours;
+    let expected = ocpizza::catalog::next_opening(&hours, chrono::Utc::now()).unwrap();
+    let response = checkout::handle(
+        &state,
+        order(
+            pickup_cash(json!([{"product_id": 1, "quantity": 1}])),
+            Some(&key()),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = json_of(&response);
+    assert_eq!(problem["type"], "/problems/pizzeria-closed");
+    let opens_at = problem["opens_at"].as_str().expect("opens_at");
+    assert_eq!(
+        opens_at,
+        expected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    // 12:00 in Paris that day: 11:00 UTC in winter, 10:00 in summer.
+    assert!(
+        [format!("{day}T11:00:00Z"), format!("{day}T10:00:00Z")].contains(&opens_at.to_owned()),
+        "{opens_at}"
+    );
 }
 
 #[sqlx::test(migrations = "../../migrations")]

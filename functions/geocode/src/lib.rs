@@ -1,14 +1,17 @@
 //! The geocode function: an address typed by a customer becomes coordinates,
-//! the nearest active pizzeria that delivers there, its fee and minimum order.
+//! the nearest pizzeria that delivers there and takes orders now, its fee and
+//! minimum order; the pizzerias that would deliver there but are closed, with
+//! when they open; and the nearest open pizzeria, for pickup.
 //!
 //! `GET /geocode?address=...`. Geocoding itself (Google, the database cache,
 //! the demo addresses without a key) and the delivery zones live in
-//! `ocpizza::geo`; this crate holds the route and the answer's shape.
+//! `ocpizza::geo`, opening hours in `ocpizza::catalog`; this crate holds the
+//! route and the answer's shape.
 
-use chrono::Utc;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::{Method, StatusCode};
 use ocpizza::catalog::{self, Pizzeria};
+use ocpizza::clock::Clock;
 use ocpizza::geo::{self, GeoError, Geocoder, Zone};
 use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
 use serde_json::{json, Value};
@@ -20,12 +23,16 @@ pub struct State {
     pub pool: MySqlPool,
     pub cors: Cors,
     pub geocoder: Geocoder,
+    /// Whether a pizzeria is open, and when it opens, is read at this clock's
+    /// `now` (the system's; a fixed instant in tests).
+    pub clock: Clock,
 }
 
 /// How long a browser may reuse an answer. `private`: the query string is a
 /// customer's address, which has no business in a shared cache; five
-/// minutes: a pizzeria's zone, fee or status changes rarely, and checkout
-/// checks the address again on the server anyway.
+/// minutes: a pizzeria's zone and fee change rarely, an answer a few minutes
+/// late on an opening or closing hour costs little, and checkout checks the
+/// address and the hour again on the server anyway.
 const CACHE_CONTROL_VALUE: &str = "private, max-age=300";
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -67,27 +74,28 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
         )
         .await
         .map_err(geo_error)?;
-    let ranked = geo::pizzerias_by_distance(&state.pool, found.coordinates).await?;
-    let delivering: Vec<&Zone> = ranked.iter().filter(|z| z.delivers()).collect();
-    let chosen = delivering.first().copied();
-    // Always the nearest active pizzeria, for pickup: when nobody delivers
+    let now = state.clock.now();
+    // A pizzeria not opened yet has no zone to offer (the list of pizzerias
+    // shows it as opening soon); one that has opened is named even when it
+    // takes no orders now, so the customer learns why it is not chosen.
+    let opened: Vec<Pizzeria> = catalog::pizzerias(&state.pool, now)
+        .await?
+        .into_iter()
+        .filter(Pizzeria::has_opened)
+        .collect();
+    let ranked = geo::rank_pizzerias(opened, found.coordinates);
+    let (open, closed): (Vec<&(Zone, Pizzeria)>, Vec<&(Zone, Pizzeria)>) = ranked
+        .iter()
+        .filter(|(zone, _)| zone.delivers())
+        .partition(|(_, pizzeria)| pizzeria.open_now);
+    let chosen = open.first().copied();
+    // The nearest pizzeria open now, for pickup: when nobody open delivers
     // there, it is what the customer can still do.
-    let nearest = ranked.first();
-
-    let now = Utc::now();
-    let pizzeria = match chosen {
-        Some(zone) => Some(load_pizzeria(state, zone, now).await?),
-        None => None,
-    };
-    let pickup = match (nearest, chosen, &pizzeria) {
-        (Some(n), Some(c), Some(p)) if n.pizzeria_id == c.pizzeria_id => Some(p.clone()),
-        (Some(n), _, _) => Some(load_pizzeria(state, n, now).await?),
-        (None, _, _) => None,
-    };
+    let pickup = ranked.iter().find(|(_, pizzeria)| pizzeria.open_now);
 
     let span = tracing::Span::current();
     span.record("source", tracing::field::debug(found.source));
-    if let Some(zone) = chosen {
+    if let Some((zone, _)) = chosen {
         span.record("pizzeria_id", zone.pizzeria_id.0);
     }
 
@@ -95,7 +103,8 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
     // the question was well put. A 200 with `delivers: false` lets the page
     // say so and offer the nearest pizzeria for pickup, where a 422 would
     // read as "your address is wrong". Checkout, which cannot place such an
-    // order, is where it becomes a 422.
+    // order, is where it becomes a 422. So is a zone whose pizzerias are all
+    // closed: `closed` says which would deliver, and when each opens.
     let answer = json!({
         "query": found.query,
         "formatted_address": found.formatted_address,
@@ -103,12 +112,18 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
         "longitude": found.coordinates.longitude,
         "source": found.source,
         "delivers": chosen.is_some(),
-        "pizzeria": pizzeria,
-        "distance_m": chosen.map(|z| z.distance_m),
-        "delivery_fee_cents": chosen.map(|z| z.delivery_fee),
-        "min_order_cents": chosen.map(|z| z.min_order),
-        "others": delivering.iter().skip(1).map(|z| summary(z)).collect::<Vec<_>>(),
-        "pickup": nearest.zip(pickup).map(|(zone, pizzeria)| json!({
+        "pizzeria": chosen.map(|(_, pizzeria)| pizzeria),
+        "distance_m": chosen.map(|(zone, _)| zone.distance_m),
+        "delivery_fee_cents": chosen.map(|(zone, _)| zone.delivery_fee),
+        "min_order_cents": chosen.map(|(zone, _)| zone.min_order),
+        "others": open.iter().skip(1).map(|(zone, _)| summary(zone)).collect::<Vec<_>>(),
+        "closed": closed.iter().map(|(zone, pizzeria)| json!({
+            "id": zone.pizzeria_id,
+            "name": zone.name,
+            "distance_m": zone.distance_m,
+            "opens_at": pizzeria.next_opening(now),
+        })).collect::<Vec<_>>(),
+        "pickup": pickup.map(|(zone, pizzeria)| json!({
             "pizzeria": pizzeria,
             "distance_m": zone.distance_m,
         })),
@@ -120,18 +135,7 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// The pizzeria as `menu` shows it (address, phone, hours, open now).
-async fn load_pizzeria(
-    state: &State,
-    zone: &Zone,
-    now: chrono::DateTime<Utc>,
-) -> Result<Pizzeria, ApiError> {
-    catalog::pizzeria(&state.pool, zone.pizzeria_id, now)
-        .await?
-        .ok_or_else(|| ApiError::internal(format!("pizzeria {} vanished", zone.pizzeria_id)))
-}
-
-/// Another pizzeria delivering there, farther away.
+/// Another open pizzeria delivering there, farther away.
 fn summary(zone: &Zone) -> Value {
     json!({
         "id": zone.pizzeria_id,

@@ -1,4 +1,5 @@
 use lambda_http::{run, service_fn, Error, Request};
+use ocpizza::clock::Clock;
 use ocpizza::config::{var, Config};
 use ocpizza::geo::Geocoder;
 use ocpizza::http::Cors;
@@ -21,6 +22,7 @@ async fn main() -> Result<(), Error> {
         pool: ocpizza::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
         geocoder,
+        clock: Clock::System,
     };
     run(service_fn(|req: Request| {
         let state = state.clone();

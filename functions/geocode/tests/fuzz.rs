@@ -2,7 +2,9 @@
 //! without a Google key only the demo addresses are known, so every other
 //! address is a 422. Every answer is a 200 or a 4xx problem.
 
+use chrono::TimeZone;
 use geocode::State;
+use ocpizza::clock::Clock;
 use ocpizza::config::{lookup_from, Config};
 use ocpizza::geo::Geocoder;
 use ocpizza::testing::fuzz::{self, HttpCase};
@@ -36,6 +38,12 @@ async fn any_address_query_is_answered_or_refused(pool: MySqlPool) {
         pool: pool.clone(),
         cors: Default::default(),
         geocoder: Geocoder::from_config(&config),
+        // Saturday 28 November 2026, 19:00 in Paris: the same answers at any hour.
+        clock: Clock::Fixed(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 28, 18, 0, 0)
+                .unwrap(),
+        ),
     };
     let cases = (
         fuzz::method("GET"),

@@ -1,10 +1,13 @@
 //! The geocode function through `geocode::handle`, against a real, freshly
 //! migrated MariaDB database with the demo pizzerias, and a local HTTP server
-//! (wiremock) answering in the Geocoding API's documented JSON.
+//! (wiremock) answering in the Geocoding API's documented JSON. The clock is
+//! fixed: which pizzerias are open does not depend on when the tests run.
 
+use chrono::{DateTime, TimeZone, Utc};
 use geocode::State;
 use http::{header, HeaderMap, StatusCode};
 use lambda_http::Body;
+use ocpizza::clock::Clock;
 use ocpizza::config::{lookup_from, var, Config};
 use ocpizza::geo::Geocoder;
 use ocpizza::http::{Cors, PROBLEM_JSON};
@@ -34,6 +37,22 @@ fn offline() -> Geocoder {
     Geocoder::from_config(&Config::from_lookup(&[], lookup_from(&[])).expect("test config"))
 }
 
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+/// Saturday 28 November 2026, 19:00 in Paris (UTC+1): dinner time, every
+/// demo pizzeria with opening hours is open.
+fn saturday_evening() -> DateTime<Utc> {
+    utc(2026, 11, 28, 18, 0)
+}
+
+/// Saturday 28 November 2026, 16:00 in Paris: between lunch and dinner.
+fn saturday_afternoon() -> DateTime<Utc> {
+    utc(2026, 11, 28, 15, 0)
+}
+
+/// The demo data, the clock at [`saturday_evening`].
 async fn demo_world(pool: &MySqlPool, geocoder: Geocoder) -> State {
     ocpizza::samples::load_demo(pool)
         .await
@@ -42,7 +61,29 @@ async fn demo_world(pool: &MySqlPool, geocoder: Geocoder) -> State {
         pool: pool.clone(),
         cors: Cors::default(),
         geocoder,
+        clock: Clock::Fixed(saturday_evening()),
     }
+}
+
+/// The same state, its clock at `now`.
+fn at(state: &State, now: DateTime<Utc>) -> State {
+    State {
+        clock: Clock::Fixed(now),
+        ..state.clone()
+    }
+}
+
+/// Villeurbanne Gratte-Ciel (2), shut in the demo, back to the chain's
+/// ordinary hours (Lille's: lunch 11:30–14:30 and dinner 18:00–23:00,
+/// Tuesday to Sunday).
+async fn reopen_gratte_ciel(pool: &MySqlPool) {
+    sqlx::query(
+        "INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at) \
+         SELECT 2, weekday, opens_at, closes_at FROM opening_hours WHERE pizzeria_id = 4",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
 }
 
 /// `/geocode?address=...`, the address encoded as a browser would.
@@ -157,6 +198,7 @@ async fn an_address_in_pizzeria_1s_zone_then_the_same_from_the_cache(pool: MySql
     // Villeurbanne is 3.6 km away with a 3.5 km radius; Croix-Rousse, 1.5 km
     // away, has not opened yet: nobody else delivers here.
     assert_eq!(body["others"], json!([]));
+    assert_eq!(body["closed"], json!([]));
     assert_eq!(body["pickup"]["pizzeria"]["id"], 1);
     assert_eq!(body["pickup"]["distance_m"], distance);
 
@@ -290,6 +332,7 @@ async fn a_provider_slower_than_the_timeout_is_a_503_not_a_hang(pool: MySqlPool)
 #[sqlx::test(migrations = "../../migrations")]
 async fn without_a_key_the_demo_addresses_answer(pool: MySqlPool) {
     let state = demo_world(&pool, offline()).await;
+    reopen_gratte_ciel(&pool).await;
 
     // Between the Presqu'île and Villeurbanne: both deliver, Villeurbanne is nearer.
     let both = get(&state, "5 place Charles Béraudier, 69003 Lyon").await;
@@ -307,6 +350,7 @@ async fn without_a_key_the_demo_addresses_answer(pool: MySqlPool) {
     assert_eq!(others.len(), 1, "{others:?}");
     assert_eq!(others[0]["id"], 1);
     assert!(others[0]["distance_m"].as_i64() > both.body["distance_m"].as_i64());
+    assert_eq!(both.body["closed"], json!([]));
 
     // Outside every zone: an answer, not an error, with where to pick up.
     let marseille = get(&state, "1 La Canebière, 13001 Marseille").await;
@@ -420,4 +464,156 @@ async fn new_addresses_per_client_are_limited_and_the_cache_stays_open(pool: MyS
     )
     .await;
     assert_eq!(other.status(), StatusCode::OK);
+}
+
+/// The walk-through's address: Gratte-Ciel's own door, also in the
+/// Presqu'île's zone. Closed Gratte-Ciel is named with its next opening; the
+/// Presqu'île, open, delivers.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_open_pizzeria_delivers_and_the_closed_one_says_when_it_opens(pool: MySqlPool) {
+    let state = demo_world(&pool, offline()).await;
+    reopen_gratte_ciel(&pool).await;
+    let address = "5 avenue Henri Barbusse, 69100 Villeurbanne";
+
+    // At dinner time both are open: the nearer one, Gratte-Ciel, delivers.
+    let dinner = get(&state, address).await;
+    assert_eq!(dinner.status, StatusCode::OK, "{}", dinner.body);
+    assert_eq!(dinner.body["pizzeria"]["id"], 2);
+    assert_eq!(dinner.body["distance_m"], 0);
+    assert_eq!(dinner.body["others"][0]["id"], 1);
+    assert_eq!(dinner.body["closed"], json!([]));
+
+    // Between lunch and dinner: Gratte-Ciel is closed until 18:00 in Paris.
+    let afternoon = get(&at(&state, saturday_afternoon()), address).await;
+    assert_eq!(afternoon.status, StatusCode::OK, "{}", afternoon.body);
+    let body = &afternoon.body;
+    assert_eq!(body["delivers"], true);
+    assert_eq!(body["pizzeria"]["id"], 1);
+    assert_eq!(body["pizzeria"]["name"], "OC Pizza Lyon Presqu'île");
+    assert_eq!(body["pizzeria"]["open_now"], true);
+    let distance = body["distance_m"].as_i64().expect("distance_m");
+    assert!((3700..4000).contains(&distance), "{distance}");
+    assert_eq!(body["delivery_fee_cents"], 250);
+    assert_eq!(body["min_order_cents"], 1500);
+    assert_eq!(body["others"], json!([]));
+    assert_eq!(
+        body["closed"],
+        json!([{
+            "id": 2,
+            "name": "OC Pizza Villeurbanne Gratte-Ciel",
+            "distance_m": 0,
+            "opens_at": "2026-11-28T17:00:00Z",
+        }])
+    );
+    // Pickup: the nearest pizzeria open now, not Gratte-Ciel next door.
+    assert_eq!(body["pickup"]["pizzeria"]["id"], 1);
+    assert_eq!(body["pickup"]["distance_m"], distance);
+
+    // On Monday, its day off, it opens on Tuesday at 11:30 in Paris.
+    let monday = get(&at(&state, utc(2026, 11, 30, 11, 0)), address).await;
+    assert_eq!(monday.body["pizzeria"]["id"], 1);
+    assert_eq!(monday.body["closed"][0]["id"], 2);
+    assert_eq!(monday.body["closed"][0]["opens_at"], "2026-12-01T10:30:00Z");
+}
+
+/// An address only Gratte-Ciel delivers, while it is closed: no delivery,
+/// when it opens, and the nearest open pizzeria for pickup.
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_address_only_a_closed_pizzeria_delivers_is_answered_with_when_and_pickup(
+    pool: MySqlPool,
+) {
+    let state = at(&demo_world(&pool, offline()).await, saturday_afternoon());
+    reopen_gratte_ciel(&pool).await;
+    let answer = get(&state, "1 place Grandclément, 69100 Villeurbanne").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let body = &answer.body;
+    assert_eq!(body["delivers"], false);
+    for member in [
+        "pizzeria",
+        "distance_m",
+        "delivery_fee_cents",
+        "min_order_cents",
+    ] {
+        assert_eq!(body[member], Value::Null, "{member}");
+    }
+    assert_eq!(body["others"], json!([]));
+    assert_eq!(
+        body["closed"],
+        json!([{
+            "id": 2,
+            "name": "OC Pizza Villeurbanne Gratte-Ciel",
+            "distance_m": 1628,
+            "opens_at": "2026-11-28T17:00:00Z",
+        }])
+    );
+    assert_eq!(body["pickup"]["pizzeria"]["id"], 1);
+    assert_eq!(body["pickup"]["pizzeria"]["open_now"], true);
+    assert!(body["pickup"]["distance_m"].as_i64() > Some(1628));
+
+    // Monday 03:00 in Paris, the Presqu'île's hours withdrawn too: nothing
+    // open anywhere, so no pickup either, and the Presqu'île has no next
+    // opening.
+    sqlx::query("DELETE FROM opening_hours WHERE pizzeria_id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let night = get(
+        &at(&state, utc(2026, 11, 30, 2, 0)),
+        "5 avenue Henri Barbusse, 69100 Villeurbanne",
+    )
+    .await;
+    assert_eq!(night.status, StatusCode::OK, "{}", night.body);
+    assert_eq!(night.body["delivers"], false);
+    assert_eq!(night.body["pickup"], Value::Null);
+    assert_eq!(night.body["closed"][0]["id"], 2);
+    assert_eq!(night.body["closed"][0]["opens_at"], "2026-12-01T10:30:00Z");
+    assert_eq!(night.body["closed"][1]["id"], 1);
+    assert_eq!(night.body["closed"][1]["opens_at"], Value::Null);
+}
+
+/// A pizzeria that takes no orders has no next opening, whatever its hours:
+/// Gratte-Ciel as the demo has it (shut, no hours), then paused by its
+/// status. A pizzeria not opened yet is not named at all.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_pizzeria_taking_no_orders_has_no_next_opening(pool: MySqlPool) {
+    let state = demo_world(&pool, offline()).await;
+    let address = "5 avenue Henri Barbusse, 69100 Villeurbanne";
+    let closed_gratte_ciel = json!([{
+        "id": 2,
+        "name": "OC Pizza Villeurbanne Gratte-Ciel",
+        "distance_m": 0,
+        "opens_at": null,
+    }]);
+
+    // The demo data, at any hour.
+    for now in [
+        saturday_evening(),
+        saturday_afternoon(),
+        utc(2026, 11, 30, 2, 0),
+    ] {
+        let demo = get(&at(&state, now), address).await;
+        assert_eq!(demo.status, StatusCode::OK, "{}", demo.body);
+        assert_eq!(demo.body["delivers"], true, "{now}");
+        assert_eq!(demo.body["pizzeria"]["id"], 1, "{now}");
+        assert_eq!(demo.body["closed"], closed_gratte_ciel, "{now}");
+    }
+
+    // Its hours back but its status `closed`: in its dinner hours, still no
+    // next opening.
+    reopen_gratte_ciel(&pool).await;
+    sqlx::query("UPDATE pizzerias SET status = 'closed' WHERE id = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let paused = get(&state, address).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
+    assert_eq!(paused.body["pizzeria"]["id"], 1);
+    assert_eq!(paused.body["closed"], closed_gratte_ciel);
+
+    // Croix-Rousse (6) opens in 2027 and its zone covers the Presqu'île's
+    // door: it is neither a choice nor a closed shop.
+    let presquile = get(&state, "18 rue Mercière, 69002 Lyon").await;
+    assert_eq!(presquile.body["pizzeria"]["id"], 1);
+    assert_eq!(presquile.body["others"], json!([]));
+    assert_eq!(presquile.body["closed"], json!([]));
 }
