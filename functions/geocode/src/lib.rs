@@ -84,7 +84,8 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
         .filter(Pizzeria::has_opened)
         .collect();
     let ranked = geo::rank_pizzerias(opened, found.coordinates);
-    let (open, closed): (Vec<&(Zone, Pizzeria)>, Vec<&(Zone, Pizzeria)>) = ranked
+    type Ranked<'a> = Vec<&'a (Zone, Pizzeria)>;
+    let (open, closed): (Ranked, Ranked) = ranked
         .iter()
         .filter(|(zone, _)| zone.delivers())
         .partition(|(_, pizzeria)| pizzeria.open_now);
