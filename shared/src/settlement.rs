@@ -126,14 +126,18 @@ pub async fn order_of(
 }
 
 /// Applies a PaymentIntent's state to a locked order, in the caller's
-/// transaction. `failed` says the report is a payment failure (the webhook's
-/// `payment_intent.payment_failed`), which cancels an order still waiting for
-/// its first payment.
+/// transaction.
+///
+/// A failed attempt (`payment_intent.payment_failed`: a declined card, a
+/// failed 3-D Secure) changes nothing: Stripe puts the PaymentIntent back to
+/// `requires_payment_method`, and the customer may pay it with another card
+/// from the tracker until the order's payment deadline, when the expiry
+/// sweep cancels it and releases its stock. Only a cancelled PaymentIntent
+/// ends the wait at once.
 pub async fn apply_intent(
     tx: &mut Transaction<'_, MySql>,
     order: &mut OrderHead,
     intent: &PaymentIntent,
-    failed: bool,
     by: &By,
 ) -> Result<(Outcome, Vec<Envelope>), ChangeError> {
     let recorded: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
@@ -174,8 +178,8 @@ pub async fn apply_intent(
         return Ok((Outcome::Unchanged, Vec::new()));
     }
     record_intent(&mut **tx, order.id, intent).await?;
-    let ends_the_wait = failed || intent.status == PaymentIntentStatus::Canceled;
-    if ends_the_wait && order.status == OrderStatus::PendingPayment {
+    if intent.status == PaymentIntentStatus::Canceled && order.status == OrderStatus::PendingPayment
+    {
         // Only the order's newest PaymentIntent speaks for it (an older one is
         // cancelled when a change of total replaces it), and only an order
         // with nothing paid yet is given up: a paid order made bigger keeps
@@ -183,13 +187,8 @@ pub async fn apply_intent(
         let latest = latest_intent(&mut **tx, order.id).await?;
         let paid = money_rule::paid(&mut **tx, order.id).await?;
         if latest.as_deref() == Some(intent.id.as_str()) && paid.net() == 0 {
-            let note = if failed {
-                "card payment failed"
-            } else {
-                "payment cancelled"
-            };
-            let events =
-                orders::change_status(tx, order, OrderStatus::Cancelled, by, Some(note)).await?;
+            let note = Some("payment cancelled");
+            let events = orders::change_status(tx, order, OrderStatus::Cancelled, by, note).await?;
             return Ok((Outcome::Changed(OrderStatus::Cancelled), events));
         }
     }
@@ -543,7 +542,7 @@ pub async fn reconcile(
     let Some(mut order) = orders::lock(&mut tx, order_id).await? else {
         return Ok((Outcome::UnknownOrder, Vec::new()));
     };
-    let result = apply_intent(&mut tx, &mut order, &intent, false, by).await?;
+    let result = apply_intent(&mut tx, &mut order, &intent, by).await?;
     tx.commit().await?;
     Ok(result)
 }
@@ -601,11 +600,7 @@ pub async fn expire_unpaid(
         }
         for intent in &reports {
             if intent.status == PaymentIntentStatus::Succeeded {
-                events.extend(
-                    apply_intent(&mut tx, &mut order, intent, false, &by)
-                        .await?
-                        .1,
-                );
+                events.extend(apply_intent(&mut tx, &mut order, intent, &by).await?.1);
             } else {
                 record_intent(&mut *tx, order_id, intent).await?;
             }

@@ -117,9 +117,8 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
                 }
                 Some(order_id) => {
                     if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
-                        let failed = event.event_type == "payment_intent.payment_failed";
                         let (outcome, emitted) =
-                            settlement::apply_intent(&mut tx, &mut order, intent, failed, &by)
+                            settlement::apply_intent(&mut tx, &mut order, intent, &by)
                                 .await
                                 .map_err(|e| ApiError::internal(e.to_string()))?;
                         tracing::info!(%order_id, ?outcome, "payment event applied");

@@ -125,7 +125,7 @@ async fn status_of(pool: &MySqlPool, order: i64) -> String {
 async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
     let world = world(&pool).await;
     let (paid, paid_pi, paid_total) = card_order(&world, 2).await;
-    let (failed, failed_pi, failed_total) = card_order(&world, 1).await;
+    let (dropped, dropped_pi, dropped_total) = card_order(&world, 1).await;
     let (other, other_pi, other_total) = card_order(&world, 3).await;
     let reserved_before = scalar(
         &pool,
@@ -143,12 +143,12 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
             "succeeded",
         ),
         event(
-            "evt_failed",
-            "payment_intent.payment_failed",
-            &failed_pi,
-            failed,
-            failed_total,
-            "requires_payment_method",
+            "evt_canceled",
+            "payment_intent.canceled",
+            &dropped_pi,
+            dropped,
+            dropped_total,
+            "canceled",
         ),
         event(
             "evt_other",
@@ -173,7 +173,7 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
 
     assert_eq!(status_of(&pool, paid).await, "placed");
     assert_eq!(status_of(&pool, other).await, "placed");
-    assert_eq!(status_of(&pool, failed).await, "cancelled");
+    assert_eq!(status_of(&pool, dropped).await, "cancelled");
     // One history row and one kitchen message per effect.
     assert_eq!(
         scalar(
@@ -211,7 +211,7 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
     )
     .await;
     assert_eq!(messages.len(), 2);
-    // The failed order's stock is back (one Margherita), the others stay reserved.
+    // The dropped order's stock is back (one Margherita), the others stay reserved.
     let reserved_after = scalar(
         &pool,
         "SELECT SUM(reserved) FROM stock WHERE pizzeria_id = 1",
@@ -223,6 +223,53 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
     assert_eq!(
         scalar(&pool, &format!("SELECT amount_cents FROM payments WHERE order_id = {paid} AND status = 'succeeded'")).await,
         paid_total
+    );
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+}
+
+/// A declined card or a failed 3-D Secure is one failed attempt: Stripe puts
+/// the PaymentIntent back to `requires_payment_method`, and the customer pays
+/// it with another card from the tracker. The order keeps waiting (its stock
+/// still held for it) until it is paid or its deadline passes.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failed_attempt_leaves_the_order_waiting_for_another_card(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let (order, pi, total) = card_order(&world, 1).await;
+    let reserved = "SELECT SUM(reserved) FROM stock WHERE pizzeria_id = 1";
+    let held = scalar(&pool, reserved).await;
+    let declined = event(
+        "evt_declined",
+        "payment_intent.payment_failed",
+        &pi,
+        order,
+        total,
+        "requires_payment_method",
+    );
+    let response = stripe_webhook::handle(&world.webhook, signed(&declined)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(status_of(&pool, order).await, "pending_payment");
+    assert_eq!(scalar(&pool, reserved).await, held, "its stock stays held");
+    let deadline = "SELECT COUNT(*) FROM orders WHERE reservation_expires_at IS NOT NULL";
+    assert_eq!(scalar(&pool, deadline).await, 1, "its deadline stands");
+
+    let paid = event(
+        "evt_paid_second_card",
+        "payment_intent.succeeded",
+        &pi,
+        order,
+        total,
+        "succeeded",
+    );
+    let response = stripe_webhook::handle(&world.webhook, signed(&paid)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(status_of(&pool, order).await, "placed");
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM order_status_history WHERE status = 'cancelled'"
+        )
+        .await,
+        0
     );
     ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
