@@ -8,8 +8,8 @@
 //! may move an order to which status is the transition table's business
 //! (`order.rs`), checked in the same transaction as the change.
 //!
-//! The README's role × endpoint matrix is generated from [`Action::ALL`] and a
-//! test keeps the two equal.
+//! The role × endpoint matrix of `docs/architecture.md` ("Who may do what")
+//! is generated from [`Action::ALL`] and a test keeps the two equal.
 
 use crate::auth::Caller;
 use crate::http::ApiError;
@@ -111,7 +111,7 @@ impl Action {
         }
     }
 
-    /// The endpoint, as the README's matrix shows it.
+    /// The endpoint, as the matrix in `docs/architecture.md` shows it.
     pub fn endpoint(self) -> &'static str {
         match self {
             Action::TakePhoneOrCounterOrder => {
@@ -208,7 +208,7 @@ pub fn check_role(caller: Option<&Caller>, action: Action) -> Result<&Caller, Ap
     Ok(caller)
 }
 
-/// The README's matrix: one row per action, one column per role.
+/// The matrix of `docs/architecture.md`: one row per action, one column per role.
 pub fn matrix_markdown() -> String {
     let mut out = String::from("| endpoint |");
     for role in Role::ALL {
@@ -286,12 +286,12 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_shows_this_matrix() {
-        let readme = include_str!("../../README.md");
+    fn the_architecture_document_shows_this_matrix() {
+        let readme = include_str!("../../docs/architecture.md");
         let expected = matrix_markdown();
         assert!(
             readme.contains(&expected),
-            "README.md's access matrix is out of date; it should read:\n{expected}"
+            "docs/architecture.md's access matrix is out of date; it should read:\n{expected}"
         );
     }
 }

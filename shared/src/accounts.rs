@@ -65,7 +65,7 @@ pub const MAX_FAILURES: i32 = 5;
 /// How long a lock lasts, and the window in which failures add up.
 pub const LOCKOUT_MINUTES: i64 = 15;
 
-/// The parameters as the README and the benchmark state them.
+/// The parameters as `docs/architecture.md` and the benchmark state them.
 pub fn argon2_description() -> String {
     let (m, t, p) = ARGON2_PARAMS;
     format!("argon2id m={m} KiB, t={t}, p={p}")

@@ -5,7 +5,7 @@
 //!
 //! Each limit has a default and can be changed by an environment variable
 //! (`RATE_<NAME>`, as `max/seconds`, e.g. `RATE_CARD_ATTEMPTS=3/900`); see
-//! the README's security section for the list.
+//! `docs/architecture.md`, "Limits", for the list.
 
 use crate::http::ApiError;
 use http::StatusCode;
@@ -77,7 +77,7 @@ pub const GEOCODING_MISSES_PER_ADDRESS: Limit = Limit {
     window_seconds: 3600,
 };
 
-/// Every limit, for the README and the tests.
+/// Every limit, for `docs/architecture.md` ("Limits") and the tests.
 pub const ALL: [Limit; 6] = [
     CARD_ATTEMPTS,
     GUEST_ORDERS_PER_PHONE,

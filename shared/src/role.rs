@@ -1,4 +1,4 @@
-//! Who is calling: the roles of DESIGN.md.
+//! Who is calling: the roles of `docs/architecture.md` ("Roles").
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

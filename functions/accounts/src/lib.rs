@@ -4,10 +4,11 @@
 //!
 //! - `POST /accounts` `{email,password,name,phone}` → 201 `{"user"}`, a
 //!   customer, its phone (optional) stored in E.164 (`ocpizza::phone`); 409
-//!   when the e-mail is taken (see the README: sign-up tells, sign-in never
-//!   does); 422 listing every problem (a phone number that does not exist
-//!   on `phone`); 429 (`Retry-After`) past
-//!   [`rate_limit::SIGN_UPS_PER_ADDRESS`] from one client address;
+//!   when the e-mail is taken (see `docs/architecture.md`, "Accounts and
+//!   sessions": sign-up tells, sign-in never does); 422 listing every
+//!   problem (a phone number that does not exist on `phone`); 429
+//!   (`Retry-After`) past [`rate_limit::SIGN_UPS_PER_ADDRESS`] from one
+//!   client address;
 //! - `POST /sessions` `{email,password}` → `{"token","expires_at","user"}`;
 //!   401 with one body for any wrong pair, 429 while the account (or the
 //!   address typed) is locked, or past [`rate_limit::SIGN_INS_PER_ADDRESS`]

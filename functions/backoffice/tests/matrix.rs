@@ -1,8 +1,8 @@
 //! The role × endpoint matrix, through the real handlers: for every action of
-//! `shared/src/access.rs` (the README's table), every role of pizzeria 1, the
-//! same roles of pizzeria 2, a customer, the admin and nobody call the
-//! endpoint on pizzeria 1's things. Allowed callers must get through (any
-//! answer but 401/403/404); everyone else must be refused.
+//! `shared/src/access.rs` (the table in `docs/architecture.md`), every role
+//! of pizzeria 1, the same roles of pizzeria 2, a customer, the admin and
+//! nobody call the endpoint on pizzeria 1's things. Allowed callers must get
+//! through (any answer but 401/403/404); everyone else must be refused.
 
 use http::StatusCode;
 use ocpizza::access::Action;

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 /// globals, which change how it uses memory: measured as deployed.
 const TEMPLATE_ENV: &[(&str, &str, &str)] = &[("accounts", "MALLOC_MMAP_THRESHOLD_", "4194304")];
 
-/// The goals of the design (DESIGN.md, "Performance targets").
+/// The performance targets (`docs/architecture.md`, "Performance targets").
 const GOAL_COLD: Duration = Duration::from_millis(50);
 const GOAL_RSS_MB: f64 = 32.0;
 const GOAL_BINARY_MB: f64 = 10.0;
