@@ -2,59 +2,15 @@
 //! `shared/src/access.rs` (the table in `docs/architecture.md`), every role
 //! of pizzeria 1, the same roles of pizzeria 2, a customer, the admin and
 //! nobody call the endpoint on pizzeria 1's things. Allowed callers must get
-//! through (any answer but 401/403/404); everyone else must be refused.
+//! through (any answer but 401/403/404); everyone else must be refused. Every
+//! answer is also checked against `docs/openapi.json` (`testkit::World::call`).
 
 use http::StatusCode;
 use ocpizza::access::Action;
 use ocpizza::role::Role;
-use ocpizza::testing::{self, json_of, request, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
-
-const SECRET: &str = "matrix-test-secret";
-
-struct World {
-    checkout: checkout::State,
-    orders: orders::State,
-    kitchen: kitchen::State,
-    delivery: delivery::State,
-    accounts: accounts::State,
-    backoffice: backoffice::State,
-}
-
-#[derive(Clone, Copy)]
-enum Function {
-    Checkout,
-    Orders,
-    Kitchen,
-    Delivery,
-    Accounts,
-    Backoffice,
-}
-
-async fn call(
-    world: &World,
-    function: Function,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    bearer: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = request(method, uri, body, bearer);
-    req.headers_mut().insert(
-        "idempotency-key",
-        uuid::Uuid::new_v4().to_string().parse().unwrap(),
-    );
-    let response = match function {
-        Function::Checkout => checkout::handle(&world.checkout, req).await,
-        Function::Orders => orders::handle(&world.orders, req).await,
-        Function::Kitchen => kitchen::handle(&world.kitchen, req).await,
-        Function::Delivery => delivery::handle(&world.delivery, req).await,
-        Function::Accounts => accounts::handle(&world.accounts, req).await,
-        Function::Backoffice => backoffice::handle(&world.backoffice, req).await,
-    };
-    (response.status(), json_of(&response))
-}
+use testkit::{Function, World};
 
 /// Who calls: a demo account (or nobody), the role, and whether they work in
 /// pizzeria 1 (the pizzeria every call is about).
@@ -132,44 +88,7 @@ fn group_wide(action: Action) -> bool {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
-    ocpizza::telemetry::init();
-    ocpizza::samples::load_demo(&pool).await.unwrap();
-    let mut config = testing::config();
-    config.secret_key = SECRET.to_owned().into();
-    let queues = testing::fresh_queues().await;
-    let secret = || -> secrecy::SecretString { SECRET.to_owned().into() };
-    let world = World {
-        checkout: checkout::State::new(pool.clone(), &config, queues.clone()).unwrap(),
-        orders: orders::State {
-            pool: pool.clone(),
-            cors: Default::default(),
-            queues: queues.clone(),
-            stripe: ocpizza::payments::Stripe::from_config(&config).unwrap(),
-            secret_key: secret(),
-        },
-        kitchen: kitchen::State {
-            pool: pool.clone(),
-            cors: Default::default(),
-            queues: queues.clone(),
-            secret_key: secret(),
-        },
-        delivery: delivery::State {
-            pool: pool.clone(),
-            cors: Default::default(),
-            queues: queues.clone(),
-            secret_key: secret(),
-        },
-        accounts: accounts::State {
-            pool: pool.clone(),
-            cors: Default::default(),
-            secret_key: secret(),
-        },
-        backoffice: backoffice::State {
-            pool: pool.clone(),
-            cors: Default::default(),
-            secret_key: secret(),
-        },
-    };
+    let world = World::demo(&pool, chrono::Utc::now()).await;
 
     // Pizzeria 1's things: a guest's cash pickup order (placed), and a cash
     // delivery order ready and assigned to courier.1.
@@ -178,26 +97,26 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
         "lines": [{"product_id": 1, "quantity": 1}],
         "contact": {"name": "Nina Petit", "phone": "0611223344"}
     });
-    let (status, placed) = call(
-        &world,
-        Function::Checkout,
-        "POST",
-        "/orders",
-        Some(guest_order.clone()),
-        None,
-    )
-    .await;
+    let (status, placed) = world
+        .call(
+            Function::Checkout,
+            "POST",
+            "/orders",
+            Some(guest_order.clone()),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let order = placed["order"]["id"].as_i64().unwrap();
-    let (_, ready) = call(
-        &world,
-        Function::Checkout,
-        "POST",
-        "/orders",
-        Some(guest_order),
-        None,
-    )
-    .await;
+    let (_, ready) = world
+        .call(
+            Function::Checkout,
+            "POST",
+            "/orders",
+            Some(guest_order),
+            None,
+        )
+        .await;
     let ready = ready["order"]["id"].as_i64().unwrap();
     sqlx::query("UPDATE orders SET status = 'ready', fulfilment = 'delivery' WHERE id = ?")
         .bind(ready)
@@ -371,7 +290,7 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
     let mut tokens = Vec::new();
     for who in WHO {
         tokens.push(match who.email {
-            Some(email) => Some(token_for(&pool, SECRET, email).await),
+            Some(email) => Some(world.token(email).await),
             None => None,
         });
     }
@@ -389,15 +308,9 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
                     by_role && here
                 }
             };
-            let (status, answer) = call(
-                &world,
-                *function,
-                method,
-                uri,
-                body.clone(),
-                token.as_deref(),
-            )
-            .await;
+            let (status, answer) = world
+                .call(*function, method, uri, body.clone(), token.as_deref())
+                .await;
             let refused = matches!(
                 status,
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND

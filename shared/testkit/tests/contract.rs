@@ -1,0 +1,556 @@
+//! The API as `docs/openapi.json` documents it: one walk through a pizzeria's
+//! day reaches every documented operation, with its usual answers and its
+//! common refusals, and every answer (status, content type, body) and every
+//! request that succeeded must match the document. A route the document does
+//! not name, or a documented route no call reaches, fails the test.
+
+use chrono::Utc;
+use http::StatusCode;
+use ocpizza::payments;
+use ocpizza::queue::QueueName;
+use ocpizza::testing::{self, request};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+use std::time::Duration;
+use testkit::{Function, World};
+
+/// Runs the queues as their consumers would: the kitchen's messages, then
+/// the delivery queue's.
+async fn run_queues(world: &World) {
+    let quiet = Duration::from_millis(500);
+    for envelope in testing::drain(&world.checkout.queues, QueueName::Kitchen, quiet).await {
+        kitchen::apply(&world.pool, envelope)
+            .await
+            .unwrap_or_else(|e| panic!("kitchen: {e:?}"));
+    }
+    for envelope in testing::drain(&world.checkout.queues, QueueName::Delivery, quiet).await {
+        delivery::apply(&world.pool, envelope)
+            .await
+            .unwrap_or_else(|e| panic!("delivery: {e:?}"));
+    }
+}
+
+fn order_of(answer: &Value) -> (i64, String, i64) {
+    let order = &answer["order"];
+    (
+        order["id"].as_i64().unwrap_or_default(),
+        order["tracking_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        order["total_cents"].as_i64().unwrap_or_default(),
+    )
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
+    let world = World::demo(&pool, Utc::now()).await;
+    testing::open_all_day_with_plenty_of_stock(&pool).await;
+    let cashier = world.token("cashier.1@ocpizza.test").await;
+    let pizzaiolo = world.token("pizzaiolo.1@ocpizza.test").await;
+    let manager = world.token("manager.1@ocpizza.test").await;
+    let admin = world.token("admin@ocpizza.test").await;
+    use Function::*;
+
+    // The shop: pizzerias, a menu, an address, the pages' settings.
+    for (uri, expected) in [
+        ("/pizzerias", StatusCode::OK),
+        ("/pizzerias/1/menu", StatusCode::OK),
+        ("/pizzerias/999/menu", StatusCode::NOT_FOUND),
+    ] {
+        let (status, answer) = world.call(Menu, "GET", uri, None, None).await;
+        assert_eq!(status, expected, "{uri}: {answer}");
+    }
+    let address = "/geocode?address=18%20rue%20Merci%C3%A8re%2C%2069002%20Lyon";
+    let (status, found) = world.call(Geocode, "GET", address, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let (status, _) = world.call(Geocode, "GET", "/geocode", None, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = world
+        .call(Storefront, "GET", "/config.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A customer's account.
+    let account = json!({
+        "email": "camille.durand@example.fr", "password": "une pizza au feu de bois",
+        "name": "Camille Durand", "phone": "06 12 34 56 78"
+    });
+    let (status, _) = world
+        .call(Accounts, "POST", "/accounts", Some(account.clone()), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = world
+        .call(Accounts, "POST", "/accounts", Some(account), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let sign_in =
+        json!({"email": "camille.durand@example.fr", "password": "une pizza au feu de bois"});
+    let (status, session) = world
+        .call(Accounts, "POST", "/sessions", Some(sign_in), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let customer = session["token"].as_str().unwrap_or_default().to_owned();
+    let wrong =
+        json!({"email": "camille.durand@example.fr", "password": "pas le bon mot de passe"});
+    let (status, _) = world
+        .call(Accounts, "POST", "/sessions", Some(wrong), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = world
+        .call(Accounts, "GET", "/me", None, Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let change = json!({"current_password": "une pizza au feu de bois", "new_password": "deux pizzas au feu de bois"});
+    let (status, session) = world
+        .call(
+            Accounts,
+            "POST",
+            "/me/password",
+            Some(change),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let customer = session["token"].as_str().unwrap_or_default().to_owned();
+
+    // Staff accounts, by the manager.
+    let courier = json!({
+        "email": "nouveau.livreur@ocpizza.test", "password": "un scooter rouge et rapide",
+        "name": "Hugo Martin", "phone": "06 98 76 54 32", "role": "courier", "pizzeria_id": 1
+    });
+    let (status, created) = world
+        .call(Accounts, "POST", "/staff", Some(courier), Some(&manager))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let new_courier = created["user"]["id"].as_i64().unwrap_or_default();
+    let (status, _) = world
+        .call(
+            Accounts,
+            "GET",
+            "/staff?pizzeria_id=1",
+            None,
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for action in ["unlock", "deactivate"] {
+        let uri = format!("/staff/{new_courier}/{action}");
+        let (status, answer) = world
+            .call(Accounts, "POST", &uri, None, Some(&manager))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+    }
+
+    // Orders: a guest's cash pickup, a signed-in customer's card pickup, a
+    // cash delivery, one to cancel, one refused.
+    let cart = |fulfilment: &str, payment: &str| {
+        let mut order = json!({
+            "pizzeria_id": 1, "fulfilment": fulfilment, "payment_method": payment,
+            "lines": [{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 1}],
+            "contact": {"name": "Nina Petit", "phone": "06 11 22 33 44", "email": "nina.petit@example.fr"}
+        });
+        if fulfilment == "delivery" {
+            order["address"] =
+                json!({"line1": "18 Rue Mercière", "postcode": "69002", "city": "Lyon"});
+        }
+        order
+    };
+    let mut placed = Vec::new();
+    for (fulfilment, payment, bearer) in [
+        ("pickup", "cash", None),
+        ("pickup", "card", Some(customer.as_str())),
+        ("delivery", "cash", None),
+        ("pickup", "cash", None),
+    ] {
+        let body = cart(fulfilment, payment);
+        let (status, answer) = world
+            .call(Checkout, "POST", "/orders", Some(body), bearer)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        placed.push(order_of(&answer));
+    }
+    let Ok::<[(i64, String, i64); 4], _>(
+        [(pickup, pickup_token, _), (card, card_token, _), (delivered, _, delivered_total), (dropped, dropped_token, _)],
+    ) = placed.try_into()
+    else {
+        panic!("four orders");
+    };
+    let (status, _) = world
+        .call(
+            Checkout,
+            "POST",
+            "/orders",
+            Some(json!({"pizzeria_id": 1})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, found) = world
+        .call(
+            Checkout,
+            "GET",
+            "/customers?phone=0612345678",
+            None,
+            Some(&cashier),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+
+    // Following, changing, paying, cancelling.
+    let tracked = format!("/orders/{pickup}?token={pickup_token}");
+    let response = world
+        .send(Orders, request("GET", &tracked, None, None), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response
+        .headers()
+        .get(http::header::ETAG)
+        .cloned()
+        .unwrap_or_else(|| panic!("an ETag"));
+    let mut again = request("GET", &tracked, None, None);
+    again
+        .headers_mut()
+        .insert(http::header::IF_NONE_MATCH, etag);
+    let response = world.send(Orders, again, None).await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    let (status, _) = world
+        .call(Orders, "GET", "/orders/999999?token=nothing", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let bigger = json!({"lines": [{"product_id": 1, "quantity": 2}]});
+    let (status, answer) = world
+        .call(Orders, "PATCH", &tracked, Some(bigger), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    let config = testing::config();
+    let key = config.stripe_secret_key.expose_secret();
+    let token = payments::testing::card_token(&config.stripe_api_base, key, "4242424242424242")
+        .await
+        .unwrap_or_else(|e| panic!("localstripe token: {e}"));
+    let pay = format!("/orders/{card}/payment/card?token={card_token}");
+    let (status, answer) = world
+        .call(
+            Orders,
+            "POST",
+            &pay,
+            Some(json!({"card_token": token})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let refresh = format!("/orders/{card}/payment/refresh?token={card_token}");
+    let (status, answer) = world.call(Orders, "POST", &refresh, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["order"]["status"], "placed", "paid, then placed");
+    let (status, _) = world
+        .call(
+            Orders,
+            "POST",
+            &pay,
+            Some(json!({"card_token": "tok_again"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing left to pay");
+
+    let cancel = format!("/orders/{dropped}/cancel?token={dropped_token}");
+    let (status, answer) = world.call(Orders, "POST", &cancel, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _) = world
+        .call(Orders, "GET", "/orders?pizzeria_id=1", None, Some(&cashier))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = world
+        .call(Orders, "GET", "/orders", None, Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The kitchen: the display, a recipe card, each order started and ready.
+    run_queues(&world).await;
+    let (status, tickets) = world
+        .call(
+            Kitchen,
+            "GET",
+            "/pizzerias/1/tickets",
+            None,
+            Some(&pizzaiolo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        tickets["tickets"].as_array().map(Vec::len),
+        Some(3),
+        "the three placed orders: {tickets}"
+    );
+    let (status, _) = world
+        .call(Kitchen, "GET", "/recipes/1", None, Some(&pizzaiolo))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = world
+        .call(Kitchen, "GET", "/recipes/21", None, Some(&pizzaiolo))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a drink has no recipe card");
+    for order in [pickup, card, delivered] {
+        for step in ["start", "ready"] {
+            let uri = format!("/tickets/{order}/{step}");
+            let (status, answer) = world
+                .call(Kitchen, "POST", &uri, None, Some(&pizzaiolo))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+        }
+    }
+    let (status, _) = world
+        .call(
+            Orders,
+            "PATCH",
+            &tracked,
+            Some(json!({"lines": [{"product_id": 1, "quantity": 1}]})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "too late once started");
+
+    // The counter: the cash pickup paid and handed over, the card one too.
+    let (status, answer) = world
+        .call(
+            Orders,
+            "POST",
+            &format!("/orders/{pickup}/payments"),
+            Some(json!({"method": "cash"})),
+            Some(&cashier),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for order in [pickup, card] {
+        let (status, answer) = world
+            .call(
+                Orders,
+                "POST",
+                &format!("/orders/{order}/status"),
+                Some(json!({"status": "picked_up"})),
+                Some(&cashier),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
+    // The delivery: assigned to a courier of the pizzeria, out, delivered.
+    run_queues(&world).await;
+    let (courier_email,): (String,) = sqlx::query_as(
+        "SELECT u.email FROM deliveries d JOIN users u ON u.id = d.courier_id WHERE d.order_id = ?",
+    )
+    .bind(delivered)
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("the delivery's courier: {e}"));
+    let courier = world.token(&courier_email).await;
+    let (status, mine) = world
+        .call(Delivery, "GET", "/deliveries", None, Some(&courier))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let delivery_id = mine["deliveries"][0]["id"].as_i64().unwrap_or_default();
+    let (status, answer) = world
+        .call(
+            Delivery,
+            "POST",
+            &format!("/deliveries/{delivery_id}/pickup"),
+            None,
+            Some(&courier),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = world
+        .call(
+            Delivery,
+            "POST",
+            &format!("/deliveries/{delivery_id}/delivered"),
+            Some(json!({"cash_collected_cents": delivered_total})),
+            Some(&courier),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _) = world
+        .call(
+            Delivery,
+            "GET",
+            "/deliveries?pizzeria_id=1",
+            None,
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The back office: stock, the menu, revenue.
+    let stock = "/pizzerias/1/stock/1";
+    for (method, uri, body) in [
+        ("GET", "/pizzerias/1/stock".to_owned(), None),
+        (
+            "PATCH",
+            stock.to_owned(),
+            Some(json!({"low_threshold": 500})),
+        ),
+        (
+            "POST",
+            format!("{stock}/restock"),
+            Some(json!({"quantity": 1000, "reason": "livraison du matin"})),
+        ),
+        (
+            "POST",
+            format!("{stock}/adjustment"),
+            Some(json!({"delta": -10, "reason": "inventaire"})),
+        ),
+        (
+            "POST",
+            format!("{stock}/waste"),
+            Some(json!({"quantity": 5, "reason": "pâte tombée"})),
+        ),
+        ("GET", "/products".to_owned(), None),
+        ("GET", "/products/1".to_owned(), None),
+        (
+            "PUT",
+            "/pizzerias/1/products/3/unavailable".to_owned(),
+            None,
+        ),
+        (
+            "DELETE",
+            "/pizzerias/1/products/3/unavailable".to_owned(),
+            None,
+        ),
+    ] {
+        let (status, answer) = world
+            .call(Backoffice, method, &uri, body, Some(&manager))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{method} {uri}: {answer}");
+    }
+    let (status, answer) = world
+        .call(
+            Backoffice,
+            "POST",
+            "/pizzerias/1/stock/1/waste",
+            Some(json!({"quantity": 5})),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no reason: {answer}"
+    );
+    let product = json!({
+        "category_id": 1, "name": "Calzone du chef", "description": "Chausson : jambon, mozzarella, œuf.",
+        "price_cents": 1250, "vat_rate_bp": 1000, "active": true, "position": 20,
+        "recipe": {"lines": [{"ingredient_id": 1, "quantity": 120}], "steps": ["Plier la pâte en chausson."]}
+    });
+    let (status, created) = world
+        .call(Backoffice, "POST", "/products", Some(product), Some(&admin))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, answer) = world
+        .call(
+            Backoffice,
+            "PATCH",
+            "/products/1",
+            Some(json!({"description": "Tomate, mozzarella, basilic."})),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let today = Utc::now().date_naive();
+    let range = format!(
+        "from={}&to={}",
+        today - chrono::Days::new(2),
+        today + chrono::Days::new(1)
+    );
+    for uri in [
+        format!("/reports/revenue?pizzeria_id=1&{range}"),
+        format!("/reports/revenue?pizzeria_id=1&{range}&format=csv"),
+        format!("/reports/revenue?pizzeria_id=all&{range}"),
+    ] {
+        let token = if uri.contains("all") {
+            &admin
+        } else {
+            &manager
+        };
+        let (status, _) = world.call(Backoffice, "GET", &uri, None, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+
+    // Stripe's webhook: a signed event acknowledged, a forged one refused.
+    let event = json!({
+        "id": "evt_contract", "object": "event", "type": "customer.created",
+        "created": Utc::now().timestamp(),
+        "data": {"object": {"id": "cus_1", "object": "customer"}}
+    })
+    .to_string();
+    let secret = config.stripe_webhook_secret.expose_secret();
+    for (signature, expected) in [
+        (
+            payments::sign(event.as_bytes(), secret, Utc::now().timestamp()),
+            StatusCode::OK,
+        ),
+        ("t=1,v1=00".to_owned(), StatusCode::BAD_REQUEST),
+    ] {
+        let mut req = request("POST", "/", None, None);
+        *req.body_mut() = lambda_http::Body::Text(event.clone());
+        if let Ok(value) = signature.parse() {
+            req.headers_mut().insert("stripe-signature", value);
+        }
+        let response = world.send(StripeWebhook, req, None).await;
+        assert_eq!(response.status(), expected);
+    }
+
+    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    let missed: Vec<String> = world
+        .contract
+        .operations()
+        .difference(&world.contract.reached())
+        .cloned()
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "documented but never reached: {missed:#?}"
+    );
+}
+
+/// The check itself: an answer the document does not allow is caught.
+#[test]
+fn an_answer_unlike_the_document_is_caught() {
+    let contract = testkit::Contract::load();
+    let answer = |status: u16, content_type: &str, body: &str| {
+        http::Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(lambda_http::Body::Text(body.to_owned()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // A menu without its products, a success never documented, an unknown
+    // route, a body of the wrong type.
+    let wrong = [
+        (
+            "/pizzerias/1/menu",
+            answer(200, "application/json", r#"{"pizzeria":{}}"#),
+        ),
+        (
+            "/pizzerias",
+            answer(202, "application/json", r#"{"pizzerias":[]}"#),
+        ),
+        ("/pizzas", answer(200, "application/json", "{}")),
+        ("/pizzerias", answer(200, "text/html", "<p>")),
+    ];
+    for (uri, response) in &wrong {
+        assert!(
+            contract
+                .check(Function::Menu, "GET", uri, None, response)
+                .is_err(),
+            "{uri} should differ"
+        );
+    }
+    let right = answer(200, "application/json", r#"{"pizzerias":[]}"#);
+    assert_eq!(
+        contract.check(Function::Menu, "GET", "/pizzerias", None, &right),
+        Ok(())
+    );
+}
