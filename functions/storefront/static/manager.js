@@ -189,7 +189,11 @@ $('#csv').addEventListener('click', async () => {
   const { config, session } = await import('./common.js');
   const response = await fetch(config.functions.backoffice + query, { headers: { 'x-ocpizza-token': session().token } });
   if (!response.ok) { showProblem($('#problem'), { title: 'Export impossible', detail: 'Le fichier n’a pas pu être préparé : réessayez dans un instant.' }); return; }
-  const url = URL.createObjectURL(await response.blob());
+  // Exactly one byte order mark first, which tells a spreadsheet the file is
+  // UTF-8: the back office writes one, but a layer on the way may drop it
+  // (the local Lambda emulator does), and text() takes it off when present.
+  const csv = new Blob(['\ufeff', await response.text()], { type: 'text/csv;charset=utf-8' });
+  const url = URL.createObjectURL(csv);
   // The name the back office gives it (it says the pizzeria or "toutes-pizzerias" and the range).
   const given = (response.headers.get('content-disposition') || '').match(/filename="?([^";]+)"?/)?.[1];
   const a = el('a', { href: url, download: given || `chiffre-affaires_${isoDate($('#from').value)}_${isoDate($('#to').value)}.csv` });
