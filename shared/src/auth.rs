@@ -45,6 +45,35 @@ impl Caller {
     }
 }
 
+/// A session token for the account `email`, signed with `secret`, as
+/// `POST /sessions` would issue it: what `ocpizza-admin token` prints and
+/// what tests and benchmarks sign in with. No function calls it: deployed,
+/// only sign-in issues tokens.
+pub async fn token_for_email(
+    pool: &MySqlPool,
+    secret: &[u8],
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), String> {
+    let row: Option<(i64, String, Option<i64>, i32)> =
+        sqlx::query_as("SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    let (id, role, pizzeria, version) = row.ok_or_else(|| format!("no account {email}"))?;
+    let role = role.parse::<Role>().map_err(|e| e.to_string())?;
+    issue(
+        secret,
+        UserId(id),
+        role,
+        pizzeria.map(PizzeriaId),
+        version,
+        now,
+    )
+    .map_err(|e| e.to_string())
+}
+
 pub fn issue(
     secret: &[u8],
     user: UserId,

@@ -35,7 +35,6 @@ pub mod samples;
 pub mod settlement;
 pub mod stock;
 pub mod telemetry;
-pub mod testing;
 
 pub use config::Config;
 pub use http::ApiError;

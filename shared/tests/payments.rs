@@ -7,13 +7,14 @@ use ocpizza::config::{lookup_from, var, Config};
 use ocpizza::ids::OrderId;
 use ocpizza::money::Money;
 use ocpizza::payments::{
-    self, testing, EventObject, NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus,
+    self, EventObject, NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus,
     SignatureError, Stripe,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use testkit::stripe as testing;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;

@@ -10,9 +10,9 @@ use lambda_http::RequestExt;
 use ocpizza::accounts::MAX_FAILURES;
 use ocpizza::auth::{self, Claims};
 use ocpizza::role::Role;
-use ocpizza::testing::{json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::{json_of, request, scalar, token_for};
 
 const SECRET: &str = "accounts-test-secret";
 const DEMO_PASSWORD: &str = "ocpizza-demo";

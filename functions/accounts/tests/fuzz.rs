@@ -1,15 +1,15 @@
-//! Fuzzing the accounts function (see `ocpizza::testing::fuzz`): sign-up
+//! Fuzzing the accounts function (see `testkit::fuzz`): sign-up
 //! and sign-in bodies mixing valid and invalid fields, and every signed-in
 //! route under any `Authorization` (real sessions, arbitrary bearer strings,
 //! forged JWTs) with its bodies and query strings. Every answer is a 2xx or a
 //! 4xx problem.
 
-use ocpizza::testing::fuzz::{self, HttpCase};
-use ocpizza::testing::{self, token_for};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, HttpCase};
+use testkit::{self as testing, token_for};
 
 const SECRET: &str = "accounts-fuzz-secret";
 

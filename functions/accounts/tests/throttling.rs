@@ -8,9 +8,9 @@
 
 use http::StatusCode;
 use ocpizza::accounts::{password_checks, MAX_FAILURES};
-use ocpizza::testing::{json_of, request};
 use serde_json::json;
 use sqlx::MySqlPool;
+use testkit::{json_of, request};
 
 const GUESSES: usize = 30;
 

@@ -60,7 +60,7 @@ async fn main() {
     let newest = newest.expect("the history database has orders");
     let to = newest.and_utc().with_timezone(&Paris).date_naive();
     let from = to - Days::days(364);
-    let token = ocpizza::testing::token_for(&pool, SECRET, "admin@ocpizza.test").await;
+    let token = testkit::token_for(&pool, SECRET, "admin@ocpizza.test").await;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);

@@ -5,10 +5,10 @@
 use http::StatusCode;
 use ocpizza::ids::{IngredientId, OrderId, PizzeriaId};
 use ocpizza::stock::{self, Needs};
-use ocpizza::testing::{self, json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::collections::BTreeMap;
+use testkit::{self as testing, json_of, request, scalar, token_for};
 
 const SECRET: &str = "backoffice-test-secret";
 /// Basilic frais: on the Margherita (product 1), 3 g each.

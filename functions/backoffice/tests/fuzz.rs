@@ -1,14 +1,14 @@
-//! Fuzzing the back office (see `ocpizza::testing::fuzz`): stock changes,
+//! Fuzzing the back office (see `testkit::fuzz`): stock changes,
 //! thresholds and menu exclusions, products and their recipes, revenue
 //! query strings; each with managers' and the admin's tokens as well as
 //! forged ones. Every answer is a 2xx or a 4xx problem, and the stock ledger
 //! still adds up after.
 
-use ocpizza::testing::fuzz::{self, HttpCase};
-use ocpizza::testing::{self, token_for};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, HttpCase};
+use testkit::{self as testing, token_for};
 
 const SECRET: &str = "backoffice-fuzz-secret";
 

@@ -141,7 +141,7 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(0.0);
-    let mut config = ocpizza::testing::config();
+    let mut config = testkit::config();
     config.database_max_connections = 64;
     let pool = ocpizza::db::connect_lazy(&config).expect("pool");
     let state = State {
@@ -173,7 +173,7 @@ async fn main() {
                 continue;
             }
             if spread {
-                ocpizza::testing::open_all_day_with_plenty_of_stock(&pool).await;
+                testkit::open_all_day_with_plenty_of_stock(&pool).await;
             } else {
                 limit_stock(&pool).await;
             }
@@ -186,7 +186,7 @@ async fn main() {
                 "SELECT CAST(COALESCE(SUM(GREATEST(reserved - on_hand, 0) + GREATEST(-on_hand, 0) + GREATEST(-reserved, 0)), 0) AS SIGNED) FROM stock",
             )
             .await;
-            let ledger = ocpizza::testing::ledger_mismatches(&pool).await;
+            let ledger = testkit::ledger_mismatches(&pool).await;
             let ratio = if ceiling > 0.0 {
                 format!(" = {:.2} × the sysbench ceiling", rate / ceiling)
             } else {

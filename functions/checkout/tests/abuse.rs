@@ -4,10 +4,10 @@
 //! a function URL gives it.
 
 use http::StatusCode;
-use ocpizza::testing::{self, from_client, json_of, request, scalar, token_for};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::{self as testing, from_client, json_of, request, scalar, token_for};
 
 async fn state(pool: &MySqlPool) -> checkout::State {
     ocpizza::samples::load_demo(pool).await.expect("demo data");

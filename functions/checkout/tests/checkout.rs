@@ -7,10 +7,10 @@ use lambda_http::Body;
 use ocpizza::http::Response;
 use ocpizza::payments::Stripe;
 use ocpizza::queue::QueueName;
-use ocpizza::testing::{self, scalar};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, scalar};
 
 const MARGHERITA: i64 = 1;
 const REINE: i64 = 2;
@@ -193,7 +193,7 @@ async fn two_thousand_concurrent_checkouts_for_a_hundred_portions_sell_exactly_a
     );
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 100);
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -634,7 +634,7 @@ async fn fifty_checkouts_with_sqs_down_all_succeed_and_the_relay_delivers_exactl
     orders.sort();
     orders.dedup();
     assert_eq!((messages.len(), orders.len()), (50, 50));
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]

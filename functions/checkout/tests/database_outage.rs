@@ -8,7 +8,6 @@
 
 use http::{header, StatusCode};
 use ocpizza::audit::Scope;
-use ocpizza::testing::{self, request, scalar};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::path::{Path, PathBuf};
@@ -16,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::{self as testing, request, scalar};
 
 const CLIENTS: usize = 8;
 

@@ -1,14 +1,14 @@
-//! Fuzzing checkout's `POST /orders` (see `ocpizza::testing::fuzz`): carts
+//! Fuzzing checkout's `POST /orders` (see `testkit::fuzz`): carts
 //! mixing valid and invalid fields, raw bodies, any `Idempotency-Key`,
 //! `Authorization` and `Content-Type`, other methods and paths; against real
 //! MariaDB, the SQS-compatible server and localstripe. Every answer is a 2xx
 //! or a 4xx problem, and nothing is left half-written.
 
-use ocpizza::testing::fuzz::{self, Body, HttpCase};
-use ocpizza::testing::{self, scalar};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, Body, HttpCase};
+use testkit::{self as testing, scalar};
 
 const SECRET: &str = "checkout-fuzz-secret";
 

@@ -1,4 +1,4 @@
-//! Fuzzing delivery (see `ocpizza::testing::fuzz`): SQS batches of any
+//! Fuzzing delivery (see `testkit::fuzz`): SQS batches of any
 //! messages through `delivery::consume` — the unreadable ones (and those
 //! about orders that do not exist) are reported as batch item failures, the
 //! valid one beside them still applies, nothing crashes the batch — and the
@@ -6,12 +6,12 @@
 
 use ocpizza::ids::{OrderId, PizzeriaId};
 use ocpizza::queue::{Envelope, Event};
-use ocpizza::testing::fuzz::{self, Body, HttpCase};
-use ocpizza::testing::{self, scalar, token_for};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::json;
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, Body, HttpCase};
+use testkit::{self as testing, scalar, token_for};
 
 const SECRET: &str = "delivery-fuzz-secret";
 

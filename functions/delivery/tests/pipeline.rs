@@ -6,10 +6,10 @@
 use event_source::{InProcess, Mapping};
 use http::StatusCode;
 use ocpizza::queue::{QueueName, Queues};
-use ocpizza::testing::{self, eventually, json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, eventually, json_of, request, scalar, token_for};
 
 const SECRET: &str = "pipeline-test-secret";
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -378,7 +378,7 @@ async fn a_cash_delivery_order_goes_from_checkout_to_the_door(pool: MySqlPool) {
     .await
     .unwrap();
     assert_eq!(kinds, [("consumption".into(),), ("reservation".into(),)]);
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -429,7 +429,7 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     let story = ["placed", "preparing", "ready", "picked_up"];
     assert_eq!(history(&pool, id).await, story);
     assert_eq!(notifications(&pool, id).await, story);
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -503,7 +503,7 @@ async fn every_message_delivered_twice_has_one_effect(pool: MySqlPool) {
         .await,
         1
     );
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]

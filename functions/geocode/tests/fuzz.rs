@@ -1,4 +1,4 @@
-//! Fuzzing geocode's query string (see `ocpizza::testing::fuzz`), offline:
+//! Fuzzing geocode's query string (see `testkit::fuzz`), offline:
 //! without a Google key only the demo addresses are known, so every other
 //! address is a 422. Every answer is a 200 or a 4xx problem.
 
@@ -7,10 +7,10 @@ use geocode::State;
 use ocpizza::clock::Clock;
 use ocpizza::config::{lookup_from, Config};
 use ocpizza::geo::Geocoder;
-use ocpizza::testing::fuzz::{self, HttpCase};
 use proptest::prelude::*;
 use serde_json::Value;
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, HttpCase};
 
 /// The demo addresses as people type them: as listed, in capitals, with
 /// extra spaces and punctuation.

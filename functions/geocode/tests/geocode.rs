@@ -421,7 +421,7 @@ async fn new_addresses_per_client_are_limited_and_the_cache_stays_open(pool: MyS
             .uri(uri)
             .body(Body::Empty)
             .expect("valid request");
-        ocpizza::testing::from_client(req, "192.0.2.44")
+        testkit::from_client(req, "192.0.2.44")
     };
     for i in 0..limit {
         let response = geocode::handle(
@@ -454,7 +454,7 @@ async fn new_addresses_per_client_are_limited_and_the_cache_stays_open(pool: MyS
     assert_eq!(cached.status(), StatusCode::OK);
     let other = geocode::handle(
         &state,
-        ocpizza::testing::from_client(
+        testkit::from_client(
             http::Request::builder()
                 .uri(geocode_path("1000 rue de la République, 69002 Lyon"))
                 .body(Body::Empty)

@@ -11,9 +11,9 @@
 use event_source::{InProcess, Mapping};
 use http::StatusCode;
 use ocpizza::queue::QueueName;
-use ocpizza::testing::{self, request};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use testkit::{self as testing, request};
 
 const ORDERS: usize = 500;
 const CLIENTS: usize = 8;

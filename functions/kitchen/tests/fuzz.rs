@@ -1,4 +1,4 @@
-//! Fuzzing the kitchen (see `ocpizza::testing::fuzz`): SQS batches of any
+//! Fuzzing the kitchen (see `testkit::fuzz`): SQS batches of any
 //! messages through `kitchen::consume` — the unreadable ones are reported as
 //! batch item failures, the valid one beside them still applies, nothing
 //! crashes the batch — and the display, start, ready and recipe routes with
@@ -6,11 +6,11 @@
 
 use ocpizza::ids::{OrderId, PizzeriaId};
 use ocpizza::queue::{Envelope, Event};
-use ocpizza::testing::fuzz::{self, Body, HttpCase};
-use ocpizza::testing::{self, scalar, token_for};
 use proptest::prelude::*;
 use serde_json::json;
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, Body, HttpCase};
+use testkit::{self as testing, scalar, token_for};
 
 const SECRET: &str = "kitchen-fuzz-secret";
 

@@ -3,10 +3,10 @@
 
 use http::StatusCode;
 use ocpizza::queue::{Envelope, QueueName, Queues};
-use ocpizza::testing::{self, json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, json_of, request, scalar, token_for};
 
 const SECRET: &str = "kitchen-test-secret";
 
@@ -490,7 +490,7 @@ async fn cancellations_withdraw_tickets_and_duplicates_change_nothing(pool: MySq
         5,
         "each event applied once"
     );
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
 }
 
 fn fixture(text: &str) -> aws_lambda_events::event::sqs::SqsEvent {

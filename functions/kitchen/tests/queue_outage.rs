@@ -10,12 +10,12 @@ use event_source::{InProcess, Mapping};
 use http::StatusCode;
 use ocpizza::audit::Scope;
 use ocpizza::queue::{self, QueueName, Queues};
-use ocpizza::testing::{self, request, scalar};
 use serde_json::json;
 use sqlx::MySqlPool;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{self as testing, request, scalar};
 
 const BEFORE: usize = 50;
 const WHILE_HUNG: usize = 100;

@@ -1,10 +1,10 @@
-//! Fuzzing the menu's paths (see `ocpizza::testing::fuzz`): any pizzeria
+//! Fuzzing the menu's paths (see `testkit::fuzz`): any pizzeria
 //! id, method and `If-None-Match`. Every answer is a 200, a 304 or a 4xx
 //! problem.
 
-use ocpizza::testing::fuzz::{self, HttpCase};
 use proptest::prelude::*;
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, HttpCase};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn any_path_is_a_menu_or_a_problem(pool: MySqlPool) {

@@ -12,12 +12,12 @@ use ocpizza::notify::{self, Mailer, SendReport, MAX_ATTEMPTS};
 use ocpizza::order::OrderStatus::{self, *};
 use ocpizza::orders::{self, By, ChangeError};
 use ocpizza::payments::Stripe;
-use ocpizza::testing::{self, scalar};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use testkit::{self as testing, scalar};
 
 struct World {
     checkout: checkout::State,

@@ -5,10 +5,9 @@ mod common;
 
 use common::*;
 use http::StatusCode;
-use ocpizza::payments;
-use ocpizza::testing::{self, scalar};
 use serde_json::json;
 use sqlx::MySqlPool;
+use testkit::{self as testing, scalar};
 
 /// Pizzaiolos and couriers read their pizzeria's orders but never change
 /// them; cashiers and managers may (a customer calling in).
@@ -114,7 +113,7 @@ async fn card_attempts_per_order_are_limited(pool: MySqlPool) {
     let mut cards = Vec::new();
     for _ in 0..30 {
         cards.push(
-            payments::testing::card_token(&config.stripe_api_base, STRIPE_KEY, "4000000000000002")
+            testkit::stripe::card_token(&config.stripe_api_base, STRIPE_KEY, "4000000000000002")
                 .await
                 .unwrap(),
         );

@@ -4,10 +4,10 @@
 
 use http::StatusCode;
 use ocpizza::queue::{QueueName, Queues};
-use ocpizza::testing::{self, json_of, request, scalar, token_for};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, json_of, request, scalar, token_for};
 
 const SECRET: &str = "counter-test-secret";
 /// client.1@ocpizza.test's phone number in the demo data.

@@ -1,4 +1,4 @@
-//! Fuzzing the orders function (see `ocpizza::testing::fuzz`): every route
+//! Fuzzing the orders function (see `testkit::fuzz`): every route
 //! with real and junk order ids, tracking tokens, bearer tokens and bodies
 //! (changed lines, statuses, counter payments, card tokens), and the list's
 //! query strings; against real MariaDB, the SQS-compatible server and
@@ -6,12 +6,12 @@
 //! stays whole: lines, history, a stock ledger that adds up.
 
 use ocpizza::payments::Stripe;
-use ocpizza::testing::fuzz::{self, Body, HttpCase};
-use ocpizza::testing::{self, token_for};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::fuzz::{self, Body, HttpCase};
+use testkit::{self as testing, token_for};
 
 const SECRET: &str = "orders-fuzz-secret";
 

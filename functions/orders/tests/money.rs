@@ -14,11 +14,11 @@ use http::StatusCode;
 use lambda_http::Body;
 use ocpizza::audit::{audit, Scope};
 use ocpizza::payments;
-use ocpizza::testing::{self, scalar};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit::{self as testing, scalar};
 
 async fn order_status(pool: &MySqlPool, id: i64) -> String {
     sqlx::query_as::<_, (String,)>("SELECT status FROM orders WHERE id = ?")
@@ -390,7 +390,7 @@ async fn only_the_right_payment_places_an_order(pool: MySqlPool) {
         let (id, _, answer) = card_order(&world, "pickup", 2).await;
         let intent = answer["payment"]["payment_intent_id"].as_str().unwrap();
         let amount = answer["order"]["total_cents"].as_i64().unwrap();
-        payments::testing::pay_with_test_card(
+        testkit::stripe::pay_with_test_card(
             &config.stripe_api_base,
             STRIPE_KEY,
             intent,
@@ -461,7 +461,7 @@ async fn only_the_right_payment_places_an_order(pool: MySqlPool) {
 /// `payment_intent.succeeded` (in euros, received in full) to the webhook.
 async fn paid_and_announced(world: &World, intent: &str, order: i64, amount: i64) {
     let config = testing::config();
-    let paid = payments::testing::pay_with_test_card(
+    let paid = testkit::stripe::pay_with_test_card(
         &config.stripe_api_base,
         STRIPE_KEY,
         intent,

@@ -7,13 +7,13 @@ use lambda_http::Body;
 use ocpizza::auth;
 use ocpizza::http::{Cors, Response};
 use ocpizza::ids::{PizzeriaId, UserId};
-use ocpizza::payments::{self, Stripe};
+use ocpizza::payments::Stripe;
 use ocpizza::queue::QueueName;
 use ocpizza::role::Role;
-use ocpizza::testing::{self, scalar};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, scalar};
 
 const SECRET: &str = "orders-test-secret";
 
@@ -283,7 +283,7 @@ async fn cancelling_twenty_orders_gives_the_twenty_portions_back(pool: MySqlPool
         20
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -527,7 +527,7 @@ async fn modifying_an_order_reprices_and_rereserves(pool: MySqlPool) {
 async fn pay(world: &World, id: i64, token: &str, answer: &Value) {
     let intent = answer["payment"]["payment_intent_id"].as_str().unwrap();
     let config = testing::config();
-    payments::testing::pay_with_test_card(
+    testkit::stripe::pay_with_test_card(
         &config.stripe_api_base,
         "sk_test_local",
         intent,
@@ -617,7 +617,7 @@ async fn a_paid_order_stays_paid_to_the_cent_and_cancelling_refunds_it(pool: MyS
         .await,
         2700
     );
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -628,7 +628,7 @@ async fn the_sweep_cancels_unpaid_orders_and_releases_their_stock(pool: MySqlPoo
     let (paid_late, _, paid_answer) = place(&world, "card", "pickup", 1).await;
     // The second was paid on Stripe but its webhook was lost.
     let config = testing::config();
-    payments::testing::pay_with_test_card(
+    testkit::stripe::pay_with_test_card(
         &config.stripe_api_base,
         "sk_test_local",
         paid_answer["payment"]["payment_intent_id"]
@@ -681,7 +681,7 @@ async fn the_sweep_cancels_unpaid_orders_and_releases_their_stock(pool: MySqlPoo
         0
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 /// What Stripe.js `createToken` does in the shop: localstripe (like Stripe)

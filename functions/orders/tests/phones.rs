@@ -9,8 +9,8 @@ use common::{call, json_of, request, token_of, world, World};
 use http::StatusCode;
 use ocpizza::accounts::{self, NewUser};
 use ocpizza::role::Role;
-use ocpizza::testing::{self, scalar};
 use serde_json::{json, Value};
+use testkit::{self as testing, scalar};
 
 const TYPED: &str = "06 45 67 89 01";
 const E164: &str = "+33645678901";

@@ -5,9 +5,9 @@
 use http::header;
 use ocpizza::config::Config;
 use ocpizza::http::{Cors, Response};
-use ocpizza::testing::{json_of, request};
 use std::collections::HashMap;
 use storefront::{Site, State, ASSETS, FUNCTIONS};
+use testkit::{json_of, request};
 
 fn state_with(vars: &[(&str, &str)]) -> Result<State, String> {
     let vars: HashMap<String, String> = vars

@@ -1,16 +1,16 @@
-//! Fuzzing the Stripe webhook (see `ocpizza::testing::fuzz`): any body with
+//! Fuzzing the Stripe webhook (see `testkit::fuzz`): any body with
 //! any `Stripe-Signature` is a 400 problem that changes nothing; correctly
 //! signed arbitrary events (Stripe's word, but any shape) are a 200 or a 4xx
 //! problem, never a 5xx, and leave every order whole.
 
 use chrono::Utc;
 use ocpizza::payments;
-use ocpizza::testing::fuzz::{self, Body, HttpCase};
-use ocpizza::testing::{self, scalar};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use stripe_webhook::State;
+use testkit::fuzz::{self, Body, HttpCase};
+use testkit::{self as testing, scalar};
 
 const SECRET: &str = "whsec_fuzz";
 

@@ -7,12 +7,12 @@ use lambda_http::Body;
 use ocpizza::http::Response;
 use ocpizza::payments::{self, Stripe};
 use ocpizza::queue::QueueName;
-use ocpizza::testing::{self, scalar};
 use rand::seq::SliceRandom;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
 use stripe_webhook::State;
+use testkit::{self as testing, scalar};
 
 const SECRET: &str = "whsec_local";
 
@@ -224,7 +224,7 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
         scalar(&pool, &format!("SELECT amount_cents FROM payments WHERE order_id = {paid} AND status = 'succeeded'")).await,
         paid_total
     );
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 /// A declined card or a failed 3-D Secure is one failed attempt: Stripe puts
@@ -271,7 +271,7 @@ async fn a_failed_attempt_leaves_the_order_waiting_for_another_card(pool: MySqlP
         .await,
         0
     );
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -549,12 +549,12 @@ async fn card_flow_end_to_end_with_localstripe_and_its_signed_webhook(pool: MySq
     let config = testing::config();
     let (url, mut received) = listener().await;
     let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-    payments::testing::register_webhook(&config.stripe_api_base, &name, &url, SECRET)
+    testkit::stripe::register_webhook(&config.stripe_api_base, &name, &url, SECRET)
         .await
         .unwrap();
 
     let (order, pi, total) = card_order(&world, 2).await;
-    let paid = payments::testing::pay_with_test_card(
+    let paid = testkit::stripe::pay_with_test_card(
         &config.stripe_api_base,
         "sk_test_local",
         &pi,

@@ -177,24 +177,10 @@ async fn token(email: &str) -> Result<(), Error> {
         return Err("tokens are issued by the accounts function in production".into());
     }
     let pool = pool(&config).await?;
-    let row: Option<(i64, String, Option<i64>, i32)> = sqlx::query_as(
-        "SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ? AND active",
-    )
-    .bind(email)
-    .fetch_optional(&pool)
-    .await?;
-    let (id, role, pizzeria, version) = row.ok_or_else(|| format!("no active account {email}"))?;
-    let role: ocpizza::role::Role = role.parse()?;
-    let (token, expires) = ocpizza::auth::issue(
-        config.secret_key.expose_secret().as_bytes(),
-        ocpizza::ids::UserId(id),
-        role,
-        pizzeria.map(ocpizza::ids::PizzeriaId),
-        version,
-        chrono::Utc::now(),
-    )
-    .map_err(|e| format!("{e:?}"))?;
-    eprintln!("{email} ({role}), valid until {expires}");
+    let secret = config.secret_key.expose_secret().as_bytes();
+    let (token, expires) =
+        ocpizza::auth::token_for_email(&pool, secret, email, chrono::Utc::now()).await?;
+    eprintln!("{email}: valid until {expires}");
     println!("{token}");
     Ok(())
 }

@@ -8,11 +8,11 @@ use chrono::Utc;
 use http::StatusCode;
 use ocpizza::payments;
 use ocpizza::queue::QueueName;
-use ocpizza::testing::{self, request};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
+use testkit::{self as testing, request};
 use testkit::{Function, World};
 
 /// Runs the queues as their consumers would: the kitchen's messages, then
@@ -227,7 +227,7 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
 
     let config = testing::config();
     let key = config.stripe_secret_key.expose_secret();
-    let token = payments::testing::card_token(&config.stripe_api_base, key, "4242424242424242")
+    let token = testkit::stripe::card_token(&config.stripe_api_base, key, "4242424242424242")
         .await
         .unwrap_or_else(|e| panic!("localstripe token: {e}"));
     let pay = format!("/orders/{card}/payment/card?token={card_token}");
@@ -502,7 +502,7 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         assert_eq!(response.status(), expected);
     }
 
-    ocpizza::testing::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
     let missed: Vec<String> = world
         .contract
         .operations()

@@ -7,11 +7,11 @@
 use http::StatusCode;
 use lambda_http::Body;
 use ocpizza::http::Cors;
-use ocpizza::payments::{self, Stripe};
-use ocpizza::testing;
+use ocpizza::payments::Stripe;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use testkit as testing;
 
 pub const SECRET: &str = "money-test-secret";
 pub const WEBHOOK_SECRET: &str = "whsec_money";
@@ -72,7 +72,7 @@ pub async fn world(pool: &MySqlPool) -> World {
     }
 }
 
-pub use ocpizza::testing::{json_of, request};
+pub use testkit::{json_of, request};
 
 pub async fn call(
     state: &orders::State,
@@ -126,10 +126,9 @@ pub async fn card_order(world: &World, fulfilment: &str, quantity: i64) -> (i64,
 /// tracker asks for when the webhook is late.
 pub async fn pay(state: &orders::State, id: i64, token: &str) -> (StatusCode, Value) {
     let config = testing::config();
-    let card =
-        payments::testing::card_token(&config.stripe_api_base, STRIPE_KEY, "4242424242424242")
-            .await
-            .expect("localstripe makes a token");
+    let card = testkit::stripe::card_token(&config.stripe_api_base, STRIPE_KEY, "4242424242424242")
+        .await
+        .expect("localstripe makes a token");
     let (status, body) = call(
         state,
         "POST",

@@ -100,7 +100,9 @@ async fn main() -> ExitCode {
     let config = ocpizza::config::Config::load_or_exit(&[]);
     let pool = ocpizza::db::connect_lazy(&config).expect("DATABASE_URL is not a MySQL URL");
     // Checkout must find the pizzeria open and stocked at any hour.
-    ocpizza::testing::open_all_day_with_plenty_of_stock(&pool).await;
+    ocpizza::samples::open_all_day_with_plenty_of_stock(&pool)
+        .await
+        .expect("pizzerias open all day with plenty of stock");
     let fixtures = Fixtures {
         pool,
         secret_key: config.secret_key.expose_secret().to_owned(),

@@ -224,7 +224,13 @@ pub async fn plan(function: &str, fx: &Fixtures, runs: usize) -> Result<Plan, St
     let token = |email: &'static str| {
         let pool = fx.pool.clone();
         let secret = fx.secret_key.clone();
-        async move { ocpizza::testing::token_for(&pool, &secret, email).await }
+        async move {
+            let now = chrono::Utc::now();
+            match ocpizza::auth::token_for_email(&pool, secret.as_bytes(), email, now).await {
+                Ok((token, _)) => token,
+                Err(e) => panic!("token for {email}: {e}"),
+            }
+        }
     };
     Ok(match function {
         // The web pages: no database.

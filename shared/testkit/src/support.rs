@@ -1,14 +1,9 @@
 //! Test support shared by the functions' tests and benchmarks: fresh queues on
 //! the real SQS-compatible server, the local configuration, small queries,
-//! the checks every answer and the database must pass. Nothing here is used
-//! by a function at run time; the fuzzing generators ([`fuzz`]) are behind
-//! the `fuzzing` feature, which only the functions' tests turn on.
+//! the checks every answer and the database must pass.
 
-#[cfg(feature = "fuzzing")]
-pub mod fuzz;
-
-use crate::config::Config;
-use crate::queue::{self, QueueName, Queues};
+use ocpizza::config::Config;
+use ocpizza::queue::{self, QueueName, Queues};
 use sqlx::MySqlPool;
 use std::time::Duration;
 
@@ -121,10 +116,10 @@ pub async fn incomplete_orders(pool: &MySqlPool) -> i64 {
     .await
 }
 
-/// The reconciliation check ([`crate::audit`]) must find nothing; fails
+/// The reconciliation check ([`ocpizza::audit`]) must find nothing; fails
 /// with every finding otherwise. Returns the number of orders checked.
-pub async fn assert_reconciled(pool: &MySqlPool, scope: crate::audit::Scope) -> i64 {
-    let findings = match crate::audit::audit(pool, scope).await {
+pub async fn assert_reconciled(pool: &MySqlPool, scope: ocpizza::audit::Scope) -> i64 {
+    let findings = match ocpizza::audit::audit(pool, scope).await {
         Ok(findings) => findings,
         Err(e) => panic!("audit: {e}"),
     };
@@ -141,7 +136,7 @@ pub async fn assert_reconciled(pool: &MySqlPool, scope: crate::audit::Scope) -> 
 /// What is wrong with an answer by the rule of the HTTP edge, if anything:
 /// never a 5xx, and a 4xx is an RFC 9457 `application/problem+json` with a
 /// `type`, a `title`, the answer's `status` and a `detail`.
-pub fn problem_violation(response: &crate::http::Response) -> Option<String> {
+pub fn problem_violation(response: &ocpizza::http::Response) -> Option<String> {
     let status = response.status();
     let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
     if status.is_server_error() {
@@ -155,7 +150,7 @@ pub fn problem_violation(response: &crate::http::Response) -> Option<String> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if content_type != crate::http::PROBLEM_JSON {
+    if content_type != ocpizza::http::PROBLEM_JSON {
         return Some(format!(
             "{status} as {content_type:?}, not a problem: {body}"
         ));
@@ -173,7 +168,7 @@ pub fn problem_violation(response: &crate::http::Response) -> Option<String> {
 }
 
 /// Panics unless the answer is a 4xx problem as [`problem_violation`] wants it.
-pub fn assert_problem(response: &crate::http::Response) {
+pub fn assert_problem(response: &ocpizza::http::Response) {
     if let Some(why) = problem_violation(response) {
         panic!("{why}");
     }
@@ -192,7 +187,7 @@ pub fn request(
     uri: &str,
     body: Option<serde_json::Value>,
     bearer: Option<&str>,
-) -> crate::http::Request {
+) -> ocpizza::http::Request {
     let mut builder = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -210,35 +205,16 @@ pub fn request(
 }
 
 /// A response's JSON body (`null` when empty or not JSON).
-pub fn json_of(response: &crate::http::Response) -> serde_json::Value {
+pub fn json_of(response: &ocpizza::http::Response) -> serde_json::Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
 
 /// A bearer token for a demo account, signed with `secret`.
 pub async fn token_for(pool: &MySqlPool, secret: &str, email: &str) -> String {
-    let row: Result<(i64, String, Option<i64>, i32), _> =
-        sqlx::query_as("SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ?")
-            .bind(email)
-            .fetch_one(pool)
-            .await;
-    let (id, role, pizzeria, version) = match row {
-        Ok(row) => row,
-        Err(e) => panic!("no account {email}: {e}"),
-    };
-    let role: crate::role::Role = match role.parse() {
-        Ok(role) => role,
-        Err(e) => panic!("{e}"),
-    };
-    match crate::auth::issue(
-        secret.as_bytes(),
-        crate::ids::UserId(id),
-        role,
-        pizzeria.map(crate::ids::PizzeriaId),
-        version,
-        chrono::Utc::now(),
-    ) {
+    let now = chrono::Utc::now();
+    match ocpizza::auth::token_for_email(pool, secret.as_bytes(), email, now).await {
         Ok((token, _)) => token,
-        Err(e) => panic!("token: {e:?}"),
+        Err(e) => panic!("token for {email}: {e}"),
     }
 }
 
@@ -263,22 +239,14 @@ where
 /// For benchmarks: pizzerias 1 to 5 open around the clock with plenty of
 /// every ingredient, written through the ledger so it stays consistent.
 pub async fn open_all_day_with_plenty_of_stock(pool: &MySqlPool) {
-    let script = "DELETE FROM opening_hours WHERE pizzeria_id BETWEEN 1 AND 5;
-         INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at)
-           SELECT p.id, d.n, '00:00:00', '23:59:59' FROM pizzerias p
-           JOIN (SELECT 1 n UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7) d
-           WHERE p.id BETWEEN 1 AND 5;
-         INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reason)
-           SELECT pizzeria_id, ingredient_id, 'restock', 100000000 - on_hand, 'benchmark' FROM stock WHERE pizzeria_id BETWEEN 1 AND 5;
-         UPDATE stock SET on_hand = 100000000 WHERE pizzeria_id BETWEEN 1 AND 5;";
-    if let Err(e) = sqlx::raw_sql(script).execute(pool).await {
+    if let Err(e) = ocpizza::samples::open_all_day_with_plenty_of_stock(pool).await {
         panic!("benchmark stock: {e}");
     }
 }
 
 /// The request as a function URL delivers it from the client at `ip` (its
 /// request context's source address), for the limits per client address.
-pub fn from_client(req: crate::http::Request, ip: &str) -> crate::http::Request {
+pub fn from_client(req: ocpizza::http::Request, ip: &str) -> ocpizza::http::Request {
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;

@@ -1,10 +1,10 @@
-//! Fuzzing the functions' inputs (feature `fuzzing`, for their `tests/fuzz.rs`).
+//! Fuzzing the functions' inputs (for their `tests/fuzz.rs`).
 //!
 //! proptest strategies for hostile input — JSON bodies mixing valid and
 //! invalid fields, raw bytes, header values, forged tokens, path segments and
 //! query strings — and a runner that holds every answer to the rule of the
 //! HTTP edge: never a 5xx, never a panic, every 4xx an RFC 9457 problem
-//! ([`super::problem_violation`]).
+//! ([`crate::problem_violation`]).
 //!
 //! Cases are drawn up front from a seeded [`TestRunner`], then run one by one
 //! in the test's own async runtime against the real database and services.
@@ -13,10 +13,10 @@
 //! input. `FUZZ_CASES` sets how many cases each target runs (64 by default,
 //! what `make test` runs), `FUZZ_SEED` draws other cases than the fixed seed.
 
-use crate::http::{Request, Response};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use ocpizza::http::{Request, Response};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
@@ -137,7 +137,7 @@ where
 /// The rule of the HTTP edge: no 5xx, and every 4xx an RFC 9457 problem.
 /// `Ok` with the status, for the summary.
 pub fn check_http(response: &Response) -> Result<String, String> {
-    match super::problem_violation(response) {
+    match crate::problem_violation(response) {
         None => Ok(response.status().as_u16().to_string()),
         Some(why) => Err(why),
     }
@@ -950,7 +950,7 @@ pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<Stri
         let readable = record
             .body
             .as_deref()
-            .is_some_and(|b| crate::queue::Envelope::parse(b).is_ok());
+            .is_some_and(|b| ocpizza::queue::Envelope::parse(b).is_ok());
         let id = record.message_id.as_deref().unwrap_or_default();
         if !readable && !failed.contains(&id) {
             return Err(format!("unreadable message {id:?} was not reported failed"));
@@ -965,7 +965,7 @@ pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<Stri
 /// [`check_batch`].
 pub async fn run_consumer<V, F, Fut>(target: &str, orders: &[i64], valid: V, consume: F)
 where
-    V: Fn() -> crate::queue::Envelope + 'static,
+    V: Fn() -> ocpizza::queue::Envelope + 'static,
     F: Fn(SqsEvent) -> Fut,
     Fut: Future<Output = SqsBatchResponse> + Send + 'static,
 {
