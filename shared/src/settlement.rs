@@ -23,6 +23,10 @@ use crate::payments::{NewPaymentIntent, PaymentError, PaymentIntent, PaymentInte
 use crate::queue::Envelope;
 use sqlx::{MySql, MySqlPool, Transaction};
 
+mod refunds;
+
+pub use refunds::*;
+
 /// How long a paid order made bigger waits for the difference, its stock
 /// still reserved; then the sweep cancels it and refunds what was paid.
 pub const DIFFERENCE_WINDOW_MINUTES: i64 = 15;
@@ -309,122 +313,6 @@ pub async fn settle(
         money_rule::refund(tx, order.id, excess, reason).await?;
     }
     Ok(events)
-}
-
-/// What a run of [`send_refunds`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RefundRun {
-    /// Accepted by Stripe.
-    pub sent: usize,
-    /// Still `requested`, to be retried.
-    pub failed: usize,
-}
-
-#[derive(sqlx::FromRow)]
-struct DueRefund {
-    id: i64,
-    order_id: i64,
-    refund_of: Option<String>,
-    amount_cents: i64,
-    idempotency_key: Option<String>,
-}
-
-/// Sends the refunds decided and not yet accepted by Stripe (of one order,
-/// or of every order), each with its own idempotency key, so a retry after a
-/// lost answer is made once. A refund being sent is leased for a minute, so
-/// two senders never send the same one at once. A failure leaves the refund
-/// `requested` with its error, for the next run (the sweep runs every minute).
-pub async fn send_refunds(
-    pool: &MySqlPool,
-    stripe: &Stripe,
-    order: Option<OrderId>,
-    limit: u32,
-) -> Result<RefundRun, sqlx::Error> {
-    let mut query = sqlx::QueryBuilder::<MySql>::new(
-        "SELECT id, order_id, refund_of, amount_cents, idempotency_key FROM payments \
-         WHERE kind = 'refund' AND status = 'requested' \
-           AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
-    );
-    if let Some(order) = order {
-        query.push(" AND order_id = ").push_bind(order.0);
-    }
-    query.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let due: Vec<DueRefund> = query.build_query_as().fetch_all(pool).await?;
-    let mut run = RefundRun::default();
-    for DueRefund {
-        id,
-        order_id,
-        refund_of: intent,
-        amount_cents: amount,
-        idempotency_key: key,
-    } in due
-    {
-        let claimed = sqlx::query(
-            "UPDATE payments SET attempts = attempts + 1, \
-                next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND, updated_at = UTC_TIMESTAMP(6) \
-             WHERE id = ? AND status = 'requested' \
-               AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
-        )
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            continue;
-        }
-        let (Some(intent), Some(key)) = (intent, key) else {
-            continue;
-        };
-        match stripe
-            .refund(&intent, Money::from_cents(amount), &key)
-            .await
-        {
-            Ok(refund) => {
-                sqlx::query(
-                    "UPDATE payments SET provider_ref = ?, status = ?, last_error = NULL, \
-                        next_attempt_at = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
-                )
-                .bind(&refund.id)
-                .bind(&refund.status)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                tracing::info!(order_id, refund = %refund.id, amount_cents = amount, "refund sent");
-                run.sent += 1;
-            }
-            Err(err) => {
-                let message: String = err.to_string().chars().take(200).collect();
-                tracing::warn!(order_id, amount_cents = amount, error = %message, "refund not sent yet; will retry");
-                sqlx::query("UPDATE payments SET last_error = ? WHERE id = ?")
-                    .bind(&message)
-                    .bind(id)
-                    .execute(pool)
-                    .await?;
-                run.failed += 1;
-            }
-        }
-    }
-    Ok(run)
-}
-
-/// Sends an order's refunds now, logging what could not be sent (the sweep
-/// retries it): what a request does after the commit that decided them.
-pub async fn send_refunds_now(pool: &MySqlPool, stripe: &Stripe, order: OrderId) {
-    match send_refunds(pool, stripe, Some(order), 20).await {
-        Ok(run) if run.failed > 0 => {
-            tracing::warn!(%order, failed = run.failed, "refunds left for the sweep")
-        }
-        Ok(_) => {}
-        Err(err) => tracing::error!(%order, error = %err, "refunds not sent; the sweep retries"),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefundError {
-    #[error(transparent)]
-    Payment(#[from] PaymentError),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
 }
 
 /// The order's most recent PaymentIntent, if it has one.
