@@ -9,7 +9,7 @@ RUN_DIR="$ROOT/.run"
 mkdir -p "$RUN_DIR"
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
 
-# Local settings. The same defaults are built into shared/src/config.rs; they
+# Local settings. The same defaults are built into shared/src/platform/config.rs; they
 # are exported here so every process of the stack (and `cargo lambda watch`)
 # agrees. Nothing here is a production value.
 export DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/ocpizza}"

@@ -2,7 +2,7 @@
 # `make run`: the whole system on this machine, on demo data.
 source "$(dirname "$0")/common.sh"
 # Locally every client is 127.0.0.1: the limits per client address
-# (shared/src/rate_limit.rs) would count the browser tests, the smoke test and
+# (shared/src/platform/rate_limit.rs) would count the browser tests, the smoke test and
 # a developer as one visitor. The limits per phone, order and account stay.
 export RATE_GUEST_ORDERS_ADDRESS="${RATE_GUEST_ORDERS_ADDRESS:-10000/3600}"
 export RATE_SIGN_UPS_ADDRESS="${RATE_SIGN_UPS_ADDRESS:-10000/3600}"

@@ -1,41 +1,23 @@
-//! OC Pizza's domain crate: what every function shares, written once.
+//! OC Pizza's domain crate: the rules every function shares, written once.
 //!
-//! The rules (money, order states, roles), the SQL they need, the queue
-//! envelope, configuration, and the HTTP edge every function URL goes through.
+//! Organised by domain over a `platform` layer that imports none of them:
+//! `identity` (accounts, sessions, roles, access) ← `catalog` and `stock` ←
+//! `order` (states, pricing, lifecycle, money rule, e-mails) ← `payment`
+//! (Stripe, settlement, refunds), `kitchen` and `delivery` ← `reporting`
+//! (revenue, reconciliation). Each domain owns its tables and their SQL and
+//! returns its own errors; the HTTP edge (`platform::http`) maps them to
+//! problems.
 
-pub mod access;
-pub mod accounts;
-pub mod audit;
-pub mod auth;
 pub mod catalog;
-pub mod clock;
-pub mod config;
-pub mod consumer;
-pub mod db;
-pub mod geo;
-pub mod http;
-pub mod idempotency;
-pub mod ids;
-pub mod lambda;
-pub mod metrics;
-pub mod money;
-pub mod money_rule;
-pub mod notify;
+pub mod delivery;
+pub mod identity;
 pub mod order;
-pub mod orders;
-pub mod outbox;
-pub mod payments;
-pub mod phone;
-pub mod pricing;
-pub mod queue;
-pub mod rate_limit;
-pub mod revenue;
-pub mod role;
+pub mod payment;
+pub mod platform;
+pub mod reporting;
 pub mod samples;
-pub mod settlement;
 pub mod stock;
-pub mod telemetry;
 
-pub use config::Config;
-pub use http::ApiError;
-pub use money::Money;
+pub use platform::config::Config;
+pub use platform::http::ApiError;
+pub use platform::money::Money;

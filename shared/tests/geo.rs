@@ -1,8 +1,8 @@
 //! Geocoding against a local HTTP server speaking Google's documented
 //! Geocoding JSON (wiremock), and the delivery zones on the demo data.
 
-use ocpizza::config::{lookup_from, var, Config};
-use ocpizza::geo::{self, Coordinates, GeoError, GeoSource, Geocoder};
+use ocpizza::delivery::geo::{self, Coordinates, GeoError, GeoSource, Geocoder};
+use ocpizza::platform::config::{lookup_from, var, Config};
 use serde_json::json;
 use sqlx::MySqlPool;
 use std::time::{Duration, Instant};

@@ -3,13 +3,13 @@
 //! and against wiremock where we need Stripe to misbehave or to see exactly
 //! what we send.
 
-use ocpizza::config::{lookup_from, var, Config};
-use ocpizza::ids::OrderId;
-use ocpizza::money::Money;
-use ocpizza::payments::{
+use ocpizza::payment::{
     self, EventObject, NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus,
     SignatureError, Stripe,
 };
+use ocpizza::platform::config::{lookup_from, var, Config};
+use ocpizza::platform::ids::OrderId;
+use ocpizza::platform::money::Money;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -544,7 +544,7 @@ async fn localstripe_webhook_is_signed_and_readable() {
             .await
             .expect("localstripe delivered the webhook within 15 s")
             .unwrap();
-        let event = payments::parse_event(&body).unwrap();
+        let event = payment::parse_event(&body).unwrap();
         if matches!(&event.object, EventObject::PaymentIntent(p, _) if p.id == pi.id) {
             break (headers, body, event);
         }
@@ -553,17 +553,17 @@ async fn localstripe_webhook_is_signed_and_readable() {
     let signature = headers.get("stripe-signature").expect("signed");
     let now = chrono::Utc::now().timestamp();
     assert_eq!(
-        payments::verify_signature(&body, signature, &secret, now),
+        payment::verify_signature(&body, signature, &secret, now),
         Ok(())
     );
     assert_eq!(
-        payments::verify_signature(&body, signature, "whsec_someone_else", now),
+        payment::verify_signature(&body, signature, "whsec_someone_else", now),
         Err(SignatureError::Mismatch)
     );
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
     assert_eq!(
-        payments::verify_signature(&tampered, signature, &secret, now),
+        payment::verify_signature(&tampered, signature, &secret, now),
         Err(SignatureError::Mismatch)
     );
 

@@ -1,9 +1,9 @@
 //! The queue module against the real SQS-compatible server (`make test`
 //! starts it on 127.0.0.1:9324; `AWS_ENDPOINT_URL` may point elsewhere).
 
-use ocpizza::config::{lookup_from, var, Config};
-use ocpizza::ids::{OrderId, PizzeriaId};
-use ocpizza::queue::{self, Envelope, Event, QueueName, Queues};
+use ocpizza::platform::config::{lookup_from, var, Config};
+use ocpizza::platform::ids::{OrderId, PizzeriaId};
+use ocpizza::platform::queue::{self, Envelope, Event, QueueName, Queues};
 use std::time::Duration;
 
 async fn fresh_queues() -> Queues {

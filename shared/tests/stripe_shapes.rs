@@ -16,11 +16,11 @@
 //! the variants below are edits of it.
 
 use hmac::{Hmac, Mac};
-use ocpizza::ids::OrderId;
-use ocpizza::payments::{
+use ocpizza::payment::{
     self, parse_event, verify_signature, EventObject, PaymentIntent, PaymentIntentStatus,
     SignatureError,
 };
+use ocpizza::platform::ids::OrderId;
 use ocpizza::Money;
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -107,7 +107,7 @@ fn reads_a_current_payment_intent_succeeded_event() {
 #[test]
 fn the_signed_fixture_verifies_and_a_changed_byte_does_not() {
     let payload = FIXTURE.as_bytes();
-    let header = payments::sign(payload, SECRET, NOW);
+    let header = payment::sign(payload, SECRET, NOW);
     assert_eq!(verify_signature(payload, &header, SECRET, NOW), Ok(()));
     assert_eq!(verify_signature(payload, &header, SECRET, NOW + 60), Ok(()));
 

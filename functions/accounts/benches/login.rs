@@ -9,9 +9,9 @@
 
 use accounts::State;
 use lambda_http::Body;
-use ocpizza::accounts::argon2_description;
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::identity::accounts::argon2_description;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 3;
@@ -69,7 +69,7 @@ async fn main() {
     let mut config = Config::load(&[var::DATABASE_URL]).expect("configuration");
     config.database_max_connections = 8;
     let state = State {
-        pool: ocpizza::db::connect_lazy(&config).expect("pool"),
+        pool: ocpizza::platform::db::connect_lazy(&config).expect("pool"),
         cors: Cors::default(),
         secret_key: "bench-secret".to_owned().into(),
     };

@@ -3,7 +3,7 @@
 //! admin create, list and deactivate staff accounts within their scope.
 //!
 //! - `POST /accounts` `{email,password,name,phone}` → 201 `{"user"}`, a
-//!   customer, its phone (optional) stored in E.164 (`ocpizza::phone`); 409
+//!   customer, its phone (optional) stored in E.164 (`ocpizza::platform::phone`); 409
 //!   when the e-mail is taken (see `docs/architecture.md`, "Accounts and
 //!   sessions": sign-up tells, sign-in never does); 422 listing every
 //!   problem (a phone number that does not exist on `phone`); 429
@@ -32,13 +32,13 @@
 
 use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
-use ocpizza::access::{self, Action};
-use ocpizza::accounts::{self, NewUser, User};
-use ocpizza::auth::{self, Caller};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::{PizzeriaId, UserId};
-use ocpizza::rate_limit;
-use ocpizza::role::Role;
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::accounts::{self, NewUser, User};
+use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::role::Role;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::{PizzeriaId, UserId};
+use ocpizza::platform::rate_limit;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -7,9 +7,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
-use ocpizza::accounts::MAX_FAILURES;
-use ocpizza::auth::{self, Claims};
-use ocpizza::role::Role;
+use ocpizza::identity::accounts::MAX_FAILURES;
+use ocpizza::identity::auth::{self, Claims};
+use ocpizza::identity::role::Role;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use testkit::{json_of, request, scalar, token_for};
@@ -18,7 +18,7 @@ const SECRET: &str = "accounts-test-secret";
 const DEMO_PASSWORD: &str = "ocpizza-demo";
 
 async fn state(pool: &MySqlPool) -> accounts::State {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     accounts::State {
         pool: pool.clone(),
@@ -300,7 +300,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(pool: MySqlPo
 async fn repeated_failures_lock_the_address_until_the_lock_expires(pool: MySqlPool) {
     let state = state(&pool).await;
     for email in ["client.1@ocpizza.test", "nobody@ocpizza.test"] {
-        for attempt in 1..=ocpizza::accounts::MAX_FAILURES {
+        for attempt in 1..=ocpizza::identity::accounts::MAX_FAILURES {
             let (status, _) = login(&state, email, "not-the-password").await;
             assert_eq!(
                 status,
@@ -377,7 +377,7 @@ async fn foreign_expired_and_tampered_tokens_are_refused(pool: MySqlPool) {
     );
     let (expired, _) = auth::issue(
         SECRET.as_bytes(),
-        ocpizza::ids::UserId(id),
+        ocpizza::platform::ids::UserId(id),
         Role::Customer,
         None,
         0,
@@ -553,12 +553,15 @@ async fn managers_create_their_own_pizzerias_crew_and_the_admin_anyone(pool: MyS
     assert_eq!(session["user"]["pizzeria_id"], 2);
     let caller = auth::verify(SECRET.as_bytes(), session["token"].as_str().unwrap()).unwrap();
     assert_eq!(caller.role, Role::Manager);
-    assert_eq!(caller.pizzeria_id, Some(ocpizza::ids::PizzeriaId(2)));
+    assert_eq!(
+        caller.pizzeria_id,
+        Some(ocpizza::platform::ids::PizzeriaId(2))
+    );
     let marco = token(&state, "marco@ocpizza.test", "four-cheese-pizza").await;
     let caller = auth::verify(SECRET.as_bytes(), &marco).unwrap();
     assert_eq!(
         (caller.role, caller.pizzeria_id),
-        (Role::Pizzaiolo, Some(ocpizza::ids::PizzeriaId(1)))
+        (Role::Pizzaiolo, Some(ocpizza::platform::ids::PizzeriaId(1)))
     );
 }
 
@@ -867,7 +870,7 @@ async fn stale_sign_in_counts_are_purged(pool: MySqlPool) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Fresh counts and running locks stay.
     assert_eq!(
-        ocpizza::accounts::purge_login_attempts(&pool)
+        ocpizza::identity::accounts::purge_login_attempts(&pool)
             .await
             .unwrap(),
         0
@@ -881,7 +884,7 @@ async fn stale_sign_in_counts_are_purged(pool: MySqlPool) {
     .await
     .unwrap();
     assert_eq!(
-        ocpizza::accounts::purge_login_attempts(&pool)
+        ocpizza::identity::accounts::purge_login_attempts(&pool)
             .await
             .unwrap(),
         2
@@ -967,7 +970,7 @@ async fn managers_unlock_their_staff_and_the_admin_anyone(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_eleventh_sign_up_from_one_address_waits(pool: MySqlPool) {
     let state = state(&pool).await;
-    let limit = ocpizza::rate_limit::SIGN_UPS_PER_ADDRESS.configured();
+    let limit = ocpizza::platform::rate_limit::SIGN_UPS_PER_ADDRESS.configured();
     let body = |n: u32| json!({"email": format!("client-{n}@example.org"), "password": "pizza-margherita", "name": "Léa"});
     // A malformed sign-up costs no hash and is not counted.
     let (status, _, _) = call_from(
@@ -1035,7 +1038,7 @@ async fn the_eleventh_sign_up_from_one_address_waits(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn sign_ins_from_one_address_are_limited_whatever_the_emails(pool: MySqlPool) {
     let state = state(&pool).await;
-    let limit = ocpizza::rate_limit::SIGN_INS_PER_ADDRESS.configured();
+    let limit = ocpizza::platform::rate_limit::SIGN_INS_PER_ADDRESS.configured();
     let mut attempts = tokio::task::JoinSet::new();
     for n in 0..limit.max {
         let state = state.clone();
@@ -1051,7 +1054,7 @@ async fn sign_ins_from_one_address_are_limited_whatever_the_emails(pool: MySqlPo
         assert_eq!(status.unwrap(), StatusCode::UNAUTHORIZED);
     }
     let right = json!({"email": "client.1@ocpizza.test", "password": DEMO_PASSWORD});
-    let checks = ocpizza::accounts::password_checks();
+    let checks = ocpizza::identity::accounts::password_checks();
     let (status, answer, retry_after) =
         call_from(&state, "203.0.113.8", "POST", "/sessions", right.clone()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
@@ -1067,7 +1070,7 @@ async fn sign_ins_from_one_address_are_limited_whatever_the_emails(pool: MySqlPo
     // Not the account's lock: another address signs in.
     let (status, answer, _) = call_from(&state, "198.51.100.3", "POST", "/sessions", right).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert!(ocpizza::accounts::password_checks() > checks);
+    assert!(ocpizza::identity::accounts::password_checks() > checks);
 }
 
 /// Addresses stored before NFC (SQL cannot normalise Unicode) are brought to
@@ -1075,7 +1078,7 @@ async fn sign_ins_from_one_address_are_limited_whatever_the_emails(pool: MySqlPo
 #[sqlx::test(migrations = "../../migrations")]
 async fn addresses_stored_decomposed_are_normalised_once(pool: MySqlPool) {
     let state = state(&pool).await;
-    let hash = ocpizza::accounts::hash_password("pizza-margherita").unwrap();
+    let hash = ocpizza::identity::accounts::hash_password("pizza-margherita").unwrap();
     sqlx::query(
         "INSERT INTO users (email, password_hash, name, role) VALUES (?, ?, 'Zoé', 'customer')",
     )
@@ -1087,13 +1090,13 @@ async fn addresses_stored_decomposed_are_normalised_once(pool: MySqlPool) {
     let (status, _) = login(&state, "zo\u{e9}@example.org", "pizza-margherita").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "not the same bytes yet");
     assert_eq!(
-        ocpizza::accounts::normalise_stored_emails(&pool)
+        ocpizza::identity::accounts::normalise_stored_emails(&pool)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        ocpizza::accounts::normalise_stored_emails(&pool)
+        ocpizza::identity::accounts::normalise_stored_emails(&pool)
             .await
             .unwrap(),
         0

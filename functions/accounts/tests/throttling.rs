@@ -7,7 +7,7 @@
 //! would add to.
 
 use http::StatusCode;
-use ocpizza::accounts::{password_checks, MAX_FAILURES};
+use ocpizza::identity::accounts::{password_checks, MAX_FAILURES};
 use serde_json::json;
 use sqlx::MySqlPool;
 use testkit::{json_of, request};
@@ -44,7 +44,7 @@ async fn guess_at_once(state: &accounts::State, email: &str) -> Vec<StatusCode> 
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn thirty_parallel_guesses_get_at_most_five_password_checks(pool: MySqlPool) {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(&pool).await.unwrap();
     let state = accounts::State {
         pool: pool.clone(),

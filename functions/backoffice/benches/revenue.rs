@@ -10,8 +10,8 @@
 use chrono::{Duration as Days, NaiveDateTime};
 use chrono_tz::Europe::Paris;
 use lambda_http::Body;
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 9;
@@ -46,7 +46,7 @@ async fn p50(state: &backoffice::State, token: &str, uri: &str) -> Duration {
 async fn main() {
     let mut config = Config::load(&[var::DATABASE_URL]).expect("configuration");
     config.database_max_connections = 2;
-    let pool = ocpizza::db::connect_lazy(&config).expect("pool");
+    let pool = ocpizza::platform::db::connect_lazy(&config).expect("pool");
     let state = backoffice::State {
         pool: pool.clone(),
         cors: Cors::default(),

@@ -2,7 +2,7 @@
 //!
 //! Managers work on their own pizzeria, the admin on every one (and alone on
 //! what the whole group shares: the products, their prices and recipes, and
-//! the group's revenue). Every route asks the access module (`shared/src/access.rs`) first, so a
+//! the group's revenue). Every route asks the access module (`shared/src/identity/access.rs`) first, so a
 //! request without a session is a 401 and anyone else a 403 before any data
 //! is read.
 //!
@@ -17,7 +17,7 @@
 //!   product off one pizzeria's menu;
 //! - `GET /reports/revenue?pizzeria_id=&from=&to=[&format=csv]`: one
 //!   pizzeria, or all of them (`pizzeria_id=all`, or none: the admin's
-//!   only); see `ocpizza::revenue` for what counts and the CSV's shape.
+//!   only); see `ocpizza::reporting::revenue` for what counts and the CSV's shape.
 
 pub mod products;
 
@@ -25,12 +25,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use lambda_http::Body;
-use ocpizza::access::{self, Action};
-use ocpizza::auth::{self, Caller};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::{IngredientId, PizzeriaId, ProductId};
-use ocpizza::revenue::{self, Period};
-use ocpizza::role::Role;
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::role::Role;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::{IngredientId, PizzeriaId, ProductId};
+use ocpizza::reporting::revenue::{self, Period};
 use ocpizza::stock::{self, ManualChange, ManualChangeError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,13 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[var::DATABASE_URL, var::SECRET_KEY]);
     let state = backoffice::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
         secret_key: config.secret_key.clone(),
     };

@@ -10,10 +10,10 @@
 
 use crate::{allowed_in_group, field_error, invalid, State};
 use http::StatusCode;
-use ocpizza::access::Action;
-use ocpizza::db;
-use ocpizza::http::{self as edge, ApiError, Request, Response};
-use ocpizza::ids::{IngredientId, PizzeriaId, ProductId};
+use ocpizza::identity::access::Action;
+use ocpizza::platform::db;
+use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
+use ocpizza::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};

@@ -3,7 +3,7 @@
 //! and revenue checked against sums computed by hand.
 
 use http::StatusCode;
-use ocpizza::ids::{IngredientId, OrderId, PizzeriaId};
+use ocpizza::platform::ids::{IngredientId, OrderId, PizzeriaId};
 use ocpizza::stock::{self, Needs};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -16,7 +16,7 @@ const BASIL: i64 = 16;
 const MARGHERITA: i64 = 1;
 
 async fn setup(pool: &MySqlPool) -> backoffice::State {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     backoffice::State {
         pool: pool.clone(),

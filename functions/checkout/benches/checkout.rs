@@ -10,9 +10,9 @@
 use checkout::State;
 use http::StatusCode;
 use lambda_http::Body;
-use ocpizza::geo::Geocoder;
-use ocpizza::http::Cors;
-use ocpizza::payments::Stripe;
+use ocpizza::delivery::geo::Geocoder;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::http::Cors;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -143,11 +143,11 @@ async fn main() {
         .unwrap_or(0.0);
     let mut config = testkit::config();
     config.database_max_connections = 64;
-    let pool = ocpizza::db::connect_lazy(&config).expect("pool");
+    let pool = ocpizza::platform::db::connect_lazy(&config).expect("pool");
     let state = State {
         pool: pool.clone(),
         cors: Cors::default(),
-        queues: ocpizza::queue::Queues::from_config(&config).await,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
         stripe: Stripe::from_config(&config).expect("stripe"),
         geocoder: Geocoder::from_config(&config),
         publishable_key: String::new(),

@@ -3,15 +3,15 @@
 //! phone number in E.164, an address when delivering). Prices and stock are
 //! the database's business.
 
-use ocpizza::http::ApiError;
-use ocpizza::ids::{PizzeriaId, ProductId, UserId};
+use ocpizza::order::pricing;
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
-use ocpizza::phone::{self, E164};
-use ocpizza::pricing;
+use ocpizza::platform::http::ApiError;
+use ocpizza::platform::ids::{PizzeriaId, ProductId, UserId};
+use ocpizza::platform::phone::{self, E164};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub use ocpizza::pricing::{MAX_ITEMS, MAX_LINES, MAX_QUANTITY_PER_LINE};
+pub use ocpizza::order::pricing::{MAX_ITEMS, MAX_LINES, MAX_QUANTITY_PER_LINE};
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct CheckoutRequest {

@@ -19,22 +19,22 @@ use base64::Engine;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
-use ocpizza::access::{self, Action};
-use ocpizza::auth::{self, Caller};
 use ocpizza::catalog::{self, Pizzeria};
-use ocpizza::config::Config;
-use ocpizza::geo::{self, Geocoder};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::idempotency::{self, Begin};
-use ocpizza::ids::{OrderId, ProductId, UserId};
-use ocpizza::metrics::{self, Metric};
+use ocpizza::delivery::geo::{self, Geocoder};
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::role::Role;
+use ocpizza::order::lifecycle::{self, By};
+use ocpizza::order::pricing::{self, Priced};
 use ocpizza::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
-use ocpizza::orders::{self, By};
-use ocpizza::payments::{NewPaymentIntent, PaymentError, Stripe};
-use ocpizza::pricing::{self, Priced};
-use ocpizza::queue::{Envelope, Event, Queues};
-use ocpizza::role::Role;
-use ocpizza::{outbox, rate_limit, settlement, stock, Money};
+use ocpizza::payment::{NewPaymentIntent, PaymentError, Stripe};
+use ocpizza::platform::config::Config;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::idempotency::{self, Begin};
+use ocpizza::platform::ids::{OrderId, ProductId, UserId};
+use ocpizza::platform::metrics::{self, Metric};
+use ocpizza::platform::queue::{Envelope, Event, Queues};
+use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock, Money};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -304,7 +304,7 @@ fn geo_error(err: geo::GeoError) -> ApiError {
         }
         geo::GeoError::Limited {
             retry_after_seconds,
-        } => ocpizza::rate_limit::too_many(
+        } => ocpizza::platform::rate_limit::too_many(
             "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
             retry_after_seconds,
         ),
@@ -422,7 +422,7 @@ async fn who_orders(
             // The account's number, the one the cashier found it by, rather
             // than the caller's as typed; the typed one when the account has
             // none that parses (an old row the migration left as it was).
-            let phone = phone.filter(|p| ocpizza::phone::parse(p).is_ok());
+            let phone = phone.filter(|p| ocpizza::platform::phone::parse(p).is_ok());
             match (&mut request.contact, phone) {
                 (Some(contact), Some(phone)) => contact.phone = phone,
                 (Some(_), None) => {}
@@ -545,7 +545,8 @@ async fn place(
         match inserted {
             Ok(done) => break (OrderId(done.last_insert_id() as i64), number),
             Err(err)
-                if ocpizza::db::duplicate_key(&err).as_deref() == Some("uq_orders_number")
+                if ocpizza::platform::db::duplicate_key(&err).as_deref()
+                    == Some("uq_orders_number")
                     && attempt < 5 =>
             {
                 attempt += 1;
@@ -554,11 +555,11 @@ async fn place(
         }
     };
 
-    orders::insert_lines(&mut tx, order_id, &priced.lines).await?;
+    lifecycle::insert_lines(&mut tx, order_id, &priced.lines).await?;
 
     let by = By::system(cart.channel.as_str());
-    orders::record_history(&mut tx, order_id, status, &by, None).await?;
-    ocpizza::notify::record(&mut tx, order_id, status).await?;
+    lifecycle::record_history(&mut tx, order_id, status, &by, None).await?;
+    ocpizza::order::notify::record(&mut tx, order_id, status).await?;
     let mut events = Vec::new();
     if status == OrderStatus::Placed {
         let event = Envelope::new(
@@ -651,7 +652,7 @@ async fn out_of_stock(
     state: &State,
     pizzeria: &Pizzeria,
     cart: &Cart,
-    short: &[ocpizza::ids::IngredientId],
+    short: &[ocpizza::platform::ids::IngredientId],
     no_recipe: &[ProductId],
 ) -> Result<ApiError, ApiError> {
     let mut affected: Vec<i64> = no_recipe.iter().map(|p| p.0).collect();
@@ -757,9 +758,9 @@ async fn attach_payment_intent(
 /// idempotency key so the customer's retry starts afresh.
 async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiError> {
     let mut tx = state.pool.begin().await?;
-    if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
+    if let Some(mut order) = lifecycle::lock(&mut tx, order_id).await? {
         if order.status == OrderStatus::PendingPayment {
-            orders::change_status(
+            lifecycle::change_status(
                 &mut tx,
                 &mut order,
                 OrderStatus::Cancelled,
@@ -786,7 +787,7 @@ async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiE
 
 /// `GET /customers?phone=`: the customer accounts with this phone number,
 /// for a cashier (or manager, or the admin) taking a phone or counter order.
-/// The number is parsed as checkout parses it ([`ocpizza::phone`]) and found
+/// The number is parsed as checkout parses it ([`ocpizza::platform::phone`]) and found
 /// in E.164 through `ix_users_phone`, so `06 45 67 89 01`, `0645678901` and
 /// `+33 6 45 67 89 01` find the same caller; a text that is no phone number
 /// is a 422.
@@ -799,7 +800,9 @@ async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
     )
     .await?
     .ok_or_else(|| ApiError::unauthorized("Staff sign in to look up a customer."))?;
-    let pizzeria = caller.pizzeria_id.unwrap_or(ocpizza::ids::PizzeriaId(0));
+    let pizzeria = caller
+        .pizzeria_id
+        .unwrap_or(ocpizza::platform::ids::PizzeriaId(0));
     if caller.role != Role::Admin {
         access::check(Some(&caller), Action::TakePhoneOrCounterOrder, pizzeria)?;
     }
@@ -808,7 +811,7 @@ async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
         .find(|(k, _)| k == "phone")
         .map(|(_, v)| v)
         .unwrap_or_default();
-    let phone = ocpizza::phone::parse(&typed).map_err(|why| {
+    let phone = ocpizza::platform::phone::parse(&typed).map_err(|why| {
         ApiError::unprocessable(format!(
             "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
         ))

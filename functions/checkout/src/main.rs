@@ -1,12 +1,12 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::{var, Config};
+use ocpizza::platform::config::{var, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // Nearly every request parses a phone number: its rules are compiled
     // while the rest starts, not in the first order's time.
-    ocpizza::phone::warm_up();
+    ocpizza::platform::phone::warm_up();
     // Checkout's events (`order.placed`, `order.payment_due`) all go to the
     // kitchen's queue; it never sends to the delivery queue.
     let config = Config::load_or_exit(&[
@@ -22,8 +22,8 @@ async fn main() -> Result<(), Error> {
         .and_then(|m| m.parse::<i64>().ok())
         .filter(|m| (1..=120).contains(m))
         .unwrap_or(15);
-    let pool = ocpizza::db::connect_lazy(&config)?;
-    let queues = ocpizza::queue::Queues::from_config(&config).await;
+    let pool = ocpizza::platform::db::connect_lazy(&config)?;
+    let queues = ocpizza::platform::queue::Queues::from_config(&config).await;
     let mut state = checkout::State::new(pool, &config, queues)?;
     state.payment_timeout = chrono::Duration::minutes(payment_timeout);
     state.send_after_commit = std::env::var("OUTBOX_SEND_AFTER_COMMIT").as_deref() != Ok("false");

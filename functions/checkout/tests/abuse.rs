@@ -30,7 +30,7 @@ async fn post(
     key: &str,
     bearer: Option<&str>,
     from: Option<&str>,
-) -> ocpizza::http::Response {
+) -> ocpizza::platform::http::Response {
     let mut req = request("POST", "/orders", Some(body.clone()), bearer);
     req.headers_mut()
         .insert("idempotency-key", key.parse().unwrap());
@@ -74,7 +74,7 @@ async fn a_replay_answers_only_the_caller_who_ordered(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
     let state = state(&pool).await;
-    let limit = ocpizza::rate_limit::GUEST_ORDERS_PER_PHONE.max as usize;
+    let limit = ocpizza::platform::rate_limit::GUEST_ORDERS_PER_PHONE.max as usize;
     let mut answers = Vec::new();
     for i in 0..limit + 1 {
         // The same number, written differently each time.
@@ -109,7 +109,7 @@ async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
     );
 
     // Many numbers from one address: the address's limit.
-    let per_address = ocpizza::rate_limit::GUEST_ORDERS_PER_ADDRESS.max as usize;
+    let per_address = ocpizza::platform::rate_limit::GUEST_ORDERS_PER_ADDRESS.max as usize;
     let mut refused = 0;
     for i in 0..per_address + 5 {
         let phone = format!("06 00 00 {:02} {:02}", i / 100, i % 100);
@@ -141,7 +141,7 @@ async fn guest_orders_are_limited_per_phone_and_per_address(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_limit_per_phone_counts_one_number_however_typed(pool: MySqlPool) {
     let state = state(&pool).await;
-    let limit = ocpizza::rate_limit::GUEST_ORDERS_PER_PHONE;
+    let limit = ocpizza::platform::rate_limit::GUEST_ORDERS_PER_PHONE;
     let typings = [
         "06 12 34 56 78",
         "+33 6 12 34 56 78",

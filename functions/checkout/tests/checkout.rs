@@ -4,9 +4,9 @@
 use checkout::State;
 use http::{header, StatusCode};
 use lambda_http::Body;
-use ocpizza::http::Response;
-use ocpizza::payments::Stripe;
-use ocpizza::queue::QueueName;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::http::Response;
+use ocpizza::platform::queue::QueueName;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -75,11 +75,14 @@ fn key() -> String {
 }
 
 async fn menu_max(pool: &MySqlPool, product: i64) -> i64 {
-    let pizzeria =
-        ocpizza::catalog::pizzeria(pool, ocpizza::ids::PizzeriaId(1), chrono::Utc::now())
-            .await
-            .unwrap()
-            .unwrap();
+    let pizzeria = ocpizza::catalog::pizzeria(
+        pool,
+        ocpizza::platform::ids::PizzeriaId(1),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let products = ocpizza::catalog::products(pool, &pizzeria).await.unwrap();
     products
         .iter()
@@ -193,7 +196,7 @@ async fn two_thousand_concurrent_checkouts_for_a_hundred_portions_sell_exactly_a
     );
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 100);
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -474,11 +477,15 @@ async fn a_closed_pizzeria_refuses_orders_with_its_hours(pool: MySqlPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let hours = ocpizza::catalog::pizzeria(&pool, ocpizza::ids::PizzeriaId(1), chrono::Utc::now())
-        .await
-        .unwrap()
-        .unwrap()
-        .opening_hours;
+    let hours = ocpizza::catalog::pizzeria(
+        &pool,
+        ocpizza::platform::ids::PizzeriaId(1),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .opening_hours;
     let expected = ocpizza::catalog::next_opening(&hours, chrono::Utc::now()).unwrap();
     let response = checkout::handle(
         &state,
@@ -634,7 +641,7 @@ async fn fifty_checkouts_with_sqs_down_all_succeed_and_the_relay_delivers_exactl
     orders.sort();
     orders.dedup();
     assert_eq!((messages.len(), orders.len()), (50, 50));
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -709,7 +716,7 @@ async fn card_fails_cleanly_and_cash_works(
     )
     .await;
     assert_eq!(cash.status(), StatusCode::CREATED);
-    testing::assert_reconciled(pool, ocpizza::audit::Scope::Live).await;
+    testing::assert_reconciled(pool, ocpizza::reporting::audit::Scope::Live).await;
     (response, took)
 }
 

@@ -7,7 +7,7 @@
 //! by InnoDB at restart) without disturbing the other tests.
 
 use http::{header, StatusCode};
-use ocpizza::audit::Scope;
+use ocpizza::reporting::audit::Scope;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::path::{Path, PathBuf};
@@ -182,8 +182,11 @@ async fn a_database_crash_under_load_gives_clean_503s_and_every_order_once_after
     config.database_url = database.url("ocpizza").into();
     config.database_max_connections = 4;
     // The pool exactly as the function builds it (lazy, 3 s acquire timeout).
-    let pool = ocpizza::db::connect_lazy(&config).expect("pool");
-    ocpizza::db::MIGRATOR.run(&pool).await.expect("migrations");
+    let pool = ocpizza::platform::db::connect_lazy(&config).expect("pool");
+    ocpizza::platform::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrations");
     ocpizza::samples::load_demo(&pool).await.expect("demo data");
     testing::open_all_day_with_plenty_of_stock(&pool).await;
     let checkout =

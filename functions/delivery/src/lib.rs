@@ -18,16 +18,17 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{Method, StatusCode};
-use ocpizza::access::{self, Action};
-use ocpizza::auth::{self, Caller};
-use ocpizza::consumer::{self, ConsumeError};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::{OrderId, PizzeriaId, UserId};
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::role::Role;
+use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::{Fulfilment, OrderStatus, PaymentMethod};
-use ocpizza::orders::{self, By};
-use ocpizza::queue::{Envelope, Event, Queues};
-use ocpizza::role::Role;
-use ocpizza::{outbox, Money};
+use ocpizza::platform::clock::utc;
+use ocpizza::platform::consumer::{self, ConsumeError};
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::{OrderId, PizzeriaId, UserId};
+use ocpizza::platform::queue::{Envelope, Event, Queues};
+use ocpizza::{platform::outbox, Money};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -77,7 +78,7 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
         tx.rollback().await?;
         return Ok(());
     }
-    let Some(order) = orders::lock(&mut tx, envelope.order_id).await? else {
+    let Some(order) = lifecycle::lock(&mut tx, envelope.order_id).await? else {
         return Err(ConsumeError::Other(format!(
             "order {} does not exist",
             envelope.order_id
@@ -320,14 +321,14 @@ impl From<DeliveryRow> for DeliveryView {
             payment_method: r.payment_method,
             total_cents: r.total_cents,
             distance_m: r.distance_m,
-            eta: r.eta.map(orders::utc),
+            eta: r.eta.map(utc),
             cash_to_collect: Money::from_cents(r.cash_to_collect_cents).to_string(),
             cash_to_collect_cents: r.cash_to_collect_cents,
             cash_collected_cents: r.cash_collected_cents,
-            created_at: orders::utc(r.created_at),
-            assigned_at: r.assigned_at.map(orders::utc),
-            picked_up_at: r.picked_up_at.map(orders::utc),
-            delivered_at: r.delivered_at.map(orders::utc),
+            created_at: utc(r.created_at),
+            assigned_at: r.assigned_at.map(utc),
+            picked_up_at: r.picked_up_at.map(utc),
+            delivered_at: r.delivered_at.map(utc),
         }
     }
 }
@@ -417,13 +418,13 @@ async fn lock_for(
     tx: &mut Transaction<'_, MySql>,
     caller: &Caller,
     id: i64,
-) -> Result<(orders::OrderHead, String, Option<i64>, i64), ApiError> {
+) -> Result<(lifecycle::OrderHead, String, Option<i64>, i64), ApiError> {
     let order_id: Option<(i64,)> = sqlx::query_as("SELECT order_id FROM deliveries WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
     let (order_id,) = order_id.ok_or_else(|| not_found(id))?;
-    let order = orders::lock(tx, OrderId(order_id))
+    let order = lifecycle::lock(tx, OrderId(order_id))
         .await?
         .ok_or_else(|| not_found(id))?;
     let (status, courier, cash_due): (String, Option<i64>, i64) = sqlx::query_as(
@@ -456,7 +457,7 @@ async fn pickup(state: &State, req: &Request, id: i64) -> Result<Response, ApiEr
     if status != "assigned" {
         return Err(wrong_state(id, &status, "assigned to a courier"));
     }
-    let events = orders::change_status(
+    let events = lifecycle::change_status(
         &mut tx,
         &mut order,
         OrderStatus::OutForDelivery,
@@ -513,7 +514,7 @@ async fn delivered(state: &State, req: &Request, id: i64) -> Result<Response, Ap
             "`cash_collected_cents` is far above what is due; check the amount.",
         ));
     }
-    let events = orders::change_status(
+    let events = lifecycle::change_status(
         &mut tx,
         &mut order,
         OrderStatus::Delivered,

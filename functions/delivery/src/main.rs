@@ -1,23 +1,23 @@
 use lambda_http::Error;
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // The delivery queue reaches this function through its event source
     // mapping, and its changes (out for delivery, delivered) send no event:
     // it needs no queue URL. Should one ever be sent, the send fails, is
     // logged, and outbox-relay sends it from the outbox.
     let config = Config::load_or_exit(&[var::DATABASE_URL, var::SECRET_KEY]);
     let state = delivery::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
-        queues: ocpizza::queue::Queues::from_config(&config).await,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
         secret_key: config.secret_key.clone(),
     };
     let sqs_state = state.clone();
-    ocpizza::lambda::run_http_and_sqs(
+    ocpizza::platform::lambda::run_http_and_sqs(
         move |req| {
             let state = state.clone();
             async move { delivery::handle(&state, req).await }

@@ -4,8 +4,8 @@
 //! valid one beside them still applies, nothing crashes the batch — and the
 //! couriers' routes with any ids, tokens, query strings and cash amounts.
 
-use ocpizza::ids::{OrderId, PizzeriaId};
-use ocpizza::queue::{Envelope, Event};
+use ocpizza::platform::ids::{OrderId, PizzeriaId};
+use ocpizza::platform::queue::{Envelope, Event};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::json;

@@ -5,7 +5,7 @@
 
 use event_source::{InProcess, Mapping};
 use http::StatusCode;
-use ocpizza::queue::{QueueName, Queues};
+use ocpizza::platform::queue::{QueueName, Queues};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -39,7 +39,7 @@ async fn world(pool: &MySqlPool) -> World {
 
 /// The world, with or without its running pollers (a test may drive one itself).
 async fn world_with(pool: &MySqlPool, start_pollers: bool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let mut config = testing::config();
     config.secret_key = SECRET.to_owned().into();
@@ -95,7 +95,7 @@ async fn world_with(pool: &MySqlPool, start_pollers: bool) -> World {
             pool: pool.clone(),
             cors: Default::default(),
             queues: queues.clone(),
-            stripe: ocpizza::payments::Stripe::from_config(&config).unwrap(),
+            stripe: ocpizza::payment::Stripe::from_config(&config).unwrap(),
             secret_key: SECRET.to_owned().into(),
         },
         queues,
@@ -378,7 +378,7 @@ async fn a_cash_delivery_order_goes_from_checkout_to_the_door(pool: MySqlPool) {
     .await
     .unwrap();
     assert_eq!(kinds, [("consumption".into(),), ("reservation".into(),)]);
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -429,7 +429,7 @@ async fn a_pickup_order_ends_at_the_counter_without_a_courier(pool: MySqlPool) {
     let story = ["placed", "preparing", "ready", "picked_up"];
     assert_eq!(history(&pool, id).await, story);
     assert_eq!(notifications(&pool, id).await, story);
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -503,7 +503,7 @@ async fn every_message_delivered_twice_has_one_effect(pool: MySqlPool) {
         .await,
         1
     );
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Settled).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -574,7 +574,7 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_and_spares_its_batch(poo
     // redrive limit (the 2 s window of the first poll outlives the 1 s
     // visibility, so SQS may count one extra receive there).
     assert!(
-        (2..=ocpizza::queue::MAX_RECEIVES as usize).contains(&retries),
+        (2..=ocpizza::platform::queue::MAX_RECEIVES as usize).contains(&retries),
         "retried {retries} times"
     );
     assert_eq!(

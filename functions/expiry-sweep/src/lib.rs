@@ -5,10 +5,10 @@
 //! is sent again (each with its own idempotency key); old rate-limit windows
 //! and sign-in counts are deleted.
 
-use ocpizza::outbox;
-use ocpizza::payments::Stripe;
-use ocpizza::queue::Queues;
-use ocpizza::settlement;
+use ocpizza::payment::settlement;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::outbox;
+use ocpizza::platform::queue::Queues;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
@@ -24,8 +24,8 @@ pub async fn run_once(state: &State) -> Result<Value, settlement::ReconcileError
     outbox::send_now(&state.pool, &state.queues, &events).await;
     let refunds = settlement::send_refunds(&state.pool, &state.stripe, None, 200).await?;
     // Housekeeping: counts that no longer decide anything.
-    let purged = ocpizza::rate_limit::purge(&state.pool).await?
-        + ocpizza::accounts::purge_login_attempts(&state.pool).await?;
+    let purged = ocpizza::platform::rate_limit::purge(&state.pool).await?
+        + ocpizza::identity::accounts::purge_login_attempts(&state.pool).await?;
     tracing::info!(
         cancelled,
         events = events.len(),

@@ -1,10 +1,10 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use ocpizza::config::{var, Config};
+use ocpizza::platform::config::{var, Config};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // The sweep cancels unpaid orders and places late-paid ones: kitchen
     // events only.
     let config = Config::load_or_exit(&[
@@ -13,9 +13,9 @@ async fn main() -> Result<(), Error> {
         var::KITCHEN_QUEUE_URL,
     ]);
     let state = expiry_sweep::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
-        queues: ocpizza::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payment::Stripe::from_config(&config)?,
     };
     run(service_fn(|_: LambdaEvent<Value>| {
         let state = state.clone();

@@ -5,15 +5,15 @@
 //!
 //! `GET /geocode?address=...`. Geocoding itself (Google, the database cache,
 //! the demo addresses without a key) and the delivery zones live in
-//! `ocpizza::geo`, opening hours in `ocpizza::catalog`; this crate holds the
+//! `ocpizza::delivery::geo`, opening hours in `ocpizza::catalog`; this crate holds the
 //! route and the answer's shape.
 
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::{Method, StatusCode};
 use ocpizza::catalog::{self, Pizzeria};
-use ocpizza::clock::Clock;
-use ocpizza::geo::{self, GeoError, Geocoder, Zone};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::delivery::geo::{self, GeoError, Geocoder, Zone};
+use ocpizza::platform::clock::Clock;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
@@ -70,7 +70,7 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
         .geocode_for(
             &state.pool,
             &query,
-            ocpizza::http::client_address(req).as_deref(),
+            ocpizza::platform::http::client_address(req).as_deref(),
         )
         .await
         .map_err(geo_error)?;
@@ -167,7 +167,7 @@ fn geo_error(err: GeoError) -> ApiError {
         }
         GeoError::Limited {
             retry_after_seconds,
-        } => ocpizza::rate_limit::too_many(
+        } => ocpizza::platform::rate_limit::too_many(
             "Trop d'adresses différentes en peu de temps : réessayez dans quelques minutes.",
             retry_after_seconds,
         ),

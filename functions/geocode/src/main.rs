@@ -1,12 +1,12 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::clock::Clock;
-use ocpizza::config::{var, Config};
-use ocpizza::geo::Geocoder;
-use ocpizza::http::Cors;
+use ocpizza::delivery::geo::Geocoder;
+use ocpizza::platform::clock::Clock;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // The required list binds only with ENV=PRODUCTION, where demo addresses
     // would refuse every real customer. Locally the key is optional: without
     // it the demo addresses answer, and every answer says so
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
         );
     }
     let state = geocode::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
         geocoder,
         clock: Clock::System,

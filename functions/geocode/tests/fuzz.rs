@@ -4,9 +4,9 @@
 
 use chrono::TimeZone;
 use geocode::State;
-use ocpizza::clock::Clock;
-use ocpizza::config::{lookup_from, Config};
-use ocpizza::geo::Geocoder;
+use ocpizza::delivery::geo::Geocoder;
+use ocpizza::platform::clock::Clock;
+use ocpizza::platform::config::{lookup_from, Config};
 use proptest::prelude::*;
 use serde_json::Value;
 use sqlx::MySqlPool;

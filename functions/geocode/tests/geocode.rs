@@ -7,10 +7,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use geocode::State;
 use http::{header, HeaderMap, StatusCode};
 use lambda_http::Body;
-use ocpizza::clock::Clock;
-use ocpizza::config::{lookup_from, var, Config};
-use ocpizza::geo::Geocoder;
-use ocpizza::http::{Cors, PROBLEM_JSON};
+use ocpizza::delivery::geo::Geocoder;
+use ocpizza::platform::clock::Clock;
+use ocpizza::platform::config::{lookup_from, var, Config};
+use ocpizza::platform::http::{Cors, PROBLEM_JSON};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::{Duration, Instant};
@@ -414,7 +414,7 @@ async fn new_addresses_per_client_are_limited_and_the_cache_stays_open(pool: MyS
         .mount(&server)
         .await;
     let state = demo_world(&pool, google(&server)).await;
-    let limit = ocpizza::rate_limit::GEOCODING_MISSES_PER_ADDRESS.max;
+    let limit = ocpizza::platform::rate_limit::GEOCODING_MISSES_PER_ADDRESS.max;
     let from = |uri: String| {
         let req = http::Request::builder()
             .method("GET")

@@ -10,7 +10,7 @@
 
 use event_source::{InProcess, Mapping};
 use http::StatusCode;
-use ocpizza::queue::QueueName;
+use ocpizza::platform::queue::QueueName;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use testkit::{self as testing, request};
@@ -29,7 +29,7 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 async fn main() {
     let mut config = testing::config();
     config.database_max_connections = 32;
-    let pool = ocpizza::db::connect_lazy(&config).expect("pool");
+    let pool = ocpizza::platform::db::connect_lazy(&config).expect("pool");
     testing::open_all_day_with_plenty_of_stock(&pool).await;
     let queues = testing::fresh_queues().await;
     let kitchen = kitchen::State {

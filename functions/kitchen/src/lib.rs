@@ -25,15 +25,16 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{Method, StatusCode};
-use ocpizza::access::{self, Action};
-use ocpizza::auth;
-use ocpizza::consumer::{self, ConsumeError};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::{OrderId, PizzeriaId, ProductId};
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::auth;
+use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::OrderStatus;
-use ocpizza::orders::{self, By};
-use ocpizza::outbox;
-use ocpizza::queue::{Envelope, Event, Queues};
+use ocpizza::platform::clock::utc;
+use ocpizza::platform::consumer::{self, ConsumeError};
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::{OrderId, PizzeriaId, ProductId};
+use ocpizza::platform::outbox;
+use ocpizza::platform::queue::{Envelope, Event, Queues};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
@@ -305,7 +306,7 @@ async fn tickets_of(pool: &MySqlPool, rows: Vec<TicketRow>) -> Result<Vec<Ticket
     Ok(rows
         .into_iter()
         .map(|r| {
-            let received_at = orders::utc(r.received_at);
+            let received_at = utc(r.received_at);
             Ticket {
                 order_id: OrderId(r.order_id),
                 number: r.number,
@@ -315,8 +316,8 @@ async fn tickets_of(pool: &MySqlPool, rows: Vec<TicketRow>) -> Result<Vec<Ticket
                 customer_name: r.contact_name,
                 age_seconds: (now - received_at).num_seconds().max(0),
                 received_at,
-                started_at: r.started_at.map(orders::utc),
-                ready_at: r.ready_at.map(orders::utc),
+                started_at: r.started_at.map(utc),
+                ready_at: r.ready_at.map(utc),
                 lines: by_order.remove(&r.order_id).unwrap_or_default(),
             }
         })
@@ -382,11 +383,11 @@ async fn advance(
         return Err(ApiError::unauthorized("Sign in with a staff account."));
     }
     let mut tx = state.pool.begin().await?;
-    let mut order = orders::lock(&mut tx, id)
+    let mut order = lifecycle::lock(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No ticket for order {id}.")))?;
     let caller = access::check(signed_in.as_ref(), Action::WorkTicket, order.pizzeria_id)?;
-    let events = orders::change_status(&mut tx, &mut order, to, &By::from(caller), None).await?;
+    let events = lifecycle::change_status(&mut tx, &mut order, to, &By::from(caller), None).await?;
     let ticket_sql = match to {
         // The message may not have arrived yet: the ticket is made here then.
         OrderStatus::Preparing => {

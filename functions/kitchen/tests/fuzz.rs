@@ -4,8 +4,8 @@
 //! crashes the batch — and the display, start, ready and recipe routes with
 //! any ids, tokens and `If-None-Match`.
 
-use ocpizza::ids::{OrderId, PizzeriaId};
-use ocpizza::queue::{Envelope, Event};
+use ocpizza::platform::ids::{OrderId, PizzeriaId};
+use ocpizza::platform::queue::{Envelope, Event};
 use proptest::prelude::*;
 use serde_json::json;
 use sqlx::MySqlPool;

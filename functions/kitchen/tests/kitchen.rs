@@ -2,7 +2,7 @@
 //! SQS-compatible server: what a pizzaiolo sees and may do.
 
 use http::StatusCode;
-use ocpizza::queue::{Envelope, QueueName, Queues};
+use ocpizza::platform::queue::{Envelope, QueueName, Queues};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -19,7 +19,7 @@ struct World {
 }
 
 async fn world(pool: &MySqlPool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let mut config = testing::config();
     config.secret_key = SECRET.to_owned().into();
@@ -37,7 +37,7 @@ async fn world(pool: &MySqlPool) -> World {
             pool: pool.clone(),
             cors: Default::default(),
             queues: queues.clone(),
-            stripe: ocpizza::payments::Stripe::from_config(&config).unwrap(),
+            stripe: ocpizza::payment::Stripe::from_config(&config).unwrap(),
             secret_key: SECRET.to_owned().into(),
         },
         queues,
@@ -490,7 +490,7 @@ async fn cancellations_withdraw_tickets_and_duplicates_change_nothing(pool: MySq
         5,
         "each event applied once"
     );
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Settled).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Settled).await;
 }
 
 fn fixture(text: &str) -> aws_lambda_events::event::sqs::SqsEvent {

@@ -8,8 +8,8 @@
 
 use event_source::{InProcess, Mapping};
 use http::StatusCode;
-use ocpizza::audit::Scope;
-use ocpizza::queue::{self, QueueName, Queues};
+use ocpizza::platform::queue::{self, QueueName, Queues};
+use ocpizza::reporting::audit::Scope;
 use serde_json::json;
 use sqlx::MySqlPool;
 use std::path::PathBuf;

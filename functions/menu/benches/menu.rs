@@ -7,8 +7,8 @@
 
 use lambda_http::Body;
 use menu::State;
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 3;
@@ -53,7 +53,7 @@ async fn main() {
     let mut config = Config::load(&[var::DATABASE_URL]).expect("configuration");
     config.database_max_connections = CLIENTS as u32;
     let state = State::new(
-        ocpizza::db::connect_lazy(&config).expect("pool"),
+        ocpizza::platform::db::connect_lazy(&config).expect("pool"),
         Cors::default(),
     );
     let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")

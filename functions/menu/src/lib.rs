@@ -7,8 +7,8 @@
 use chrono::Utc;
 use http::Method;
 use ocpizza::catalog::{self, Pizzeria};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::PizzeriaId;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::PizzeriaId;
 use serde_json::json;
 use sqlx::MySqlPool;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 use http::{header, StatusCode};
 use lambda_http::Body;
 use menu::State;
-use ocpizza::http::{Cors, Response};
+use ocpizza::platform::http::{Cors, Response};
 use serde_json::Value;
 use sqlx::MySqlPool;
 

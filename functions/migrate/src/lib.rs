@@ -27,10 +27,10 @@ async fn applied(pool: &MySqlPool) -> Result<Vec<i64>, sqlx::Error> {
 /// Applies what is missing; answers `{"applied": [versions], "latest": v}`.
 pub async fn run(pool: &MySqlPool) -> Result<Value, sqlx::migrate::MigrateError> {
     let before = applied(pool).await?;
-    ocpizza::db::MIGRATOR.run(pool).await?;
+    ocpizza::platform::db::MIGRATOR.run(pool).await?;
     // E-mails stored before they were normalised in Rust (NFC cannot be done
     // in SQL): idempotent, a no-op once done.
-    let normalised = ocpizza::accounts::normalise_stored_emails(pool)
+    let normalised = ocpizza::identity::accounts::normalise_stored_emails(pool)
         .await
         .map_err(sqlx::migrate::MigrateError::from)?;
     if normalised > 0 {

@@ -1,12 +1,12 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use ocpizza::config::{var, Config};
+use ocpizza::platform::config::{var, Config};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[var::DATABASE_URL]);
-    let pool = ocpizza::db::connect_lazy(&config)?;
+    let pool = ocpizza::platform::db::connect_lazy(&config)?;
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;

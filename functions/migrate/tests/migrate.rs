@@ -5,7 +5,10 @@ use sqlx::MySqlPool;
 #[sqlx::test(migrations = false)]
 async fn an_empty_database_gets_every_migration_once(pool: MySqlPool) {
     let first = migrate::run(&pool).await.unwrap();
-    let expected: Vec<i64> = ocpizza::db::MIGRATOR.iter().map(|m| m.version).collect();
+    let expected: Vec<i64> = ocpizza::platform::db::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .collect();
     assert!(!expected.is_empty());
     assert_eq!(first["applied"], serde_json::json!(expected));
     assert_eq!(first["latest"], serde_json::json!(expected.last()));
@@ -22,7 +25,7 @@ async fn an_empty_database_gets_every_migration_once(pool: MySqlPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn french_phone_numbers_stored_as_typed_become_e164(pool: MySqlPool) {
     ocpizza::samples::load_demo(&pool).await.unwrap();
-    let migration = ocpizza::db::MIGRATOR
+    let migration = ocpizza::platform::db::MIGRATOR
         .iter()
         .find(|m| m.description == "phones e164")
         .expect("the migration phones_e164");
@@ -94,7 +97,7 @@ async fn french_phone_numbers_stored_as_typed_become_e164(pool: MySqlPool) {
             // What the migration wrote is what the application writes.
             if typed != expected || typed.starts_with("+33645") {
                 assert_eq!(
-                    ocpizza::phone::parse(typed)
+                    ocpizza::platform::phone::parse(typed)
                         .map(|p| p.into_string())
                         .as_deref(),
                     Ok(*expected),

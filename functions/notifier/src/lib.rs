@@ -1,8 +1,8 @@
 //! The notifier function, run on a schedule: e-mails the notifications that
-//! status changes recorded (`ocpizza::notify`), retrying failed sends with
+//! status changes recorded (`ocpizza::order::notify`), retrying failed sends with
 //! backoff, and reports what it did.
 
-use ocpizza::notify::{self, Mailer, SendReport};
+use ocpizza::order::notify::{self, Mailer, SendReport};
 use sqlx::MySqlPool;
 
 #[derive(Clone)]

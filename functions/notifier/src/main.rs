@@ -1,11 +1,11 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use ocpizza::config::{var, Config};
-use ocpizza::notify::Mailer;
+use ocpizza::order::notify::Mailer;
+use ocpizza::platform::config::{var, Config};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::SMTP_URL,
@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
         var::SITE_URL,
     ]);
     let state = notifier::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
         mailer: Mailer::from_config(&config)?,
     };
     run(service_fn(|_: LambdaEvent<Value>| {

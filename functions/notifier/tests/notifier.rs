@@ -6,12 +6,12 @@
 use base64::Engine;
 use http::StatusCode;
 use lambda_http::Body;
-use ocpizza::http::Cors;
-use ocpizza::ids::OrderId;
-use ocpizza::notify::{self, Mailer, SendReport, MAX_ATTEMPTS};
+use ocpizza::order::lifecycle::{self, By, ChangeError};
+use ocpizza::order::notify::{self, Mailer, SendReport, MAX_ATTEMPTS};
 use ocpizza::order::OrderStatus::{self, *};
-use ocpizza::orders::{self, By, ChangeError};
-use ocpizza::payments::Stripe;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::http::Cors;
+use ocpizza::platform::ids::OrderId;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -28,7 +28,7 @@ struct World {
 /// Checkout and orders on this test's database. Queue messages are left in
 /// the outbox (nothing here reads them), so no SQS server is needed.
 async fn world(pool: &MySqlPool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let config = testing::config();
     let queues = testing::unreachable_queues().await;
@@ -96,8 +96,8 @@ async fn place(world: &World, fulfilment: &str, email: Option<&str>) -> (OrderId
 /// Moves the order to `to` as the system does, in its own transaction.
 async fn advance(pool: &MySqlPool, id: OrderId, to: OrderStatus) -> Result<(), ChangeError> {
     let mut tx = pool.begin().await?;
-    let mut head = orders::lock(&mut tx, id).await?.expect("order exists");
-    orders::change_status(&mut tx, &mut head, to, &By::system("test"), None).await?;
+    let mut head = lifecycle::lock(&mut tx, id).await?.expect("order exists");
+    lifecycle::change_status(&mut tx, &mut head, to, &By::system("test"), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -261,7 +261,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+#[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn each_status_change_sends_one_french_email_even_when_applied_twice(pool: MySqlPool) {
     let world = world(&pool).await;
     let delivered_to = unique_address("livraison");
@@ -403,7 +403,7 @@ async fn make_due(pool: &MySqlPool) {
     .unwrap();
 }
 
-#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+#[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn smtp_down_retries_later_and_never_blocks_the_order(pool: MySqlPool) {
     let world = world(&pool).await;
     let address = unique_address("panne");
@@ -470,7 +470,7 @@ async fn smtp_down_retries_later_and_never_blocks_the_order(pool: MySqlPool) {
     );
 }
 
-#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+#[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn a_notification_is_given_up_after_the_last_attempt(pool: MySqlPool) {
     let world = world(&pool).await;
     let (id, _, _) = place(&world, "pickup", Some(&unique_address("abandon"))).await;
@@ -500,7 +500,7 @@ async fn a_notification_is_given_up_after_the_last_attempt(pool: MySqlPool) {
     );
 }
 
-#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+#[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn an_order_without_an_email_address_records_nothing(pool: MySqlPool) {
     let world = world(&pool).await;
     let (id, _, token) = place(&world, "pickup", None).await;
@@ -554,7 +554,7 @@ impl Logs {
 /// with the order's id and token, which the orders function answers with this
 /// order (and a wrong token with a 404). The token is in the e-mails only:
 /// neither in the stored notifications nor in any log line.
-#[sqlx::test(migrator = "ocpizza::db::MIGRATOR")]
+#[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn every_email_links_to_the_orders_tracker(pool: MySqlPool) {
     let logs = Logs::default();
     let _capture = logs.capture();

@@ -20,16 +20,21 @@
 
 use chrono::Utc;
 use http::{Method, StatusCode};
-use ocpizza::access::{self, Action};
-use ocpizza::auth::{self, Caller};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::ids::{OrderId, ProductId};
+use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::role::Role;
+use ocpizza::order::lifecycle::{self, By, OrderHead};
+use ocpizza::order::view;
 use ocpizza::order::{Actor, Fulfilment, OrderStatus};
-use ocpizza::orders::{self, By, OrderHead};
-use ocpizza::payments::{PaymentError, Stripe};
-use ocpizza::queue::{Envelope, Queues};
-use ocpizza::role::Role;
-use ocpizza::{catalog, outbox, pricing, rate_limit, settlement, stock, Money};
+use ocpizza::payment::{PaymentError, Stripe};
+use ocpizza::platform::clock::utc;
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::ids::{OrderId, ProductId};
+use ocpizza::platform::queue::{Envelope, Queues};
+use ocpizza::{
+    catalog, order::pricing, payment::settlement, platform::outbox, platform::rate_limit, stock,
+    Money,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -116,7 +121,7 @@ async fn authorize(
 }
 
 async fn view(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let view = orders::view(&state.pool, id)
+    let view = view::load(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     edge::json_with_etag(req, &json!({ "order": view }))
@@ -124,7 +129,7 @@ async fn view(state: &State, req: &Request, id: OrderId) -> Result<Response, Api
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let head = orders::head(&state.pool, id)
+    let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
@@ -144,7 +149,7 @@ fn too_late(status: OrderStatus) -> ApiError {
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let mut tx = state.pool.begin().await?;
-    let mut order = orders::lock(&mut tx, id)
+    let mut order = lifecycle::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     let by = authorize(state, req, &order, Action::ChangePizzeriaOrder).await?;
@@ -155,7 +160,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     if !order.status.is_changeable() {
         return Err(too_late(order.status));
     }
-    let events = orders::change_status(
+    let events = lifecycle::change_status(
         &mut tx,
         &mut order,
         OrderStatus::Cancelled,
@@ -216,7 +221,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         )
     })?;
 
-    let head = orders::head(&state.pool, id)
+    let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     let by = authorize(state, req, &head, Action::ChangePizzeriaOrder).await?;
@@ -231,7 +236,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     pricing::check_minimum(&pizzeria, &priced)?;
 
     let mut tx = state.pool.begin().await?;
-    let mut order = orders::lock(&mut tx, id)
+    let mut order = lifecycle::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     if !order.status.is_changeable() {
@@ -243,7 +248,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
-    orders::insert_lines(&mut tx, id, &priced.lines).await?;
+    lifecycle::insert_lines(&mut tx, id, &priced.lines).await?;
     sqlx::query(
         "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
     )
@@ -256,7 +261,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     .await?;
     order.total_cents = priced.total.cents();
     let note = format!("modified: {} → {}", old_total, priced.total);
-    orders::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
+    lifecycle::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
     let (needs, no_recipe) = stock::needs_for(&mut *tx, &lines).await?;
     let reserved =
         no_recipe.is_empty() && stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?;
@@ -286,7 +291,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     outbox::send_now(&state.pool, &state.queues, &events).await;
 
     let payment = payment_after_change(state, &order).await?;
-    let view = orders::view(&state.pool, id)
+    let view = view::load(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     edge::json(
@@ -368,7 +373,7 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     .ok_or_else(|| ApiError::unauthorized("Staff sign in to record payments."))?;
     let request: PaymentIn = edge::parse_json(req)?;
     let mut tx = state.pool.begin().await?;
-    let order = orders::lock(&mut tx, id)
+    let order = lifecycle::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     counter_staff(&caller, &order)?;
@@ -409,7 +414,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
         ));
     }
     let mut tx = state.pool.begin().await?;
-    let mut order = orders::lock(&mut tx, id)
+    let mut order = lifecycle::lock(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     if caller.role == Role::Customer || !caller.is_staff_of(order.pizzeria_id) {
@@ -427,7 +432,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
             "A web order paid by card is placed by its card payment, never by hand.",
         ));
     }
-    let events = orders::change_status(&mut tx, &mut order, to, &By::from(&caller), None)
+    let events = lifecycle::change_status(&mut tx, &mut order, to, &By::from(&caller), None)
         .await
         .map_err(ApiError::from)?;
     if to == OrderStatus::PickedUp {
@@ -464,7 +469,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let head = orders::head(&state.pool, id)
+    let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
@@ -520,7 +525,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
             "`card_token` must be the token Stripe.js made from the card (tok_…).",
         ));
     }
-    let head = orders::head(&state.pool, id)
+    let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
@@ -580,7 +585,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     };
     // The order moves when Stripe's webhook says the payment succeeded, as
     // for any card payment; the tracker asks `payment/refresh` if it is late.
-    let view = orders::view(&state.pool, id)
+    let view = view::load(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     edge::json(
@@ -653,7 +658,7 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
             match param("phone") {
                 // Parsed as checkout stored it: E.164, found through ix_orders_phone.
                 Some(typed) => {
-                    let phone = ocpizza::phone::parse(&typed).map_err(|why| {
+                    let phone = ocpizza::platform::phone::parse(&typed).map_err(|why| {
                         ApiError::unprocessable(format!(
                             "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
                         ))
@@ -682,7 +687,7 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
                 "id": r.id, "number": r.number, "status": r.status, "pizzeria_id": r.pizzeria_id,
                 "channel": r.channel, "fulfilment": r.fulfilment, "payment_method": r.payment_method,
                 "total_cents": r.total_cents, "contact": {"name": r.contact_name, "phone": r.contact_phone},
-                "created_at": orders::utc(r.created_at),
+                "created_at": utc(r.created_at),
             })
         })
         .collect();

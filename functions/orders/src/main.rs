@@ -1,10 +1,10 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // The changes made here (placed, payment due, cancelled, picked up,
     // delivered) send only kitchen events; `order.ready`, the delivery
     // queue's only event, is the kitchen's.
@@ -15,10 +15,10 @@ async fn main() -> Result<(), Error> {
         var::KITCHEN_QUEUE_URL,
     ]);
     let state = orders::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
-        queues: ocpizza::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payment::Stripe::from_config(&config)?,
         secret_key: config.secret_key.clone(),
     };
     run(service_fn(|req: Request| {

@@ -3,7 +3,7 @@
 //! MariaDB and the real SQS-compatible server.
 
 use http::StatusCode;
-use ocpizza::queue::{QueueName, Queues};
+use ocpizza::platform::queue::{QueueName, Queues};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -21,7 +21,7 @@ struct World {
 }
 
 async fn world(pool: &MySqlPool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let mut config = testing::config();
     config.secret_key = SECRET.to_owned().into();
@@ -32,7 +32,7 @@ async fn world(pool: &MySqlPool) -> World {
             pool: pool.clone(),
             cors: Default::default(),
             queues: queues.clone(),
-            stripe: ocpizza::payments::Stripe::from_config(&config).unwrap(),
+            stripe: ocpizza::payment::Stripe::from_config(&config).unwrap(),
             secret_key: SECRET.to_owned().into(),
         },
         kitchen: kitchen::State {

@@ -5,7 +5,7 @@
 //! localstripe. Every answer is a 2xx or a 4xx problem, and every order
 //! stays whole: lines, history, a stock ledger that adds up.
 
-use ocpizza::payments::Stripe;
+use ocpizza::payment::Stripe;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};

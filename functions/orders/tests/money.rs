@@ -12,8 +12,8 @@ use chrono::Utc;
 use common::*;
 use http::StatusCode;
 use lambda_http::Body;
-use ocpizza::audit::{audit, Scope};
-use ocpizza::payments;
+use ocpizza::payment;
+use ocpizza::reporting::audit::{audit, Scope};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -30,8 +30,8 @@ async fn order_status(pool: &MySqlPool, id: i64) -> String {
 }
 
 /// (charged, refunded) in euros, as the money rule counts them.
-async fn paid(pool: &MySqlPool, id: i64) -> ocpizza::money_rule::Paid {
-    ocpizza::money_rule::paid(pool, ocpizza::ids::OrderId(id))
+async fn paid(pool: &MySqlPool, id: i64) -> ocpizza::order::money_rule::Paid {
+    ocpizza::order::money_rule::paid(pool, ocpizza::platform::ids::OrderId(id))
         .await
         .unwrap()
 }
@@ -81,7 +81,7 @@ fn signed_event(kind: &str, object: Value) -> http::Request<Body> {
         "data": { "object": object },
     })
     .to_string();
-    let signature = payments::sign(payload.as_bytes(), WEBHOOK_SECRET, Utc::now().timestamp());
+    let signature = payment::sign(payload.as_bytes(), WEBHOOK_SECRET, Utc::now().timestamp());
     http::Request::builder()
         .method("POST")
         .uri("/")
@@ -436,9 +436,9 @@ async fn only_the_right_payment_places_an_order(pool: MySqlPool) {
     let amount = answer["order"]["total_cents"].as_i64().unwrap();
     let stranger = world
         .stripe
-        .create_payment_intent(&payments::NewPaymentIntent {
+        .create_payment_intent(&payment::NewPaymentIntent {
             amount: ocpizza::Money::from_cents(amount),
-            order_id: ocpizza::ids::OrderId(id),
+            order_id: ocpizza::platform::ids::OrderId(id),
             order_number: "FORGED",
             idempotency_key: &uuid::Uuid::new_v4().to_string(),
             receipt_email: None,
@@ -706,7 +706,7 @@ async fn settle(world: &World, id: i64, token: &str, rng: &mut StdRng, manager: 
                 .execute(&world.pool)
                 .await
                 .unwrap();
-            ocpizza::settlement::expire_unpaid(&world.pool, &world.stripe, 50)
+            ocpizza::payment::settlement::expire_unpaid(&world.pool, &world.stripe, 50)
                 .await
                 .unwrap();
         }
@@ -732,10 +732,10 @@ async fn settle(world: &World, id: i64, token: &str, rng: &mut StdRng, manager: 
     .execute(&world.pool)
     .await
     .unwrap();
-    let run = ocpizza::settlement::send_refunds(
+    let run = ocpizza::payment::settlement::send_refunds(
         &world.pool,
         &world.stripe,
-        Some(ocpizza::ids::OrderId(id)),
+        Some(ocpizza::platform::ids::OrderId(id)),
         50,
     )
     .await

@@ -4,12 +4,12 @@
 use chrono::Utc;
 use http::{header, StatusCode};
 use lambda_http::Body;
-use ocpizza::auth;
-use ocpizza::http::{Cors, Response};
-use ocpizza::ids::{PizzeriaId, UserId};
-use ocpizza::payments::Stripe;
-use ocpizza::queue::QueueName;
-use ocpizza::role::Role;
+use ocpizza::identity::auth;
+use ocpizza::identity::role::Role;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::http::{Cors, Response};
+use ocpizza::platform::ids::{PizzeriaId, UserId};
+use ocpizza::platform::queue::QueueName;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
@@ -25,7 +25,7 @@ struct World {
 }
 
 async fn world(pool: &MySqlPool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     let config = testing::config();
     let queues = testing::fresh_queues().await;
@@ -283,7 +283,7 @@ async fn cancelling_twenty_orders_gives_the_twenty_portions_back(pool: MySqlPool
         20
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -617,7 +617,7 @@ async fn a_paid_order_stays_paid_to_the_cent_and_cancelling_refunds_it(pool: MyS
         .await,
         2700
     );
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -681,7 +681,7 @@ async fn the_sweep_cancels_unpaid_orders_and_releases_their_stock(pool: MySqlPoo
         0
     );
     assert_eq!(testing::ledger_mismatches(&pool).await, 0);
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 /// What Stripe.js `createToken` does in the shop: localstripe (like Stripe)
@@ -814,7 +814,7 @@ async fn the_shop_pays_with_a_card_token_and_a_declined_card_leaves_the_order_wa
 /// hear about, on the order concerned, and nothing on the orders left alone.
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_reconciliation_check_names_each_disagreement(pool: MySqlPool) {
-    use ocpizza::audit::{audit, Scope};
+    use ocpizza::reporting::audit::{audit, Scope};
     let world = world(&pool).await;
     let mut ids = Vec::new();
     for _ in 0..6 {

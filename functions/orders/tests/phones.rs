@@ -7,8 +7,8 @@ mod common;
 
 use common::{call, json_of, request, token_of, world, World};
 use http::StatusCode;
-use ocpizza::accounts::{self, NewUser};
-use ocpizza::role::Role;
+use ocpizza::identity::accounts::{self, NewUser};
+use ocpizza::identity::role::Role;
 use serde_json::{json, Value};
 use testkit::{self as testing, scalar};
 

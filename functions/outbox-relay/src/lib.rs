@@ -2,9 +2,9 @@
 //! request path could not (SQS down, a crash between commit and send), and
 //! reports the backlog an alarm watches.
 
-use ocpizza::metrics::{self, Metric};
-use ocpizza::outbox::{self, RelayReport};
-use ocpizza::queue::Queues;
+use ocpizza::platform::metrics::{self, Metric};
+use ocpizza::platform::outbox::{self, RelayReport};
+use ocpizza::platform::queue::Queues;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 

@@ -1,18 +1,18 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use ocpizza::config::{var, Config};
+use ocpizza::platform::config::{var, Config};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[
         var::DATABASE_URL,
         var::KITCHEN_QUEUE_URL,
         var::DELIVERY_QUEUE_URL,
     ]);
     let state = outbox_relay::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
-        queues: ocpizza::queue::Queues::from_config(&config).await,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
     };
     run(service_fn(|_: LambdaEvent<Value>| {
         let state = state.clone();

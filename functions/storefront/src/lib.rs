@@ -10,8 +10,8 @@
 use http::header::{self, HeaderValue};
 use http::Method;
 use lambda_http::Body;
-use ocpizza::config::{Config, Environment};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::config::{Config, Environment};
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use serde_json::json;
 use std::sync::Arc;
 

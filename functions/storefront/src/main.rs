@@ -1,10 +1,10 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::{var, Config};
-use ocpizza::http::Cors;
+use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // The pages need no secret: only where the functions and Stripe.js live,
     // and Stripe.js's (public) key.
     let config = Config::load_or_exit(&[var::STRIPE_PUBLISHABLE_KEY]);

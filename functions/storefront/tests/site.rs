@@ -3,8 +3,8 @@
 //! and imports that all resolve, and `config.json` for local and production.
 
 use http::header;
-use ocpizza::config::Config;
-use ocpizza::http::{Cors, Response};
+use ocpizza::platform::config::Config;
+use ocpizza::platform::http::{Cors, Response};
 use std::collections::HashMap;
 use storefront::{Site, State, ASSETS, FUNCTIONS};
 use testkit::{json_of, request};

@@ -8,13 +8,13 @@
 
 use chrono::Utc;
 use http::{Method, StatusCode};
-use ocpizza::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::metrics::{self, Metric};
-use ocpizza::orders::{self, By};
-use ocpizza::outbox;
-use ocpizza::payments::{self, EventObject, PaymentIntentStatus, Stripe};
-use ocpizza::queue::Queues;
-use ocpizza::settlement;
+use ocpizza::order::lifecycle::{self, By};
+use ocpizza::payment::settlement;
+use ocpizza::payment::{self, EventObject, PaymentIntentStatus, Stripe};
+use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::metrics::{self, Metric};
+use ocpizza::platform::outbox;
+use ocpizza::platform::queue::Queues;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::MySqlPool;
@@ -58,14 +58,14 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| bad_signature("The Stripe-Signature header is missing.".into()))?;
-    payments::verify_signature(
+    payment::verify_signature(
         payload,
         header,
         state.stripe.webhook_secret().expose_secret(),
         Utc::now().timestamp(),
     )
     .map_err(|e| bad_signature(e.to_string()))?;
-    let event = payments::parse_event(payload)
+    let event = payment::parse_event(payload)
         .map_err(|e| ApiError::bad_request(format!("The event could not be read: {e}")))?;
     let span = tracing::Span::current();
     span.record("event_id", event.id.as_str());
@@ -85,7 +85,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         .await;
     match first {
         Ok(_) => {}
-        Err(err) if ocpizza::db::duplicate_key(&err).is_some() => {
+        Err(err) if ocpizza::platform::db::duplicate_key(&err).is_some() => {
             tracing::info!("duplicate event ignored");
             return edge::json(
                 StatusCode::OK,
@@ -116,7 +116,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
                     tracing::warn!(payment_intent = %intent.id, "payment event for no known order")
                 }
                 Some(order_id) => {
-                    if let Some(mut order) = orders::lock(&mut tx, order_id).await? {
+                    if let Some(mut order) = lifecycle::lock(&mut tx, order_id).await? {
                         let (outcome, emitted) =
                             settlement::apply_intent(&mut tx, &mut order, intent, &by)
                                 .await
@@ -148,7 +148,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         .iter()
         .filter(|e| e.event.type_name() == "order.placed")
     {
-        let ocpizza::queue::Event::OrderPlaced { pizzeria_id } = placed.event else {
+        let ocpizza::platform::queue::Event::OrderPlaced { pizzeria_id } = placed.event else {
             continue;
         };
         metrics::emit(Metric::OrdersPlaced, 1.0, Some(pizzeria_id.0));

@@ -1,9 +1,9 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::config::{var, Config};
+use ocpizza::platform::config::{var, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     // A settled payment places the order (`order.placed`, the kitchen's
     // queue); nothing here goes to the delivery queue.
     let config = Config::load_or_exit(&[
@@ -13,9 +13,9 @@ async fn main() -> Result<(), Error> {
         var::KITCHEN_QUEUE_URL,
     ]);
     let state = stripe_webhook::State {
-        pool: ocpizza::db::connect_lazy(&config)?,
-        queues: ocpizza::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payments::Stripe::from_config(&config)?,
+        pool: ocpizza::platform::db::connect_lazy(&config)?,
+        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
+        stripe: ocpizza::payment::Stripe::from_config(&config)?,
     };
     run(service_fn(|req: Request| {
         let state = state.clone();

@@ -4,7 +4,7 @@
 //! problem, never a 5xx, and leave every order whole.
 
 use chrono::Utc;
-use ocpizza::payments;
+use ocpizza::payment;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -21,7 +21,7 @@ async fn world(pool: &MySqlPool) -> (State, Vec<(i64, String, i64)>) {
     let mut config = testing::config();
     config.stripe_webhook_secret = SECRET.to_owned().into();
     let queues = testing::fresh_queues().await;
-    let stripe = payments::Stripe::from_config(&config).unwrap();
+    let stripe = payment::Stripe::from_config(&config).unwrap();
     let checkout = checkout::State::new(pool.clone(), &config, queues.clone()).unwrap();
     let mut orders = Vec::new();
     for quantity in 1..=3 {
@@ -187,14 +187,14 @@ fn forged(orders: &[(i64, String, i64)]) -> BoxedStrategy<HttpCase> {
     (body, kinds, fuzz::header_bytes())
         .prop_map(|(payload, kind, junk)| {
             let now = Utc::now().timestamp();
-            let sign = |secret: &str, at: i64| payments::sign(payload.as_bytes(), secret, at);
+            let sign = |secret: &str, at: i64| payment::sign(payload.as_bytes(), secret, at);
             let header = match kind {
                 "none" => None,
                 "junk" => Some(String::from_utf8_lossy(&junk).into_owned()),
                 "other-secret" => Some(sign("whsec_another", now)),
                 "stale" => Some(sign(SECRET, now - 301)),
                 "future" => Some(sign(SECRET, now + 3_600)),
-                "other-body" => Some(payments::sign(b"{}", SECRET, now)),
+                "other-body" => Some(payment::sign(b"{}", SECRET, now)),
                 "no-v1" => Some(format!("t={now}")),
                 "no-t" => Some(sign(SECRET, now).replace("t=", "x=")),
                 "bad-t" => Some(sign(SECRET, now).replace("t=", "t=+")),
@@ -273,7 +273,7 @@ async fn signed_events_of_any_shape_are_handled_or_refused(pool: MySqlPool) {
         inputs
             .into_iter()
             .map(|payload| {
-                let signature = payments::sign(payload.as_bytes(), SECRET, Utc::now().timestamp());
+                let signature = payment::sign(payload.as_bytes(), SECRET, Utc::now().timestamp());
                 post(payload, Some(signature.into_bytes()))
             })
             .collect(),

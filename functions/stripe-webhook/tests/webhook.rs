@@ -4,9 +4,9 @@
 use chrono::Utc;
 use http::{header, StatusCode};
 use lambda_http::Body;
-use ocpizza::http::Response;
-use ocpizza::payments::{self, Stripe};
-use ocpizza::queue::QueueName;
+use ocpizza::payment::{self, Stripe};
+use ocpizza::platform::http::Response;
+use ocpizza::platform::queue::QueueName;
 use rand::seq::SliceRandom;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -104,7 +104,7 @@ fn delivery(payload: &str, signature: Option<String>) -> http::Request<Body> {
 fn signed(payload: &str) -> http::Request<Body> {
     delivery(
         payload,
-        Some(payments::sign(
+        Some(payment::sign(
             payload.as_bytes(),
             SECRET,
             Utc::now().timestamp(),
@@ -224,7 +224,7 @@ async fn every_event_three_times_shuffled_takes_effect_once(pool: MySqlPool) {
         scalar(&pool, &format!("SELECT amount_cents FROM payments WHERE order_id = {paid} AND status = 'succeeded'")).await,
         paid_total
     );
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 /// A declined card or a failed 3-D Secure is one failed attempt: Stripe puts
@@ -271,7 +271,7 @@ async fn a_failed_attempt_leaves_the_order_waiting_for_another_card(pool: MySqlP
         .await,
         0
     );
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -335,15 +335,15 @@ async fn bad_signatures_are_400_and_change_nothing(pool: MySqlPool) {
         ("garbage header", Some("nonsense".to_owned())),
         (
             "wrong secret",
-            Some(payments::sign(payload.as_bytes(), "whsec_other", now)),
+            Some(payment::sign(payload.as_bytes(), "whsec_other", now)),
         ),
         (
             "stale timestamp",
-            Some(payments::sign(payload.as_bytes(), SECRET, now - 301)),
+            Some(payment::sign(payload.as_bytes(), SECRET, now - 301)),
         ),
         (
             "tampered body",
-            Some(payments::sign(
+            Some(payment::sign(
                 payload.replace("succeeded", "canceled").as_bytes(),
                 SECRET,
                 now,
@@ -464,7 +464,7 @@ async fn the_sample_events_verify_with_the_local_secret(pool: MySqlPool) {
         let text = std::fs::read_to_string(&path).unwrap();
         let request: Value = serde_json::from_str(&text).unwrap();
         let body = request["body"].as_str().unwrap();
-        let event = payments::parse_event(body.as_bytes()).unwrap();
+        let event = payment::parse_event(body.as_bytes()).unwrap();
         assert_eq!(event.event_type, kind);
         let signature = request["headers"]["stripe-signature"].as_str().unwrap();
         // Signed with the local secret at a fixed time: valid at that time only.
@@ -474,8 +474,8 @@ async fn the_sample_events_verify_with_the_local_secret(pool: MySqlPool) {
             .unwrap()
             .parse()
             .unwrap();
-        payments::verify_signature(body.as_bytes(), signature, SECRET, t).unwrap();
-        assert!(payments::verify_signature(body.as_bytes(), signature, SECRET, t + 301).is_err());
+        payment::verify_signature(body.as_bytes(), signature, SECRET, t).unwrap();
+        assert!(payment::verify_signature(body.as_bytes(), signature, SECRET, t + 301).is_err());
     }
 }
 
@@ -571,7 +571,7 @@ async fn card_flow_end_to_end_with_localstripe_and_its_signed_webhook(pool: MySq
             .await
             .expect("localstripe sends the webhook within 10 s")
             .unwrap();
-        let event = payments::parse_event(&body).unwrap();
+        let event = payment::parse_event(&body).unwrap();
         if event.event_type == "payment_intent.succeeded"
             && String::from_utf8_lossy(&body).contains(&pi)
         {

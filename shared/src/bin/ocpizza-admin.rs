@@ -15,8 +15,8 @@
 //! demo accounts have published passwords, the history is made-up orders, and
 //! in production only the accounts function issues tokens.
 
-use ocpizza::config::{self, var, Config};
-use ocpizza::db;
+use ocpizza::platform::config::{self, var, Config};
+use ocpizza::platform::db;
 use secrecy::ExposeSecret;
 use sqlx::mysql::MySqlPoolOptions;
 use sqlx::ConnectOptions;
@@ -41,8 +41,8 @@ async fn main() -> ExitCode {
         },
         ["queues"] => queues().await,
         ["token", email] => token(email).await,
-        ["audit"] => audit(ocpizza::audit::Scope::Live).await,
-        ["audit", "--settled"] => audit(ocpizza::audit::Scope::Settled).await,
+        ["audit"] => audit(ocpizza::reporting::audit::Scope::Live).await,
+        ["audit", "--settled"] => audit(ocpizza::reporting::audit::Scope::Settled).await,
         _ => Err(
             "usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL | audit [--settled]"
                 .into(),
@@ -109,7 +109,7 @@ async fn migrate() -> Result<(), Error> {
     .await?;
     let pool = pool(&config).await?;
     db::MIGRATOR.run(&pool).await?;
-    ocpizza::accounts::normalise_stored_emails(&pool).await?;
+    ocpizza::identity::accounts::normalise_stored_emails(&pool).await?;
     println!(
         "database {database} on {} is migrated",
         config.database_url_redacted()
@@ -154,14 +154,15 @@ async fn history(count: u32) -> Result<(), Error> {
 
 async fn queues() -> Result<(), Error> {
     let config = config()?;
-    let queues = ocpizza::queue::Queues::from_config(&config).await;
+    let queues = ocpizza::platform::queue::Queues::from_config(&config).await;
     for url in [&config.kitchen_queue_url, &config.delivery_queue_url] {
         let name = url
             .rsplit('/')
             .next()
             .filter(|n| !n.is_empty())
             .ok_or("queue URL without a name")?;
-        let created = ocpizza::queue::create_with_dead_letter_queue(queues.client(), name).await?;
+        let created =
+            ocpizza::platform::queue::create_with_dead_letter_queue(queues.client(), name).await?;
         println!("queue {name}: {created}");
     }
     Ok(())
@@ -179,19 +180,19 @@ async fn token(email: &str) -> Result<(), Error> {
     let pool = pool(&config).await?;
     let secret = config.secret_key.expose_secret().as_bytes();
     let (token, expires) =
-        ocpizza::auth::token_for_email(&pool, secret, email, chrono::Utc::now()).await?;
+        ocpizza::identity::auth::token_for_email(&pool, secret, email, chrono::Utc::now()).await?;
     eprintln!("{email}: valid until {expires}");
     println!("{token}");
     Ok(())
 }
 
-/// The reconciliation check (`ocpizza::audit`): prints each finding and
+/// The reconciliation check (`ocpizza::reporting::audit`): prints each finding and
 /// fails when there is one. `--settled` once the outbox and the queues are
 /// drained, to check the tickets and deliveries too.
-async fn audit(scope: ocpizza::audit::Scope) -> Result<(), Error> {
+async fn audit(scope: ocpizza::reporting::audit::Scope) -> Result<(), Error> {
     let config = config()?;
     let pool = pool(&config).await?;
-    let findings = ocpizza::audit::audit(&pool, scope).await?;
+    let findings = ocpizza::reporting::audit::audit(&pool, scope).await?;
     let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
         .fetch_one(&pool)
         .await?;
@@ -209,7 +210,7 @@ async fn audit(scope: ocpizza::audit::Scope) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocpizza::config::{lookup_from, ConfigError};
+    use ocpizza::platform::config::{lookup_from, ConfigError};
 
     #[test]
     fn seed_history_and_token_are_refused_in_production() {

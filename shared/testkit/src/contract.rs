@@ -131,7 +131,7 @@ impl Contract {
         method: &str,
         uri: &str,
         sent: Option<&Value>,
-        response: &ocpizza::http::Response,
+        response: &ocpizza::platform::http::Response,
     ) -> Result<(), String> {
         let path = uri.split('?').next().unwrap_or(uri);
         let method = method.to_ascii_lowercase();

@@ -16,7 +16,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use ocpizza::http::{Request, Response};
+use ocpizza::platform::http::{Request, Response};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
@@ -950,7 +950,7 @@ pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<Stri
         let readable = record
             .body
             .as_deref()
-            .is_some_and(|b| ocpizza::queue::Envelope::parse(b).is_ok());
+            .is_some_and(|b| ocpizza::platform::queue::Envelope::parse(b).is_ok());
         let id = record.message_id.as_deref().unwrap_or_default();
         if !readable && !failed.contains(&id) {
             return Err(format!("unreadable message {id:?} was not reported failed"));
@@ -965,7 +965,7 @@ pub fn check_batch(batch: &SqsEvent, response: &SqsBatchResponse) -> Result<Stri
 /// [`check_batch`].
 pub async fn run_consumer<V, F, Fut>(target: &str, orders: &[i64], valid: V, consume: F)
 where
-    V: Fn() -> ocpizza::queue::Envelope + 'static,
+    V: Fn() -> ocpizza::platform::queue::Envelope + 'static,
     F: Fn(SqsEvent) -> Fut,
     Fut: Future<Output = SqsBatchResponse> + Send + 'static,
 {

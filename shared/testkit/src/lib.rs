@@ -24,7 +24,7 @@ pub use contract::Contract;
 pub use support::*;
 
 use http::StatusCode;
-use ocpizza::http::Request;
+use ocpizza::platform::http::Request;
 use serde_json::Value;
 use sqlx::MySqlPool;
 
@@ -84,7 +84,7 @@ impl World {
     /// The demo data on `pool`, and every function on it. Geocoding knows the
     /// demo addresses only; the geocode function's clock is `now`.
     pub async fn demo(pool: &MySqlPool, now: chrono::DateTime<chrono::Utc>) -> World {
-        ocpizza::telemetry::init();
+        ocpizza::platform::telemetry::init();
         ocpizza::samples::load_demo(pool)
             .await
             .unwrap_or_else(|e| panic!("demo data: {e}"));
@@ -93,7 +93,7 @@ impl World {
         let queues = fresh_queues().await;
         let secret = || -> secrecy::SecretString { SECRET.to_owned().into() };
         let stripe = || {
-            ocpizza::payments::Stripe::from_config(&config)
+            ocpizza::payment::Stripe::from_config(&config)
                 .unwrap_or_else(|e| panic!("Stripe client: {e}"))
         };
         let lookup = |_: &str| None::<String>;
@@ -105,8 +105,8 @@ impl World {
             geocode: geocode::State {
                 pool: pool.clone(),
                 cors: Default::default(),
-                geocoder: ocpizza::geo::Geocoder::from_config(&config),
-                clock: ocpizza::clock::Clock::Fixed(now),
+                geocoder: ocpizza::delivery::geo::Geocoder::from_config(&config),
+                clock: ocpizza::platform::clock::Clock::Fixed(now),
             },
             checkout: checkout::State::new(pool.clone(), &config, queues.clone())
                 .unwrap_or_else(|e| panic!("checkout: {e}")),
@@ -180,7 +180,7 @@ impl World {
         function: Function,
         req: Request,
         sent: Option<&Value>,
-    ) -> ocpizza::http::Response {
+    ) -> ocpizza::platform::http::Response {
         let method = req.method().as_str().to_owned();
         let uri = req.uri().to_string();
         let response = match function {

@@ -4,7 +4,7 @@
 //! extension directly, with reqwest.
 
 use chrono::Datelike;
-use ocpizza::payments::{self, PaymentError, PaymentIntent};
+use ocpizza::payment::{self, PaymentError, PaymentIntent};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -103,7 +103,7 @@ pub async fn pay_with_test_card(
     payment_intent_id: &str,
     card_number: &str,
 ) -> Result<PaymentIntent, PaymentError> {
-    payments::check_id(payment_intent_id, "pi_")?;
+    payment::check_id(payment_intent_id, "pi_")?;
     let client = client()?;
     let token = card_token(base, secret_key, card_number).await?;
     let customer: Customer = post(
@@ -131,7 +131,7 @@ pub async fn pay_with_test_card(
     .await?;
     let confirmed: serde_json::Value =
         post(&client, base, secret_key, &format!("{path}/confirm"), &[]).await?;
-    payments::payment_intent_from_json(confirmed)
+    payment::payment_intent_from_json(confirmed)
 }
 
 /// What Stripe.js `createToken` makes of a test card in the browser: a

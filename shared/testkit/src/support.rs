@@ -2,8 +2,8 @@
 //! the real SQS-compatible server, the local configuration, small queries,
 //! the checks every answer and the database must pass.
 
-use ocpizza::config::Config;
-use ocpizza::queue::{self, QueueName, Queues};
+use ocpizza::platform::config::Config;
+use ocpizza::platform::queue::{self, QueueName, Queues};
 use sqlx::MySqlPool;
 use std::time::Duration;
 
@@ -116,10 +116,10 @@ pub async fn incomplete_orders(pool: &MySqlPool) -> i64 {
     .await
 }
 
-/// The reconciliation check ([`ocpizza::audit`]) must find nothing; fails
+/// The reconciliation check ([`ocpizza::reporting::audit`]) must find nothing; fails
 /// with every finding otherwise. Returns the number of orders checked.
-pub async fn assert_reconciled(pool: &MySqlPool, scope: ocpizza::audit::Scope) -> i64 {
-    let findings = match ocpizza::audit::audit(pool, scope).await {
+pub async fn assert_reconciled(pool: &MySqlPool, scope: ocpizza::reporting::audit::Scope) -> i64 {
+    let findings = match ocpizza::reporting::audit::audit(pool, scope).await {
         Ok(findings) => findings,
         Err(e) => panic!("audit: {e}"),
     };
@@ -136,7 +136,7 @@ pub async fn assert_reconciled(pool: &MySqlPool, scope: ocpizza::audit::Scope) -
 /// What is wrong with an answer by the rule of the HTTP edge, if anything:
 /// never a 5xx, and a 4xx is an RFC 9457 `application/problem+json` with a
 /// `type`, a `title`, the answer's `status` and a `detail`.
-pub fn problem_violation(response: &ocpizza::http::Response) -> Option<String> {
+pub fn problem_violation(response: &ocpizza::platform::http::Response) -> Option<String> {
     let status = response.status();
     let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
     if status.is_server_error() {
@@ -150,7 +150,7 @@ pub fn problem_violation(response: &ocpizza::http::Response) -> Option<String> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if content_type != ocpizza::http::PROBLEM_JSON {
+    if content_type != ocpizza::platform::http::PROBLEM_JSON {
         return Some(format!(
             "{status} as {content_type:?}, not a problem: {body}"
         ));
@@ -168,7 +168,7 @@ pub fn problem_violation(response: &ocpizza::http::Response) -> Option<String> {
 }
 
 /// Panics unless the answer is a 4xx problem as [`problem_violation`] wants it.
-pub fn assert_problem(response: &ocpizza::http::Response) {
+pub fn assert_problem(response: &ocpizza::platform::http::Response) {
     if let Some(why) = problem_violation(response) {
         panic!("{why}");
     }
@@ -187,7 +187,7 @@ pub fn request(
     uri: &str,
     body: Option<serde_json::Value>,
     bearer: Option<&str>,
-) -> ocpizza::http::Request {
+) -> ocpizza::platform::http::Request {
     let mut builder = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -205,14 +205,14 @@ pub fn request(
 }
 
 /// A response's JSON body (`null` when empty or not JSON).
-pub fn json_of(response: &ocpizza::http::Response) -> serde_json::Value {
+pub fn json_of(response: &ocpizza::platform::http::Response) -> serde_json::Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
 
 /// A bearer token for a demo account, signed with `secret`.
 pub async fn token_for(pool: &MySqlPool, secret: &str, email: &str) -> String {
     let now = chrono::Utc::now();
-    match ocpizza::auth::token_for_email(pool, secret.as_bytes(), email, now).await {
+    match ocpizza::identity::auth::token_for_email(pool, secret.as_bytes(), email, now).await {
         Ok((token, _)) => token,
         Err(e) => panic!("token for {email}: {e}"),
     }
@@ -246,7 +246,10 @@ pub async fn open_all_day_with_plenty_of_stock(pool: &MySqlPool) {
 
 /// The request as a function URL delivers it from the client at `ip` (its
 /// request context's source address), for the limits per client address.
-pub fn from_client(req: ocpizza::http::Request, ip: &str) -> ocpizza::http::Request {
+pub fn from_client(
+    req: ocpizza::platform::http::Request,
+    ip: &str,
+) -> ocpizza::platform::http::Request {
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;

@@ -6,8 +6,8 @@
 
 use chrono::Utc;
 use http::StatusCode;
-use ocpizza::payments;
-use ocpizza::queue::QueueName;
+use ocpizza::payment;
+use ocpizza::platform::queue::QueueName;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -488,7 +488,7 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
     let secret = config.stripe_webhook_secret.expose_secret();
     for (signature, expected) in [
         (
-            payments::sign(event.as_bytes(), secret, Utc::now().timestamp()),
+            payment::sign(event.as_bytes(), secret, Utc::now().timestamp()),
             StatusCode::OK,
         ),
         ("t=1,v1=00".to_owned(), StatusCode::BAD_REQUEST),
@@ -502,7 +502,7 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         assert_eq!(response.status(), expected);
     }
 
-    testkit::assert_reconciled(&pool, ocpizza::audit::Scope::Live).await;
+    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
     let missed: Vec<String> = world
         .contract
         .operations()

@@ -1,13 +1,13 @@
 //! The role × endpoint matrix, through the real handlers: for every action of
-//! `shared/src/access.rs` (the table in `docs/architecture.md`), every role
+//! `shared/src/identity/access.rs` (the table in `docs/architecture.md`), every role
 //! of pizzeria 1, the same roles of pizzeria 2, a customer, the admin and
 //! nobody call the endpoint on pizzeria 1's things. Allowed callers must get
 //! through (any answer but 401/403/404); everyone else must be refused. Every
 //! answer is also checked against `docs/openapi.json` (`testkit::World::call`).
 
 use http::StatusCode;
-use ocpizza::access::Action;
-use ocpizza::role::Role;
+use ocpizza::identity::access::Action;
+use ocpizza::identity::role::Role;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use testkit::{Function, World};

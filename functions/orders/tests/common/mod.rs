@@ -6,8 +6,8 @@
 
 use http::StatusCode;
 use lambda_http::Body;
-use ocpizza::http::Cors;
-use ocpizza::payments::Stripe;
+use ocpizza::payment::Stripe;
+use ocpizza::platform::http::Cors;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -29,7 +29,7 @@ pub struct World {
 }
 
 pub async fn world(pool: &MySqlPool) -> World {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     ocpizza::samples::load_demo(pool).await.unwrap();
     testing::open_all_day_with_plenty_of_stock(pool).await;
     let mut config = testing::config();

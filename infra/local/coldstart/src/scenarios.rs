@@ -8,8 +8,8 @@
 //! when it was measured first.
 
 use chrono::Utc;
-use ocpizza::ids::{OrderId, PizzeriaId};
-use ocpizza::queue::{Envelope, Event};
+use ocpizza::platform::ids::{OrderId, PizzeriaId};
+use ocpizza::platform::queue::{Envelope, Event};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
@@ -226,7 +226,7 @@ pub async fn plan(function: &str, fx: &Fixtures, runs: usize) -> Result<Plan, St
         let secret = fx.secret_key.clone();
         async move {
             let now = chrono::Utc::now();
-            match ocpizza::auth::token_for_email(&pool, secret.as_bytes(), email, now).await {
+            match ocpizza::identity::auth::token_for_email(&pool, secret.as_bytes(), email, now).await {
                 Ok((token, _)) => token,
                 Err(e) => panic!("token for {email}: {e}"),
             }
@@ -311,7 +311,7 @@ pub async fn plan(function: &str, fx: &Fixtures, runs: usize) -> Result<Plan, St
                         }}
                     })
                     .to_string();
-                    let signature = ocpizza::payments::sign(
+                    let signature = ocpizza::payment::sign(
                         payload.as_bytes(),
                         &secret,
                         Utc::now().timestamp(),

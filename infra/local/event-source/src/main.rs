@@ -7,14 +7,14 @@
 //! `http://127.0.0.1:9000`, where `make run` serves the functions).
 
 use event_source::{Mapping, OverHttp};
-use ocpizza::config::Config;
+use ocpizza::platform::config::Config;
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() {
-    ocpizza::telemetry::init();
+    ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[]);
-    let queues = ocpizza::queue::Queues::from_config(&config).await;
+    let queues = ocpizza::platform::queue::Queues::from_config(&config).await;
     let invoker = OverHttp {
         // A first invocation may compile the function (debug) under `cargo lambda watch`.
         http: reqwest::Client::builder()

@@ -1,0 +1,272 @@
+//! Users: reading, creating, deactivating, and changing a password.
+
+use super::*;
+
+/// A user as answers show it: never the hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub pizzeria_id: Option<PizzeriaId>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    /// Goes into the token's `ver`; not shown.
+    #[serde(skip)]
+    pub token_version: i32,
+}
+
+pub(super) const USER_COLUMNS: &str =
+    "id, email, name, phone, role, pizzeria_id, active, created_at, token_version";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    pub(super) id: i64,
+    pub(super) email: String,
+    pub(super) name: String,
+    pub(super) phone: Option<String>,
+    pub(super) role: String,
+    pub(super) pizzeria_id: Option<i64>,
+    pub(super) active: bool,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) token_version: i32,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = ApiError;
+    fn try_from(r: UserRow) -> Result<User, ApiError> {
+        Ok(User {
+            id: UserId(r.id),
+            role: r.role.parse().map_err(ApiError::internal)?,
+            email: r.email,
+            name: r.name,
+            phone: r.phone,
+            pizzeria_id: r.pizzeria_id.map(PizzeriaId),
+            active: r.active,
+            created_at: r.created_at.and_utc(),
+            token_version: r.token_version,
+        })
+    }
+}
+
+pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// Staff (every role but customer) of one pizzeria, or of all with `None`,
+/// by pizzeria, role and name.
+pub async fn list_staff(
+    pool: &MySqlPool,
+    pizzeria: Option<PizzeriaId>,
+) -> Result<Vec<User>, ApiError> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE role <> 'customer' AND (? IS NULL OR pizzeria_id = ?) \
+         ORDER BY pizzeria_id, FIELD(role, 'admin', 'manager', 'cashier', 'pizzaiolo', 'courier'), name, id"
+    ))
+    .bind(pizzeria.map(|p| p.0))
+    .bind(pizzeria.map(|p| p.0))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// A new account, already checked. The password is held only until hashed.
+pub struct NewUser {
+    pub email: Email,
+    pub(super) password: String,
+    pub name: String,
+    pub phone: Option<E164>,
+    pub role: Role,
+    pub pizzeria_id: Option<PizzeriaId>,
+}
+
+impl NewUser {
+    /// Checks every field and lists every problem at once (422, `errors`).
+    pub fn parse(
+        email: &str,
+        password: &str,
+        name: &str,
+        phone: Option<&str>,
+        role: Role,
+        pizzeria_id: Option<PizzeriaId>,
+    ) -> Result<NewUser, ApiError> {
+        let mut errors = Vec::new();
+        let mut add = |field: &str, message: &str| {
+            errors.push(json!({ "field": field, "message": message }));
+        };
+        let parsed_email = Email::parse(email);
+        if let Err(message) = &parsed_email {
+            add("email", message);
+        }
+        if let Err(message) = check_password(password, email) {
+            add("password", &message);
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            add(
+                "name",
+                "Le nom est requis, 100 caractères au plus (a name of 1 to 100 characters).",
+            );
+        }
+        // Optional; stored in E.164 like every phone number (`phone::parse`).
+        let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(typed) => match crate::platform::phone::parse(typed) {
+                Ok(phone) => Some(phone),
+                Err(why) => {
+                    add(
+                        "phone",
+                        &format!(
+                            "Numéro de téléphone invalide, par exemple 06 12 34 56 78 \
+                             (not a valid phone number: {why})."
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        if role.is_pizzeria_staff() != pizzeria_id.is_some() {
+            add(
+                "pizzeria_id",
+                if role.is_pizzeria_staff() {
+                    "Staff of a pizzeria need its `pizzeria_id`."
+                } else {
+                    "Only the staff of a pizzeria have a `pizzeria_id`."
+                },
+            );
+        }
+        match parsed_email {
+            Ok(email) if errors.is_empty() => Ok(NewUser {
+                email,
+                password: password.to_owned(),
+                name: name.to_owned(),
+                phone,
+                role,
+                pizzeria_id,
+            }),
+            _ => {
+                let count = errors.len();
+                Err(ApiError::unprocessable(format!(
+                    "The account has {count} problem{}; see `errors`.",
+                    if count > 1 { "s" } else { "" }
+                ))
+                .with("errors", errors))
+            }
+        }
+    }
+}
+
+/// Creates the account: 409 when the e-mail is taken (whatever its case),
+/// 422 for a pizzeria that does not exist.
+pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
+    let hash = hash_password_async(new.password).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (email, password_hash, name, phone, role, pizzeria_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+    )
+    .bind(new.email.as_str())
+    .bind(&hash)
+    .bind(&new.name)
+    .bind(new.phone.as_ref().map(E164::as_str))
+    .bind(new.role.as_str())
+    .bind(new.pizzeria_id.map(|p| p.0))
+    .execute(pool)
+    .await;
+    let id = match inserted {
+        Ok(done) => done.last_insert_id(),
+        Err(err) if crate::platform::db::duplicate_key(&err).as_deref() == Some("uq_users_email") => {
+            return Err(ApiError::conflict(
+                "email-taken",
+                "E-mail already registered",
+                "Un compte existe déjà avec cette adresse (an account already uses this e-mail); sign in instead.",
+            ))
+        }
+        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+            return Err(ApiError::unprocessable("No such pizzeria.").with(
+                "errors",
+                [json!({"field": "pizzeria_id", "message": "No such pizzeria."})],
+            ))
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let id = i64::try_from(id).map_err(ApiError::internal)?;
+    find(pool, UserId(id))
+        .await?
+        .ok_or_else(|| ApiError::internal("the new user vanished"))
+}
+
+/// Ends the account's access at once: inactive, and every token it holds
+/// refused (`token_version` + 1). False when it was already inactive.
+pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
+    let done = sqlx::query(
+        "UPDATE users SET active = FALSE, token_version = token_version + 1, \
+         updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND active = TRUE",
+    )
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Checks the current password (throttled like a sign-in, on the same
+/// account's count) and sets the new one; every session of the account ends
+/// (`token_version` + 1). Answers the user with its new token version.
+pub async fn change_password(
+    pool: &MySqlPool,
+    id: UserId,
+    current: &str,
+    new: &str,
+) -> Result<User, ApiError> {
+    let user = find(pool, id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+    // The policy first: a weak new password costs no attempt.
+    if let Err(message) = check_password(new, &user.email) {
+        return Err(ApiError::unprocessable(message.clone()).with(
+            "errors",
+            [json!({"field": "new_password", "message": message})],
+        ));
+    }
+    let key = account_key(id);
+    reserve_attempt(pool, &key).await?;
+    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(pool)
+        .await?;
+    if !verify_password_async(current.to_owned(), stored.clone()).await? {
+        return Err(ApiError::forbidden(
+            "Le mot de passe actuel est incorrect (the current password is not right).",
+        ));
+    }
+    let hash = hash_password_async(new.to_owned()).await?;
+    // Only over the hash that was checked: a concurrent change wins once.
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = ?, token_version = token_version + 1, \
+         updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND password_hash = ? AND active = TRUE",
+    )
+    .bind(&hash)
+    .bind(id.0)
+    .bind(&stored)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "password-changed",
+            "Password already changed",
+            "The password was changed meanwhile; sign in again.",
+        ));
+    }
+    clear_attempts(pool, &key).await?;
+    find(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the user vanished"))
+}

@@ -1,0 +1,244 @@
+//! Orders as stored: locking one for a change, moving it through the
+//! transition table with every side effect in the same transaction, and the
+//! view customers and staff read.
+//!
+//! Side effects of entering a status, written once here so every path (cash
+//! checkout, Stripe webhook, reconciliation, expiry sweep, staff, kitchen)
+//! behaves the same:
+//! - `placed`: `order.placed` in the outbox; a web card order enters it
+//!   (and `preparing`) only while its net paid covers its total (`money_rule`);
+//! - `pending_payment` again, from `placed` (a paid order made bigger):
+//!   `order.payment_due` in the outbox, so the kitchen takes the ticket off;
+//! - `preparing`: the reservation becomes consumption;
+//! - `ready`: `order.ready` in the outbox;
+//! - `cancelled`: the reservation is released; what the card charges still
+//!   hold is refunded (decided here, sent to Stripe after the commit);
+//!   `order.cancelled` in the outbox when the kitchen may already hold a ticket;
+//! - every status the customer is told about: its notification (`notify`).
+
+use crate::order::notify;
+use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
+use crate::platform::ids::{OrderId, PizzeriaId, UserId};
+use crate::platform::queue::{Envelope, Event};
+use crate::{order::money_rule, platform::outbox, stock};
+use sqlx::{MySql, MySqlPool, Transaction};
+
+/// The fields a change needs, read under a row lock.
+#[derive(Debug, Clone)]
+pub struct OrderHead {
+    pub id: OrderId,
+    pub pizzeria_id: PizzeriaId,
+    pub customer_id: Option<UserId>,
+    pub status: OrderStatus,
+    pub fulfilment: Fulfilment,
+    pub payment_method: PaymentMethod,
+    pub channel: Channel,
+    pub total_cents: i64,
+    pub tracking_token: String,
+}
+
+impl OrderHead {
+    /// Paid online through Stripe: a web order by card. Staff orders by card
+    /// are paid on the pizzeria's terminal.
+    pub fn pays_online(&self) -> bool {
+        self.payment_method == PaymentMethod::Card && self.channel == Channel::Web
+    }
+}
+
+/// Who made a change, as the history records it.
+#[derive(Debug, Clone)]
+pub struct By {
+    pub actor: Actor,
+    pub user_id: Option<UserId>,
+    /// `customer`, `stripe`, `sweep`, a role name…
+    pub label: String,
+}
+
+impl By {
+    pub fn system(label: &str) -> By {
+        By {
+            actor: Actor::System,
+            user_id: None,
+            label: label.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// A web card order whose net paid does not cover its total cannot go to
+    /// the kitchen: only a payment places it.
+    #[error("{due_cents} cents still to pay by card")]
+    Unpaid { due_cents: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+type HeadRow = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
+
+fn head_from_row(row: HeadRow) -> Result<OrderHead, sqlx::Error> {
+    let (id, pizzeria, customer, status, fulfilment, method, channel, total, token) = row;
+    let bad = |e: String| sqlx::Error::Decode(e.into());
+    Ok(OrderHead {
+        id: OrderId(id),
+        pizzeria_id: PizzeriaId(pizzeria),
+        customer_id: customer.map(UserId),
+        status: status.parse().map_err(bad)?,
+        fulfilment: fulfilment.parse().map_err(bad)?,
+        payment_method: method.parse().map_err(bad)?,
+        channel: channel.parse().map_err(bad)?,
+        total_cents: total,
+        tracking_token: token,
+    })
+}
+
+const HEAD_COLUMNS: &str = "id, pizzeria_id, customer_id, status, fulfilment, payment_method, \
+     channel, total_cents, tracking_token";
+
+/// Reads an order and locks its row until the transaction ends: concurrent
+/// changes to one order (webhook and sweep, cancel and kitchen start) queue up.
+pub async fn lock(
+    tx: &mut Transaction<'_, MySql>,
+    id: OrderId,
+) -> Result<Option<OrderHead>, sqlx::Error> {
+    let row: Option<HeadRow> = sqlx::query_as(&format!(
+        "SELECT {HEAD_COLUMNS} FROM orders WHERE id = ? FOR UPDATE"
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(head_from_row).transpose()
+}
+
+/// Reads an order without locking.
+pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sqlx::Error> {
+    let row: Option<HeadRow> =
+        sqlx::query_as(&format!("SELECT {HEAD_COLUMNS} FROM orders WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?;
+    row.map(head_from_row).transpose()
+}
+
+/// Writes an order's lines with their price snapshots, numbered from 1.
+pub async fn insert_lines(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    lines: &[crate::order::pricing::PricedLine],
+) -> Result<(), sqlx::Error> {
+    let mut insert = sqlx::QueryBuilder::<MySql>::new(
+        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
+    );
+    insert.push_values(lines.iter().enumerate(), |mut row, (i, line)| {
+        row.push_bind(order.0)
+            .push_bind(i as i32 + 1)
+            .push_bind(line.product_id.0)
+            .push_bind(&line.name)
+            .push_bind(line.unit_price.cents())
+            .push_bind(line.vat_rate_bp as i32)
+            .push_bind(line.quantity as i32)
+            .push_bind(line.total.cents());
+    });
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Appends a row to the status history.
+pub async fn record_history(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    status: OrderStatus,
+    by: &By,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_status_history (order_id, status, at, by_user_id, by_label, note) \
+         VALUES (?, ?, UTC_TIMESTAMP(6), ?, ?, ?)",
+    )
+    .bind(order.0)
+    .bind(status.as_str())
+    .bind(by.user_id.map(|u| u.0))
+    .bind(&by.label)
+    .bind(note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a locked order to `to` with the side effects of that status. Returns
+/// the events to send once the transaction has committed.
+pub async fn change_status(
+    tx: &mut Transaction<'_, MySql>,
+    order: &mut OrderHead,
+    to: OrderStatus,
+    by: &By,
+    note: Option<&str>,
+) -> Result<Vec<Envelope>, ChangeError> {
+    let from = order.status;
+    from.transition(to, order.fulfilment, by.actor)?;
+    if matches!(to, OrderStatus::Placed | OrderStatus::Preparing) && order.pays_online() {
+        let due = money_rule::paid(&mut **tx, order.id)
+            .await?
+            .due(order.total_cents);
+        if due > 0 {
+            return Err(ChangeError::Unpaid { due_cents: due });
+        }
+    }
+    sqlx::query(
+        "UPDATE orders SET status = ?, reservation_expires_at = CASE WHEN ? = 'pending_payment' THEN reservation_expires_at END, \
+         updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+    )
+    .bind(to.as_str())
+    .bind(to.as_str())
+    .bind(order.id.0)
+    .execute(&mut **tx)
+    .await?;
+    record_history(tx, order.id, to, by, note).await?;
+    notify::record(tx, order.id, to).await?;
+
+    let pizzeria_id = order.pizzeria_id;
+    let mut events = Vec::new();
+    match to {
+        OrderStatus::Placed => {
+            events.push(Envelope::new(order.id, Event::OrderPlaced { pizzeria_id }))
+        }
+        OrderStatus::Preparing => {
+            stock::consume(tx, pizzeria_id, order.id).await?;
+        }
+        OrderStatus::Ready => {
+            events.push(Envelope::new(order.id, Event::OrderReady { pizzeria_id }))
+        }
+        OrderStatus::PendingPayment => events.push(Envelope::new(
+            order.id,
+            Event::OrderPaymentDue { pizzeria_id },
+        )),
+        OrderStatus::Cancelled => {
+            stock::release(tx, pizzeria_id, order.id).await?;
+            money_rule::refund_all(tx, order.id, "cancel").await?;
+            if from == OrderStatus::Placed {
+                events.push(Envelope::new(
+                    order.id,
+                    Event::OrderCancelled { pizzeria_id },
+                ));
+            }
+        }
+        _ => {}
+    }
+    for event in &events {
+        outbox::enqueue(tx, event).await?;
+    }
+    order.status = to;
+    Ok(events)
+}

@@ -1,0 +1,229 @@
+//! The money rule, written once, read by every path that moves an order or
+//! its money (checkout, the webhook, the customer's page, staff, the kitchen,
+//! the sweep, the reconciliation check):
+//!
+//! - an order's **net paid** is its charges that succeeded, in euros, less
+//!   its refunds that are decided, on their way or made (`requested`,
+//!   `pending`, `requires_action`, `succeeded`): a refund counts from the
+//!   moment it is decided, so a second decision can never give the same euro
+//!   back twice;
+//! - a web card order reaches (and stays at) the kitchen only while its net
+//!   paid covers its total (`lifecycle::change_status` refuses `placed` and
+//!   `preparing` otherwise);
+//! - refunds are decided inside the order's locked transaction, never above
+//!   what a charge can still give back, and written `requested` with a key
+//!   unique per order and sequence; Stripe is called after the commit with
+//!   that key (`settlement::send_refunds`), and retried until it answers.
+//!
+//! Cash and the pizzeria's card terminal keep their balance, collected at the
+//! door or the counter (`settlement::collect_at_counter`).
+
+use crate::platform::ids::OrderId;
+use sqlx::{MySql, Transaction};
+
+/// Refund statuses that count against what was paid: decided by us and not
+/// (yet) refused by Stripe.
+pub const COUNTED_REFUND_STATUSES: &str =
+    "('requested', 'pending', 'requires_action', 'succeeded')";
+
+/// Net paid in euros per order, as a derived table `(order_id, charged,
+/// refunded, net)`: the one definition the order view, the balance due and
+/// the reconciliation check all read.
+pub const NET_PAID_BY_ORDER: &str = "SELECT order_id, \
+    CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE 0 END) AS SIGNED) AS charged, \
+    CAST(SUM(CASE WHEN kind = 'refund' THEN amount_cents ELSE 0 END) AS SIGNED) AS refunded, \
+    CAST(SUM(CASE WHEN kind = 'charge' THEN amount_cents ELSE -amount_cents END) AS SIGNED) AS net \
+    FROM payments \
+    WHERE currency = 'eur' AND ((kind = 'charge' AND status = 'succeeded') \
+       OR (kind = 'refund' AND status IN ('requested', 'pending', 'requires_action', 'succeeded'))) \
+    GROUP BY order_id";
+
+/// What an order has been paid, in euro cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Paid {
+    /// Charges that succeeded (every provider).
+    pub charged: i64,
+    /// Refunds decided, on their way or made.
+    pub refunded: i64,
+}
+
+impl Paid {
+    pub fn net(self) -> i64 {
+        self.charged - self.refunded
+    }
+
+    /// Still owed on a total (never negative).
+    pub fn due(self, total_cents: i64) -> i64 {
+        (total_cents - self.net()).max(0)
+    }
+
+    /// Paid beyond a total (never negative).
+    pub fn excess(self, total_cents: i64) -> i64 {
+        (self.net() - total_cents).max(0)
+    }
+}
+
+/// What an order has been paid, read in the caller's transaction (lock the
+/// order first, so nobody decides a refund meanwhile).
+pub async fn paid(
+    db: impl sqlx::Executor<'_, Database = MySql>,
+    order: OrderId,
+) -> Result<Paid, sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT charged, refunded FROM ({NET_PAID_BY_ORDER}) p WHERE order_id = ?"
+    ))
+    .bind(order.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(row
+        .map(|(charged, refunded)| Paid { charged, refunded })
+        .unwrap_or_default())
+}
+
+/// Each Stripe charge (PaymentIntent) of the order that succeeded in euros,
+/// with what it can still give back, newest first.
+async fn refundable_charges(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT c.provider_ref, c.amount_cents - COALESCE(CAST(( \
+            SELECT SUM(r.amount_cents) FROM payments r \
+            WHERE r.order_id = c.order_id AND r.kind = 'refund' AND r.refund_of = c.provider_ref \
+              AND r.status IN {COUNTED_REFUND_STATUSES}) AS SIGNED), 0) AS left_cents \
+         FROM payments c \
+         WHERE c.order_id = ? AND c.provider = 'stripe' AND c.kind = 'charge' AND c.status = 'succeeded' \
+           AND c.currency = 'eur' AND c.anomaly IS NULL \
+         ORDER BY c.id DESC"
+    ))
+    .bind(order.0)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Decides to give back up to `amount` cents of the order's Stripe charges,
+/// spread over them newest first, never more than each can still give back.
+/// Written `requested` in the caller's transaction; returns the amount
+/// decided (less than asked when the charges cannot cover it).
+pub async fn refund(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    amount: i64,
+    reason: &str,
+) -> Result<i64, sqlx::Error> {
+    let mut left = amount;
+    if left <= 0 {
+        return Ok(0);
+    }
+    for (intent, can_give) in refundable_charges(tx, order).await? {
+        let part = left.min(can_give);
+        if part <= 0 {
+            continue;
+        }
+        insert_refund(tx, order, &intent, part, "eur", reason).await?;
+        left -= part;
+        if left == 0 {
+            break;
+        }
+    }
+    if left > 0 {
+        tracing::warn!(%order, asked = amount, missing = left, "refund larger than the card charges");
+    }
+    Ok(amount - left)
+}
+
+/// Decides to give back all of one charge that does not count (a payment
+/// in another currency, short, or not made for this order), less what was
+/// already decided for it. In the caller's transaction.
+pub async fn refund_whole_charge(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    intent: &str,
+    reason: &str,
+) -> Result<i64, sqlx::Error> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as(&format!(
+        "SELECT c.amount_cents, c.currency, COALESCE(CAST(( \
+            SELECT SUM(r.amount_cents) FROM payments r \
+            WHERE r.kind = 'refund' AND r.refund_of = c.provider_ref \
+              AND r.status IN {COUNTED_REFUND_STATUSES}) AS SIGNED), 0) \
+         FROM payments c WHERE c.provider = 'stripe' AND c.provider_ref = ? AND c.kind = 'charge' \
+           AND c.status = 'succeeded'"
+    ))
+    .bind(intent)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((charged, currency, refunded)) = row else {
+        return Ok(0);
+    };
+    let left = charged - refunded;
+    if left > 0 {
+        insert_refund(tx, order, intent, left, &currency, reason).await?;
+    }
+    Ok(left.max(0))
+}
+
+/// Gives back everything the order's Stripe charges still hold (a
+/// cancellation). In the caller's transaction.
+pub async fn refund_all(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    reason: &str,
+) -> Result<i64, sqlx::Error> {
+    let total: i64 = refundable_charges(tx, order)
+        .await?
+        .iter()
+        .map(|(_, left)| left.max(&0))
+        .sum();
+    refund(tx, order, total, reason).await
+}
+
+async fn insert_refund(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    intent: &str,
+    amount: i64,
+    currency: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    // The order is locked: the count cannot move under us, and the unique
+    // key would refuse a second row with the same sequence anyway.
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE order_id = ? AND kind = 'refund'")
+            .bind(order.0)
+            .fetch_one(&mut **tx)
+            .await?;
+    let key = format!("order-{order}-refund-{}", count + 1);
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, status, \
+            refund_of, reason, idempotency_key, created_at, updated_at) \
+         VALUES (?, 'stripe', 'refund', NULL, ?, ?, 'requested', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+    )
+    .bind(order.0)
+    .bind(amount)
+    .bind(currency)
+    .bind(intent)
+    .bind(reason)
+    .bind(&key)
+    .execute(&mut **tx)
+    .await?;
+    tracing::info!(%order, amount_cents = amount, currency, reason, key, "refund decided");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paid;
+
+    #[test]
+    fn net_due_and_excess() {
+        let paid = Paid {
+            charged: 8700,
+            refunded: 5800,
+        };
+        assert_eq!(paid.net(), 2900);
+        assert_eq!(paid.due(2900), 0);
+        assert_eq!(paid.due(3150), 250);
+        assert_eq!(paid.excess(1450), 1450);
+        assert_eq!(paid.excess(3000), 0);
+    }
+}

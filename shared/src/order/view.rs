@@ -1,0 +1,273 @@
+//! The order as customers and staff read it: lines, history, address,
+//! contact, payment and the notifications sent, in one document.
+
+use crate::order::money_rule;
+use crate::order::notify::{self, NotificationView};
+use crate::order::OrderStatus;
+use crate::platform::clock::utc;
+use crate::platform::ids::{OrderId, PizzeriaId};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    pub product_id: i64,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub vat_rate_bp: i32,
+    pub quantity: i64,
+    pub line_total_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryView {
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressView {
+    pub line1: String,
+    pub postcode: String,
+    pub city: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactView {
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentView {
+    pub method: String,
+    /// `awaiting_payment`, `paid`, `partially_refunded`, `refunded`,
+    /// `due_on_delivery`, `due_at_counter`, `collected`, `not_due`.
+    pub status: String,
+    pub paid_cents: i64,
+    pub refunded_cents: i64,
+    /// Still to pay (a card order modified upwards, or cash not yet taken).
+    pub balance_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub number: String,
+    pub status: String,
+    pub pizzeria_id: PizzeriaId,
+    pub channel: String,
+    pub fulfilment: String,
+    pub payment_method: String,
+    pub subtotal_cents: i64,
+    pub vat_cents: i64,
+    pub delivery_fee_cents: i64,
+    pub total_cents: i64,
+    pub lines: Vec<LineView>,
+    pub address: Option<AddressView>,
+    pub distance_m: Option<i32>,
+    pub contact: ContactView,
+    pub tracking_token: String,
+    pub payment: PaymentView,
+    pub history: Vec<HistoryView>,
+    /// The messages sent (or to be sent) to the customer about this order.
+    pub notifications: Vec<NotificationView>,
+    pub eta: Option<DateTime<Utc>>,
+    /// The customer may still modify or cancel.
+    pub changeable: bool,
+    pub reservation_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    number: String,
+    status: String,
+    pizzeria_id: i64,
+    channel: String,
+    fulfilment: String,
+    payment_method: String,
+    subtotal_cents: i64,
+    vat_cents: i64,
+    delivery_fee_cents: i64,
+    total_cents: i64,
+    address_line1: Option<String>,
+    address_postcode: Option<String>,
+    address_city: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    distance_m: Option<i32>,
+    contact_name: String,
+    contact_phone: String,
+    contact_email: Option<String>,
+    tracking_token: String,
+    reservation_expires_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+/// The whole order as its customer sees it. Five small indexed queries.
+pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sqlx::Error> {
+    let row: Option<OrderRow> = sqlx::query_as(
+        "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, \
+                subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
+                address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
+                contact_name, contact_phone, contact_email, tracking_token, reservation_expires_at, created_at \
+         FROM orders WHERE id = ?",
+    )
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let id = r.id;
+    let lines: Vec<(i64, String, i64, i32, i32, i64)> = sqlx::query_as(
+        "SELECT product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents \
+         FROM order_lines WHERE order_id = ? ORDER BY line_no",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let history: Vec<(String, NaiveDateTime, String, Option<String>)> = sqlx::query_as(
+        "SELECT status, at, by_label, note FROM order_status_history WHERE order_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let paid = money_rule::paid(pool, OrderId(id)).await?;
+    let (paid, refunded) = (paid.charged, paid.refunded);
+    let (eta,): (Option<NaiveDateTime>,) =
+        sqlx::query_as("SELECT (SELECT eta FROM deliveries WHERE order_id = ?)")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    let notifications = notify::for_order(pool, OrderId(id)).await?;
+
+    let total = r.total_cents;
+    let status_parsed: Option<OrderStatus> = r.status.parse().ok();
+    let payment_status = payment_status(
+        // Staff orders by card are paid on the terminal, like cash.
+        if r.channel == "web" {
+            &r.payment_method
+        } else {
+            "terminal"
+        },
+        status_parsed,
+        &r.fulfilment,
+        paid,
+        refunded,
+        total,
+    );
+    Ok(Some(OrderView {
+        id: OrderId(id),
+        number: r.number,
+        changeable: status_parsed.is_some_and(OrderStatus::is_changeable),
+        status: r.status,
+        pizzeria_id: PizzeriaId(r.pizzeria_id),
+        channel: r.channel,
+        fulfilment: r.fulfilment,
+        payment: PaymentView {
+            method: r.payment_method.clone(),
+            status: payment_status,
+            paid_cents: paid,
+            refunded_cents: refunded,
+            balance_cents: if status_parsed == Some(OrderStatus::Cancelled) {
+                0
+            } else {
+                (total - (paid - refunded)).max(0)
+            },
+        },
+        payment_method: r.payment_method,
+        subtotal_cents: r.subtotal_cents,
+        vat_cents: r.vat_cents,
+        delivery_fee_cents: r.delivery_fee_cents,
+        total_cents: total,
+        lines: lines
+            .into_iter()
+            .map(
+                |(product_id, name, unit_price_cents, vat_rate_bp, quantity, line_total_cents)| {
+                    LineView {
+                        product_id,
+                        name,
+                        unit_price_cents,
+                        vat_rate_bp,
+                        quantity: i64::from(quantity),
+                        line_total_cents,
+                    }
+                },
+            )
+            .collect(),
+        address: match (r.address_line1, r.address_postcode, r.address_city) {
+            (Some(line1), Some(postcode), Some(city)) => Some(AddressView {
+                line1,
+                postcode,
+                city,
+                latitude: r.latitude,
+                longitude: r.longitude,
+            }),
+            _ => None,
+        },
+        distance_m: r.distance_m,
+        contact: ContactView {
+            name: r.contact_name,
+            phone: r.contact_phone,
+            email: r.contact_email,
+        },
+        tracking_token: r.tracking_token,
+        history: history
+            .into_iter()
+            .map(|(status, at, by, note)| HistoryView {
+                status,
+                at: utc(at),
+                by,
+                note,
+            })
+            .collect(),
+        notifications,
+        eta: eta.map(utc),
+        reservation_expires_at: r.reservation_expires_at.map(utc),
+        created_at: utc(r.created_at),
+    }))
+}
+
+fn payment_status(
+    method: &str,
+    status: Option<OrderStatus>,
+    fulfilment: &str,
+    paid: i64,
+    refunded: i64,
+    total: i64,
+) -> String {
+    let s = if method == "card" {
+        if paid == 0 {
+            if status == Some(OrderStatus::Cancelled) {
+                "not_due"
+            } else {
+                "awaiting_payment"
+            }
+        } else if status != Some(OrderStatus::Cancelled) && paid - refunded < total {
+            "balance_due"
+        } else if refunded >= paid {
+            "refunded"
+        } else if refunded > 0 {
+            "partially_refunded"
+        } else {
+            "paid"
+        }
+    } else if status == Some(OrderStatus::Cancelled) {
+        "not_due"
+    } else if paid >= total {
+        "collected"
+    } else if fulfilment == "delivery" {
+        "due_on_delivery"
+    } else {
+        "due_at_counter"
+    };
+    s.to_owned()
+}

@@ -1,0 +1,171 @@
+//! Idempotency keys: a retried request gets the answer the first one got, and
+//! its effect happens once.
+//!
+//! The key is inserted first in the request's transaction. A concurrent
+//! request with the same key blocks on that row until the first commits, then
+//! finds it and replays the saved answer; if the first rolled back, the second
+//! proceeds as if it were first. The answer is saved in the same transaction
+//! as the effect, so there is never an effect without its answer.
+//!
+//! A replay answers only whoever made the request: the same signed-in
+//! account, or, for a guest, the same request (its contact included). The
+//! saved answer holds the order's tracking token and payment secret, so
+//! anyone else presenting the key gets a 409 without it.
+
+use crate::platform::http::ApiError;
+use sha2::{Digest, Sha256};
+use sqlx::{MySql, Transaction};
+
+pub const HEADER: &str = "idempotency-key";
+
+/// What to do with a request carrying a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// First time: go ahead, then `save` the answer.
+    Fresh,
+    /// Seen with the same request: answer this again.
+    Replay { status: u16, body: String },
+    /// The same key with a different request: refuse (422).
+    Mismatch,
+    /// The same request from someone else: refuse (409), without the answer.
+    Stranger,
+}
+
+/// The header's value: 1 to 100 visible ASCII characters (a UUID, typically).
+pub fn key_from(req: &crate::platform::http::Request) -> Result<String, ApiError> {
+    let value = req.headers().get(HEADER).ok_or_else(|| {
+        ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            "idempotency-key-missing",
+            "Idempotency-Key required",
+            "Send an Idempotency-Key header (a new UUID per order) so a retry never orders twice.",
+        )
+    })?;
+    let key = value.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 100 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            "idempotency-key-invalid",
+            "Invalid Idempotency-Key",
+            "The Idempotency-Key must be 1 to 100 visible ASCII characters.",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// A fingerprint of the request, to tell a retry from a different request.
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Starts a request under `key`. `caller` names who asks (`user:<id>`, or
+/// `guest`): a replay goes to the same caller only.
+pub async fn begin(
+    tx: &mut Transaction<'_, MySql>,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    caller: &str,
+) -> Result<Begin, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, caller, created_at) \
+         VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(request_hash)
+    .bind(caller)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(Begin::Fresh),
+        Err(err) if crate::platform::db::duplicate_key(&err).is_some() => {
+            // A locking read sees the committed row whatever our snapshot.
+            let (hash, saved_caller, status, body): (
+                String,
+                Option<String>,
+                Option<i16>,
+                Option<String>,
+            ) = sqlx::query_as(
+                "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
+                     WHERE scope = ? AND idempotency_key = ? LOCK IN SHARE MODE",
+            )
+            .bind(scope)
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await?;
+            if hash != request_hash {
+                return Ok(Begin::Mismatch);
+            }
+            if saved_caller.as_deref().is_some_and(|c| c != caller) {
+                return Ok(Begin::Stranger);
+            }
+            match (status, body) {
+                (Some(status), Some(body)) => Ok(Begin::Replay {
+                    status: status as u16,
+                    body,
+                }),
+                // Committed without an answer cannot happen (`save` is in the
+                // same transaction); treat it as a mismatch rather than guess.
+                _ => Ok(Begin::Mismatch),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether a key was used already (a retry: limits that count new requests
+/// leave it alone).
+pub async fn seen(pool: &sqlx::MySqlPool, scope: &str, key: &str) -> Result<bool, sqlx::Error> {
+    let row: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.is_some())
+}
+
+/// Saves the answer with the effect, in the same transaction.
+pub async fn save(
+    tx: &mut Transaction<'_, MySql>,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET status_code = ?, response_body = ? WHERE scope = ? AND idempotency_key = ?",
+    )
+    .bind(status as i16)
+    .bind(body)
+    .bind(scope)
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The problem for a key reused with another request.
+pub fn mismatch() -> ApiError {
+    ApiError::new(
+        http::StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        "This Idempotency-Key was already used for a different request. Use a new key for a new order.",
+    )
+}
+
+/// The problem for a key presented by someone other than who used it.
+pub fn stranger() -> ApiError {
+    ApiError::conflict(
+        "idempotency-key-taken",
+        "Idempotency-Key taken",
+        "This Idempotency-Key belongs to another request. Use a new key for a new order.",
+    )
+}

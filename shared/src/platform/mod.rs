@@ -1,0 +1,21 @@
+//! What every domain stands on and none of them owns: the database pool,
+//! configuration, the HTTP edge (problems, CORS, request ids), the Lambda
+//! runtime, the queue and its outbox, exactly-once consumers, idempotency
+//! keys, metrics and logs, typed ids, money, the clock, rate limits and phone
+//! numbers. Nothing here imports a domain.
+
+pub mod clock;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod http;
+pub mod idempotency;
+pub mod ids;
+pub mod lambda;
+pub mod metrics;
+pub mod money;
+pub mod outbox;
+pub mod phone;
+pub mod queue;
+pub mod rate_limit;
+pub mod telemetry;

@@ -1,0 +1,157 @@
+//! The transactional outbox: nothing is lost between the database and the queue.
+//!
+//! A change to an order writes its event here in the same transaction; after
+//! the commit the request path sends it and marks it sent. When SQS is down the
+//! row simply stays pending and `outbox-relay` sends it later. A message may
+//! therefore go out twice (sent, then the mark lost); consumers drop
+//! duplicates by `event_id`.
+
+use crate::platform::queue::{Envelope, QueueName, Queues};
+use sqlx::{MySql, MySqlPool, Transaction};
+use uuid::Uuid;
+
+/// Writes the event in the caller's transaction.
+pub async fn enqueue(
+    tx: &mut Transaction<'_, MySql>,
+    envelope: &Envelope,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, order_id, queue, payload, created_at) \
+         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+    )
+    .bind(envelope.event_id.to_string())
+    .bind(envelope.event.type_name())
+    .bind(envelope.order_id.0)
+    .bind(envelope.event.queue().as_str())
+    .bind(envelope.to_json())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// After the commit: sends these events now and marks them sent. Failures are
+/// logged and left to the relay; the caller's answer does not depend on SQS.
+pub async fn send_now(pool: &MySqlPool, queues: &Queues, envelopes: &[Envelope]) {
+    let mut sent = Vec::new();
+    for envelope in envelopes {
+        match queues.send(envelope).await {
+            Ok(()) => sent.push(envelope.event_id),
+            Err(err) => {
+                tracing::warn!(event_id = %envelope.event_id, error = %err, "queue send failed; outbox-relay will retry")
+            }
+        }
+    }
+    if let Err(err) = mark_sent(pool, &sent).await {
+        tracing::warn!(error = %err, "could not mark outbox rows sent; they may be sent again");
+    }
+}
+
+async fn mark_sent(pool: &MySqlPool, event_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    let mut builder = sqlx::QueryBuilder::<MySql>::new(
+        "UPDATE outbox SET sent_at = UTC_TIMESTAMP(6), attempts = attempts + 1 WHERE event_id IN (",
+    );
+    let mut list = builder.separated(", ");
+    for id in event_ids {
+        list.push_bind(id.to_string());
+    }
+    builder.push(")");
+    builder.build().execute(pool).await?;
+    Ok(())
+}
+
+/// What one relay pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RelayReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub pending_before: usize,
+}
+
+/// Sends pending rows older than `min_age_ms` (so the request path, which
+/// sends right after its commit, is not raced), in batches of 10 per queue.
+/// Rows are claimed with `FOR UPDATE SKIP LOCKED`, so two relays never send
+/// the same rows at the same time.
+pub async fn relay(
+    pool: &MySqlPool,
+    queues: &Queues,
+    limit: u32,
+    min_age_ms: u32,
+) -> Result<RelayReport, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, event_id, queue, payload FROM outbox \
+         WHERE sent_at IS NULL AND created_at <= UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND \
+         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+    )
+    .bind(u64::from(min_age_ms) * 1000)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut report = RelayReport {
+        pending_before: rows.len(),
+        ..RelayReport::default()
+    };
+    let mut sent_ids: Vec<i64> = Vec::new();
+    let mut failed_ids: Vec<i64> = Vec::new();
+    for queue in [QueueName::Kitchen, QueueName::Delivery] {
+        let for_queue: Vec<&(i64, String, String, String)> = rows
+            .iter()
+            .filter(|(_, _, q, _)| q == queue.as_str())
+            .collect();
+        for chunk in for_queue.chunks(10) {
+            let bodies: Vec<String> = chunk
+                .iter()
+                .map(|(_, _, _, payload)| payload.clone())
+                .collect();
+            match queues.send_batch(queue, &bodies).await {
+                Ok(accepted) => {
+                    for (i, row) in chunk.iter().enumerate() {
+                        if accepted.contains(&i) {
+                            sent_ids.push(row.0);
+                        } else {
+                            failed_ids.push(row.0);
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, queue = queue.as_str(), "relay batch failed");
+                    failed_ids.extend(chunk.iter().map(|row| row.0));
+                }
+            }
+        }
+    }
+    for (ids, sent) in [(&sent_ids, true), (&failed_ids, false)] {
+        if ids.is_empty() {
+            continue;
+        }
+        let mut builder = sqlx::QueryBuilder::<MySql>::new(if sent {
+            "UPDATE outbox SET sent_at = UTC_TIMESTAMP(6), attempts = attempts + 1, last_error = NULL WHERE id IN ("
+        } else {
+            "UPDATE outbox SET attempts = attempts + 1, last_error = 'send failed' WHERE id IN ("
+        });
+        let mut list = builder.separated(", ");
+        for id in ids.iter() {
+            list.push_bind(*id);
+        }
+        builder.push(")");
+        builder.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    report.sent = sent_ids.len();
+    report.failed = failed_ids.len();
+    Ok(report)
+}
+
+/// How many events wait to be sent, and the age of the oldest (seconds): the
+/// figure an alarm watches.
+pub async fn backlog(pool: &MySqlPool) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(CAST(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)) AS SIGNED), 0) \
+         FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+}

@@ -1,0 +1,242 @@
+//! The reconciliation check: whether every order's status, lines, payments,
+//! stock movements, kitchen ticket, delivery and notifications agree.
+//!
+//! Each check is one query that lists what disagrees; nothing is changed. An
+//! operator runs it with `ocpizza-admin audit` (`--settled` once the queues
+//! and the outbox are drained); the reliability tests run it after breaking
+//! things on purpose and expect no finding.
+//!
+//! What always holds, whatever is in flight, because each of these is
+//! written in the transaction that changes the order:
+//! - the order's status is its last status history row;
+//! - its subtotal is the sum of its lines, its total the subtotal plus the fee;
+//! - the stock levels are the sum of their ledger, never negative;
+//! - a `pending_payment` or `placed` order holds a reservation; any other
+//!   order holds none, and an order the kitchen started has consumed;
+//! - money (`money_rule`): a handed-over order is paid exactly, a cancelled
+//!   one is paid nothing (refunds decided included), none is paid more than
+//!   its total, and none waits for a payment it already has; a web card order
+//!   at or past `placed` has paid its total; no charge is refunded beyond
+//!   what it took, every refund returns a charge of its order, and none waits
+//!   more than 15 minutes for Stripe;
+//! - one e-mail per status the order went through (for an order with an
+//!   address), and none for a status it never had.
+//!
+//! What holds once the pipeline is idle (`Scope::Settled`): every outbox
+//! event is sent, every order that reached the kitchen has its ticket (its
+//! status following the order's), a cancelled order's waiting ticket is
+//! withdrawn, and every delivery order that is ready has its delivery.
+
+use crate::order::money_rule::{COUNTED_REFUND_STATUSES, NET_PAID_BY_ORDER as NET_PAID};
+use sqlx::MySqlPool;
+
+/// How much of the pipeline may still be in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Messages may be on their way: only what each transaction guarantees.
+    Live,
+    /// The outbox is sent and the queues are drained: the asynchronous
+    /// effects (tickets, deliveries) must be there too.
+    Settled,
+}
+
+/// One disagreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The check that found it (e.g. `payments`).
+    pub check: &'static str,
+    /// The order concerned, when there is one.
+    pub order_id: Option<i64>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.order_id {
+            Some(id) => write!(f, "{}: order {id}: {}", self.check, self.detail),
+            None => write!(f, "{}: {}", self.check, self.detail),
+        }
+    }
+}
+
+/// At most this many findings per check, so a broken database gives a
+/// readable report.
+const LIMIT: usize = 50;
+
+/// Statuses past the kitchen's start.
+const STARTED: &str = "('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up')";
+
+/// Every check: a name and a query giving `(order id or NULL, detail)`.
+fn checks(scope: Scope) -> Vec<(&'static str, String)> {
+    let mut checks = vec![
+        (
+            "status-history",
+            "SELECT o.id, CONCAT('status ', o.status, ', last history row ', COALESCE(h.status, 'none')) \
+             FROM orders o \
+             LEFT JOIN (SELECT order_id, MAX(id) AS last_id FROM order_status_history GROUP BY order_id) l ON l.order_id = o.id \
+             LEFT JOIN order_status_history h ON h.id = l.last_id \
+             WHERE h.id IS NULL OR h.status <> o.status"
+                .to_owned(),
+        ),
+        (
+            "totals",
+            "SELECT o.id, CONCAT('subtotal ', o.subtotal_cents, ', lines ', COALESCE(l.lines_total, 0), \
+                ', total ', o.total_cents, ', fee ', o.delivery_fee_cents) \
+             FROM orders o \
+             LEFT JOIN (SELECT order_id, SUM(line_total_cents) AS lines_total FROM order_lines GROUP BY order_id) l \
+                ON l.order_id = o.id \
+             WHERE l.order_id IS NULL OR l.lines_total <> o.subtotal_cents \
+                OR o.total_cents <> o.subtotal_cents + o.delivery_fee_cents"
+                .to_owned(),
+        ),
+        (
+            "stock-ledger",
+            "SELECT NULL, CONCAT('pizzeria ', s.pizzeria_id, ', ingredient ', s.ingredient_id, \
+                ': on hand ', s.on_hand, ' (ledger ', COALESCE(m.on_hand, 0), '), reserved ', s.reserved, \
+                ' (ledger ', COALESCE(m.reserved, 0), ')') \
+             FROM stock s \
+             LEFT JOIN (SELECT pizzeria_id, ingredient_id, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved \
+                FROM stock_movements GROUP BY pizzeria_id, ingredient_id) m \
+                ON m.pizzeria_id = s.pizzeria_id AND m.ingredient_id = s.ingredient_id \
+             WHERE COALESCE(m.on_hand, 0) <> s.on_hand OR COALESCE(m.reserved, 0) <> s.reserved \
+                OR s.on_hand < 0 OR s.reserved < 0"
+                .to_owned(),
+        ),
+        (
+            "reservation",
+            format!(
+                "SELECT o.id, CONCAT(o.status, ': holds ', COALESCE(m.held, 0), ', consumed ', COALESCE(-m.used, 0)) \
+                 FROM orders o \
+                 LEFT JOIN (SELECT order_id, SUM(reserved_delta) AS held, \
+                    SUM(CASE WHEN kind = 'consumption' THEN on_hand_delta ELSE 0 END) AS used \
+                    FROM stock_movements WHERE order_id IS NOT NULL GROUP BY order_id) m ON m.order_id = o.id \
+                 WHERE (o.status IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <= 0) \
+                    OR (o.status NOT IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <> 0) \
+                    OR (o.status IN {STARTED} AND COALESCE(m.used, 0) >= 0) \
+                    OR (o.status NOT IN {STARTED} AND COALESCE(m.used, 0) <> 0)"
+            ),
+        ),
+        (
+            "payments",
+            format!(
+                "SELECT o.id, CONCAT(o.status, ' ', o.payment_method, ' order of ', o.total_cents, \
+                    ' cents keeps ', COALESCE(p.net, 0)) \
+                 FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                 WHERE (o.status IN ('delivered', 'picked_up') AND COALESCE(p.net, 0) <> o.total_cents) \
+                    OR (o.status = 'cancelled' AND COALESCE(p.net, 0) <> 0) \
+                    OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) >= o.total_cents) \
+                    OR COALESCE(p.net, 0) > o.total_cents OR COALESCE(p.net, 0) < 0"
+            ),
+        ),
+        (
+            // The money rule: a web card order is at or past the kitchen's
+            // door only while what it paid covers its total.
+            "card-unpaid",
+            format!(
+                "SELECT o.id, CONCAT(o.status, ' web card order of ', o.total_cents, ' cents has paid ', COALESCE(p.net, 0)) \
+                 FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                 WHERE o.channel = 'web' AND o.payment_method = 'card' \
+                    AND o.status IN ('placed', 'preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                    AND COALESCE(p.net, 0) < o.total_cents"
+            ),
+        ),
+        (
+            // Nothing refunded twice: no charge gives back more than it took,
+            // no order more than it was paid (in each currency).
+            "refunds",
+            format!(
+                "SELECT c.order_id, CONCAT('charge ', c.provider_ref, ' of ', c.amount_cents, ' ', c.currency, \
+                    ' refunded ', r.refunded) \
+                 FROM payments c JOIN (SELECT refund_of, SUM(amount_cents) AS refunded FROM payments \
+                    WHERE kind = 'refund' AND status IN {COUNTED_REFUND_STATUSES} GROUP BY refund_of) r \
+                    ON r.refund_of = c.provider_ref \
+                 WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                    AND (c.status <> 'succeeded' OR r.refunded > c.amount_cents) \
+                 UNION ALL \
+                 SELECT r.order_id, CONCAT('refunds of ', r.amount_cents, ' ', r.currency, ' return no recorded charge') \
+                 FROM payments r WHERE r.kind = 'refund' AND r.status IN {COUNTED_REFUND_STATUSES} \
+                    AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                        AND c.provider_ref = r.refund_of AND c.order_id = r.order_id)"
+            ),
+        ),
+        (
+            // A refund decided but not accepted by Stripe within 15 minutes
+            // (the sweep retries every minute): the operator looks at
+            // `last_error`.
+            "refunds-pending",
+            "SELECT order_id, CONCAT('refund of ', amount_cents, ' ', currency, ' requested at ', created_at, \
+                ', ', attempts, ' attempts: ', COALESCE(last_error, 'no answer yet')) \
+             FROM payments WHERE kind = 'refund' AND status = 'requested' \
+                AND created_at < UTC_TIMESTAMP(6) - INTERVAL 15 MINUTE"
+                .to_owned(),
+        ),
+        (
+            "notifications",
+            "SELECT h.order_id, CONCAT('went through ', h.status, ' with no e-mail recorded') \
+             FROM order_status_history h JOIN orders o ON o.id = h.order_id \
+             WHERE h.status <> 'pending_payment' AND TRIM(COALESCE(o.contact_email, '')) <> '' \
+                AND NOT EXISTS (SELECT 1 FROM notifications n \
+                    WHERE n.order_id = h.order_id AND n.kind = h.status AND n.channel = 'email') \
+             UNION ALL \
+             SELECT n.order_id, CONCAT('e-mail about ', n.kind, ', a status it never had') \
+             FROM notifications n \
+             WHERE NOT EXISTS (SELECT 1 FROM order_status_history h \
+                WHERE h.order_id = n.order_id AND h.status = n.kind)"
+                .to_owned(),
+        ),
+    ];
+    if scope == Scope::Settled {
+        checks.extend([
+            (
+                "outbox",
+                "SELECT order_id, CONCAT(event_type, ' not sent after ', attempts, ' attempts') \
+                 FROM outbox WHERE sent_at IS NULL"
+                    .to_owned(),
+            ),
+            (
+                "kitchen",
+                format!(
+                    "SELECT o.id, CONCAT(o.status, ' order, ticket ', COALESCE(t.status, 'missing')) \
+                     FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
+                     WHERE (o.status IN ('placed', 'preparing') AND (t.status IS NULL OR t.status <> \
+                            CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
+                        OR (o.status IN {STARTED} AND o.status <> 'preparing' AND (t.status IS NULL OR t.status <> 'ready')) \
+                        OR (o.status IN ('cancelled', 'pending_payment') AND t.status IS NOT NULL AND t.status <> 'withdrawn')"
+                ),
+            ),
+            (
+                "delivery",
+                "SELECT o.id, CONCAT(o.fulfilment, ' order ', o.status, ', delivery ', COALESCE(d.status, 'missing')) \
+                 FROM orders o LEFT JOIN deliveries d ON d.order_id = o.id \
+                 WHERE (o.fulfilment = 'pickup' AND d.id IS NOT NULL) \
+                    OR (o.fulfilment = 'delivery' AND o.status = 'ready' AND (d.id IS NULL OR d.status NOT IN ('waiting', 'assigned'))) \
+                    OR (o.fulfilment = 'delivery' AND o.status IN ('out_for_delivery', 'delivered') \
+                        AND (d.id IS NULL OR d.status <> o.status))"
+                    .to_owned(),
+            ),
+        ]);
+    }
+    checks
+}
+
+/// Runs every check of `scope`; an empty list means everything agrees.
+pub async fn audit(pool: &MySqlPool, scope: Scope) -> Result<Vec<Finding>, sqlx::Error> {
+    use sqlx::Row;
+    let mut findings = Vec::new();
+    for (check, sql) in checks(scope) {
+        let sql = format!("{sql} LIMIT {LIMIT}");
+        for row in sqlx::query(&sql).fetch_all(pool).await? {
+            // CONCAT may come back as text or as bytes depending on the server.
+            let detail = match row.try_get::<Option<String>, _>(1) {
+                Ok(detail) => detail.unwrap_or_default(),
+                Err(_) => String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(1)?).into_owned(),
+            };
+            findings.push(Finding {
+                check,
+                order_id: row.try_get::<Option<i64>, _>(0)?,
+                detail,
+            });
+        }
+    }
+    Ok(findings)
+}

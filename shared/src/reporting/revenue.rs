@@ -1,0 +1,518 @@
+//! Revenue over a period, per Paris calendar day and per pizzeria, with the
+//! totals: incl. and excl. VAT, VAT, order counts, average basket, by payment
+//! method and by channel. Summed in SQL (one `GROUP BY`), whatever the size of
+//! the history.
+//!
+//! What counts: orders that were sold, i.e. whose status is one of
+//! [`SOLD_STATUSES`] — not `pending_payment` (not paid yet, may never be) and
+//! not `cancelled` (released, refunded when paid). An order belongs to the
+//! Paris day on which it was created. Revenue incl. VAT is the order's
+//! `total_cents` (products and delivery fee), VAT its `vat_cents`, and
+//! revenue excl. VAT the difference.
+//!
+//! Days are Europe/Paris calendar days while `created_at` is UTC. The server
+//! may have no time-zone tables (`CONVERT_TZ` then answers NULL), and one
+//! fixed offset for the whole period is wrong across a DST change. So the
+//! offsets come from chrono-tz, in Rust: the period is cut at each change of
+//! Paris's UTC offset, and the SQL adds to `created_at` the offset of its own
+//! piece (a `CASE` over at most a few boundaries) before taking the `DATE`.
+//! Plain SQL, portable to MySQL 8 and MariaDB 10.6+, exact on both sides of
+//! a change, and it still groups by day in the database.
+
+use crate::platform::ids::PizzeriaId;
+use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use serde::Serialize;
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+use std::collections::BTreeMap;
+
+/// The statuses of an order that was sold.
+pub const SOLD_STATUSES: [&str; 6] = [
+    "placed",
+    "preparing",
+    "ready",
+    "out_for_delivery",
+    "delivered",
+    "picked_up",
+];
+
+/// The longest period one report covers, in days (a leap year).
+pub const MAX_DAYS: i64 = 366;
+
+pub const PAYMENT_METHODS: [&str; 2] = ["card", "cash"];
+pub const CHANNELS: [&str; 3] = ["web", "phone", "counter"];
+
+/// A period of Paris calendar days, both ends included, at most [`MAX_DAYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// The first and last days a report may cover: the Unix epoch, and the
+/// last day whose end (and its UTC instant) still fits the database's
+/// `DATETIME`, which stops at 9999-12-31. A date parser accepts years from
+/// -262144 to +262143, which neither the database nor date arithmetic can
+/// take.
+fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+fn last_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9998, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+impl Period {
+    /// Checks the bounds: `from <= to`, at most [`MAX_DAYS`] days, both from
+    /// 1970-01-01 to 9998-12-31.
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, String> {
+        let (first, last) = (first_day(), last_day());
+        if from < first || to > last || to < first || from > last {
+            return Err(format!("A report covers days from {first} to {last}."));
+        }
+        if from > to {
+            return Err(format!("`from` ({from}) is after `to` ({to})."));
+        }
+        let days = (to - from).num_days() + 1;
+        if days > MAX_DAYS {
+            return Err(format!(
+                "The period covers {days} days; at most {MAX_DAYS} per report."
+            ));
+        }
+        Ok(Period { from, to })
+    }
+
+    pub fn from(&self) -> NaiveDate {
+        self.from
+    }
+    pub fn to(&self) -> NaiveDate {
+        self.to
+    }
+
+    /// Every day of the period, in order.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> {
+        let to = self.to;
+        self.from.iter_days().take_while(move |d| *d <= to)
+    }
+
+    /// The UTC instants of Paris midnight opening the period and closing it
+    /// (exclusive).
+    pub fn utc_bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            paris_midnight(self.from),
+            paris_midnight(self.to + Duration::days(1)),
+        )
+    }
+
+    /// The pieces of the period with one Paris UTC offset each: the instant
+    /// each piece starts (UTC) and its offset in seconds. The first piece
+    /// starts at the period's start.
+    pub fn offsets(&self) -> Vec<(DateTime<Utc>, i32)> {
+        let (start, end) = self.utc_bounds();
+        let offset_at = |t: DateTime<Utc>| {
+            Paris
+                .offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc()
+        };
+        let mut pieces = vec![(start, offset_at(start))];
+        // Paris changes its offset on the hour (01:00 UTC), so hourly steps
+        // find every change exactly; at most 8,784 steps.
+        let mut t = start;
+        while t < end {
+            let offset = offset_at(t);
+            if pieces.last().is_some_and(|(_, o)| *o != offset) {
+                pieces.push((t, offset));
+            }
+            t += Duration::hours(1);
+        }
+        pieces
+    }
+}
+
+/// Paris midnight of `day`, in UTC. Midnight always exists in Paris (its
+/// changes are at 02:00 and 03:00), `earliest` only guards the type.
+fn paris_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let local = day.and_time(chrono::NaiveTime::MIN);
+    Paris
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&local))
+}
+
+/// Orders and money of one slice (a payment method, a channel).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Slice {
+    pub orders: i64,
+    pub revenue_cents: i64,
+}
+
+/// The figures of a day, a pizzeria or a whole period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    pub orders: i64,
+    /// What customers paid: `total_cents`, delivery fees included.
+    pub revenue_incl_vat_cents: i64,
+    pub revenue_excl_vat_cents: i64,
+    pub vat_cents: i64,
+    /// Revenue incl. VAT per order, rounded to the nearest cent (0 without orders).
+    pub average_basket_cents: i64,
+    pub by_payment_method: BTreeMap<&'static str, Slice>,
+    pub by_channel: BTreeMap<&'static str, Slice>,
+}
+
+impl Figures {
+    fn empty() -> Figures {
+        Figures {
+            by_payment_method: PAYMENT_METHODS
+                .iter()
+                .map(|m| (*m, Slice::default()))
+                .collect(),
+            by_channel: CHANNELS.iter().map(|c| (*c, Slice::default())).collect(),
+            ..Figures::default()
+        }
+    }
+
+    fn add(&mut self, row: &Row) {
+        self.orders += row.orders;
+        self.revenue_incl_vat_cents += row.total_cents;
+        self.vat_cents += row.vat_cents;
+        self.revenue_excl_vat_cents = self.revenue_incl_vat_cents - self.vat_cents;
+        self.average_basket_cents = if self.orders > 0 {
+            (self.revenue_incl_vat_cents + self.orders / 2) / self.orders
+        } else {
+            0
+        };
+        for (slices, key) in [
+            (&mut self.by_payment_method, row.payment_method.as_str()),
+            (&mut self.by_channel, row.channel.as_str()),
+        ] {
+            // The schema's CHECKs keep methods and channels to the known ones.
+            if let Some(slice) = slices.get_mut(key) {
+                slice.orders += row.orders;
+                slice.revenue_cents += row.total_cents;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Day {
+    pub date: NaiveDate,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PizzeriaRevenue {
+    pub pizzeria_id: PizzeriaId,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub days: Vec<Day>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// `null` for the group.
+    pub pizzeria_id: Option<PizzeriaId>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub time_zone: &'static str,
+    pub counted_statuses: [&'static str; 6],
+    pub totals: Figures,
+    /// Every day of the period, all pizzerias of the scope together.
+    pub days: Vec<Day>,
+    pub pizzerias: Vec<PizzeriaRevenue>,
+}
+
+/// One group of the SQL answer.
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    pizzeria_id: i64,
+    day: NaiveDate,
+    payment_method: String,
+    channel: String,
+    orders: i64,
+    total_cents: i64,
+    vat_cents: i64,
+}
+
+fn days_of(period: &Period) -> Vec<Day> {
+    period
+        .days()
+        .map(|date| Day {
+            date,
+            figures: Figures::empty(),
+        })
+        .collect()
+}
+
+/// One pizzeria's sales over `period`, per Paris day, payment method and
+/// channel.
+async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Row>, sqlx::Error> {
+    let (start, end) = period.utc_bounds();
+    let mut q =
+        QueryBuilder::<MySql>::new("SELECT o.pizzeria_id, DATE(DATE_ADD(o.created_at, INTERVAL ");
+    // One offset for a period without a DST change; else the piece's own.
+    let pieces = period.offsets();
+    if let [(_, offset)] = pieces.as_slice() {
+        q.push_bind(*offset);
+    } else {
+        q.push("CASE");
+        for (i, (since, offset)) in pieces.iter().enumerate().rev() {
+            if i == 0 {
+                q.push(" ELSE ").push_bind(*offset).push(" END");
+            } else {
+                q.push(" WHEN o.created_at >= ")
+                    .push_bind(since.naive_utc())
+                    .push(" THEN ")
+                    .push_bind(*offset);
+            }
+        }
+    }
+    q.push(
+        " SECOND)) AS day, o.payment_method, o.channel, COUNT(*) AS orders, \
+         CAST(SUM(o.total_cents) AS SIGNED) AS total_cents, CAST(SUM(o.vat_cents) AS SIGNED) AS vat_cents \
+         FROM orders o WHERE o.pizzeria_id = ",
+    )
+    .push_bind(pizzeria)
+    .push(" AND o.created_at >= ")
+    .push_bind(start.naive_utc())
+    .push(" AND o.created_at < ")
+    .push_bind(end.naive_utc())
+    .push(" AND o.status IN (");
+    let mut statuses = q.separated(", ");
+    for status in SOLD_STATUSES {
+        statuses.push_bind(status);
+    }
+    q.push(") GROUP BY o.pizzeria_id, day, o.payment_method, o.channel");
+    q.build_query_as().fetch_all(pool).await
+}
+
+/// The report for one pizzeria, or the group (`None`), over `period`.
+/// Pizzerias of the scope without a sale show with zeros.
+pub async fn report(
+    pool: &MySqlPool,
+    pizzeria: Option<PizzeriaId>,
+    period: Period,
+) -> Result<Report, sqlx::Error> {
+    let names: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM pizzerias WHERE (? IS NULL OR id = ?) ORDER BY id")
+            .bind(pizzeria.map(|p| p.0))
+            .bind(pizzeria.map(|p| p.0))
+            .fetch_all(pool)
+            .await?;
+    if names.is_empty() {
+        return Ok(Report {
+            pizzeria_id: pizzeria,
+            from: period.from,
+            to: period.to,
+            time_zone: "Europe/Paris",
+            counted_statuses: SOLD_STATUSES,
+            totals: Figures::empty(),
+            days: days_of(&period),
+            pizzerias: Vec::new(),
+        });
+    }
+    // One query per pizzeria, run concurrently: each reads one range of the
+    // covering index `ix_orders_revenue (pizzeria_id, created_at, status,
+    // payment_method, channel, total_cents, vat_cents)` without touching the
+    // table (MariaDB has no skip scan: a group query on `created_at` alone
+    // would scan the whole index), and the database works on several at once
+    // (the pool's connections bound how many).
+    let queries = names.iter().map(|(id, _)| sold(pool, *id, &period));
+    let rows: Vec<Row> = futures_util::future::try_join_all(queries)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+
+    let mut pizzerias: BTreeMap<i64, PizzeriaRevenue> = names
+        .into_iter()
+        .map(|(id, name)| {
+            (
+                id,
+                PizzeriaRevenue {
+                    pizzeria_id: PizzeriaId(id),
+                    name,
+                    figures: Figures::empty(),
+                    days: days_of(&period),
+                },
+            )
+        })
+        .collect();
+    let mut totals = Figures::empty();
+    let mut days = days_of(&period);
+    for row in &rows {
+        let index = (row.day - period.from).num_days();
+        let Ok(index) = usize::try_from(index) else {
+            continue;
+        };
+        totals.add(row);
+        if let Some(day) = days.get_mut(index) {
+            day.figures.add(row);
+        }
+        if let Some(p) = pizzerias.get_mut(&row.pizzeria_id) {
+            p.figures.add(row);
+            if let Some(day) = p.days.get_mut(index) {
+                day.figures.add(row);
+            }
+        }
+    }
+    Ok(Report {
+        pizzeria_id: pizzeria,
+        from: period.from,
+        to: period.to,
+        time_zone: "Europe/Paris",
+        counted_statuses: SOLD_STATUSES,
+        totals,
+        days,
+        pizzerias: pizzerias.into_values().collect(),
+    })
+}
+
+/// Cents as euros the French way, with a decimal comma and two decimals and
+/// no thousands separator: `123456` → `1234,56` (what a French spreadsheet
+/// reads as a number).
+pub fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{},{:02}", abs / 100, abs % 100)
+}
+
+/// The French names of the payment methods and channels, in the CSV's headers.
+fn label(key: &str) -> &'static str {
+    match key {
+        "card" => "Carte bancaire",
+        "cash" => "Espèces",
+        "web" => "En ligne",
+        "phone" => "Téléphone",
+        _ => "Comptoir",
+    }
+}
+
+/// The CSV export as a French spreadsheet (Excel, LibreOffice) opens it with
+/// a double click: UTF-8 with a byte order mark (else Excel reads Latin-1),
+/// `;` between cells (`,` is the decimal separator), CRLF line ends, a cell
+/// quoted (RFC 4180) when it holds `;`, `"` or a line end, amounts in euros
+/// with a decimal comma (`1234,56`), dates as `YYYY-MM-DD`.
+///
+/// A header row, then one row per pizzeria and day, one `Total` row per
+/// pizzeria, and for all pizzerias a last `Total` row, `Toutes les
+/// pizzerias`, with an empty pizzeria number. Each row says its pizzeria, so
+/// the whole group's export sorts and filters by pizzeria. Amounts incl. VAT
+/// (`TTC`) are what customers paid, delivery fees included; a payment
+/// method's or channel's `CA TTC` likewise.
+pub fn to_csv(report: &Report) -> String {
+    let mut header: Vec<String> = [
+        "Date",
+        "N° pizzeria",
+        "Pizzeria",
+        "Commandes",
+        "CA HT (€)",
+        "TVA (€)",
+        "CA TTC (€)",
+        "Panier moyen TTC (€)",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for key in PAYMENT_METHODS.iter().chain(CHANNELS.iter()) {
+        header.push(format!("{} : commandes", label(key)));
+        header.push(format!("{} : CA TTC (€)", label(key)));
+    }
+    let mut out = String::from("\u{feff}");
+    out.push_str(&header.join(";"));
+    out.push_str("\r\n");
+    let mut line = |date: &str, id: Option<PizzeriaId>, name: &str, f: &Figures| {
+        let mut cells = vec![
+            date.to_owned(),
+            id.map(|i| i.0.to_string()).unwrap_or_default(),
+            csv_cell(name),
+            f.orders.to_string(),
+            euros(f.revenue_excl_vat_cents),
+            euros(f.vat_cents),
+            euros(f.revenue_incl_vat_cents),
+            euros(f.average_basket_cents),
+        ];
+        // In the header's order (the maps are sorted by name).
+        let slices = PAYMENT_METHODS
+            .iter()
+            .map(|m| f.by_payment_method.get(m))
+            .chain(CHANNELS.iter().map(|c| f.by_channel.get(c)));
+        for slice in slices {
+            let slice = slice.copied().unwrap_or_default();
+            cells.push(slice.orders.to_string());
+            cells.push(euros(slice.revenue_cents));
+        }
+        out.push_str(&cells.join(";"));
+        out.push_str("\r\n");
+    };
+    for p in &report.pizzerias {
+        for day in &p.days {
+            line(
+                &day.date.to_string(),
+                Some(p.pizzeria_id),
+                &p.name,
+                &day.figures,
+            );
+        }
+    }
+    for p in &report.pizzerias {
+        line("Total", Some(p.pizzeria_id), &p.name, &p.figures);
+    }
+    // One pizzeria's total is the scope's: no second row saying the same.
+    if report.pizzeria_id.is_none() {
+        line("Total", None, "Toutes les pizzerias", &report.totals);
+    }
+    out
+}
+
+/// A CSV field, quoted when it must be.
+fn csv_cell(text: &str) -> String {
+    if text.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The export's file name, saying what it holds:
+/// `chiffre-affaires_toutes-pizzerias_2026-03-01_2026-03-31.csv`, or for one
+/// pizzeria `chiffre-affaires_pizzeria-1-oc-pizza-lyon-presqu-ile_….csv`
+/// (its name in ASCII letters, digits and `-`, so any browser and file
+/// system keeps it as is).
+pub fn csv_filename(report: &Report) -> String {
+    let scope = match report.pizzeria_id {
+        None => "toutes-pizzerias".to_owned(),
+        Some(id) => match report.pizzerias.first().map(|p| slug(&p.name)) {
+            Some(name) if !name.is_empty() => format!("pizzeria-{id}-{name}"),
+            _ => format!("pizzeria-{id}"),
+        },
+    };
+    format!("chiffre-affaires_{scope}_{}_{}.csv", report.from, report.to)
+}
+
+/// `OC Pizza Lyon Presqu'île` → `oc-pizza-lyon-presqu-ile`: accents dropped
+/// (NFD, then ASCII only), anything else a `-`, at most 60 characters.
+fn slug(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::new();
+    for c in name.nfd().filter(char::is_ascii) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out: String = out.chars().take(60).collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
