@@ -182,17 +182,6 @@ pub async fn authenticate(
     }
 }
 
-/// A signed-in caller, as the status history records who made a change.
-impl From<&Caller> for crate::order::lifecycle::By {
-    fn from(caller: &Caller) -> Self {
-        crate::order::lifecycle::By {
-            actor: crate::order::Actor::User(caller.role),
-            user_id: Some(caller.user_id),
-            label: caller.role.as_str().to_owned(),
-        }
-    }
-}
-
 /// Compares a presented tracking token with the order's, in constant time.
 pub fn tracking_token_matches(presented: &str, expected: &str) -> bool {
     presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))

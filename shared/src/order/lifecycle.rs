@@ -16,11 +16,14 @@
 //!   `order.cancelled` in the outbox when the kitchen may already hold a ticket;
 //! - every status the customer is told about: its notification (`notify`).
 
+use crate::identity::auth::Caller;
 use crate::order::notify;
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
+use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
 use crate::platform::queue::{Envelope, Event};
 use crate::{order::money_rule, platform::outbox, stock};
+use http::StatusCode;
 use sqlx::{MySql, MySqlPool, Transaction};
 
 /// The fields a change needs, read under a row lock.
@@ -241,4 +244,45 @@ pub async fn change_status(
     }
     order.status = to;
     Ok(events)
+}
+
+/// A signed-in caller, as the status history records who made a change.
+impl From<&Caller> for By {
+    fn from(caller: &Caller) -> Self {
+        By {
+            actor: Actor::User(caller.role),
+            user_id: Some(caller.user_id),
+            label: caller.role.as_str().to_owned(),
+        }
+    }
+}
+
+/// A refused transition: 409 when the order's state forbids it, 403 when the
+/// caller's role does.
+impl From<ChangeError> for ApiError {
+    fn from(err: ChangeError) -> Self {
+        match err {
+            ChangeError::Transition(TransitionError::NotAllowed { from, to }) => ApiError::new(
+                StatusCode::CONFLICT,
+                "transition-not-allowed",
+                "Not possible now",
+                format!("The order is {from}; it cannot become {to}."),
+            )
+            .with("order_status", from),
+            ChangeError::Transition(TransitionError::Forbidden { to }) => {
+                ApiError::forbidden(format!("Your role may not move an order to {to}."))
+            }
+            ChangeError::Unpaid { due_cents } => ApiError::new(
+                StatusCode::CONFLICT,
+                "payment-due",
+                "Payment due",
+                format!(
+                    "{} is still to be paid by card: only the customer's payment sends this order to the kitchen.",
+                    crate::Money::from_cents(due_cents)
+                ),
+            )
+            .with("balance_cents", due_cents),
+            ChangeError::Database(e) => e.into(),
+        }
+    }
 }

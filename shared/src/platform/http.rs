@@ -173,38 +173,6 @@ impl ApiError {
     }
 }
 
-/// A refused transition: 409 when the order's state forbids it, 403 when the
-/// caller's role does.
-impl From<crate::order::lifecycle::ChangeError> for ApiError {
-    fn from(err: crate::order::lifecycle::ChangeError) -> Self {
-        use crate::order::lifecycle::ChangeError;
-        use crate::order::TransitionError;
-        match err {
-            ChangeError::Transition(TransitionError::NotAllowed { from, to }) => ApiError::new(
-                StatusCode::CONFLICT,
-                "transition-not-allowed",
-                "Not possible now",
-                format!("The order is {from}; it cannot become {to}."),
-            )
-            .with("order_status", from),
-            ChangeError::Transition(TransitionError::Forbidden { to }) => {
-                ApiError::forbidden(format!("Your role may not move an order to {to}."))
-            }
-            ChangeError::Unpaid { due_cents } => ApiError::new(
-                StatusCode::CONFLICT,
-                "payment-due",
-                "Payment due",
-                format!(
-                    "{} is still to be paid by card: only the customer's payment sends this order to the kitchen.",
-                    crate::Money::from_cents(due_cents)
-                ),
-            )
-            .with("balance_cents", due_cents),
-            ChangeError::Database(e) => e.into(),
-        }
-    }
-}
-
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if db::is_unavailable(&err) {

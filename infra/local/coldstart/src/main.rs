@@ -98,7 +98,8 @@ async fn main() -> ExitCode {
     };
     // The functions' own settings (the same environment is passed on to them).
     let config = ocpizza::platform::config::Config::load_or_exit(&[]);
-    let pool = ocpizza::platform::db::connect_lazy(&config).expect("DATABASE_URL is not a MySQL URL");
+    let pool =
+        ocpizza::platform::db::connect_lazy(&config).expect("DATABASE_URL is not a MySQL URL");
     // Checkout must find the pizzeria open and stocked at any hour.
     ocpizza::samples::open_all_day_with_plenty_of_stock(&pool)
         .await

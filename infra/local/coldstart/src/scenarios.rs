@@ -226,7 +226,9 @@ pub async fn plan(function: &str, fx: &Fixtures, runs: usize) -> Result<Plan, St
         let secret = fx.secret_key.clone();
         async move {
             let now = chrono::Utc::now();
-            match ocpizza::identity::auth::token_for_email(&pool, secret.as_bytes(), email, now).await {
+            match ocpizza::identity::auth::token_for_email(&pool, secret.as_bytes(), email, now)
+                .await
+            {
                 Ok((token, _)) => token,
                 Err(e) => panic!("token for {email}: {e}"),
             }
