@@ -11,6 +11,8 @@
 //! instant, and when it next opens, are pure functions of its hours and that
 //! instant.
 
+pub mod recipe;
+
 use crate::platform::ids::{PizzeriaId, ProductId};
 use chrono::offset::LocalResult;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};

@@ -19,3 +19,5 @@ pub mod phone;
 pub mod queue;
 pub mod rate_limit;
 pub mod telemetry;
+mod text_enum;
+pub(crate) use text_enum::text_enum;
