@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod delivery;
 pub mod identity;
+pub mod kitchen;
 pub mod order;
 pub mod payment;
 pub mod platform;
