@@ -33,6 +33,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod cash;
 mod client;
 pub mod settlement;
 #[cfg(test)]

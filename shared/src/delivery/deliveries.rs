@@ -1,0 +1,327 @@
+//! The `deliveries` table: a delivery is created when a delivery order is
+//! ready (with the distance from the pizzeria and the cash to collect), is
+//! locked with its order for the courier's changes (picked up, delivered with
+//! the cash taken at the door), and is read as [`DeliveryView`]: one, an
+//! order's, a courier's run, a pizzeria's list. The courier's choice and the
+//! arrival estimate are in [`super::assign`].
+
+use super::assign::delivery_distance_m;
+use super::geo::Coordinates;
+use super::DeliveryStatus;
+use crate::order::lifecycle::{self, OrderHead};
+use crate::order::PaymentMethod;
+use crate::platform::clock::utc;
+use crate::platform::ids::{OrderId, PizzeriaId, UserId};
+use crate::platform::money::Money;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use sqlx::{MySql, MySqlPool, Transaction};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryAddress {
+    pub line1: String,
+    pub postcode: String,
+    pub city: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Opens the courier's map app on the address.
+    pub map_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub order_id: OrderId,
+    pub number: String,
+    pub pizzeria_id: PizzeriaId,
+    /// `waiting`, `assigned`, `out_for_delivery`, `delivered`.
+    pub status: DeliveryStatus,
+    pub courier_id: Option<UserId>,
+    pub address: Option<DeliveryAddress>,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub payment_method: String,
+    pub total_cents: i64,
+    pub distance_m: Option<i32>,
+    pub eta: Option<DateTime<Utc>>,
+    /// Cash the courier takes at the door (0 for card orders).
+    pub cash_to_collect_cents: i64,
+    pub cash_to_collect: String,
+    pub cash_collected_cents: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub picked_up_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    order_id: i64,
+    number: String,
+    pizzeria_id: i64,
+    status: DeliveryStatus,
+    courier_id: Option<i64>,
+    address_line1: Option<String>,
+    address_postcode: Option<String>,
+    address_city: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    contact_name: String,
+    contact_phone: String,
+    payment_method: String,
+    total_cents: i64,
+    distance_m: Option<i32>,
+    eta: Option<NaiveDateTime>,
+    cash_to_collect_cents: i64,
+    cash_collected_cents: Option<i64>,
+    created_at: NaiveDateTime,
+    assigned_at: Option<NaiveDateTime>,
+    picked_up_at: Option<NaiveDateTime>,
+    delivered_at: Option<NaiveDateTime>,
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.order_id, o.number, d.pizzeria_id, d.status, d.courier_id, \
+     o.address_line1, o.address_postcode, o.address_city, o.latitude, o.longitude, \
+     o.contact_name, o.contact_phone, o.payment_method, o.total_cents, d.distance_m, d.eta, \
+     d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, d.assigned_at, d.picked_up_at, d.delivered_at \
+     FROM deliveries d JOIN orders o ON o.id = d.order_id";
+
+/// What the lists show: everything still under way, and what was delivered
+/// in the last 12 hours.
+const RECENT: &str =
+    "(d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)";
+/// On the way first, then assigned, waiting, delivered; oldest first within.
+const RUN_ORDER: &str = "ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id";
+
+impl From<DeliveryRow> for DeliveryView {
+    fn from(r: DeliveryRow) -> Self {
+        let address = match (r.address_line1, r.address_postcode, r.address_city) {
+            (Some(line1), Some(postcode), Some(city)) => {
+                let query = match (r.latitude, r.longitude) {
+                    (Some(lat), Some(lng)) => format!("{lat:.6},{lng:.6}"),
+                    _ => form_query(&format!("{line1}, {postcode} {city}")),
+                };
+                Some(DeliveryAddress {
+                    map_url: format!("https://www.google.com/maps/search/?api=1&query={query}"),
+                    line1,
+                    postcode,
+                    city,
+                    latitude: r.latitude,
+                    longitude: r.longitude,
+                })
+            }
+            _ => None,
+        };
+        DeliveryView {
+            id: r.id,
+            order_id: OrderId(r.order_id),
+            number: r.number,
+            pizzeria_id: PizzeriaId(r.pizzeria_id),
+            status: r.status,
+            courier_id: r.courier_id.map(UserId),
+            address,
+            customer_name: r.contact_name,
+            customer_phone: r.contact_phone,
+            payment_method: r.payment_method,
+            total_cents: r.total_cents,
+            distance_m: r.distance_m,
+            eta: r.eta.map(utc),
+            cash_to_collect: Money::from_cents(r.cash_to_collect_cents).to_string(),
+            cash_to_collect_cents: r.cash_to_collect_cents,
+            cash_collected_cents: r.cash_collected_cents,
+            created_at: utc(r.created_at),
+            assigned_at: r.assigned_at.map(utc),
+            picked_up_at: r.picked_up_at.map(utc),
+            delivered_at: r.delivered_at.map(utc),
+        }
+    }
+}
+
+/// An address as a map search query: words joined by `+`.
+fn form_query(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join("+")
+}
+
+/// The cash a courier collects for an order: all of it for a cash order,
+/// nothing for a card order.
+pub fn cash_to_collect_cents(order: &OrderHead) -> i64 {
+    if order.payment_method == PaymentMethod::Cash {
+        order.total_cents
+    } else {
+        0
+    }
+}
+
+/// The order's stored distance, its coordinates and its pizzeria's.
+type DistanceRow = (Option<i32>, Option<f64>, Option<f64>, f64, f64);
+
+/// Creates the delivery of a ready delivery order (locked by the caller),
+/// waiting for a courier; nothing when it already has one (a message
+/// delivered twice).
+pub async fn create(tx: &mut Transaction<'_, MySql>, order: &OrderHead) -> Result<(), sqlx::Error> {
+    let row: Option<DistanceRow> = sqlx::query_as(
+        "SELECT o.distance_m, o.latitude, o.longitude, p.latitude, p.longitude \
+         FROM orders o JOIN pizzerias p ON p.id = o.pizzeria_id WHERE o.id = ?",
+    )
+    .bind(order.id.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((kept, latitude, longitude, p_latitude, p_longitude)) = row else {
+        return Ok(());
+    };
+    let pizzeria = Coordinates {
+        latitude: p_latitude,
+        longitude: p_longitude,
+    };
+    let destination = match (latitude, longitude) {
+        (Some(latitude), Some(longitude)) => Some(Coordinates {
+            latitude,
+            longitude,
+        }),
+        _ => None,
+    };
+    sqlx::query(
+        "INSERT INTO deliveries (order_id, pizzeria_id, status, distance_m, cash_to_collect_cents, created_at) \
+         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) \
+         ON DUPLICATE KEY UPDATE deliveries.id = deliveries.id",
+    )
+    .bind(order.id.0)
+    .bind(order.pizzeria_id.0)
+    .bind(DeliveryStatus::Waiting)
+    .bind(delivery_distance_m(kept, pizzeria, destination))
+    .bind(cash_to_collect_cents(order))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(pool: &MySqlPool, id: i64) -> Result<Option<DeliveryView>, sqlx::Error> {
+    let row: Option<DeliveryRow> = sqlx::query_as(&format!("{DELIVERY_SELECT} WHERE d.id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(DeliveryView::from))
+}
+
+/// The delivery of an order, if it has one.
+pub async fn of_order(
+    pool: &MySqlPool,
+    order: OrderId,
+) -> Result<Option<DeliveryView>, sqlx::Error> {
+    let row: Option<DeliveryRow> =
+        sqlx::query_as(&format!("{DELIVERY_SELECT} WHERE d.order_id = ?"))
+            .bind(order.0)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(DeliveryView::from))
+}
+
+/// A pizzeria's deliveries under way and delivered in the last 12 hours,
+/// those on the way first.
+pub async fn of_pizzeria(
+    pool: &MySqlPool,
+    pizzeria: PizzeriaId,
+) -> Result<Vec<DeliveryView>, sqlx::Error> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "{DELIVERY_SELECT} WHERE d.pizzeria_id = ? AND {RECENT} {RUN_ORDER}"
+    ))
+    .bind(pizzeria.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(DeliveryView::from).collect())
+}
+
+/// A courier's run: their active deliveries, then what they delivered in the
+/// last 12 hours.
+pub async fn of_courier(
+    pool: &MySqlPool,
+    courier: UserId,
+) -> Result<Vec<DeliveryView>, sqlx::Error> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "{DELIVERY_SELECT} WHERE d.courier_id = ? AND {RECENT} {RUN_ORDER}"
+    ))
+    .bind(courier.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(DeliveryView::from).collect())
+}
+
+/// A delivery locked for a change, with its order.
+#[derive(Debug)]
+pub struct Locked {
+    pub order: OrderHead,
+    pub status: DeliveryStatus,
+    pub courier_id: Option<UserId>,
+    pub cash_to_collect_cents: i64,
+}
+
+/// Locks the delivery's order then the delivery (the order first, as the
+/// queue consumer does, so the two never wait on each other). `None` when
+/// there is no such delivery.
+pub async fn lock(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<Option<Locked>, sqlx::Error> {
+    let order_id: Option<(i64,)> = sqlx::query_as("SELECT order_id FROM deliveries WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((order_id,)) = order_id else {
+        return Ok(None);
+    };
+    let Some(order) = lifecycle::lock(tx, OrderId(order_id)).await? else {
+        return Ok(None);
+    };
+    let (status, courier, cash_due): (DeliveryStatus, Option<i64>, i64) = sqlx::query_as(
+        "SELECT status, courier_id, cash_to_collect_cents FROM deliveries WHERE id = ? FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(Locked {
+        order,
+        status,
+        courier_id: courier.map(UserId),
+        cash_to_collect_cents: cash_due,
+    }))
+}
+
+/// The courier took the delivery from the counter (locked, `assigned`).
+pub async fn mark_picked_up(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE deliveries SET status = ?, picked_up_at = UTC_TIMESTAMP(6) WHERE id = ?")
+        .bind(DeliveryStatus::OutForDelivery)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The order reached its customer (locked, `out_for_delivery`), with the cash
+/// the courier entered, if any.
+pub async fn mark_delivered(
+    tx: &mut Transaction<'_, MySql>,
+    id: i64,
+    cash_collected_cents: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deliveries SET status = ?, delivered_at = UTC_TIMESTAMP(6), \
+         cash_collected_cents = ? WHERE id = ?",
+    )
+    .bind(DeliveryStatus::Delivered)
+    .bind(cash_collected_cents)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_links_use_coordinates_or_the_address() {
+        assert_eq!(
+            form_query("12 rue de la Paix, 75002 Paris"),
+            "12+rue+de+la+Paix,+75002+Paris"
+        );
+    }
+}
