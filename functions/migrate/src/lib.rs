@@ -4,30 +4,14 @@
 //! says which. Migrations are forward-compatible, so the code already running
 //! keeps working on the migrated schema.
 
+use ocpizza::platform::db;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-async fn applied(pool: &MySqlPool) -> Result<Vec<i64>, sqlx::Error> {
-    let exists: Option<(String,)> = sqlx::query_as(
-        "SELECT table_name FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations'",
-    )
-    .fetch_optional(pool)
-    .await?;
-    if exists.is_none() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(i64,)> =
-        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().map(|(v,)| v).collect())
-}
-
 /// Applies what is missing; answers `{"applied": [versions], "latest": v}`.
 pub async fn run(pool: &MySqlPool) -> Result<Value, sqlx::migrate::MigrateError> {
-    let before = applied(pool).await?;
-    ocpizza::platform::db::MIGRATOR.run(pool).await?;
+    let before = db::applied_migrations(pool).await?;
+    db::MIGRATOR.run(pool).await?;
     // E-mails stored before they were normalised in Rust (NFC cannot be done
     // in SQL): idempotent, a no-op once done.
     let normalised = ocpizza::identity::accounts::normalise_stored_emails(pool)
@@ -36,7 +20,7 @@ pub async fn run(pool: &MySqlPool) -> Result<Value, sqlx::migrate::MigrateError>
     if normalised > 0 {
         tracing::info!(normalised, "stored e-mails normalised");
     }
-    let after = applied(pool).await?;
+    let after = db::applied_migrations(pool).await?;
     let new: Vec<i64> = after
         .iter()
         .copied()

@@ -11,6 +11,7 @@ use http::{Method, StatusCode};
 use ocpizza::order::lifecycle::{self, By};
 use ocpizza::payment::settlement;
 use ocpizza::payment::{self, EventObject, PaymentIntentStatus, Stripe};
+use ocpizza::platform::consumer;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::metrics::{self, Metric};
 use ocpizza::platform::outbox;
@@ -78,21 +79,12 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
         _ => None,
     };
     let mut tx = state.pool.begin().await?;
-    let first = sqlx::query("INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))")
-        .bind(CONSUMER)
-        .bind(&event.id)
-        .execute(&mut *tx)
-        .await;
-    match first {
-        Ok(_) => {}
-        Err(err) if ocpizza::platform::db::duplicate_key(&err).is_some() => {
-            tracing::info!("duplicate event ignored");
-            return edge::json(
-                StatusCode::OK,
-                &json!({ "received": true, "duplicate": true }),
-            );
-        }
-        Err(err) => return Err(err.into()),
+    if !consumer::claim_id(&mut tx, CONSUMER, &event.id).await? {
+        tracing::info!("duplicate event ignored");
+        return edge::json(
+            StatusCode::OK,
+            &json!({ "received": true, "duplicate": true }),
+        );
     }
 
     let by = By::system("stripe");
@@ -129,11 +121,7 @@ async fn webhook(state: &State, req: &Request) -> Result<Response, ApiError> {
             }
         }
         (_, EventObject::Refund { id, status, .. }) => {
-            sqlx::query("UPDATE payments SET status = ?, updated_at = UTC_TIMESTAMP(6) WHERE provider = 'stripe' AND provider_ref = ?")
-                .bind(status)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            settlement::record_refund_status(&mut tx, id, status).await?;
         }
         // Refunds we make are recorded when we make them; other events are
         // acknowledged so Stripe stops sending them.

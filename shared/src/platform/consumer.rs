@@ -105,11 +105,21 @@ pub async fn claim(
     consumer: &str,
     event_id: &uuid::Uuid,
 ) -> Result<bool, sqlx::Error> {
+    claim_id(tx, consumer, &event_id.to_string()).await
+}
+
+/// [`claim`] for an event id that is not ours (a Stripe event's `evt_…`):
+/// the same row, the same answer.
+pub async fn claim_id(
+    tx: &mut Transaction<'_, MySql>,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
     )
     .bind(consumer)
-    .bind(event_id.to_string())
+    .bind(event_id)
     .execute(&mut **tx)
     .await;
     match result {

@@ -76,3 +76,22 @@ pub fn duplicate_key(err: &sqlx::Error) -> Option<String> {
     let key = db.message().rsplit("for key ").next()?.trim_matches('\'');
     Some(key.rsplit('.').next().unwrap_or(key).to_owned())
 }
+
+/// The versions of the migrations applied successfully to this database, in
+/// order; none before the first migration run made sqlx's ledger table.
+pub async fn applied_migrations(pool: &MySqlPool) -> Result<Vec<i64>, sqlx::Error> {
+    let exists: Option<(String,)> = sqlx::query_as(
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}

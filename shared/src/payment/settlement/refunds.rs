@@ -1,5 +1,6 @@
 //! Refunds decided by the money rule, sent to Stripe after the commit that
-//! decided them, and sent again by the sweep until Stripe has them.
+//! decided them, and sent again by the sweep until Stripe has them; and
+//! the status Stripe later reports for them.
 
 use super::*;
 
@@ -109,6 +110,24 @@ pub async fn send_refunds_now(pool: &MySqlPool, stripe: &Stripe, order: OrderId)
         Ok(_) => {}
         Err(err) => tracing::error!(%order, error = %err, "refunds not sent; the sweep retries"),
     }
+}
+
+/// Records what Stripe now says of a refund it holds (its `status`), in the
+/// caller's transaction; a refund we never recorded changes nothing.
+pub async fn record_refund_status(
+    tx: &mut Transaction<'_, MySql>,
+    refund: &str,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET status = ?, updated_at = UTC_TIMESTAMP(6) \
+         WHERE provider = 'stripe' AND provider_ref = ?",
+    )
+    .bind(status)
+    .bind(refund)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
