@@ -15,27 +15,27 @@
 
 pub mod cart;
 
-use base64::Engine;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
+use ocpizza::catalog::recipe;
 use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::delivery::geo::{self, Geocoder};
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
+use ocpizza::identity::customers;
 use ocpizza::identity::role::Role;
-use ocpizza::order::lifecycle::{self, By};
+use ocpizza::order::create::{self, NewAddress, NewContact, NewOrder};
 use ocpizza::order::pricing::{self, Priced};
-use ocpizza::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
+use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::payment::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::platform::config::Config;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::idempotency::{self, Begin};
 use ocpizza::platform::ids::{OrderId, ProductId, UserId};
 use ocpizza::platform::metrics::{self, Metric};
-use ocpizza::platform::queue::{Envelope, Event, Queues};
+use ocpizza::platform::queue::{Envelope, Queues};
 use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock, Money};
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -324,24 +324,10 @@ enum Placement {
     },
 }
 
-/// Six characters a person can read out on the phone (no 0/O, 1/I).
-fn order_number() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..6)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-fn tracking_token() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Web card orders are paid online through Stripe; staff orders by card are
 /// paid on the pizzeria's terminal, at the counter.
 fn pays_online(cart: &Cart) -> bool {
-    cart.payment_method == PaymentMethod::Card && cart.channel == Channel::Web
+    ocpizza::order::pays_online(cart.channel, cart.payment_method)
 }
 
 /// Who places this order, and for which customer account (if any):
@@ -379,17 +365,13 @@ async fn who_orders(
                 ));
             }
             if request.contact.is_none() {
-                let account: Option<(String, Option<String>, String)> =
-                    sqlx::query_as("SELECT name, phone, email FROM users WHERE id = ? AND active")
-                        .bind(caller.user_id.0)
-                        .fetch_optional(&state.pool)
-                        .await?;
-                let (name, phone, email) = account
+                let account = customers::contact_of_account(&state.pool, caller.user_id)
+                    .await?
                     .ok_or_else(|| ApiError::unauthorized("This account is no longer active."))?;
                 request.contact = Some(cart::ContactIn {
-                    name,
-                    phone: phone.unwrap_or_default(),
-                    email: Some(email),
+                    name: account.name,
+                    phone: account.phone.unwrap_or_default(),
+                    email: Some(account.email),
                 });
             }
             Ok(Some(caller.user_id))
@@ -410,15 +392,12 @@ async fn who_orders(
             let Some(customer) = request.customer_id else {
                 return Ok(None);
             };
-            let account: Option<(String, Option<String>, String)> = sqlx::query_as(
-                "SELECT name, phone, email FROM users WHERE id = ? AND role = 'customer' AND active",
-            )
-            .bind(customer.0)
-            .fetch_optional(&state.pool)
-            .await?;
-            let (name, phone, email) = account.ok_or_else(|| {
-                ApiError::unprocessable(format!("No customer account {customer}."))
-            })?;
+            let customers::Contact { name, phone, email } =
+                customers::contact_of_customer(&state.pool, customer)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::unprocessable(format!("No customer account {customer}."))
+                    })?;
             // The account's number, the one the cashier found it by, rather
             // than the caller's as typed; the typed one when the account has
             // none that parses (an old row the migration left as it was).
@@ -484,93 +463,41 @@ async fn place(
         Begin::Stranger => return Err(idempotency::stranger()),
     }
 
-    let status = if pays_online(cart) {
-        OrderStatus::PendingPayment
-    } else {
-        OrderStatus::Placed
-    };
-    let expires_at = (status == OrderStatus::PendingPayment).then(|| now + state.payment_timeout);
-    let token = tracking_token();
-    let (line1, postcode, city, lat, lng, distance) = match &destination {
-        Some(d) => (
-            Some(d.address.line1.as_str()),
-            Some(d.address.postcode.as_str()),
-            Some(d.address.city.as_str()),
-            Some(d.latitude),
-            Some(d.longitude),
-            Some(d.distance_m),
-        ),
-        None => (None, None, None, None, None, None),
-    };
-
-    // A random number can collide with an existing one: try another.
-    let mut attempt = 0;
-    let (order_id, number) = loop {
-        let number = order_number();
-        let inserted = sqlx::query(
-            "INSERT INTO orders (number, pizzeria_id, customer_id, channel, fulfilment, payment_method, status, \
-                subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
-                address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
-                contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
-                reservation_expires_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&number)
-        .bind(pizzeria.id.0)
-        .bind(customer_id.map(|c| c.0))
-        .bind(cart.channel.as_str())
-        .bind(cart.fulfilment.as_str())
-        .bind(cart.payment_method.as_str())
-        .bind(status.as_str())
-        .bind(priced.subtotal.cents())
-        .bind(priced.vat.cents())
-        .bind(priced.delivery_fee.cents())
-        .bind(priced.total.cents())
-        .bind(line1)
-        .bind(postcode)
-        .bind(city)
-        .bind(lat)
-        .bind(lng)
-        .bind(distance)
-        .bind(&cart.contact.name)
-        .bind(cart.contact.phone.as_str())
-        .bind(&cart.contact.email)
-        .bind(&token)
-        .bind(key)
-        .bind(expires_at.map(|t| t.naive_utc()))
-        .bind(now.naive_utc())
-        .bind(now.naive_utc())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(done) => break (OrderId(done.last_insert_id() as i64), number),
-            Err(err)
-                if ocpizza::platform::db::duplicate_key(&err).as_deref()
-                    == Some("uq_orders_number")
-                    && attempt < 5 =>
-            {
-                attempt += 1;
-            }
-            Err(err) => return Err(err.into()),
-        }
-    };
-
-    lifecycle::insert_lines(&mut tx, order_id, &priced.lines).await?;
-
-    let by = By::system(cart.channel.as_str());
-    lifecycle::record_history(&mut tx, order_id, status, &by, None).await?;
-    ocpizza::order::notify::record(&mut tx, order_id, status).await?;
-    let mut events = Vec::new();
-    if status == OrderStatus::Placed {
-        let event = Envelope::new(
-            order_id,
-            Event::OrderPlaced {
-                pizzeria_id: pizzeria.id,
+    let created = create::create(
+        &mut tx,
+        &NewOrder {
+            pizzeria_id: pizzeria.id,
+            customer_id,
+            channel: cart.channel,
+            fulfilment: cart.fulfilment,
+            payment_method: cart.payment_method,
+            priced,
+            address: destination.as_ref().map(|d| NewAddress {
+                line1: &d.address.line1,
+                postcode: &d.address.postcode,
+                city: &d.address.city,
+                latitude: d.latitude,
+                longitude: d.longitude,
+                distance_m: d.distance_m,
+            }),
+            contact: NewContact {
+                name: &cart.contact.name,
+                phone: cart.contact.phone.as_str(),
+                email: cart.contact.email.as_deref(),
             },
-        );
-        outbox::enqueue(&mut tx, &event).await?;
-        events.push(event);
-    }
+            idempotency_key: key,
+            payment_timeout: state.payment_timeout,
+            now,
+        },
+    )
+    .await?;
+    let order_id = created.head.id;
+    let (status, number, token, expires_at) = (
+        created.head.status,
+        &created.number,
+        &created.head.tracking_token,
+        created.reservation_expires_at,
+    );
 
     // Last, so the hot stock rows stay locked only until the commit just below.
     let (needs, no_recipe) = stock::needs_for(&mut *tx, &cart.lines).await?;
@@ -642,7 +569,7 @@ async fn place(
     Ok(Placement::New {
         order_id,
         body,
-        events,
+        events: created.events,
     })
 }
 
@@ -656,23 +583,12 @@ async fn out_of_stock(
     no_recipe: &[ProductId],
 ) -> Result<ApiError, ApiError> {
     let mut affected: Vec<i64> = no_recipe.iter().map(|p| p.0).collect();
-    if !short.is_empty() {
-        let placeholders = vec!["?"; short.len()].join(",");
-        let sql = format!(
-            "SELECT DISTINCT product_id FROM recipe_lines WHERE ingredient_id IN ({placeholders})"
-        );
-        let mut query = sqlx::query_as::<_, (i64,)>(&sql);
-        for ingredient in short {
-            query = query.bind(ingredient.0);
-        }
-        affected.extend(
-            query
-                .fetch_all(&state.pool)
-                .await?
-                .into_iter()
-                .map(|(p,)| p),
-        );
-    }
+    affected.extend(
+        recipe::products_using(&state.pool, short)
+            .await?
+            .into_iter()
+            .map(|p| p.0),
+    );
     let menu = catalog::products(&state.pool, pizzeria).await?;
     let products: Vec<Value> = cart
         .lines
@@ -758,29 +674,10 @@ async fn attach_payment_intent(
 /// idempotency key so the customer's retry starts afresh.
 async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiError> {
     let mut tx = state.pool.begin().await?;
-    if let Some(mut order) = lifecycle::lock(&mut tx, order_id).await? {
-        if order.status == OrderStatus::PendingPayment {
-            lifecycle::change_status(
-                &mut tx,
-                &mut order,
-                OrderStatus::Cancelled,
-                &By::system("checkout"),
-                Some("payment could not start"),
-            )
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        }
-    }
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
-        .bind(SCOPE)
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
-    // The order keeps its idempotency_key column; free it for the retry's new order.
-    sqlx::query("UPDATE orders SET idempotency_key = NULL WHERE id = ?")
-        .bind(order_id.0)
-        .execute(&mut *tx)
-        .await?;
+    create::abandon(&mut tx, order_id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    idempotency::forget(&mut tx, SCOPE, key).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -816,17 +713,6 @@ async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
             "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
         ))
     })?;
-    let found: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, name, email, phone FROM users \
-         WHERE phone = ? AND role = 'customer' AND active \
-         ORDER BY id LIMIT 10",
-    )
-    .bind(phone.as_str())
-    .fetch_all(&state.pool)
-    .await?;
-    let customers: Vec<Value> = found
-        .into_iter()
-        .map(|(id, name, email, phone)| json!({"id": id, "name": name, "email": email, "phone": phone}))
-        .collect();
+    let customers = customers::by_phone(&state.pool, phone.as_str()).await?;
     edge::json(StatusCode::OK, &json!({ "customers": customers }))
 }

@@ -24,7 +24,7 @@ use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
 use ocpizza::order::lifecycle::{self, By, OrderHead};
-use ocpizza::order::view;
+use ocpizza::order::{list, view};
 use ocpizza::order::{Actor, Fulfilment, OrderStatus};
 use ocpizza::payment::{PaymentError, Stripe};
 use ocpizza::platform::clock::utc;
@@ -244,22 +244,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     }
     let old_total = Money::from_cents(order.total_cents);
     stock::release(&mut tx, order.pizzeria_id, id).await?;
-    sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-    lifecycle::insert_lines(&mut tx, id, &priced.lines).await?;
-    sqlx::query(
-        "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
-    )
-    .bind(priced.subtotal.cents())
-    .bind(priced.vat.cents())
-    .bind(priced.delivery_fee.cents())
-    .bind(priced.total.cents())
-    .bind(id.0)
-    .execute(&mut *tx)
-    .await?;
-    order.total_cents = priced.total.cents();
+    lifecycle::replace_lines(&mut tx, &mut order, &priced).await?;
     let note = format!("modified: {} → {}", old_total, priced.total);
     lifecycle::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
     let (needs, no_recipe) = stock::needs_for(&mut *tx, &lines).await?;
@@ -600,22 +585,6 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     )
 }
 
-/// One line of an order list.
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct OrderSummary {
-    id: i64,
-    number: String,
-    status: String,
-    pizzeria_id: i64,
-    channel: String,
-    fulfilment: String,
-    payment_method: String,
-    total_cents: i64,
-    contact_name: String,
-    contact_phone: String,
-    created_at: chrono::NaiveDateTime,
-}
-
 /// `GET /orders`: a customer's own orders, newest first; for cashiers and
 /// managers, their pizzeria's orders of the last 24 hours (`?pizzeria_id=`
 /// for the admin), narrowed by `?status=`, or by `?phone=` to find a caller's
@@ -635,13 +604,9 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
             .map(|(_, v)| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let mut sql = sqlx::QueryBuilder::<sqlx::MySql>::new(
-        "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, total_cents, \
-         contact_name, contact_phone, created_at FROM orders WHERE ",
-    );
-    match caller.role {
+    let scope = match caller.role {
         Role::Customer if param("pizzeria_id").is_none() && param("phone").is_none() => {
-            sql.push("customer_id = ").push_bind(caller.user_id.0);
+            list::Scope::Customer(caller.user_id)
         }
         _ => {
             // A customer asking for a pizzeria's orders (or a caller's, by
@@ -654,32 +619,29 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
                 })?,
             };
             access::check(Some(&caller), Action::ListPizzeriaOrders, pizzeria)?;
-            sql.push("pizzeria_id = ").push_bind(pizzeria.0);
             match param("phone") {
-                // Parsed as checkout stored it: E.164, found through ix_orders_phone.
+                // Parsed as checkout stored it: E.164.
                 Some(typed) => {
                     let phone = ocpizza::platform::phone::parse(&typed).map_err(|why| {
                         ApiError::unprocessable(format!(
                             "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
                         ))
                     })?;
-                    sql.push(" AND contact_phone = ")
-                        .push_bind(phone.into_string());
+                    list::Scope::PizzeriaByPhone(pizzeria, phone.into_string())
                 }
-                None => {
-                    sql.push(" AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
-                }
+                None => list::Scope::PizzeriaToday(pizzeria),
             }
         }
-    }
-    if let Some(status) = param("status") {
-        let status: OrderStatus = status
-            .parse()
-            .map_err(|_| ApiError::unprocessable(format!("Unknown status {status:?}.")))?;
-        sql.push(" AND status = ").push_bind(status.as_str());
-    }
-    sql.push(" ORDER BY id DESC LIMIT 100");
-    let rows: Vec<OrderSummary> = sql.build_query_as().fetch_all(&state.pool).await?;
+    };
+    let status = match param("status") {
+        Some(status) => Some(
+            status
+                .parse::<OrderStatus>()
+                .map_err(|_| ApiError::unprocessable(format!("Unknown status {status:?}.")))?,
+        ),
+        None => None,
+    };
+    let rows = list::list(&state.pool, &scope, status).await?;
     let orders: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|r| {

@@ -177,3 +177,26 @@ pub async fn replace(
     }
     Ok(())
 }
+
+/// The products whose recipe uses any of these ingredients.
+pub async fn products_using(
+    pool: &MySqlPool,
+    ingredients: &[IngredientId],
+) -> Result<Vec<ProductId>, sqlx::Error> {
+    if ingredients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<MySql>::new("SELECT DISTINCT product_id FROM recipe_lines");
+    q.push(" WHERE ingredient_id IN (");
+    let mut list = q.separated(", ");
+    for id in ingredients {
+        list.push_bind(id.0);
+    }
+    list.push_unseparated(") ORDER BY product_id");
+    Ok(q.build_query_scalar::<i64>()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(ProductId)
+        .collect())
+}

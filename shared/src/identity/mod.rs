@@ -5,4 +5,5 @@
 pub mod access;
 pub mod accounts;
 pub mod auth;
+pub mod customers;
 pub mod role;

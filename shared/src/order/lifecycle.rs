@@ -44,7 +44,7 @@ impl OrderHead {
     /// Paid online through Stripe: a web order by card. Staff orders by card
     /// are paid on the pizzeria's terminal.
     pub fn pays_online(&self) -> bool {
-        self.payment_method == PaymentMethod::Card && self.channel == Channel::Web
+        crate::order::pays_online(self.channel, self.payment_method)
     }
 }
 
@@ -79,32 +79,33 @@ pub enum ChangeError {
     Database(#[from] sqlx::Error),
 }
 
-type HeadRow = (
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    id: i64,
+    pizzeria_id: i64,
+    customer_id: Option<i64>,
+    status: OrderStatus,
+    fulfilment: Fulfilment,
+    payment_method: PaymentMethod,
+    channel: Channel,
+    total_cents: i64,
+    tracking_token: String,
+}
 
-fn head_from_row(row: HeadRow) -> Result<OrderHead, sqlx::Error> {
-    let (id, pizzeria, customer, status, fulfilment, method, channel, total, token) = row;
-    let bad = |e: String| sqlx::Error::Decode(e.into());
-    Ok(OrderHead {
-        id: OrderId(id),
-        pizzeria_id: PizzeriaId(pizzeria),
-        customer_id: customer.map(UserId),
-        status: status.parse().map_err(bad)?,
-        fulfilment: fulfilment.parse().map_err(bad)?,
-        payment_method: method.parse().map_err(bad)?,
-        channel: channel.parse().map_err(bad)?,
-        total_cents: total,
-        tracking_token: token,
-    })
+impl From<HeadRow> for OrderHead {
+    fn from(row: HeadRow) -> Self {
+        OrderHead {
+            id: OrderId(row.id),
+            pizzeria_id: PizzeriaId(row.pizzeria_id),
+            customer_id: row.customer_id.map(UserId),
+            status: row.status,
+            fulfilment: row.fulfilment,
+            payment_method: row.payment_method,
+            channel: row.channel,
+            total_cents: row.total_cents,
+            tracking_token: row.tracking_token,
+        }
+    }
 }
 
 const HEAD_COLUMNS: &str = "id, pizzeria_id, customer_id, status, fulfilment, payment_method, \
@@ -122,7 +123,7 @@ pub async fn lock(
     .bind(id.0)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(head_from_row).transpose()
+    Ok(row.map(OrderHead::from))
 }
 
 /// Reads an order without locking.
@@ -132,7 +133,7 @@ pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sq
             .bind(id.0)
             .fetch_optional(pool)
             .await?;
-    row.map(head_from_row).transpose()
+    Ok(row.map(OrderHead::from))
 }
 
 /// Writes an order's lines with their price snapshots, numbered from 1.
@@ -155,6 +156,34 @@ pub async fn insert_lines(
             .push_bind(line.total.cents());
     });
     insert.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Replaces a changeable order's lines and totals with a new pricing (the
+/// customer changed their cart before the kitchen started). Its stock is
+/// released and reserved again by the caller, in the same transaction.
+pub async fn replace_lines(
+    tx: &mut Transaction<'_, MySql>,
+    order: &mut OrderHead,
+    priced: &crate::order::pricing::Priced,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
+        .bind(order.id.0)
+        .execute(&mut **tx)
+        .await?;
+    insert_lines(tx, order.id, &priced.lines).await?;
+    sqlx::query(
+        "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, \
+         updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+    )
+    .bind(priced.subtotal.cents())
+    .bind(priced.vat.cents())
+    .bind(priced.delivery_fee.cents())
+    .bind(priced.total.cents())
+    .bind(order.id.0)
+    .execute(&mut **tx)
+    .await?;
+    order.total_cents = priced.total.cents();
     Ok(())
 }
 
@@ -208,6 +237,23 @@ pub async fn change_status(
     .bind(order.id.0)
     .execute(&mut **tx)
     .await?;
+    let events = enter(tx, order, Some(from), to, by, note).await?;
+    order.status = to;
+    Ok(events)
+}
+
+/// The side effects of entering `to` (from `from`, or as a new order), the
+/// same for a new order and for every change: the history row, the
+/// customer's notification, stock, refunds and the queue's events (written
+/// to the outbox; returned to be sent after the commit).
+pub(crate) async fn enter(
+    tx: &mut Transaction<'_, MySql>,
+    order: &OrderHead,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    by: &By,
+    note: Option<&str>,
+) -> Result<Vec<Envelope>, sqlx::Error> {
     record_history(tx, order.id, to, by, note).await?;
     notify::record(tx, order.id, to).await?;
 
@@ -223,14 +269,16 @@ pub async fn change_status(
         OrderStatus::Ready => {
             events.push(Envelope::new(order.id, Event::OrderReady { pizzeria_id }))
         }
-        OrderStatus::PendingPayment => events.push(Envelope::new(
+        // A placed order made bigger waits for the difference; a new card
+        // order has no ticket to take off.
+        OrderStatus::PendingPayment if from.is_some() => events.push(Envelope::new(
             order.id,
             Event::OrderPaymentDue { pizzeria_id },
         )),
         OrderStatus::Cancelled => {
             stock::release(tx, pizzeria_id, order.id).await?;
             money_rule::refund_all(tx, order.id, "cancel").await?;
-            if from == OrderStatus::Placed {
+            if from == Some(OrderStatus::Placed) {
                 events.push(Envelope::new(
                     order.id,
                     Event::OrderCancelled { pizzeria_id },
@@ -242,7 +290,6 @@ pub async fn change_status(
     for event in &events {
         outbox::enqueue(tx, event).await?;
     }
-    order.status = to;
     Ok(events)
 }
 

@@ -9,7 +9,9 @@
 //! `placed` only. The table is pure so it is tested exhaustively; the handlers
 //! check every change against it and against the caller's role.
 
+pub mod create;
 pub mod lifecycle;
+pub mod list;
 pub mod money_rule;
 pub mod notify;
 pub mod pricing;
@@ -61,6 +63,13 @@ text_enum!(
         Cash = "cash",
     }
 );
+
+/// Paid online through Stripe: a web order by card. Staff orders by card
+/// are paid on the pizzeria's terminal, at the counter. The one place this is
+/// decided: checkout, the lifecycle's money rule and settlement all ask here.
+pub fn pays_online(channel: Channel, payment_method: PaymentMethod) -> bool {
+    payment_method == PaymentMethod::Card && channel == Channel::Web
+}
 
 /// Who asks for a transition: a signed-in role, or the system itself
 /// (payment events, the expiry sweep, queue consumers).

@@ -169,3 +169,19 @@ pub fn stranger() -> ApiError {
         "This Idempotency-Key belongs to another request. Use a new key for a new order.",
     )
 }
+
+/// Forgets a key, in the caller's transaction: the request it answered
+/// failed after all (a card payment that could not even start), so the
+/// client's retry starts afresh.
+pub async fn forget(
+    tx: &mut Transaction<'_, MySql>,
+    scope: &str,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
+        .bind(scope)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

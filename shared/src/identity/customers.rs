@@ -1,0 +1,62 @@
+//! Customer accounts as staff and checkout see them: the contact an order
+//! defaults to, and the accounts a cashier finds by the caller's phone.
+
+use crate::platform::ids::UserId;
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+/// What an order needs to reach its customer.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Contact {
+    pub name: String,
+    /// As stored: E.164 for every number written since phones were checked.
+    pub phone: Option<String>,
+    pub email: String,
+}
+
+/// An active account's contact (any role: a signed-in customer orders for
+/// themselves).
+pub async fn contact_of_account(
+    pool: &MySqlPool,
+    user: UserId,
+) -> Result<Option<Contact>, sqlx::Error> {
+    sqlx::query_as("SELECT name, phone, email FROM users WHERE id = ? AND active")
+        .bind(user.0)
+        .fetch_optional(pool)
+        .await
+}
+
+/// An active customer account's contact; `None` for staff or unknown ids.
+pub async fn contact_of_customer(
+    pool: &MySqlPool,
+    customer: UserId,
+) -> Result<Option<Contact>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, phone, email FROM users WHERE id = ? AND role = 'customer' AND active",
+    )
+    .bind(customer.0)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A customer account as a cashier picks it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CustomerMatch {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// The active customer accounts with this phone number (E.164), at most ten,
+/// through `ix_users_phone`.
+pub async fn by_phone(pool: &MySqlPool, e164: &str) -> Result<Vec<CustomerMatch>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, email, phone FROM users \
+         WHERE phone = ? AND role = 'customer' AND active \
+         ORDER BY id LIMIT 10",
+    )
+    .bind(e164)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,219 @@
+//! A new order: its row (a number a person can read out, a tracking token),
+//! its lines with their price snapshots, then the same side effects as every
+//! later status change (`lifecycle::enter`): the history row, the customer's
+//! notification and, for an order placed at once, `order.placed` in the
+//! outbox. Stock is reserved by the caller in the same transaction, last, so
+//! its hot rows stay locked only until the commit.
+
+use crate::order::lifecycle::{self, By, OrderHead};
+use crate::order::pricing::Priced;
+use crate::order::{pays_online, Channel, Fulfilment, OrderStatus, PaymentMethod};
+use crate::platform::db;
+use crate::platform::ids::{OrderId, PizzeriaId, UserId};
+use crate::platform::queue::Envelope;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sqlx::{MySql, Transaction};
+
+/// Where a delivery goes, as geocoded.
+#[derive(Debug, Clone)]
+pub struct NewAddress<'a> {
+    pub line1: &'a str,
+    pub postcode: &'a str,
+    pub city: &'a str,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub distance_m: i64,
+}
+
+/// Who to call about the order and where to send its e-mails.
+#[derive(Debug, Clone)]
+pub struct NewContact<'a> {
+    pub name: &'a str,
+    /// E.164.
+    pub phone: &'a str,
+    pub email: Option<&'a str>,
+}
+
+/// An order as checkout makes it, already priced from the database.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    pub pizzeria_id: PizzeriaId,
+    pub customer_id: Option<UserId>,
+    pub channel: Channel,
+    pub fulfilment: Fulfilment,
+    pub payment_method: PaymentMethod,
+    pub priced: &'a Priced,
+    pub address: Option<NewAddress<'a>>,
+    pub contact: NewContact<'a>,
+    /// The checkout's `Idempotency-Key`, kept on the row.
+    pub idempotency_key: &'a str,
+    /// How long an order paid online holds its stock before it expires.
+    pub payment_timeout: Duration,
+    pub now: DateTime<Utc>,
+}
+
+/// The order just written, and the events to send after the commit.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub head: OrderHead,
+    pub number: String,
+    /// Until when an order waiting for its card payment holds its stock.
+    pub reservation_expires_at: Option<DateTime<Utc>>,
+    pub events: Vec<Envelope>,
+}
+
+/// Writes a new order in the caller's transaction: `pending_payment` when it
+/// is paid online (until Stripe says so), `placed` otherwise.
+pub async fn create(
+    tx: &mut Transaction<'_, MySql>,
+    new: &NewOrder<'_>,
+) -> Result<Created, sqlx::Error> {
+    let status = if pays_online(new.channel, new.payment_method) {
+        OrderStatus::PendingPayment
+    } else {
+        OrderStatus::Placed
+    };
+    let expires_at = (status == OrderStatus::PendingPayment).then(|| new.now + new.payment_timeout);
+    let token = tracking_token();
+    let address = new.address.as_ref();
+    let priced = new.priced;
+
+    // A random number can collide with an existing one: try another.
+    let mut attempt = 0;
+    let (id, number) = loop {
+        let number = order_number();
+        let inserted = sqlx::query(
+            "INSERT INTO orders (number, pizzeria_id, customer_id, channel, fulfilment, payment_method, status, \
+                subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
+                address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
+                contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
+                reservation_expires_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&number)
+        .bind(new.pizzeria_id.0)
+        .bind(new.customer_id.map(|c| c.0))
+        .bind(new.channel)
+        .bind(new.fulfilment)
+        .bind(new.payment_method)
+        .bind(status)
+        .bind(priced.subtotal.cents())
+        .bind(priced.vat.cents())
+        .bind(priced.delivery_fee.cents())
+        .bind(priced.total.cents())
+        .bind(address.map(|a| a.line1))
+        .bind(address.map(|a| a.postcode))
+        .bind(address.map(|a| a.city))
+        .bind(address.map(|a| a.latitude))
+        .bind(address.map(|a| a.longitude))
+        .bind(address.map(|a| a.distance_m))
+        .bind(new.contact.name)
+        .bind(new.contact.phone)
+        .bind(new.contact.email)
+        .bind(&token)
+        .bind(new.idempotency_key)
+        .bind(expires_at.map(|t| t.naive_utc()))
+        .bind(new.now.naive_utc())
+        .bind(new.now.naive_utc())
+        .execute(&mut **tx)
+        .await;
+        match inserted {
+            Ok(done) => break (OrderId(done.last_insert_id() as i64), number),
+            Err(err)
+                if db::duplicate_key(&err).as_deref() == Some("uq_orders_number")
+                    && attempt < 5 =>
+            {
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    lifecycle::insert_lines(tx, id, &priced.lines).await?;
+
+    let head = OrderHead {
+        id,
+        pizzeria_id: new.pizzeria_id,
+        customer_id: new.customer_id,
+        status,
+        fulfilment: new.fulfilment,
+        payment_method: new.payment_method,
+        channel: new.channel,
+        total_cents: priced.total.cents(),
+        tracking_token: token,
+    };
+    let by = By::system(new.channel.as_str());
+    let events = lifecycle::enter(tx, &head, None, status, &by, None).await?;
+    Ok(Created {
+        head,
+        number,
+        reservation_expires_at: expires_at,
+        events,
+    })
+}
+
+/// Cancels a card order whose payment could not even start (Stripe
+/// unreachable or refusing), so it holds no stock, and frees the checkout's
+/// key on its row for the customer's retry, which makes a new order.
+pub async fn abandon(
+    tx: &mut Transaction<'_, MySql>,
+    id: OrderId,
+) -> Result<(), lifecycle::ChangeError> {
+    if let Some(mut order) = lifecycle::lock(tx, id).await? {
+        if order.status == OrderStatus::PendingPayment {
+            lifecycle::change_status(
+                tx,
+                &mut order,
+                OrderStatus::Cancelled,
+                &By::system("checkout"),
+                Some("payment could not start"),
+            )
+            .await?;
+        }
+    }
+    sqlx::query("UPDATE orders SET idempotency_key = NULL WHERE id = ?")
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Six characters a person can read out on the phone (no 0/O, 1/I).
+fn order_number() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// 256 random bits, URL-safe: what the tracker's link carries.
+fn tracking_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_number_is_six_characters_nobody_misreads() {
+        for _ in 0..200 {
+            let number = order_number();
+            assert_eq!(number.len(), 6);
+            assert!(!number.contains(['0', 'O', '1', 'I']), "{number}");
+        }
+    }
+
+    #[test]
+    fn a_tracking_token_carries_256_bits_in_a_url() {
+        let token = tracking_token();
+        assert_eq!(token.len(), 43);
+        assert!(token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(token, tracking_token());
+    }
+}
