@@ -9,7 +9,7 @@ use crate::platform::http::ApiError;
 use crate::platform::ids::ProductId;
 use crate::platform::money::Money;
 use http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 use sqlx::MySqlPool;
 use std::collections::BTreeMap;
 
@@ -71,22 +71,55 @@ pub fn cart_lines(lines: &[(ProductId, i64)]) -> Result<Vec<(ProductId, i64)>, V
     }
 }
 
-/// Delivery starts from the pizzeria's minimum of products (the fee apart).
-pub fn check_minimum(pizzeria: &Pizzeria, priced: &Priced) -> Result<(), ApiError> {
-    if priced.delivery && priced.subtotal.cents() < pizzeria.delivery.min_order_cents {
-        {
-            return Err(ApiError::new(
+/// A product of the cart that cannot be ordered here, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unavailable {
+    pub product_id: ProductId,
+    pub message: String,
+}
+
+/// Why a cart cannot be priced as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PricingError {
+    #[error("delivery starts from {minimum} of products; this cart is {subtotal}")]
+    BelowMinimum { minimum: Money, subtotal: Money },
+    #[error("{} products cannot be ordered here", .0.len())]
+    Unavailable(Vec<Unavailable>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Both are the caller's to fix: 422, with what to change.
+impl From<PricingError> for ApiError {
+    fn from(err: PricingError) -> Self {
+        match err {
+            PricingError::BelowMinimum { minimum, subtotal } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "below-minimum-order",
                 "Below the minimum order",
-                format!(
-                    "Delivery starts from {} of products; this cart is {}.",
-                    Money::from_cents(pizzeria.delivery.min_order_cents),
-                    priced.subtotal
-                ),
+                format!("Delivery starts from {minimum} of products; this cart is {subtotal}."),
             )
-            .with("min_order_cents", pizzeria.delivery.min_order_cents));
+            .with("min_order_cents", minimum.cents()),
+            PricingError::Unavailable(products) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-product",
+                "Product not available for order",
+                "Some products cannot be ordered here; see `products`.",
+            )
+            .with("products", products),
+            PricingError::Database(e) => e.into(),
         }
+    }
+}
+
+/// Delivery starts from the pizzeria's minimum of products (the fee apart).
+pub fn check_minimum(pizzeria: &Pizzeria, priced: &Priced) -> Result<(), PricingError> {
+    let minimum = Money::from_cents(pizzeria.delivery.min_order_cents);
+    if priced.delivery && priced.subtotal < minimum {
+        return Err(PricingError::BelowMinimum {
+            minimum,
+            subtotal: priced.subtotal,
+        });
     }
     Ok(())
 }
@@ -120,7 +153,7 @@ pub async fn price(
     pizzeria: &Pizzeria,
     cart_lines: &[(ProductId, i64)],
     delivery: bool,
-) -> Result<Priced, ApiError> {
+) -> Result<Priced, PricingError> {
     let placeholders = vec!["?"; cart_lines.len()].join(",");
     let sql = format!(
         "SELECT p.id, p.name, p.price_cents, p.vat_rate_bp, p.active, COUNT(me.product_id) \
@@ -143,13 +176,18 @@ pub async fn price(
     let mut lines = Vec::new();
     for &(product_id, quantity) in cart_lines {
         match found.get(&product_id.0) {
-            None => problems.push(json!({"product_id": product_id, "message": "No such product."})),
-            Some((name, _, _, false, _)) => {
-                problems.push(json!({"product_id": product_id, "message": format!("{name} is no longer on the menu.")}))
-            }
-            Some((name, _, _, _, excluded)) if *excluded > 0 => problems.push(
-                json!({"product_id": product_id, "message": format!("{name} is not on the menu of {}.", pizzeria.name)}),
-            ),
+            None => problems.push(Unavailable {
+                product_id,
+                message: "No such product.".to_owned(),
+            }),
+            Some((name, _, _, false, _)) => problems.push(Unavailable {
+                product_id,
+                message: format!("{name} is no longer on the menu."),
+            }),
+            Some((name, _, _, _, excluded)) if *excluded > 0 => problems.push(Unavailable {
+                product_id,
+                message: format!("{name} is not on the menu of {}.", pizzeria.name),
+            }),
             Some((name, price, vat, _, _)) => {
                 let unit_price = Money::from_cents(*price);
                 lines.push(PricedLine {
@@ -164,13 +202,7 @@ pub async fn price(
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown-product",
-            "Product not available for order",
-            "Some products cannot be ordered here; see `products`.",
-        )
-        .with("products", problems));
+        return Err(PricingError::Unavailable(problems));
     }
 
     let subtotal: Money = lines.iter().map(|l| l.total).sum();
