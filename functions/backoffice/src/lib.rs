@@ -21,19 +21,23 @@
 
 pub mod products;
 
-use chrono::{NaiveDate, NaiveDateTime};
+pub use ocpizza::stock::levels::StockLine;
+
+use chrono::NaiveDate;
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use lambda_http::Body;
+use ocpizza::catalog;
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use ocpizza::reporting::revenue::{self, Period};
-use ocpizza::stock::{self, ManualChange, ManualChangeError};
+use ocpizza::stock::levels;
+use ocpizza::stock::{self, ManualChange, ManualChangeError, MAX_QUANTITY};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use sqlx::MySqlPool;
 
@@ -52,9 +56,6 @@ pub fn spreadsheet_text(text: &str) -> String {
 /// `pizzeria_id=all`: the revenue of every pizzeria, the admin's (as is no
 /// `pizzeria_id` at all).
 pub const ALL_PIZZERIAS: &str = "all";
-
-/// The largest quantity one restock, waste or adjustment may move.
-const MAX_QUANTITY: i64 = 100_000_000;
 
 /// What every invocation of this container shares.
 #[derive(Clone)]
@@ -165,13 +166,13 @@ async fn allowed_in_group(
 /// 404 unless the pizzeria exists (asked after the access check, so an
 /// outsider cannot probe ids).
 async fn known_pizzeria(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<(), ApiError> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
-        .bind(pizzeria.0)
-        .fetch_optional(pool)
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {pizzeria}.")))
+    if catalog::pizzeria_exists(pool, pizzeria).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "No pizzeria with id {pizzeria}."
+        )))
+    }
 }
 
 /// The problem for a list of invalid fields.
@@ -190,74 +191,14 @@ pub(crate) fn field_error(field: &str, message: &str) -> serde_json::Value {
 
 // ---------------------------------------------------------------- stock
 
-#[derive(Debug, Clone, Serialize)]
-pub struct StockLine {
-    pub ingredient_id: IngredientId,
-    pub name: String,
-    pub unit: String,
-    pub on_hand: i64,
-    pub reserved: i64,
-    /// `on_hand - reserved`: what new orders can still take.
-    pub available: i64,
-    pub low_threshold: i64,
-    /// `available <= low_threshold`: time to restock.
-    pub low: bool,
-    #[serde(with = "utc")]
-    pub updated_at: NaiveDateTime,
-}
-
-/// RFC 3339 UTC for the database's UTC `DATETIME`s.
-mod utc {
-    use chrono::NaiveDateTime;
-    use serde::Serializer;
-    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(
-            &t.and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        )
-    }
-}
-
-type StockRow = (i64, String, String, i32, i32, i32, NaiveDateTime);
-
-impl From<StockRow> for StockLine {
-    fn from(row: StockRow) -> Self {
-        let (ingredient_id, name, unit, on_hand, reserved, low_threshold, updated_at) = row;
-        let (on_hand, reserved, low_threshold) = (
-            i64::from(on_hand),
-            i64::from(reserved),
-            i64::from(low_threshold),
-        );
-        let available = on_hand - reserved;
-        StockLine {
-            ingredient_id: IngredientId(ingredient_id),
-            name,
-            unit,
-            on_hand,
-            reserved,
-            available,
-            low_threshold,
-            low: available <= low_threshold,
-            updated_at,
-        }
-    }
-}
-
-const STOCK_SELECT: &str = "SELECT s.ingredient_id, i.name, i.unit, s.on_hand, s.reserved, \
-       s.low_threshold, s.updated_at \
-     FROM stock s JOIN ingredients i ON i.id = s.ingredient_id WHERE s.pizzeria_id = ?";
-
+/// 404 unless the pizzeria stocks the ingredient; its line when it does.
 async fn stock_line(
     pool: &MySqlPool,
     pizzeria: PizzeriaId,
     ingredient: IngredientId,
 ) -> Result<StockLine, ApiError> {
-    sqlx::query_as::<_, StockRow>(&format!("{STOCK_SELECT} AND s.ingredient_id = ?"))
-        .bind(pizzeria.0)
-        .bind(ingredient.0)
-        .fetch_optional(pool)
+    levels::line(pool, pizzeria, ingredient)
         .await?
-        .map(StockLine::from)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "Pizzeria {pizzeria} holds no stock of ingredient {ingredient}."
@@ -273,14 +214,7 @@ async fn stock_levels(
 ) -> Result<Response, ApiError> {
     allowed(state, req, Action::ManageStock, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
-    let rows: Vec<StockRow> =
-        sqlx::query_as(&format!("{STOCK_SELECT} ORDER BY i.name, s.ingredient_id"))
-            .bind(pizzeria.0)
-            .fetch_all(&state.pool)
-            .await?;
-    let mut lines: Vec<StockLine> = rows.into_iter().map(StockLine::from).collect();
-    // Low first; the sort is stable, so by name within each group.
-    lines.sort_by_key(|l| !l.low);
+    let lines = levels::levels(&state.pool, pizzeria).await?;
     let low = lines.iter().filter(|l| l.low).count();
     edge::json(
         StatusCode::OK,
@@ -441,17 +375,10 @@ async fn set_threshold(
             &format!("A whole number from 0 to {MAX_QUANTITY}, in the ingredient's unit."),
         )]));
     }
-    // Existence first: an UPDATE that changes nothing affects no row.
+    // Existence first: a write that changes nothing affects no row, so its
+    // count cannot tell an unstocked ingredient from an unchanged threshold.
     stock_line(&state.pool, pizzeria, ingredient).await?;
-    sqlx::query(
-        "UPDATE stock SET low_threshold = ?, updated_at = UTC_TIMESTAMP(6) \
-         WHERE pizzeria_id = ? AND ingredient_id = ?",
-    )
-    .bind(body.low_threshold)
-    .bind(pizzeria.0)
-    .bind(ingredient.0)
-    .execute(&state.pool)
-    .await?;
+    levels::set_low_threshold(&state.pool, pizzeria, ingredient, body.low_threshold).await?;
     let line = stock_line(&state.pool, pizzeria, ingredient).await?;
     edge::json(StatusCode::OK, &json!({ "stock": line }))
 }
@@ -470,17 +397,8 @@ async fn exclusion(
 ) -> Result<Response, ApiError> {
     allowed(state, req, Action::MenuExclusion, pizzeria).await?;
     known_pizzeria(&state.pool, pizzeria).await?;
-    products::known_product(&state.pool, product).await?;
-    let sql = if unavailable {
-        "INSERT IGNORE INTO menu_exclusions (pizzeria_id, product_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))"
-    } else {
-        "DELETE FROM menu_exclusions WHERE pizzeria_id = ? AND product_id = ?"
-    };
-    sqlx::query(sql)
-        .bind(pizzeria.0)
-        .bind(product.0)
-        .execute(&state.pool)
-        .await?;
+    products::known_product(state, product).await?;
+    catalog::products::set_unavailable(&state.pool, pizzeria, product, unavailable).await?;
     edge::json(
         StatusCode::OK,
         &json!({ "pizzeria_id": pizzeria, "product_id": product, "unavailable": unavailable }),

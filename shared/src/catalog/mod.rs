@@ -11,6 +11,7 @@
 //! instant, and when it next opens, are pure functions of its hours and that
 //! instant.
 
+pub mod products;
 pub mod recipe;
 
 use crate::platform::ids::{PizzeriaId, ProductId};
@@ -283,6 +284,15 @@ pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizze
             pizzeria_from_row(row, own, now)
         })
         .collect())
+}
+
+/// Is there a pizzeria with this id (whatever its status)?
+pub async fn pizzeria_exists(pool: &MySqlPool, id: PizzeriaId) -> Result<bool, sqlx::Error> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// One pizzeria, or `None` when there is no such id.

@@ -10,6 +10,8 @@
 //! waste) go through the same ledger, one row each, and never take `on_hand`
 //! below what orders hold reserved.
 
+pub mod levels;
+
 use crate::platform::ids::{IngredientId, OrderId, PizzeriaId, ProductId, UserId};
 use sqlx::{MySql, Transaction};
 use std::collections::BTreeMap;
@@ -187,6 +189,10 @@ async fn settle(
     ledger(tx, pizzeria, order, kind, &held, on_hand_sign, -1).await?;
     Ok(held)
 }
+
+/// The largest quantity one restock, waste or adjustment may move, and the
+/// highest level or threshold a manager may set.
+pub const MAX_QUANTITY: i64 = 100_000_000;
 
 /// A change a manager makes to one ingredient's stock by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

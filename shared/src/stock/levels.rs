@@ -1,0 +1,122 @@
+//! The stock screen: each ingredient's level in one pizzeria (on hand,
+//! reserved by orders, what is left for new ones) against the manager's
+//! low-stock threshold, and the threshold's changes.
+//!
+//! This module reads the `stock` rows joined to their ingredients and writes
+//! only `low_threshold`; the levels themselves move through the ledger
+//! ([`super::apply_manual`], reservations and consumption).
+
+use crate::platform::ids::{IngredientId, PizzeriaId};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+/// One ingredient's stock in one pizzeria.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StockLine {
+    pub ingredient_id: IngredientId,
+    pub name: String,
+    pub unit: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// `on_hand - reserved`: what new orders can still take.
+    pub available: i64,
+    pub low_threshold: i64,
+    /// `available <= low_threshold`: time to restock.
+    pub low: bool,
+    #[serde(with = "utc")]
+    pub updated_at: NaiveDateTime,
+}
+
+/// RFC 3339 UTC, to the millisecond, for the database's UTC `DATETIME`s.
+mod utc {
+    use chrono::NaiveDateTime;
+    use serde::Serializer;
+    pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(
+            &t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
+    }
+}
+
+type StockRow = (i64, String, String, i32, i32, i32, NaiveDateTime);
+
+impl From<StockRow> for StockLine {
+    fn from(row: StockRow) -> Self {
+        let (ingredient_id, name, unit, on_hand, reserved, low_threshold, updated_at) = row;
+        let (on_hand, reserved, low_threshold) = (
+            i64::from(on_hand),
+            i64::from(reserved),
+            i64::from(low_threshold),
+        );
+        let available = on_hand - reserved;
+        StockLine {
+            ingredient_id: IngredientId(ingredient_id),
+            name,
+            unit,
+            on_hand,
+            reserved,
+            available,
+            low_threshold,
+            low: available <= low_threshold,
+            updated_at,
+        }
+    }
+}
+
+const STOCK_SELECT: &str = "SELECT s.ingredient_id, i.name, i.unit, s.on_hand, s.reserved, \
+       s.low_threshold, s.updated_at \
+     FROM stock s JOIN ingredients i ON i.id = s.ingredient_id WHERE s.pizzeria_id = ?";
+
+/// One ingredient's line, or `None` when the pizzeria does not stock it.
+pub async fn line(
+    pool: &MySqlPool,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+) -> Result<Option<StockLine>, sqlx::Error> {
+    Ok(
+        sqlx::query_as::<_, StockRow>(&format!("{STOCK_SELECT} AND s.ingredient_id = ?"))
+            .bind(pizzeria.0)
+            .bind(ingredient.0)
+            .fetch_optional(pool)
+            .await?
+            .map(StockLine::from),
+    )
+}
+
+/// Every ingredient the pizzeria stocks: the low ones first, then the others,
+/// each group by name (then id).
+pub async fn levels(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<Vec<StockLine>, sqlx::Error> {
+    let rows: Vec<StockRow> =
+        sqlx::query_as(&format!("{STOCK_SELECT} ORDER BY i.name, s.ingredient_id"))
+            .bind(pizzeria.0)
+            .fetch_all(pool)
+            .await?;
+    let mut lines: Vec<StockLine> = rows.into_iter().map(StockLine::from).collect();
+    // Low first; the sort is stable, so by name within each group.
+    lines.sort_by_key(|l| !l.low);
+    Ok(lines)
+}
+
+/// Sets the level at or below which the ingredient shows as low. A row the
+/// pizzeria does not have is left alone without an error: ask [`line()`] first
+/// (an update that changes nothing affects no row, so its count cannot tell
+/// "unchanged" from "not stocked").
+pub async fn set_low_threshold(
+    pool: &MySqlPool,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+    low_threshold: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE stock SET low_threshold = ?, updated_at = UTC_TIMESTAMP(6) \
+         WHERE pizzeria_id = ? AND ingredient_id = ?",
+    )
+    .bind(low_threshold)
+    .bind(pizzeria.0)
+    .bind(ingredient.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
