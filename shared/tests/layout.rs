@@ -171,10 +171,7 @@ fn the_platform_imports_no_domain() {
     assert!(platform.is_empty(), "platform imports {platform:?}");
     for (domain, uses) in &graph {
         if domain != "platform" && domain != "samples" {
-            assert!(
-                uses.contains("platform"),
-                "{domain} stands on the platform"
-            );
+            assert!(uses.contains("platform"), "{domain} stands on the platform");
         }
     }
 }

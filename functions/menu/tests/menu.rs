@@ -168,7 +168,7 @@ async fn lists_pizzerias_with_their_flags(pool: MySqlPool) {
         "pizzeria 1 is open around the clock"
     );
     assert_eq!(pizzerias[0]["opening_hours"].as_array().unwrap().len(), 7);
-    assert_eq!(pizzerias[0]["delivery"]["fee_cents"], 300);
+    assert_eq!(pizzerias[0]["delivery"]["delivery_fee_cents"], 300);
     assert_eq!(pizzerias[1]["accepting_orders"], false);
 }
 

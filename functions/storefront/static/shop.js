@@ -116,12 +116,12 @@ function update() {
   const fee = $('#delivery-fee');
   if (delivery && p?.delivery) {
     fee.hidden = false;
-    fee.textContent = `Livraison : ${euros(p.delivery.fee_cents ?? p.delivery.delivery_fee_cents)}, minimum de commande ${euros(p.delivery.min_order_cents)}.`;
+    fee.textContent = `Livraison : ${euros(p.delivery.delivery_fee_cents)}, minimum de commande ${euros(p.delivery.min_order_cents)}.`;
   } else fee.hidden = true;
   const count = form.lines().reduce((n, l) => n + l.quantity, 0);
   // What will be charged: the products and, for a delivery, its fee (once
   // the order exists, its own total, as the server priced it).
-  const fees = delivery && p?.delivery ? (p.delivery.fee_cents ?? 0) : 0;
+  const fees = delivery && p?.delivery ? (p.delivery.delivery_fee_cents ?? 0) : 0;
   const total = pending ? pending.order.total_cents : form.subtotal() + fees;
   place.disabled = count === 0 && !pending;
   place.textContent = pending ? `Payer ${euros(total)}` : count === 0 ? 'Commander' : `Commander (${euros(total)})`;

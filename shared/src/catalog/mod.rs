@@ -31,7 +31,7 @@ pub struct Address {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Delivery {
     pub radius_m: i32,
-    pub fee_cents: i64,
+    pub delivery_fee_cents: i64,
     pub min_order_cents: i64,
 }
 
@@ -160,7 +160,7 @@ fn pizzeria_from_row(row: PizzeriaRow, hours: Vec<OpeningPeriod>, now: DateTime<
         opens_on,
         delivery: Delivery {
             radius_m: radius,
-            fee_cents: fee,
+            delivery_fee_cents: fee,
             min_order_cents: min,
         },
         opening_hours: hours,

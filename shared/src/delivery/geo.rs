@@ -337,7 +337,7 @@ impl Zone {
             name: pizzeria.name.clone(),
             distance_m: metres(site, at),
             delivery_radius_m: pizzeria.delivery.radius_m,
-            delivery_fee: Money::from_cents(pizzeria.delivery.fee_cents),
+            delivery_fee: Money::from_cents(pizzeria.delivery.delivery_fee_cents),
             min_order: Money::from_cents(pizzeria.delivery.min_order_cents),
         }
     }

@@ -207,7 +207,7 @@ pub async fn price(
 
     let subtotal: Money = lines.iter().map(|l| l.total).sum();
     let delivery_fee = if delivery {
-        Money::from_cents(pizzeria.delivery.fee_cents)
+        Money::from_cents(pizzeria.delivery.delivery_fee_cents)
     } else {
         Money::ZERO
     };

@@ -672,7 +672,7 @@ describe('OC Pizza in a browser', () => {
     await fillContact(page, 'Nathan Roux');
     await page.getByLabel('E-mail (pour suivre la commande)').fill('nathan.roux@example.test');
     // The button's total is what will be charged: the pizzas and the delivery fee.
-    const fee = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data.pizzeria.delivery.fee_cents;
+    const fee = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data.pizzeria.delivery.delivery_fee_cents;
     assert.ok(fee > 0);
     const button = page.getByRole('button', { name: /^Commander/ });
     assert.equal(await button.innerText(), `Commander (${eur(2 * p.price_cents + fee)})`);
