@@ -103,3 +103,17 @@ echo
 cat "$REPORT_DIR/report.md"
 echo
 say "saved to $REPORT_DIR/report.md"
+
+# The latest figures in docs/performance.md are this report, written between
+# its markers; what they say around them is written by hand.
+python3 - "$REPORT_DIR/report.md" "$ROOT/docs/performance.md" <<'PY'
+import sys
+report, doc = open(sys.argv[1]).read().strip(), sys.argv[2]
+text = open(doc).read()
+start, end = "<!-- make bench: start -->", "<!-- make bench: end -->"
+if start in text and end in text:
+    head, rest = text.split(start, 1)
+    text = head + start + "\n" + report.replace("# OC Pizza benchmark", "Run", 1) + "\n" + end + rest.split(end, 1)[1]
+    open(doc, "w").write(text)
+PY
+say "docs/performance.md: its latest figures replaced by this run's"
