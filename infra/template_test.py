@@ -4,14 +4,14 @@
 Each function's Environment (Globals plus its own) must hold exactly what the
 function reads, no more and no less:
 - the `var::NAME` in its main.rs's `Config::load_or_exit(&[...])` (NAME is the
-  string of shared/src/config.rs's `pub mod var` constant),
+  string of shared/src/platform/config.rs's `pub mod var` constant),
 - the `std::env::var("NAME")` of its main.rs and lib.rs,
 - what shared code reads in every function (telemetry: ENV, LOG_FORMAT), and
   TRUST_VIEWER_ADDRESS=true exactly on the functions whose URL takes only
-  CloudFront's signed requests (AuthType AWS_IAM; shared/src/http.rs),
+  CloudFront's signed requests (AuthType AWS_IAM; shared/src/platform/http.rs),
 - the few names read another way, listed in READ_ELSEWHERE with where;
 and may hold the OPTIONAL ones (DATABASE_MAX_CONNECTIONS beside DATABASE_URL;
-on an HTTP function, the RATE_<NAME> of shared/src/rate_limit.rs's limits).
+on an HTTP function, the RATE_<NAME> of shared/src/platform/rate_limit.rs's limits).
 
 It also checks the template's hardening stays in place: every function has a
 concurrency ceiling, every DATABASE_URL verifies TLS, every AWS_IAM function
@@ -37,7 +37,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Read by shared code in every function (shared/src/telemetry.rs).
+# Read by shared code in every function (shared/src/platform/telemetry.rs).
 EVERY_FUNCTION = {"ENV", "LOG_FORMAT"}
 
 # Read by the code of one function, but not through load_or_exit or a
@@ -57,9 +57,9 @@ TRUST = "TRUST_VIEWER_ADDRESS"
 
 
 def rate_variables():
-    """`RATE_<NAME>` of every limit in shared/src/rate_limit.rs: optional
+    """`RATE_<NAME>` of every limit in shared/src/platform/rate_limit.rs: optional
     (each limit has a default), allowed on the functions that serve HTTP."""
-    text = (ROOT / "shared/src/rate_limit.rs").read_text()
+    text = (ROOT / "shared/src/platform/rate_limit.rs").read_text()
     names = re.findall(r'name: "([a-z0-9-]+)"', text)
     return {"RATE_" + n.upper().replace("-", "_") for n in names}
 
@@ -106,11 +106,11 @@ Dumper.add_representer(Tagged, _represent)
 
 
 def var_constants():
-    """shared/src/config.rs's `pub mod var`: constant name -> variable name."""
-    text = (ROOT / "shared/src/config.rs").read_text()
+    """shared/src/platform/config.rs's `pub mod var`: constant name -> variable name."""
+    text = (ROOT / "shared/src/platform/config.rs").read_text()
     block = re.search(r"pub mod var \{(.*?)\n\}", text, re.S)
     if not block:
-        sys.exit("template_test: no `pub mod var` in shared/src/config.rs")
+        sys.exit("template_test: no `pub mod var` in shared/src/platform/config.rs")
     return dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', block.group(1)))
 
 

@@ -14,13 +14,10 @@
 
 use crate::{allowed_in_group, field_error, invalid, State};
 use http::StatusCode;
-use ocpizza::catalog::products::{
-    self as catalog, FieldProblem, ProductChange, RecipeChange, RecipeLineChange, WriteError,
-};
+use ocpizza::catalog::products::{self as catalog, FieldProblem, ProductChange, WriteError};
 use ocpizza::identity::access::Action;
 use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
 use ocpizza::platform::ids::ProductId;
-use serde::Deserialize;
 use serde_json::json;
 
 pub use ocpizza::catalog::products::{Product, VAT_RATES_BP};
@@ -63,61 +60,6 @@ pub(crate) async fn one(
     edge::json(StatusCode::OK, &json!({ "product": product }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecipeLineIn {
-    pub ingredient_id: i64,
-    pub quantity: i64,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RecipeIn {
-    #[serde(default)]
-    pub lines: Vec<RecipeLineIn>,
-    #[serde(default)]
-    pub steps: Vec<String>,
-}
-
-/// A new product, or the fields to change (all optional then).
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ProductIn {
-    pub category_id: Option<i64>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price_cents: Option<i64>,
-    pub vat_rate_bp: Option<i32>,
-    pub active: Option<bool>,
-    pub position: Option<i32>,
-    pub recipe: Option<RecipeIn>,
-}
-
-impl From<ProductIn> for ProductChange {
-    fn from(body: ProductIn) -> Self {
-        ProductChange {
-            category_id: body.category_id,
-            name: body.name,
-            description: body.description,
-            price_cents: body.price_cents,
-            vat_rate_bp: body.vat_rate_bp,
-            active: body.active,
-            position: body.position,
-            recipe: body.recipe.map(|recipe| RecipeChange {
-                lines: recipe
-                    .lines
-                    .into_iter()
-                    .map(|line| RecipeLineChange {
-                        ingredient_id: line.ingredient_id,
-                        quantity: line.quantity,
-                    })
-                    .collect(),
-                steps: recipe.steps,
-            }),
-        }
-    }
-}
-
 /// The 422 for the rules a request breaks.
 fn problems(found: Vec<FieldProblem>) -> ApiError {
     invalid(
@@ -137,8 +79,7 @@ async fn checked_body(
     creating: bool,
     this: Option<ProductId>,
 ) -> Result<ProductChange, ApiError> {
-    let body: ProductIn = edge::parse_json(req)?;
-    let mut change = ProductChange::from(body);
+    let mut change: ProductChange = edge::parse_json(req)?;
     let found = catalog::check(&state.pool, &mut change, creating, this).await?;
     if found.is_empty() {
         Ok(change)

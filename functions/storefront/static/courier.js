@@ -32,7 +32,7 @@ function card(d) {
     el('h2', {}, `n° ${d.number} — ${STATE[d.status] || d.status}`),
     el('p', {}, `${a.line1 ?? ''}, ${a.postcode ?? ''} ${a.city ?? ''}`, ' ',
       a.map_url ? el('a', { href: a.map_url, target: '_blank', rel: 'noopener' }, 'Ouvrir le plan') : null),
-    el('p', {}, d.customer_name, ' — ', el('a', { href: `tel:${d.customer_phone}` }, phoneFr(d.customer_phone))),
+    el('p', {}, d.contact.name, ' — ', el('a', { href: `tel:${d.contact.phone}` }, phoneFr(d.contact.phone))),
     el('p', { class: 'muted' },
       d.distance_m ? `${(d.distance_m / 1000).toFixed(1).replace('.', ',')} km` : '',
       d.eta && d.status !== 'delivered' ? ` — arrivée prévue ${time(d.eta)}` : ''),

@@ -51,7 +51,7 @@ function render() {
   el('header', {},
     el('span', { class: 'number' }, `n° ${t.number}`),
     el('span', { class: 'age', dataset: { age: t.age_seconds } }, duration(t.age_seconds))),
-  el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ', t.customer_name || '',
+  el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ', t.contact?.name || '',
     t.status === 'preparing' ? el('span', { class: 'badge warn' }, ' En préparation') : null),
   t.lines.map((l) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe))),
   t.status === 'waiting'

@@ -12,7 +12,7 @@
 use super::recipe::{self, Recipe};
 use crate::platform::db;
 use crate::platform::ids::{IngredientId, PizzeriaId, ProductId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -183,21 +183,27 @@ pub async fn known_ingredients(
 }
 
 /// One line of a recipe as given: an ingredient id not checked yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecipeLineChange {
     pub ingredient_id: i64,
     pub quantity: i64,
 }
 
 /// A whole recipe as given, to replace the product's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecipeChange {
+    #[serde(default)]
     pub lines: Vec<RecipeLineChange>,
+    #[serde(default)]
     pub steps: Vec<String>,
 }
 
-/// A new product, or the fields to change (all optional then).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A new product, or the fields to change (all optional then), as the
+/// request's JSON gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProductChange {
     pub category_id: Option<i64>,
     pub name: Option<String>,

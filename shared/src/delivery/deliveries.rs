@@ -9,6 +9,7 @@ use super::assign::delivery_distance_m;
 use super::geo::Coordinates;
 use super::DeliveryStatus;
 use crate::order::lifecycle::{self, OrderHead};
+use crate::order::view::StaffContact;
 use crate::order::PaymentMethod;
 use crate::platform::clock::utc;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
@@ -38,8 +39,7 @@ pub struct DeliveryView {
     pub status: DeliveryStatus,
     pub courier_id: Option<UserId>,
     pub address: Option<DeliveryAddress>,
-    pub customer_name: String,
-    pub customer_phone: String,
+    pub contact: StaffContact,
     pub payment_method: String,
     pub total_cents: i64,
     pub distance_m: Option<i32>,
@@ -121,8 +121,10 @@ impl From<DeliveryRow> for DeliveryView {
             status: r.status,
             courier_id: r.courier_id.map(UserId),
             address,
-            customer_name: r.contact_name,
-            customer_phone: r.contact_phone,
+            contact: StaffContact {
+                name: r.contact_name,
+                phone: r.contact_phone,
+            },
             payment_method: r.payment_method,
             total_cents: r.total_cents,
             distance_m: r.distance_m,

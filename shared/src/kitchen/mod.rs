@@ -10,6 +10,7 @@
 //! write so a ticket can never go back.
 
 use crate::catalog::recipe::{self, RecipeCard};
+use crate::order::view::StaffContact;
 use crate::order::Fulfilment;
 use crate::platform::clock::utc;
 use crate::platform::ids::{OrderId, PizzeriaId, ProductId};
@@ -78,7 +79,7 @@ pub struct Ticket {
     pub pizzeria_id: PizzeriaId,
     pub status: TicketStatus,
     pub fulfilment: Fulfilment,
-    pub customer_name: String,
+    pub contact: StaffContact,
     pub received_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub ready_at: Option<DateTime<Utc>>,
@@ -95,6 +96,7 @@ struct TicketRow {
     status: TicketStatus,
     fulfilment: Fulfilment,
     contact_name: String,
+    contact_phone: String,
     received_at: NaiveDateTime,
     started_at: Option<NaiveDateTime>,
     ready_at: Option<NaiveDateTime>,
@@ -103,7 +105,7 @@ struct TicketRow {
 }
 
 const TICKET_COLUMNS: &str = "t.order_id, o.number, t.pizzeria_id, t.status, o.fulfilment, \
-     o.contact_name, t.received_at, t.started_at, t.ready_at, o.updated_at";
+     o.contact_name, o.contact_phone, t.received_at, t.started_at, t.ready_at, o.updated_at";
 
 /// `order.placed`: a `waiting` ticket (or a withdrawn one back), only while
 /// the order is still placed — a cancellation that overtook the message
@@ -289,7 +291,10 @@ async fn tickets_of(
                 pizzeria_id: PizzeriaId(r.pizzeria_id),
                 status: r.status,
                 fulfilment: r.fulfilment,
-                customer_name: r.contact_name,
+                contact: StaffContact {
+                    name: r.contact_name,
+                    phone: r.contact_phone,
+                },
                 age_seconds: (now - received_at).num_seconds().max(0),
                 received_at,
                 started_at: r.started_at.map(utc),

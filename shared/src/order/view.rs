@@ -45,6 +45,14 @@ pub struct ContactView {
     pub email: Option<String>,
 }
 
+/// Who to ask for, as the kitchen and the couriers see an order: the
+/// contact's name and phone (E.164), not their e-mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffContact {
+    pub name: String,
+    pub phone: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentView {
     pub method: String,
