@@ -25,7 +25,6 @@ function show(tab) {
   history.replaceState(null, '', `${location.pathname}${location.search}#${tab}`);
   loaders[tab]();
 }
-for (const t of TABS) $(`#tab-${t}`).addEventListener('click', () => show(t));
 
 // ---- stock ----------------------------------------------------------------
 
@@ -249,4 +248,12 @@ function niceStep(raw) {
   return 10 * power;
 }
 
+// The tabs are enabled (disabled in the HTML) only once the whole module has
+// run: a click during the admin's wait for the pizzerias' list (a top-level
+// await) would otherwise reach a loader whose helpers are not defined yet.
+for (const t of TABS) {
+  const tab = $(`#tab-${t}`);
+  tab.addEventListener('click', () => show(t));
+  tab.disabled = false;
+}
 if (me) show(TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'stock');
