@@ -84,39 +84,39 @@ pub async fn create(
     let mut attempt = 0;
     let (id, number) = loop {
         let number = order_number();
-        let inserted = sqlx::query(
+        let inserted = sqlx::query!(
             "INSERT INTO orders (number, pizzeria_id, customer_id, channel, fulfilment, payment_method, status, \
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
                 reservation_expires_at, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            number,
+            new.pizzeria_id.0,
+            new.customer_id.map(|c| c.0),
+            new.channel,
+            new.fulfilment,
+            new.payment_method,
+            status,
+            priced.subtotal.cents(),
+            priced.vat.cents(),
+            priced.delivery_fee.cents(),
+            priced.total.cents(),
+            address.map(|a| a.line1),
+            address.map(|a| a.postcode),
+            address.map(|a| a.city),
+            address.map(|a| a.latitude),
+            address.map(|a| a.longitude),
+            address.map(|a| a.distance_m),
+            new.contact.name,
+            new.contact.phone,
+            new.contact.email,
+            token,
+            new.idempotency_key,
+            expires_at.map(|t| t.naive_utc()),
+            new.now.naive_utc(),
+            new.now.naive_utc(),
         )
-        .bind(&number)
-        .bind(new.pizzeria_id.0)
-        .bind(new.customer_id.map(|c| c.0))
-        .bind(new.channel)
-        .bind(new.fulfilment)
-        .bind(new.payment_method)
-        .bind(status)
-        .bind(priced.subtotal.cents())
-        .bind(priced.vat.cents())
-        .bind(priced.delivery_fee.cents())
-        .bind(priced.total.cents())
-        .bind(address.map(|a| a.line1))
-        .bind(address.map(|a| a.postcode))
-        .bind(address.map(|a| a.city))
-        .bind(address.map(|a| a.latitude))
-        .bind(address.map(|a| a.longitude))
-        .bind(address.map(|a| a.distance_m))
-        .bind(new.contact.name)
-        .bind(new.contact.phone)
-        .bind(new.contact.email)
-        .bind(&token)
-        .bind(new.idempotency_key)
-        .bind(expires_at.map(|t| t.naive_utc()))
-        .bind(new.now.naive_utc())
-        .bind(new.now.naive_utc())
         .execute(&mut **tx)
         .await;
         match inserted {
@@ -172,10 +172,12 @@ pub async fn abandon(
             .await?;
         }
     }
-    sqlx::query("UPDATE orders SET idempotency_key = NULL WHERE id = ?")
-        .bind(id.0)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE orders SET idempotency_key = NULL WHERE id = ?",
+        id.0
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

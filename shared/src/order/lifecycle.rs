@@ -79,61 +79,38 @@ pub enum ChangeError {
     Database(#[from] sqlx::Error),
 }
 
-#[derive(sqlx::FromRow)]
-struct HeadRow {
-    id: i64,
-    pizzeria_id: i64,
-    customer_id: Option<i64>,
-    status: OrderStatus,
-    fulfilment: Fulfilment,
-    payment_method: PaymentMethod,
-    channel: Channel,
-    total_cents: i64,
-    tracking_token: String,
-}
-
-impl From<HeadRow> for OrderHead {
-    fn from(row: HeadRow) -> Self {
-        OrderHead {
-            id: OrderId(row.id),
-            pizzeria_id: PizzeriaId(row.pizzeria_id),
-            customer_id: row.customer_id.map(UserId),
-            status: row.status,
-            fulfilment: row.fulfilment,
-            payment_method: row.payment_method,
-            channel: row.channel,
-            total_cents: row.total_cents,
-            tracking_token: row.tracking_token,
-        }
-    }
-}
-
-const HEAD_COLUMNS: &str = "id, pizzeria_id, customer_id, status, fulfilment, payment_method, \
-     channel, total_cents, tracking_token";
-
 /// Reads an order and locks its row until the transaction ends: concurrent
 /// changes to one order (webhook and sweep, cancel and kitchen start) queue up.
 pub async fn lock(
     tx: &mut Transaction<'_, MySql>,
     id: OrderId,
 ) -> Result<Option<OrderHead>, sqlx::Error> {
-    let row: Option<HeadRow> = sqlx::query_as(&format!(
-        "SELECT {HEAD_COLUMNS} FROM orders WHERE id = ? FOR UPDATE"
-    ))
-    .bind(id.0)
+    sqlx::query_as!(
+        OrderHead,
+        "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
+            customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
+            fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
+            channel AS `channel: Channel`, total_cents, tracking_token \
+         FROM orders WHERE id = ? FOR UPDATE",
+        id.0
+    )
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(OrderHead::from))
+    .await
 }
 
 /// Reads an order without locking.
 pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sqlx::Error> {
-    let row: Option<HeadRow> =
-        sqlx::query_as(&format!("SELECT {HEAD_COLUMNS} FROM orders WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(OrderHead::from))
+    sqlx::query_as!(
+        OrderHead,
+        "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
+            customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
+            fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
+            channel AS `channel: Channel`, total_cents, tracking_token \
+         FROM orders WHERE id = ?",
+        id.0
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// Writes an order's lines with their price snapshots, numbered from 1.
@@ -142,6 +119,7 @@ pub async fn insert_lines(
     order: OrderId,
     lines: &[crate::order::pricing::PricedLine],
 ) -> Result<(), sqlx::Error> {
+    // One multi-row INSERT whose number of rows is the cart's: built at run time.
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
     );
@@ -167,20 +145,19 @@ pub async fn replace_lines(
     order: &mut OrderHead,
     priced: &crate::order::pricing::Priced,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
-        .bind(order.id.0)
+    sqlx::query!("DELETE FROM order_lines WHERE order_id = ?", order.id.0)
         .execute(&mut **tx)
         .await?;
     insert_lines(tx, order.id, &priced.lines).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE orders SET subtotal_cents = ?, vat_cents = ?, delivery_fee_cents = ?, total_cents = ?, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+        priced.subtotal.cents(),
+        priced.vat.cents(),
+        priced.delivery_fee.cents(),
+        priced.total.cents(),
+        order.id.0,
     )
-    .bind(priced.subtotal.cents())
-    .bind(priced.vat.cents())
-    .bind(priced.delivery_fee.cents())
-    .bind(priced.total.cents())
-    .bind(order.id.0)
     .execute(&mut **tx)
     .await?;
     order.total_cents = priced.total.cents();
@@ -195,15 +172,15 @@ pub async fn record_history(
     by: &By,
     note: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO order_status_history (order_id, status, at, by_user_id, by_label, note) \
          VALUES (?, ?, UTC_TIMESTAMP(6), ?, ?, ?)",
+        order.0,
+        status.as_str(),
+        by.user_id.map(|u| u.0),
+        by.label,
+        note,
     )
-    .bind(order.0)
-    .bind(status.as_str())
-    .bind(by.user_id.map(|u| u.0))
-    .bind(&by.label)
-    .bind(note)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -228,13 +205,13 @@ pub async fn change_status(
             return Err(ChangeError::Unpaid { due_cents: due });
         }
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE orders SET status = ?, reservation_expires_at = CASE WHEN ? = 'pending_payment' THEN reservation_expires_at END, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+        to.as_str(),
+        to.as_str(),
+        order.id.0,
     )
-    .bind(to.as_str())
-    .bind(to.as_str())
-    .bind(order.id.0)
     .execute(&mut **tx)
     .await?;
     let events = enter(tx, order, Some(from), to, by, note).await?;
