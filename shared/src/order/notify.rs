@@ -16,11 +16,10 @@
 //! never in `notifications`, and never in a log line.
 
 use crate::order::{Fulfilment, OrderStatus};
-use crate::platform::clock::utc;
 use crate::platform::config::Config;
 use crate::platform::ids::OrderId;
 use crate::platform::money::Money;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -133,44 +132,43 @@ pub async fn record(
     if status == OrderStatus::PendingPayment {
         return Ok(());
     }
-    let row: Option<(String, Option<String>, String, String, i64, String)> = sqlx::query_as(
-        "SELECT o.number, o.contact_email, o.contact_name, o.fulfilment, o.total_cents, p.name \
+    let row = sqlx::query!(
+        "SELECT o.number, o.contact_email, o.contact_name, o.fulfilment AS `fulfilment: Fulfilment`, \
+            o.total_cents, p.name \
          FROM orders o JOIN pizzerias p ON p.id = o.pizzeria_id WHERE o.id = ?",
+        order.0
     )
-    .bind(order.0)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((number, email, contact_name, fulfilment, total, pizzeria)) = row else {
+    let Some(row) = row else {
         return Ok(());
     };
-    let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
+    let Some(email) = row.contact_email.filter(|e| !e.trim().is_empty()) else {
         return Ok(());
     };
     let facts = OrderFacts {
-        number,
-        contact_name,
-        pizzeria,
-        fulfilment: fulfilment
-            .parse()
-            .map_err(|e: String| sqlx::Error::Decode(e.into()))?,
-        total: Money::from_cents(total),
+        number: row.number,
+        contact_name: row.contact_name,
+        pizzeria: row.name,
+        fulfilment: row.fulfilment,
+        total: Money::from_cents(row.total_cents),
     };
     let Some((subject, body)) = message(status, &facts) else {
         return Ok(());
     };
     // Portable INSERT IGNORE: a duplicate of (order, kind, channel) is a no-op,
     // while any other error still fails the transaction.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO notifications (order_id, kind, channel, recipient, subject, body, status, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, 'pending', UTC_TIMESTAMP(6)) \
          ON DUPLICATE KEY UPDATE id = id",
+        order.0,
+        status.as_str(),
+        EMAIL,
+        email.trim(),
+        subject,
+        body,
     )
-    .bind(order.0)
-    .bind(status.as_str())
-    .bind(EMAIL)
-    .bind(email.trim())
-    .bind(&subject)
-    .bind(&body)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -194,33 +192,15 @@ pub async fn for_order(
     pool: &MySqlPool,
     order: OrderId,
 ) -> Result<Vec<NotificationView>, sqlx::Error> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    )> = sqlx::query_as(
-        "SELECT kind, channel, status, subject, created_at, sent_at \
-             FROM notifications WHERE order_id = ? ORDER BY id",
+    sqlx::query_as!(
+        NotificationView,
+        "SELECT kind, channel, status, subject, created_at AS `created_at: DateTime<Utc>`, \
+            sent_at AS `sent_at: DateTime<Utc>` \
+         FROM notifications WHERE order_id = ? ORDER BY id",
+        order.0
     )
-    .bind(order.0)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(kind, channel, status, subject, created_at, sent_at)| NotificationView {
-                kind,
-                channel,
-                status,
-                subject,
-                created_at: utc(created_at),
-                sent_at: sent_at.map(utc),
-            },
-        )
-        .collect())
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -379,33 +359,31 @@ pub async fn send_pending(
 ) -> Result<SendReport, sqlx::Error> {
     let lease_seconds = u64::from(limit) * SEND_TIMEOUT.as_secs() + 60;
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, i64, String, String, String, String, i32)> = sqlx::query_as(
-        "SELECT id, order_id, kind, recipient, subject, body, attempts FROM notifications \
+    let mut claimed: Vec<Claimed> = sqlx::query!(
+        "SELECT id, order_id AS `order_id: OrderId`, kind, recipient, subject, body, attempts FROM notifications \
          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6)) \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+        limit
     )
-    .bind(limit)
     .fetch_all(&mut *tx)
-    .await?;
-    let mut claimed: Vec<Claimed> = rows
-        .into_iter()
-        .map(
-            |(id, order_id, kind, recipient, subject, body, attempts)| Claimed {
-                id,
-                order_id: OrderId(order_id),
-                tracking_token: String::new(),
-                kind,
-                recipient,
-                subject,
-                body,
-                attempts,
-            },
-        )
-        .collect();
+    .await?
+    .into_iter()
+    .map(|row| Claimed {
+        id: row.id,
+        order_id: row.order_id,
+        tracking_token: String::new(),
+        kind: row.kind,
+        recipient: row.recipient,
+        subject: row.subject,
+        body: row.body,
+        attempts: row.attempts,
+    })
+    .collect();
     if claimed.is_empty() {
         tx.commit().await?;
         return Ok(SendReport::default());
     }
+    // `IN` over the rows just claimed, as many as were due: built at run time.
     let mut lease = sqlx::QueryBuilder::<MySql>::new(
         "UPDATE notifications SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ",
     );
@@ -421,7 +399,7 @@ pub async fn send_pending(
 
     // The orders' tracking tokens, read apart from the claim: a locking read
     // joined to `orders` would lock (or, with SKIP LOCKED, skip) orders that
-    // are changing meanwhile.
+    // are changing meanwhile. `IN` over the claimed rows' orders: built at run time.
     let mut tokens =
         sqlx::QueryBuilder::<MySql>::new("SELECT id, tracking_token FROM orders WHERE id IN (");
     let mut ids = tokens.separated(", ");
@@ -444,12 +422,12 @@ pub async fn send_pending(
         let attempts = n.attempts + 1;
         match mailer.send(n).await {
             Ok(()) => {
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE notifications SET status = 'sent', sent_at = UTC_TIMESTAMP(6), attempts = ?, \
                      next_attempt_at = NULL, last_error = NULL WHERE id = ?",
+                    attempts,
+                    n.id,
                 )
-                .bind(attempts)
-                .bind(n.id)
                 .execute(pool)
                 .await?;
                 report.sent += 1;
@@ -460,15 +438,15 @@ pub async fn send_pending(
                     SendError::Permanent(e) => (e, true),
                 };
                 tracing::warn!(notification_id = n.id, attempts, give_up, error = %error, "e-mail not sent");
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE notifications SET status = ?, attempts = ?, last_error = ?, \
                      next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND WHERE id = ?",
+                    if give_up { "failed" } else { "pending" },
+                    attempts,
+                    error,
+                    retry_delay_seconds(attempts),
+                    n.id,
                 )
-                .bind(if give_up { "failed" } else { "pending" })
-                .bind(attempts)
-                .bind(&error)
-                .bind(retry_delay_seconds(attempts))
-                .bind(n.id)
                 .execute(pool)
                 .await?;
                 if give_up {
