@@ -4,9 +4,8 @@
 use crate::order::money_rule;
 use crate::order::notify::{self, NotificationView};
 use crate::order::OrderStatus;
-use crate::platform::clock::utc;
 use crate::platform::ids::{OrderId, PizzeriaId};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
@@ -94,7 +93,6 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     id: i64,
     number: String,
@@ -117,44 +115,50 @@ struct OrderRow {
     contact_phone: String,
     contact_email: Option<String>,
     tracking_token: String,
-    reservation_expires_at: Option<NaiveDateTime>,
-    created_at: NaiveDateTime,
+    reservation_expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
 }
 
 /// The whole order as its customer sees it. Five small indexed queries.
 pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sqlx::Error> {
-    let row: Option<OrderRow> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        OrderRow,
         "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, \
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
-                contact_name, contact_phone, contact_email, tracking_token, reservation_expires_at, created_at \
+                contact_name, contact_phone, contact_email, tracking_token, \
+                reservation_expires_at AS `reservation_expires_at: DateTime<Utc>`, \
+                created_at AS `created_at: DateTime<Utc>` \
          FROM orders WHERE id = ?",
+        id.0
     )
-    .bind(id.0)
     .fetch_optional(pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let id = r.id;
-    let lines: Vec<(i64, String, i64, i32, i32, i64)> = sqlx::query_as(
+    let lines = sqlx::query!(
         "SELECT product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents \
          FROM order_lines WHERE order_id = ? ORDER BY line_no",
+        id
     )
-    .bind(id)
     .fetch_all(pool)
     .await?;
-    let history: Vec<(String, NaiveDateTime, String, Option<String>)> = sqlx::query_as(
-        "SELECT status, at, by_label, note FROM order_status_history WHERE order_id = ? ORDER BY id",
+    let history = sqlx::query_as!(
+        HistoryView,
+        "SELECT status, at AS `at: DateTime<Utc>`, by_label AS `by`, note \
+         FROM order_status_history WHERE order_id = ? ORDER BY id",
+        id
     )
-    .bind(id)
     .fetch_all(pool)
     .await?;
     let paid = money_rule::paid(pool, OrderId(id)).await?;
     let (paid, refunded) = (paid.charged, paid.refunded);
-    let (eta,): (Option<NaiveDateTime>,) =
-        sqlx::query_as("SELECT (SELECT eta FROM deliveries WHERE order_id = ?)")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
+    let eta = sqlx::query_scalar!(
+        "SELECT (SELECT eta FROM deliveries WHERE order_id = ?) AS `eta?: DateTime<Utc>`",
+        id
+    )
+    .fetch_one(pool)
+    .await?;
     let notifications = notify::for_order(pool, OrderId(id)).await?;
 
     let total = r.total_cents;
@@ -198,18 +202,14 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
         total_cents: total,
         lines: lines
             .into_iter()
-            .map(
-                |(product_id, name, unit_price_cents, vat_rate_bp, quantity, line_total_cents)| {
-                    LineView {
-                        product_id,
-                        name,
-                        unit_price_cents,
-                        vat_rate_bp,
-                        quantity: i64::from(quantity),
-                        line_total_cents,
-                    }
-                },
-            )
+            .map(|line| LineView {
+                product_id: line.product_id,
+                name: line.product_name,
+                unit_price_cents: line.unit_price_cents,
+                vat_rate_bp: line.vat_rate_bp,
+                quantity: i64::from(line.quantity),
+                line_total_cents: line.line_total_cents,
+            })
             .collect(),
         address: match (r.address_line1, r.address_postcode, r.address_city) {
             (Some(line1), Some(postcode), Some(city)) => Some(AddressView {
@@ -228,19 +228,11 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
             email: r.contact_email,
         },
         tracking_token: r.tracking_token,
-        history: history
-            .into_iter()
-            .map(|(status, at, by, note)| HistoryView {
-                status,
-                at: utc(at),
-                by,
-                note,
-            })
-            .collect(),
+        history,
         notifications,
-        eta: eta.map(utc),
-        reservation_expires_at: r.reservation_expires_at.map(utc),
-        created_at: utc(r.created_at),
+        eta,
+        reservation_expires_at: r.reservation_expires_at,
+        created_at: r.created_at,
     }))
 }
 
