@@ -5,7 +5,7 @@
 use crate::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
 use chrono::NaiveDateTime;
-use sqlx::{MySql, MySqlPool, QueryBuilder};
+use sqlx::MySqlPool;
 
 /// Whose orders.
 #[derive(Debug, Clone)]
@@ -43,30 +43,48 @@ pub async fn list(
     scope: &Scope,
     status: Option<OrderStatus>,
 ) -> Result<Vec<OrderSummary>, sqlx::Error> {
-    let mut sql = QueryBuilder::<MySql>::new(
-        "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, total_cents, \
-         contact_name, contact_phone, created_at FROM orders WHERE ",
-    );
-    match scope {
-        Scope::Customer(user) => {
-            sql.push("customer_id = ").push_bind(user.0);
+    // One static statement per scope, with or without the status: each is
+    // checked at compile time and keeps its own index.
+    macro_rules! select {
+        ($filter:tt $(, $arg:expr)*) => {
+            sqlx::query_as!(
+                OrderSummary,
+                "SELECT id AS `id: OrderId`, number, status AS `status: OrderStatus`, \
+                    pizzeria_id AS `pizzeria_id: PizzeriaId`, channel AS `channel: Channel`, \
+                    fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
+                    total_cents, contact_name, contact_phone, created_at FROM orders WHERE "
+                    + $filter
+                    + " ORDER BY id DESC LIMIT ?",
+                $($arg,)*
+                LIMIT
+            )
+            .fetch_all(pool)
+            .await
+        };
+    }
+    match (scope, status) {
+        (Scope::Customer(user), None) => select!("customer_id = ?", user.0),
+        (Scope::Customer(user), Some(status)) => {
+            select!("customer_id = ? AND status = ?", user.0, status)
         }
-        Scope::PizzeriaToday(pizzeria) => {
-            sql.push("pizzeria_id = ")
-                .push_bind(pizzeria.0)
-                .push(" AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
-        }
+        (Scope::PizzeriaToday(pizzeria), None) => select!(
+            "pizzeria_id = ? AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
+            pizzeria.0
+        ),
+        (Scope::PizzeriaToday(pizzeria), Some(status)) => select!(
+            "pizzeria_id = ? AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 DAY AND status = ?",
+            pizzeria.0,
+            status
+        ),
         // Through ix_orders_phone: checkout stores the number in E.164.
-        Scope::PizzeriaByPhone(pizzeria, e164) => {
-            sql.push("pizzeria_id = ")
-                .push_bind(pizzeria.0)
-                .push(" AND contact_phone = ")
-                .push_bind(e164.clone());
+        (Scope::PizzeriaByPhone(pizzeria, e164), None) => {
+            select!("pizzeria_id = ? AND contact_phone = ?", pizzeria.0, e164)
         }
+        (Scope::PizzeriaByPhone(pizzeria, e164), Some(status)) => select!(
+            "pizzeria_id = ? AND contact_phone = ? AND status = ?",
+            pizzeria.0,
+            e164,
+            status
+        ),
     }
-    if let Some(status) = status {
-        sql.push(" AND status = ").push_bind(status);
-    }
-    sql.push(" ORDER BY id DESC LIMIT ").push_bind(LIMIT);
-    sql.build_query_as().fetch_all(pool).await
 }
