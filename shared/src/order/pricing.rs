@@ -154,6 +154,7 @@ pub async fn price(
     cart_lines: &[(ProductId, i64)],
     delivery: bool,
 ) -> Result<Priced, PricingError> {
+    // `IN` over the cart's products, as many as it has: built at run time.
     let placeholders = vec!["?"; cart_lines.len()].join(",");
     let sql = format!(
         "SELECT p.id, p.name, p.price_cents, p.vat_rate_bp, p.active, COUNT(me.product_id) \
