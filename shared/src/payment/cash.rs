@@ -15,13 +15,13 @@ pub async fn record_at_door(
     delivery_id: i64,
     amount_cents: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
          VALUES (?, 'cash', 'charge', ?, ?, 'succeeded', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        order.0,
+        format!("delivery-{delivery_id}"),
+        amount_cents,
     )
-    .bind(order.0)
-    .bind(format!("delivery-{delivery_id}"))
-    .bind(amount_cents)
     .execute(&mut **tx)
     .await?;
     Ok(())

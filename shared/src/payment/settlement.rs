@@ -84,21 +84,26 @@ pub async fn record_intent(
     } else {
         intent.currency.as_str()
     };
-    sqlx::query(
+    // The update binds the inserted values again: `VALUES(col)` is deprecated on
+    // MySQL 8 and its replacement (a row alias) is unknown to MariaDB.
+    sqlx::query!(
         "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, requested_cents, status, created_at, updated_at) \
          VALUES (?, 'stripe', 'charge', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
          ON DUPLICATE KEY UPDATE \
-            amount_cents = IF(status = 'succeeded', amount_cents, VALUES(amount_cents)), \
-            currency = IF(status = 'succeeded', currency, VALUES(currency)), \
-            status = IF(status = 'succeeded', status, VALUES(status)), \
+            amount_cents = IF(status = 'succeeded', amount_cents, ?), \
+            currency = IF(status = 'succeeded', currency, ?), \
+            status = IF(status = 'succeeded', status, ?), \
             updated_at = UTC_TIMESTAMP(6)",
+        order.0,
+        intent.id,
+        amount.cents(),
+        currency,
+        intent.amount.cents(),
+        intent.status.as_str(),
+        amount.cents(),
+        currency,
+        intent.status.as_str(),
     )
-    .bind(order.0)
-    .bind(&intent.id)
-    .bind(amount.cents())
-    .bind(currency)
-    .bind(intent.amount.cents())
-    .bind(intent.status.as_str())
     .execute(db)
     .await?;
     Ok(())
@@ -110,23 +115,25 @@ pub async fn order_of(
     pool: &MySqlPool,
     intent: &PaymentIntent,
 ) -> Result<Option<OrderId>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT order_id FROM payments WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+    let row = sqlx::query_scalar!(
+        "SELECT order_id AS `order_id: OrderId` FROM payments \
+         WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+        intent.id
     )
-    .bind(&intent.id)
     .fetch_optional(pool)
     .await?;
-    if let Some((id,)) = row {
-        return Ok(Some(OrderId(id)));
+    if row.is_some() {
+        return Ok(row);
     }
     let Some(claimed) = intent.order_id else {
         return Ok(None);
     };
-    let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM orders WHERE id = ?")
-        .bind(claimed.0)
-        .fetch_optional(pool)
-        .await?;
-    Ok(exists.map(|(id,)| OrderId(id)))
+    sqlx::query_scalar!(
+        "SELECT id AS `id: OrderId` FROM orders WHERE id = ?",
+        claimed.0
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// Applies a PaymentIntent's state to a locked order, in the caller's
@@ -144,13 +151,14 @@ pub async fn apply_intent(
     intent: &PaymentIntent,
     by: &By,
 ) -> Result<(Outcome, Vec<Envelope>), ChangeError> {
-    let recorded: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+    let recorded: Option<(i64, Option<i64>, i64)> = sqlx::query!(
         "SELECT order_id, requested_cents, amount_cents FROM payments \
          WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge' FOR UPDATE",
+        intent.id
     )
-    .bind(&intent.id)
     .fetch_optional(&mut **tx)
-    .await?;
+    .await?
+    .map(|row| (row.order_id, row.requested_cents, row.amount_cents));
     if intent.status == PaymentIntentStatus::Succeeded {
         let anomaly = match recorded {
             None => Some(Anomaly::UnknownIntent),
@@ -211,29 +219,29 @@ async fn reject(
     record_intent(&mut **tx, order, intent).await?;
     // A charge recorded for another order stays that order's; the money is
     // still given back from there.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE payments SET anomaly = ?, currency = ?, amount_cents = ?, status = 'succeeded' \
          WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+        anomaly.as_str(),
+        if intent.currency.is_empty() {
+            "?"
+        } else {
+            intent.currency.as_str()
+        },
+        intent.amount_received.cents(),
+        intent.id,
     )
-    .bind(anomaly.as_str())
-    .bind(if intent.currency.is_empty() {
-        "?"
-    } else {
-        intent.currency.as_str()
-    })
-    .bind(intent.amount_received.cents())
-    .bind(&intent.id)
     .execute(&mut **tx)
     .await?;
-    let owner: (i64,) = sqlx::query_as(
-        "SELECT order_id FROM payments WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+    let owner = sqlx::query_scalar!(
+        "SELECT order_id AS `order_id: OrderId` FROM payments \
+         WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'charge'",
+        intent.id
     )
-    .bind(&intent.id)
     .fetch_one(&mut **tx)
     .await?;
     let refunded =
-        money_rule::refund_whole_charge(tx, OrderId(owner.0), &intent.id, "rejected-payment")
-            .await?;
+        money_rule::refund_whole_charge(tx, owner, &intent.id, "rejected-payment").await?;
     tracing::error!(
         %order,
         payment_intent = %intent.id,
@@ -299,11 +307,11 @@ pub async fn settle(
                 Some("total raised: waiting for the difference"),
             )
             .await?;
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE orders SET reservation_expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MINUTE WHERE id = ?",
+                DIFFERENCE_WINDOW_MINUTES,
+                order.id.0,
             )
-            .bind(DIFFERENCE_WINDOW_MINUTES)
-            .bind(order.id.0)
             .execute(&mut **tx)
             .await?;
         }
@@ -321,26 +329,31 @@ pub async fn latest_intent(
     db: impl sqlx::Executor<'_, Database = MySql>,
     order: OrderId,
 ) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT provider_ref FROM payments WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
+    sqlx::query_scalar!(
+        "SELECT provider_ref AS `provider_ref!` FROM payments \
+         WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' ORDER BY id DESC LIMIT 1",
+        order.0
     )
-    .bind(order.0)
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(|(id,)| id))
+    .await
 }
 
 /// The order's PaymentIntents not paid (nor cancelled) yet, newest first,
 /// with the amount each asks for.
 async fn open_intents(pool: &MySqlPool, order: OrderId) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT provider_ref, COALESCE(requested_cents, amount_cents) FROM payments \
+    let rows = sqlx::query!(
+        "SELECT provider_ref AS `provider_ref!`, COALESCE(requested_cents, amount_cents) AS `asks!: i64` \
+         FROM payments \
          WHERE order_id = ? AND provider = 'stripe' AND kind = 'charge' \
          AND status NOT IN ('succeeded', 'canceled') ORDER BY id DESC",
+        order.0
     )
-    .bind(order.0)
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.provider_ref, row.asks))
+        .collect())
 }
 
 /// Cancels at Stripe every PaymentIntent of the order not paid yet (after a
@@ -394,13 +407,15 @@ pub async fn intent_for_balance(
         }
     }
     cancel_open_intents(pool, stripe, order).await?;
-    let (charges, number): (i64, String) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM payments WHERE order_id = o.id AND kind = 'charge'), number \
+    let row = sqlx::query!(
+        "SELECT (SELECT COUNT(*) FROM payments WHERE order_id = o.id AND kind = 'charge') AS `charges!: i64`, \
+            number \
          FROM orders o WHERE id = ?",
+        order.0
     )
-    .bind(order.0)
     .fetch_one(pool)
     .await?;
+    let (charges, number) = (row.charges, row.number);
     let intent = stripe
         .create_payment_intent(&NewPaymentIntent {
             amount: Money::from_cents(due),
@@ -456,18 +471,18 @@ pub async fn expire_unpaid(
     stripe: &Stripe,
     limit: u32,
 ) -> Result<(usize, Vec<Envelope>), ReconcileError> {
-    let due: Vec<(i64,)> = sqlx::query_as(
-        "SELECT id FROM orders WHERE status = 'pending_payment' AND reservation_expires_at < UTC_TIMESTAMP(6) \
+    let due = sqlx::query_scalar!(
+        "SELECT id AS `id: OrderId` FROM orders \
+         WHERE status = 'pending_payment' AND reservation_expires_at < UTC_TIMESTAMP(6) \
          ORDER BY reservation_expires_at LIMIT ?",
+        limit
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?;
     let by = By::system("sweep");
     let mut cancelled = 0;
     let mut events = Vec::new();
-    for (id,) in due {
-        let order_id = OrderId(id);
+    for order_id in due {
         // Cancel at Stripe first, so the customer cannot pay an order we drop;
         // if one was paid meanwhile, Stripe refuses and we apply it instead.
         let mut reports = Vec::new();
@@ -552,14 +567,14 @@ pub async fn collect_at_counter(
     if due == 0 {
         return Ok(0);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, status, created_at, updated_at) \
          VALUES (?, ?, 'charge', ?, ?, 'succeeded', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        order.id.0,
+        how.provider(),
+        format!("counter-{}", uuid::Uuid::new_v4()),
+        due,
     )
-    .bind(order.id.0)
-    .bind(how.provider())
-    .bind(format!("counter-{}", uuid::Uuid::new_v4()))
-    .bind(due)
     .execute(&mut **tx)
     .await?;
     Ok(due)
