@@ -13,7 +13,6 @@ pub struct RefundRun {
     pub failed: usize,
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct DueRefund {
     pub(super) id: i64,
     pub(super) order_id: i64,
@@ -33,16 +32,27 @@ pub async fn send_refunds(
     order: Option<OrderId>,
     limit: u32,
 ) -> Result<RefundRun, sqlx::Error> {
-    let mut query = sqlx::QueryBuilder::<MySql>::new(
-        "SELECT id, order_id, refund_of, amount_cents, idempotency_key FROM payments \
-         WHERE kind = 'refund' AND status = 'requested' \
-           AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
-    );
-    if let Some(order) = order {
-        query.push(" AND order_id = ").push_bind(order.0);
+    // One static statement for one order, one for every order.
+    macro_rules! due {
+        ($filter:tt $(, $arg:expr)*) => {
+            sqlx::query_as!(
+                DueRefund,
+                "SELECT id, order_id, refund_of, amount_cents, idempotency_key FROM payments \
+                 WHERE kind = 'refund' AND status = 'requested' \
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))"
+                    + $filter
+                    + " ORDER BY id LIMIT ?",
+                $($arg,)*
+                limit
+            )
+            .fetch_all(pool)
+            .await?
+        };
     }
-    query.push(" ORDER BY id LIMIT ").push_bind(limit);
-    let due: Vec<DueRefund> = query.build_query_as().fetch_all(pool).await?;
+    let due = match order {
+        Some(order) => due!(" AND order_id = ?", order.0),
+        None => due!(""),
+    };
     let mut run = RefundRun::default();
     for DueRefund {
         id,
@@ -52,13 +62,13 @@ pub async fn send_refunds(
         idempotency_key: key,
     } in due
     {
-        let claimed = sqlx::query(
+        let claimed = sqlx::query!(
             "UPDATE payments SET attempts = attempts + 1, \
                 next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND, updated_at = UTC_TIMESTAMP(6) \
              WHERE id = ? AND status = 'requested' \
                AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))",
+            id
         )
-        .bind(id)
         .execute(pool)
         .await?
         .rows_affected();
@@ -73,13 +83,13 @@ pub async fn send_refunds(
             .await
         {
             Ok(refund) => {
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE payments SET provider_ref = ?, status = ?, last_error = NULL, \
                         next_attempt_at = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
+                    refund.id,
+                    refund.status,
+                    id,
                 )
-                .bind(&refund.id)
-                .bind(&refund.status)
-                .bind(id)
                 .execute(pool)
                 .await?;
                 tracing::info!(order_id, refund = %refund.id, amount_cents = amount, "refund sent");
@@ -88,11 +98,13 @@ pub async fn send_refunds(
             Err(err) => {
                 let message: String = err.to_string().chars().take(200).collect();
                 tracing::warn!(order_id, amount_cents = amount, error = %message, "refund not sent yet; will retry");
-                sqlx::query("UPDATE payments SET last_error = ? WHERE id = ?")
-                    .bind(&message)
-                    .bind(id)
-                    .execute(pool)
-                    .await?;
+                sqlx::query!(
+                    "UPDATE payments SET last_error = ? WHERE id = ?",
+                    message,
+                    id
+                )
+                .execute(pool)
+                .await?;
                 run.failed += 1;
             }
         }
@@ -119,12 +131,12 @@ pub async fn record_refund_status(
     refund: &str,
     status: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE payments SET status = ?, updated_at = UTC_TIMESTAMP(6) \
          WHERE provider = 'stripe' AND provider_ref = ?",
+        status,
+        refund,
     )
-    .bind(status)
-    .bind(refund)
     .execute(&mut **tx)
     .await?;
     Ok(())
