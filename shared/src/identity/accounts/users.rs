@@ -18,10 +18,8 @@ pub struct User {
     pub token_version: i32,
 }
 
-pub(super) const USER_COLUMNS: &str =
-    "id, email, name, phone, role, pizzeria_id, active, created_at, token_version";
-
-#[derive(sqlx::FromRow)]
+/// A `users` row as the queries read it (`id, email, name, phone, role,
+/// pizzeria_id, active, created_at, token_version`).
 pub(super) struct UserRow {
     pub(super) id: i64,
     pub(super) email: String,
@@ -52,11 +50,15 @@ impl TryFrom<UserRow> for User {
 }
 
 pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await?;
+    let row = sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
+            created_at, token_version \
+         FROM users WHERE id = ?",
+        id.0
+    )
+    .fetch_optional(pool)
+    .await?;
     row.map(User::try_from).transpose()
 }
 
@@ -66,13 +68,17 @@ pub async fn list_staff(
     pool: &MySqlPool,
     pizzeria: Option<PizzeriaId>,
 ) -> Result<Vec<User>, ApiError> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users \
+    let pizzeria = pizzeria.map(|p| p.0);
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
+            created_at, token_version \
+         FROM users \
          WHERE role <> 'customer' AND (? IS NULL OR pizzeria_id = ?) \
-         ORDER BY pizzeria_id, FIELD(role, 'admin', 'manager', 'cashier', 'pizzaiolo', 'courier'), name, id"
-    ))
-    .bind(pizzeria.map(|p| p.0))
-    .bind(pizzeria.map(|p| p.0))
+         ORDER BY pizzeria_id, FIELD(role, 'admin', 'manager', 'cashier', 'pizzaiolo', 'courier'), name, id",
+        pizzeria,
+        pizzeria
+    )
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(User::try_from).collect()
@@ -168,16 +174,16 @@ impl NewUser {
 /// 422 for a pizzeria that does not exist.
 pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
     let hash = hash_password_async(new.password).await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO users (email, password_hash, name, phone, role, pizzeria_id, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        new.email.as_str(),
+        hash,
+        new.name,
+        new.phone.as_ref().map(E164::as_str),
+        new.role.as_str(),
+        new.pizzeria_id.map(|p| p.0)
     )
-    .bind(new.email.as_str())
-    .bind(&hash)
-    .bind(&new.name)
-    .bind(new.phone.as_ref().map(E164::as_str))
-    .bind(new.role.as_str())
-    .bind(new.pizzeria_id.map(|p| p.0))
     .execute(pool)
     .await;
     let id = match inserted {
@@ -206,11 +212,11 @@ pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
 /// Ends the account's access at once: inactive, and every token it holds
 /// refused (`token_version` + 1). False when it was already inactive.
 pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET active = FALSE, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND active = TRUE",
+        id.0
     )
-    .bind(id.0)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -238,8 +244,7 @@ pub async fn change_password(
     }
     let key = account_key(id);
     reserve_attempt(pool, &key).await?;
-    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
-        .bind(id.0)
+    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = ?", id.0)
         .fetch_one(pool)
         .await?;
     if !verify_password_async(current.to_owned(), stored.clone()).await? {
@@ -249,13 +254,13 @@ pub async fn change_password(
     }
     let hash = hash_password_async(new.to_owned()).await?;
     // Only over the hash that was checked: a concurrent change wins once.
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET password_hash = ?, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND password_hash = ? AND active = TRUE",
+        hash,
+        id.0,
+        stored
     )
-    .bind(&hash)
-    .bind(id.0)
-    .bind(&stored)
     .execute(pool)
     .await?;
     if done.rows_affected() != 1 {
