@@ -4,31 +4,6 @@
 
 use super::*;
 
-/// The one answer to a failed sign-in, whatever failed.
-pub fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid-credentials",
-        "Sign-in failed",
-        "E-mail ou mot de passe incorrect (the e-mail or the password is not right).",
-    )
-}
-
-/// The answer while an account or address is locked, whether or not it has
-/// an account.
-pub fn locked(retry_after_seconds: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too-many-attempts",
-        "Too many attempts",
-        format!(
-            "Trop d'essais : réessayez dans {LOCKOUT_MINUTES} minutes au plus \
-             (too many failed sign-ins for this e-mail; try again within {LOCKOUT_MINUTES} minutes)."
-        ),
-    )
-    .with("retry_after_seconds", retry_after_seconds.max(1))
-}
-
 /// The throttling key of an account: SHA-256 of `account:<id>`. Counted
 /// per account, whatever form of its address was typed.
 pub(super) fn account_key(id: UserId) -> Vec<u8> {
@@ -44,15 +19,16 @@ pub(super) fn address_key(email: &str) -> Vec<u8> {
 }
 
 /// Counts one attempt against `key` *before* its password is checked, or
-/// refuses it ([`locked`]) once the budget is spent: the count's row is
-/// locked for the decision, so concurrent attempts are counted one after the
-/// other and at most [`MAX_FAILURES`] get a password check per window. The
+/// refuses it ([`AccountError::Locked`]) once the budget is spent: the
+/// count's row is locked for the decision, so concurrent attempts are counted
+/// one after the other and at most [`MAX_FAILURES`] get a password check per
+/// window. The
 /// attempt that spends the budget locks the key for [`LOCKOUT_MINUTES`]; it
 /// is still checked, and lifts the lock if it succeeds ([`clear_attempts`]).
 /// A window older than [`LOCKOUT_MINUTES`], or an ended lock, starts again.
 /// Decided in Rust over the locked row (portable: no reliance on the order
 /// in which `ON DUPLICATE KEY UPDATE` assigns).
-pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
+pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), AccountError> {
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "INSERT INTO login_attempts (email_hash) VALUES (?) \
@@ -78,7 +54,9 @@ pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), 
     .await?;
     if row.locked_seconds > 0 {
         tx.rollback().await?;
-        return Err(locked(row.locked_seconds));
+        return Err(AccountError::Locked {
+            retry_after_seconds: row.locked_seconds,
+        });
     }
     let attempts = if row.restart != 0 {
         1
@@ -99,7 +77,9 @@ pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), 
     tx.commit().await?;
     if attempts > MAX_FAILURES {
         // Only a count left without its lock (edited by hand): lock now.
-        return Err(locked(LOCKOUT_MINUTES * 60));
+        return Err(AccountError::Locked {
+            retry_after_seconds: LOCKOUT_MINUTES * 60,
+        });
     }
     if attempts == MAX_FAILURES {
         tracing::warn!(key = %hex::encode(&key[..6]), "sign-in locked after repeated attempts");
@@ -108,7 +88,7 @@ pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), 
 }
 
 /// Forgets the count: a successful sign-in or password change, an unlock.
-pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool, ApiError> {
+pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool, AccountError> {
     let done = sqlx::query!("DELETE FROM login_attempts WHERE email_hash = ?", key)
         .execute(pool)
         .await?;
@@ -118,7 +98,7 @@ pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool,
 /// Lifts an account's sign-in lock and forgets its failures (a manager for
 /// their staff, the admin for anyone: checked by the caller). True when
 /// there was something to forget.
-pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
+pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, AccountError> {
     clear_attempts(pool, &account_key(id)).await
 }
 
@@ -139,11 +119,11 @@ pub async fn purge_login_attempts(pool: &MySqlPool) -> Result<u64, sqlx::Error> 
 }
 
 /// Signs in: the active user with this e-mail and password, or
-/// [`invalid_credentials`] (unknown e-mail, wrong password, deactivated
-/// account alike), or [`locked`]. The attempt is counted before the
-/// password is checked ([`reserve_attempt`]); an unknown e-mail costs the
-/// same lookups, count and hash as a known one.
-pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User, ApiError> {
+/// [`AccountError::InvalidCredentials`] (unknown e-mail, wrong password,
+/// deactivated account alike), or [`AccountError::Locked`]. The attempt is
+/// counted before the password is checked ([`reserve_attempt`]); an unknown
+/// e-mail costs the same lookups, count and hash as a known one.
+pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User, AccountError> {
     let email = normalise_email(email);
 
     // The exact match of a normalised address: the unique key (case- and
@@ -185,7 +165,7 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
     let user = match row {
         Some((user, _)) if matches && user.active => User::try_from(user)?,
         // Already counted.
-        _ => return Err(invalid_credentials()),
+        _ => return Err(AccountError::InvalidCredentials),
     };
     clear_attempts(pool, &key).await?;
     if needs_rehash(&stored) {

@@ -33,11 +33,11 @@ pub(super) struct UserRow {
 }
 
 impl TryFrom<UserRow> for User {
-    type Error = ApiError;
-    fn try_from(r: UserRow) -> Result<User, ApiError> {
+    type Error = AccountError;
+    fn try_from(r: UserRow) -> Result<User, AccountError> {
         Ok(User {
             id: UserId(r.id),
-            role: r.role.parse().map_err(ApiError::internal)?,
+            role: r.role.parse().map_err(AccountError::internal)?,
             email: r.email,
             name: r.name,
             phone: r.phone,
@@ -49,7 +49,7 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError> {
+pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, AccountError> {
     let row = sqlx::query_as!(
         UserRow,
         "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
@@ -67,7 +67,7 @@ pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError
 pub async fn list_staff(
     pool: &MySqlPool,
     pizzeria: Option<PizzeriaId>,
-) -> Result<Vec<User>, ApiError> {
+) -> Result<Vec<User>, AccountError> {
     let pizzeria = pizzeria.map(|p| p.0);
     let rows = sqlx::query_as!(
         UserRow,
@@ -95,7 +95,8 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    /// Checks every field and lists every problem at once (422, `errors`).
+    /// Checks every field and lists every problem at once
+    /// ([`AccountError::InvalidAccount`]).
     pub fn parse(
         email: &str,
         password: &str,
@@ -103,10 +104,13 @@ impl NewUser {
         phone: Option<&str>,
         role: Role,
         pizzeria_id: Option<PizzeriaId>,
-    ) -> Result<NewUser, ApiError> {
+    ) -> Result<NewUser, AccountError> {
         let mut errors = Vec::new();
-        let mut add = |field: &str, message: &str| {
-            errors.push(json!({ "field": field, "message": message }));
+        let mut add = |field: &'static str, message: &str| {
+            errors.push(FieldProblem {
+                field,
+                message: message.to_owned(),
+            });
         };
         let parsed_email = Email::parse(email);
         if let Err(message) = &parsed_email {
@@ -158,21 +162,15 @@ impl NewUser {
                 role,
                 pizzeria_id,
             }),
-            _ => {
-                let count = errors.len();
-                Err(ApiError::unprocessable(format!(
-                    "The account has {count} problem{}; see `errors`.",
-                    if count > 1 { "s" } else { "" }
-                ))
-                .with("errors", errors))
-            }
+            _ => Err(AccountError::InvalidAccount(errors)),
         }
     }
 }
 
-/// Creates the account: 409 when the e-mail is taken (whatever its case),
-/// 422 for a pizzeria that does not exist.
-pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
+/// Creates the account: [`AccountError::EmailTaken`] when the e-mail is
+/// taken (whatever its case), [`AccountError::NoSuchPizzeria`] for a
+/// pizzeria that does not exist.
+pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, AccountError> {
     let hash = hash_password_async(new.password).await?;
     let inserted = sqlx::query!(
         "INSERT INTO users (email, password_hash, name, phone, role, pizzeria_id, created_at, updated_at) \
@@ -188,30 +186,25 @@ pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
     .await;
     let id = match inserted {
         Ok(done) => done.last_insert_id(),
-        Err(err) if crate::platform::db::duplicate_key(&err).as_deref() == Some("uq_users_email") => {
-            return Err(ApiError::conflict(
-                "email-taken",
-                "E-mail already registered",
-                "Un compte existe déjà avec cette adresse (an account already uses this e-mail); sign in instead.",
-            ))
+        Err(err)
+            if crate::platform::db::duplicate_key(&err).as_deref() == Some("uq_users_email") =>
+        {
+            return Err(AccountError::EmailTaken)
         }
         Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            return Err(ApiError::unprocessable("No such pizzeria.").with(
-                "errors",
-                [json!({"field": "pizzeria_id", "message": "No such pizzeria."})],
-            ))
+            return Err(AccountError::NoSuchPizzeria)
         }
         Err(err) => return Err(err.into()),
     };
-    let id = i64::try_from(id).map_err(ApiError::internal)?;
+    let id = i64::try_from(id).map_err(AccountError::internal)?;
     find(pool, UserId(id))
         .await?
-        .ok_or_else(|| ApiError::internal("the new user vanished"))
+        .ok_or_else(|| AccountError::internal("the new user vanished"))
 }
 
 /// Ends the account's access at once: inactive, and every token it holds
 /// refused (`token_version` + 1). False when it was already inactive.
-pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
+pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, AccountError> {
     let done = sqlx::query!(
         "UPDATE users SET active = FALSE, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND active = TRUE",
@@ -230,17 +223,17 @@ pub async fn change_password(
     id: UserId,
     current: &str,
     new: &str,
-) -> Result<User, ApiError> {
+) -> Result<User, AccountError> {
     let user = find(pool, id)
         .await?
         .filter(|u| u.active)
-        .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+        .ok_or(AccountError::SessionEnded)?;
     // The policy first: a weak new password costs no attempt.
     if let Err(message) = check_password(new, &user.email) {
-        return Err(ApiError::unprocessable(message.clone()).with(
-            "errors",
-            [json!({"field": "new_password", "message": message})],
-        ));
+        return Err(AccountError::InvalidField(FieldProblem {
+            field: "new_password",
+            message,
+        }));
     }
     let key = account_key(id);
     reserve_attempt(pool, &key).await?;
@@ -248,9 +241,7 @@ pub async fn change_password(
         .fetch_one(pool)
         .await?;
     if !verify_password_async(current.to_owned(), stored.clone()).await? {
-        return Err(ApiError::forbidden(
-            "Le mot de passe actuel est incorrect (the current password is not right).",
-        ));
+        return Err(AccountError::WrongCurrentPassword);
     }
     let hash = hash_password_async(new.to_owned()).await?;
     // Only over the hash that was checked: a concurrent change wins once.
@@ -264,14 +255,10 @@ pub async fn change_password(
     .execute(pool)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "password-changed",
-            "Password already changed",
-            "The password was changed meanwhile; sign in again.",
-        ));
+        return Err(AccountError::PasswordChanged);
     }
     clear_attempts(pool, &key).await?;
     find(pool, id)
         .await?
-        .ok_or_else(|| ApiError::internal("the user vanished"))
+        .ok_or_else(|| AccountError::internal("the user vanished"))
 }
