@@ -1,7 +1,7 @@
 # OC Pizza — the two commands, and the operations' ones.
 # Everything here installs what it is missing on a fresh machine.
 
-.PHONY: run test fuzz bench lint fmt backup restore lambdas
+.PHONY: run test fuzz bench lint fmt backup restore lambdas sqlx
 
 ## run: the whole system locally on demo data (Ctrl-C stops it)
 run:
@@ -31,10 +31,14 @@ backup:
 restore:
 	bash infra/local/restore.sh
 
-## lint: formatting and clippy, as CI runs them
+## lint: formatting, clippy and the compile-time SQL cache, as CI runs them
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+## sqlx: after changing a query or a migration, rewrite the SQL cache (.sqlx/)
+sqlx:
+	bash infra/local/sqlx.sh prepare
 
 fmt:
 	cargo fmt --all

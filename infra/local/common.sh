@@ -91,6 +91,17 @@ need_database() {
     wait_port 3306 mariadb 60
 }
 
+# sqlx-cli, the version of the workspace's sqlx, for the compile-time SQL cache
+# (`make sqlx`, and its check in `make lint`). Installed once with cargo.
+SQLX_CLI_VERSION=0.8.6
+need_sqlx_cli() {
+    if [[ "$(sqlx --version 2>/dev/null)" != "sqlx-cli $SQLX_CLI_VERSION" ]]; then
+        say "installing sqlx-cli $SQLX_CLI_VERSION (once)"
+        cargo install --quiet --locked sqlx-cli --version "=$SQLX_CLI_VERSION" \
+            --no-default-features --features mysql,rustls
+    fi
+}
+
 # Starts a background service unless its port already answers; records the
 # pid of what we started so `stop_started` stops only that.
 STARTED=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make fuzz`: only the fuzz tests (functions/*/tests/fuzz.rs), with many more
-# cases per target than `make test` runs (FUZZ_CASES, 5000 by default; another
-# FUZZ_SEED draws other cases), against the same real services.
+# `make fuzz`: only the fuzz tests (functions/*/tests/fuzz.rs and
+# shared/testkit/tests/*_fuzz.rs), with many more cases per target than
+# `make test` runs (FUZZ_CASES, 5000 by default; another FUZZ_SEED draws
+# other cases), against the same real services.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
@@ -17,9 +18,9 @@ mysql --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS ocpizz
 export FUZZ_CASES="${FUZZ_CASES:-5000}"
 say "fuzzing every function's inputs, $FUZZ_CASES cases per target"
 # --nocapture: each target prints its count, time and answers by status.
-cargo test --workspace --locked --test fuzz -- --nocapture "$@" 2>&1 \
+cargo test --workspace --locked --test '*fuzz' -- --nocapture "$@" 2>&1 \
     | grep -v '^created database'
 say "the money rule under random interleavings, $((FUZZ_CASES / 2)) cases"
-cargo test -p orders --locked --test money the_money_rule_holds_under_any_interleaving -- --nocapture "$@" 2>&1 \
+cargo test -p testkit --locked --test money the_money_rule_holds_under_any_interleaving -- --nocapture "$@" 2>&1 \
     | grep -v '^created database'
 say "fuzzing passed"

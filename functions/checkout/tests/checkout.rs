@@ -606,45 +606,6 @@ async fn deliveries_are_checked_against_the_zone_and_pay_the_fee(pool: MySqlPool
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn fifty_checkouts_with_sqs_down_all_succeed_and_the_relay_delivers_exactly_fifty(
-    pool: MySqlPool,
-) {
-    let mut state = state(&pool).await;
-    let live = state.queues.clone();
-    state.queues = testing::unreachable_queues().await;
-    for _ in 0..50 {
-        let response = checkout::handle(
-            &state,
-            order(
-                pickup_cash(json!([{"product_id": 1, "quantity": 1}])),
-                Some(&key()),
-            ),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-    }
-    assert_eq!(
-        scalar(&pool, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await,
-        50
-    );
-
-    // SQS is back: the relay sends what is pending, once.
-    let relay = outbox_relay::State {
-        pool: pool.clone(),
-        queues: live.clone(),
-    };
-    let report = outbox_relay::run_once(&relay, 0).await.unwrap();
-    assert_eq!(report["sent"], 50);
-    assert_eq!(outbox_relay::run_once(&relay, 0).await.unwrap()["sent"], 0);
-    let messages = testing::drain(&live, QueueName::Kitchen, Duration::from_secs(1)).await;
-    let mut orders: Vec<i64> = messages.iter().map(|m| m.order_id.0).collect();
-    orders.sort();
-    orders.dedup();
-    assert_eq!((messages.len(), orders.len()), (50, 50));
-    testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
-}
-
-#[sqlx::test(migrations = "../../migrations")]
 async fn a_card_order_waits_for_payment_with_a_payment_intent(pool: MySqlPool) {
     let state = state(&pool).await;
     let mut body = pickup_cash(json!([{"product_id": 1, "quantity": 1}]));

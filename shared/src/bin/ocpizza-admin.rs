@@ -102,6 +102,7 @@ async fn migrate() -> Result<(), Error> {
     }
     // Connect to the server without the database to create it when missing.
     let mut server = options.database("").connect().await?;
+    // Runtime SQL: DDL naming the configured database, checked above.
     sqlx::raw_sql(&format!(
         "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
     ))
@@ -120,12 +121,17 @@ async fn migrate() -> Result<(), Error> {
 async fn seed() -> Result<(), Error> {
     let pool = pool(&config()?).await?;
     ocpizza::samples::load_demo(&pool).await?;
-    let (pizzerias, products, users): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM pizzerias), (SELECT COUNT(*) FROM products), (SELECT COUNT(*) FROM users)",
+    let counts = sqlx::query!(
+        "SELECT (SELECT COUNT(*) FROM pizzerias) AS `pizzerias!: i64`, \
+            (SELECT COUNT(*) FROM products) AS `products!: i64`, \
+            (SELECT COUNT(*) FROM users) AS `users!: i64`",
     )
     .fetch_one(&pool)
     .await?;
-    println!("demo data loaded: {pizzerias} pizzerias, {products} products, {users} accounts");
+    println!(
+        "demo data loaded: {} pizzerias, {} products, {} accounts",
+        counts.pizzerias, counts.products, counts.users
+    );
     Ok(())
 }
 
@@ -142,7 +148,7 @@ async fn history(count: u32) -> Result<(), Error> {
         ocpizza::samples::generate_history(&pool, pass).await?;
         left -= pass;
     }
-    let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders")
+    let orders = sqlx::query_scalar!("SELECT COUNT(*) AS `n!: i64` FROM orders")
         .fetch_one(&pool)
         .await?;
     println!(
@@ -193,7 +199,7 @@ async fn audit(scope: ocpizza::reporting::audit::Scope) -> Result<(), Error> {
     let config = config()?;
     let pool = pool(&config).await?;
     let findings = ocpizza::reporting::audit::audit(&pool, scope).await?;
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+    let orders = sqlx::query_scalar!("SELECT COUNT(*) AS `n!: i64` FROM orders")
         .fetch_one(&pool)
         .await?;
     for finding in &findings {

@@ -108,60 +108,58 @@ impl Pizzeria {
     }
 }
 
-type PizzeriaRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    f64,
-    f64,
-    String,
-    Option<chrono::NaiveDate>,
-    i32,
-    i64,
-    i64,
-);
+/// A `pizzerias` row, as [`pizzeria_rows!`] reads it.
+struct PizzeriaRow {
+    id: i64,
+    name: String,
+    line1: String,
+    postcode: String,
+    city: String,
+    phone: String,
+    latitude: f64,
+    longitude: f64,
+    status: String,
+    opens_on: Option<NaiveDate>,
+    delivery_radius_m: i32,
+    delivery_fee_cents: i64,
+    min_order_cents: i64,
+}
 
-const PIZZERIA_COLUMNS: &str = "id, name, line1, postcode, city, phone, latitude, longitude, \
-     status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents";
+/// The pizzerias' rows, the query's end (`WHERE`, `ORDER BY`) and its
+/// arguments given: one column list for every reader.
+macro_rules! pizzeria_rows {
+    ($tail:literal $(, $arg:expr)*) => {
+        sqlx::query_as!(
+            PizzeriaRow,
+            "SELECT id, name, line1, postcode, city, phone, latitude, longitude, \
+                    status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents \
+             FROM pizzerias "
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 fn pizzeria_from_row(row: PizzeriaRow, hours: Vec<OpeningPeriod>, now: DateTime<Utc>) -> Pizzeria {
-    let (
-        id,
-        name,
-        line1,
-        postcode,
-        city,
-        phone,
-        latitude,
-        longitude,
-        status,
-        opens_on,
-        radius,
-        fee,
-        min,
-    ) = row;
-    let accepting_orders = status == "active";
+    let accepting_orders = row.status == "active";
     let open_now = accepting_orders && is_open(&hours, now);
     Pizzeria {
-        id: PizzeriaId(id),
-        name,
+        id: PizzeriaId(row.id),
+        name: row.name,
         address: Address {
-            line1,
-            postcode,
-            city,
+            line1: row.line1,
+            postcode: row.postcode,
+            city: row.city,
         },
-        phone,
-        latitude,
-        longitude,
-        status,
-        opens_on,
+        phone: row.phone,
+        latitude: row.latitude,
+        longitude: row.longitude,
+        status: row.status,
+        opens_on: row.opens_on,
         delivery: Delivery {
-            radius_m: radius,
-            delivery_fee_cents: fee,
-            min_order_cents: min,
+            radius_m: row.delivery_radius_m,
+            delivery_fee_cents: row.delivery_fee_cents,
+            min_order_cents: row.min_order_cents,
         },
         opening_hours: hours,
         open_now,
@@ -239,24 +237,27 @@ async fn opening_hours(
     pizzeria: Option<PizzeriaId>,
 ) -> Result<Vec<(i64, OpeningPeriod)>, sqlx::Error> {
     // TIME is read as text: portable, and it is what the pages show.
-    let rows: Vec<(i64, i8, String, String)> = sqlx::query_as(
-        "SELECT pizzeria_id, weekday, DATE_FORMAT(opens_at, '%H:%i:%s'), DATE_FORMAT(closes_at, '%H:%i:%s') \
+    let pizzeria = pizzeria.map(|p| p.0);
+    let rows = sqlx::query!(
+        "SELECT pizzeria_id, weekday, \
+                DATE_FORMAT(opens_at, '%H:%i:%s') AS `opens_at!`, \
+                DATE_FORMAT(closes_at, '%H:%i:%s') AS `closes_at!` \
          FROM opening_hours WHERE (? IS NULL OR pizzeria_id = ?) \
          ORDER BY pizzeria_id, weekday, opens_at",
+        pizzeria,
+        pizzeria,
     )
-    .bind(pizzeria.map(|p| p.0))
-    .bind(pizzeria.map(|p| p.0))
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, weekday, opens_at, closes_at)| {
+        .map(|row| {
             (
-                id,
+                row.pizzeria_id,
                 OpeningPeriod {
-                    weekday: weekday as u8,
-                    opens_at,
-                    closes_at,
+                    weekday: row.weekday as u8,
+                    opens_at: row.opens_at,
+                    closes_at: row.closes_at,
                 },
             )
         })
@@ -265,16 +266,12 @@ async fn opening_hours(
 
 /// Every pizzeria of the group, open or opening soon, in id order.
 pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizzeria>, sqlx::Error> {
-    let rows: Vec<PizzeriaRow> = sqlx::query_as(&format!(
-        "SELECT {PIZZERIA_COLUMNS} FROM pizzerias ORDER BY id"
-    ))
-    .fetch_all(pool)
-    .await?;
+    let rows = pizzeria_rows!("ORDER BY id").fetch_all(pool).await?;
     let mut hours = opening_hours(pool, None).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
-            let id = row.0;
+            let id = row.id;
             let own: Vec<OpeningPeriod> = hours
                 .iter()
                 .filter(|(p, _)| *p == id)
@@ -288,8 +285,7 @@ pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizze
 
 /// Is there a pizzeria with this id (whatever its status)?
 pub async fn pizzeria_exists(pool: &MySqlPool, id: PizzeriaId) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM pizzerias WHERE id = ?")
-        .bind(id.0)
+    let found = sqlx::query_scalar!("SELECT id FROM pizzerias WHERE id = ?", id.0)
         .fetch_optional(pool)
         .await?;
     Ok(found.is_some())
@@ -301,12 +297,9 @@ pub async fn pizzeria(
     id: PizzeriaId,
     now: DateTime<Utc>,
 ) -> Result<Option<Pizzeria>, sqlx::Error> {
-    let row: Option<PizzeriaRow> = sqlx::query_as(&format!(
-        "SELECT {PIZZERIA_COLUMNS} FROM pizzerias WHERE id = ?"
-    ))
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
+    let row = pizzeria_rows!("WHERE id = ?", id.0)
+        .fetch_optional(pool)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let hours = opening_hours(pool, Some(id))
         .await?
@@ -321,12 +314,11 @@ pub async fn products(
     pool: &MySqlPool,
     pizzeria: &Pizzeria,
 ) -> Result<Vec<MenuProduct>, sqlx::Error> {
-    type Row = (i64, String, String, String, i64, i32, i64, i64, Option<i64>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT p.id, p.name, c.name, p.description, p.price_cents, p.vat_rate_bp, \
-                COUNT(me.product_id) AS excluded, \
-                COUNT(r.ingredient_id) AS recipe_lines, \
-                MIN(GREATEST(COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0), 0) DIV r.quantity) AS max_quantity \
+    let rows = sqlx::query!(
+        "SELECT p.id, p.name, c.name AS category, p.description, p.price_cents, p.vat_rate_bp, \
+                COUNT(me.product_id) AS `excluded!`, \
+                COUNT(r.ingredient_id) AS `recipe_lines!`, \
+                MIN(GREATEST(COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0), 0) DIV r.quantity) AS `max_quantity?` \
          FROM products p \
          JOIN categories c ON c.id = p.category_id \
          LEFT JOIN menu_exclusions me ON me.pizzeria_id = ? AND me.product_id = p.id \
@@ -335,38 +327,36 @@ pub async fn products(
          WHERE p.active \
          GROUP BY p.id, p.name, c.name, c.position, p.position, p.description, p.price_cents, p.vat_rate_bp \
          ORDER BY c.position, p.position, p.id",
+        pizzeria.id.0,
+        pizzeria.id.0,
     )
-    .bind(pizzeria.id.0)
-    .bind(pizzeria.id.0)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, name, category, description, price_cents, vat_rate_bp, excluded, lines, max)| {
-                let (max_quantity, reason) = if !pizzeria.accepting_orders {
-                    (0, Some("pizzeria_not_open"))
-                } else if excluded > 0 {
-                    (0, Some("not_on_this_menu"))
-                } else if lines == 0 {
-                    (0, Some("no_recipe"))
-                } else {
-                    let max = max.unwrap_or(0).max(0);
-                    (max, (max == 0).then_some("sold_out"))
-                };
-                MenuProduct {
-                    id: ProductId(id),
-                    name,
-                    category,
-                    description,
-                    price_cents,
-                    vat_rate_bp,
-                    available: max_quantity > 0,
-                    max_quantity,
-                    unavailable_reason: reason,
-                }
-            },
-        )
+        .map(|row| {
+            let (max_quantity, reason) = if !pizzeria.accepting_orders {
+                (0, Some("pizzeria_not_open"))
+            } else if row.excluded > 0 {
+                (0, Some("not_on_this_menu"))
+            } else if row.recipe_lines == 0 {
+                (0, Some("no_recipe"))
+            } else {
+                let max = row.max_quantity.unwrap_or(0).max(0);
+                (max, (max == 0).then_some("sold_out"))
+            };
+            MenuProduct {
+                id: ProductId(row.id),
+                name: row.name,
+                category: row.category,
+                description: row.description,
+                price_cents: row.price_cents,
+                vat_rate_bp: row.vat_rate_bp,
+                available: max_quantity > 0,
+                max_quantity,
+                unavailable_reason: reason,
+            }
+        })
         .collect())
 }
 

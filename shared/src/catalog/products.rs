@@ -53,15 +53,14 @@ pub struct Product {
 /// Every product (or one), in menu order.
 pub async fn load(pool: &MySqlPool, only: Option<ProductId>) -> Result<Vec<Product>, sqlx::Error> {
     let only_id = only.map(|p| p.0);
-    type Row = (i64, i64, String, String, String, i64, i32, bool, i32);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT p.id, p.category_id, c.name, p.name, p.description, p.price_cents, p.vat_rate_bp, \
-                p.active, p.position \
+    let rows = sqlx::query!(
+        "SELECT p.id, p.category_id, c.name AS category, p.name, p.description, p.price_cents, \
+                p.vat_rate_bp, p.active AS `active: bool`, p.position \
          FROM products p JOIN categories c ON c.id = p.category_id \
          WHERE (? IS NULL OR p.id = ?) ORDER BY c.position, p.position, p.id",
+        only_id,
+        only_id,
     )
-    .bind(only_id)
-    .bind(only_id)
     .fetch_all(pool)
     .await?;
     let these: Vec<ProductId> = only.into_iter().collect();
@@ -73,51 +72,37 @@ pub async fn load(pool: &MySqlPool, only: Option<ProductId>) -> Result<Vec<Produ
         },
     )
     .await?;
-    let excluded: Vec<(i64, i64)> = sqlx::query_as(
+    let excluded = sqlx::query!(
         "SELECT product_id, pizzeria_id FROM menu_exclusions WHERE (? IS NULL OR product_id = ?) \
          ORDER BY product_id, pizzeria_id",
+        only_id,
+        only_id,
     )
-    .bind(only_id)
-    .bind(only_id)
     .fetch_all(pool)
     .await?;
 
     let mut exclusions: BTreeMap<i64, Vec<PizzeriaId>> = BTreeMap::new();
-    for (product, pizzeria) in excluded {
+    for row in excluded {
         exclusions
-            .entry(product)
+            .entry(row.product_id)
             .or_default()
-            .push(PizzeriaId(pizzeria));
+            .push(PizzeriaId(row.pizzeria_id));
     }
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                category_id,
-                category,
-                name,
-                description,
-                price_cents,
-                vat_rate_bp,
-                active,
-                position,
-            )| {
-                Product {
-                    id: ProductId(id),
-                    category_id,
-                    category,
-                    name,
-                    description,
-                    price_cents,
-                    vat_rate_bp,
-                    active,
-                    position,
-                    recipe: recipes.remove(&ProductId(id)).unwrap_or_default(),
-                    unavailable_in: exclusions.remove(&id).unwrap_or_default(),
-                }
-            },
-        )
+        .map(|row| Product {
+            id: ProductId(row.id),
+            category_id: row.category_id,
+            category: row.category,
+            name: row.name,
+            description: row.description,
+            price_cents: row.price_cents,
+            vat_rate_bp: row.vat_rate_bp,
+            active: row.active,
+            position: row.position,
+            recipe: recipes.remove(&ProductId(row.id)).unwrap_or_default(),
+            unavailable_in: exclusions.remove(&row.id).unwrap_or_default(),
+        })
         .collect())
 }
 
@@ -128,8 +113,7 @@ pub async fn one(pool: &MySqlPool, product: ProductId) -> Result<Option<Product>
 
 /// Is there a product with this id?
 pub async fn exists(pool: &MySqlPool, product: ProductId) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM products WHERE id = ?")
-        .bind(product.0)
+    let found = sqlx::query_scalar!("SELECT id FROM products WHERE id = ?", product.0)
         .fetch_optional(pool)
         .await?;
     Ok(found.is_some())
@@ -141,20 +125,21 @@ pub async fn name_taken(
     name: &str,
     except: Option<ProductId>,
 ) -> Result<bool, sqlx::Error> {
-    let taken: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM products WHERE name = ? AND (? IS NULL OR id <> ?)")
-            .bind(name)
-            .bind(except.map(|p| p.0))
-            .bind(except.map(|p| p.0))
-            .fetch_optional(pool)
-            .await?;
+    let except = except.map(|p| p.0);
+    let taken = sqlx::query_scalar!(
+        "SELECT id FROM products WHERE name = ? AND (? IS NULL OR id <> ?)",
+        name,
+        except,
+        except,
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(taken.is_some())
 }
 
 /// Is there a category with this id?
 pub async fn category_exists(pool: &MySqlPool, category: i64) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM categories WHERE id = ?")
-        .bind(category)
+    let found = sqlx::query_scalar!("SELECT id FROM categories WHERE id = ?", category)
         .fetch_optional(pool)
         .await?;
     Ok(found.is_some())
@@ -168,6 +153,7 @@ pub async fn known_ingredients(
     if ids.is_empty() {
         return Ok(BTreeSet::new());
     }
+    // Runtime SQL: an `IN` list as long as the recipe given.
     let mut q = QueryBuilder::<MySql>::new("SELECT id FROM ingredients WHERE id IN (");
     let mut list = q.separated(", ");
     for id in ids {
@@ -425,19 +411,19 @@ pub async fn create(pool: &MySqlPool, new: &ProductChange) -> Result<ProductId, 
         return Err(WriteError::Incomplete);
     };
     let mut tx = pool.begin().await?;
-    let id = sqlx::query(
+    let id = sqlx::query!(
         "INSERT INTO products (category_id, name, description, price_cents, vat_rate_bp, active, position, created_at, updated_at) \
          SELECT ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM products WHERE category_id = ?)), \
                 UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)",
+        category,
+        name,
+        new.description.as_deref().unwrap_or(""),
+        price,
+        rate,
+        new.active.unwrap_or(true),
+        new.position,
+        category,
     )
-    .bind(category)
-    .bind(name)
-    .bind(new.description.as_deref().unwrap_or(""))
-    .bind(price)
-    .bind(rate)
-    .bind(new.active.unwrap_or(true))
-    .bind(new.position)
-    .bind(category)
     .execute(&mut *tx)
     .await
     .map_err(write_error)?
@@ -458,21 +444,21 @@ pub async fn update(
     change: &ProductChange,
 ) -> Result<(), WriteError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE products SET category_id = COALESCE(?, category_id), name = COALESCE(?, name), \
              description = COALESCE(?, description), price_cents = COALESCE(?, price_cents), \
              vat_rate_bp = COALESCE(?, vat_rate_bp), active = COALESCE(?, active), \
              position = COALESCE(?, position), updated_at = UTC_TIMESTAMP(6) \
          WHERE id = ?",
+        change.category_id,
+        change.name.as_deref(),
+        change.description.as_deref(),
+        change.price_cents,
+        change.vat_rate_bp,
+        change.active,
+        change.position,
+        product.0,
     )
-    .bind(change.category_id)
-    .bind(change.name.as_deref())
-    .bind(change.description.as_deref())
-    .bind(change.price_cents)
-    .bind(change.vat_rate_bp)
-    .bind(change.active)
-    .bind(change.position)
-    .bind(product.0)
     .execute(&mut *tx)
     .await
     .map_err(write_error)?;
@@ -491,15 +477,22 @@ pub async fn set_unavailable(
     product: ProductId,
     unavailable: bool,
 ) -> Result<(), sqlx::Error> {
-    let sql = if unavailable {
-        "INSERT IGNORE INTO menu_exclusions (pizzeria_id, product_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))"
-    } else {
-        "DELETE FROM menu_exclusions WHERE pizzeria_id = ? AND product_id = ?"
-    };
-    sqlx::query(sql)
-        .bind(pizzeria.0)
-        .bind(product.0)
+    if unavailable {
+        sqlx::query!(
+            "INSERT IGNORE INTO menu_exclusions (pizzeria_id, product_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
+            pizzeria.0,
+            product.0,
+        )
         .execute(pool)
         .await?;
+    } else {
+        sqlx::query!(
+            "DELETE FROM menu_exclusions WHERE pizzeria_id = ? AND product_id = ?",
+            pizzeria.0,
+            product.0,
+        )
+        .execute(pool)
+        .await?;
+    }
     Ok(())
 }

@@ -38,17 +38,14 @@ pub enum Products<'a> {
     These(&'a [ProductId]),
 }
 
-impl Products<'_> {
-    fn filter(self, builder: &mut QueryBuilder<'_, MySql>, column: &str) {
-        if let Products::These(ids) = self {
-            builder.push(format_args!(" WHERE {column} IN ("));
-            let mut list = builder.separated(", ");
-            for id in ids {
-                list.push_bind(id.0);
-            }
-            list.push_unseparated(")");
-        }
+/// Appends ` WHERE column IN (?, ?, ..)` with these ids.
+fn push_in(builder: &mut QueryBuilder<'_, MySql>, column: &str, ids: &[ProductId]) {
+    builder.push(format_args!(" WHERE {column} IN ("));
+    let mut list = builder.separated(", ");
+    for id in ids {
+        list.push_bind(id.0);
     }
+    list.push_unseparated(")");
 }
 
 /// The recipes of these products (or of all), by product; lines by
@@ -59,20 +56,49 @@ pub async fn read(
     products: Products<'_>,
 ) -> Result<BTreeMap<ProductId, Recipe>, sqlx::Error> {
     let mut recipes: BTreeMap<ProductId, Recipe> = BTreeMap::new();
-    if matches!(products, Products::These([])) {
-        return Ok(recipes);
-    }
-    let mut q = QueryBuilder::<MySql>::new(
-        "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit \
-         FROM recipe_lines r JOIN ingredients i ON i.id = r.ingredient_id",
-    );
-    products.filter(&mut q, "r.product_id");
-    q.push(" ORDER BY r.product_id, r.quantity DESC, i.name");
-    let lines: Vec<(i64, i64, String, i32, String)> = q.build_query_as().fetch_all(pool).await?;
-    let mut q = QueryBuilder::<MySql>::new("SELECT product_id, text FROM recipe_steps");
-    products.filter(&mut q, "product_id");
-    q.push(" ORDER BY product_id, position");
-    let steps: Vec<(i64, String)> = q.build_query_as().fetch_all(pool).await?;
+    // A line: product, ingredient, its name, quantity, unit; a step: product, text.
+    type Lines = Vec<(i64, i64, String, i32, String)>;
+    type Steps = Vec<(i64, String)>;
+    let (lines, steps): (Lines, Steps) = match products {
+        Products::These([]) => return Ok(recipes),
+        Products::All => {
+            let lines = sqlx::query!(
+                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit \
+                 FROM recipe_lines r JOIN ingredients i ON i.id = r.ingredient_id \
+                 ORDER BY r.product_id, r.quantity DESC, i.name"
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.product_id, r.ingredient_id, r.name, r.quantity, r.unit))
+            .collect();
+            let steps = sqlx::query!(
+                "SELECT product_id, text FROM recipe_steps ORDER BY product_id, position"
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.product_id, r.text))
+            .collect();
+            (lines, steps)
+        }
+        // Runtime SQL: the same statements as above with an `IN` list as
+        // long as the products asked for.
+        Products::These(ids) => {
+            let mut q = QueryBuilder::<MySql>::new(
+                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit \
+                 FROM recipe_lines r JOIN ingredients i ON i.id = r.ingredient_id",
+            );
+            push_in(&mut q, "r.product_id", ids);
+            q.push(" ORDER BY r.product_id, r.quantity DESC, i.name");
+            let lines = q.build_query_as().fetch_all(pool).await?;
+            let mut q = QueryBuilder::<MySql>::new("SELECT product_id, text FROM recipe_steps");
+            push_in(&mut q, "product_id", ids);
+            q.push(" ORDER BY product_id, position");
+            let steps = q.build_query_as().fetch_all(pool).await?;
+            (lines, steps)
+        }
+    };
 
     for (product, ingredient, name, quantity, unit) in lines {
         recipes
@@ -112,8 +138,9 @@ pub async fn cards(
     if cooked.is_empty() {
         return Ok(BTreeMap::new());
     }
+    // Runtime SQL: an `IN` list as long as the products cooked.
     let mut q = QueryBuilder::<MySql>::new("SELECT id, name FROM products");
-    Products::These(&cooked).filter(&mut q, "id");
+    push_in(&mut q, "id", &cooked);
     let names: BTreeMap<i64, String> = q
         .build_query_as::<(i64, String)>()
         .fetch_all(pool)
@@ -146,14 +173,13 @@ pub async fn replace(
     lines: &[(IngredientId, i64)],
     steps: &[String],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM recipe_lines WHERE product_id = ?")
-        .bind(product.0)
+    sqlx::query!("DELETE FROM recipe_lines WHERE product_id = ?", product.0)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM recipe_steps WHERE product_id = ?")
-        .bind(product.0)
+    sqlx::query!("DELETE FROM recipe_steps WHERE product_id = ?", product.0)
         .execute(&mut **tx)
         .await?;
+    // Runtime SQL below: one multi-row INSERT each, as many rows as given.
     if !lines.is_empty() {
         let mut q = QueryBuilder::<MySql>::new(
             "INSERT INTO recipe_lines (product_id, ingredient_id, quantity) ",
@@ -186,6 +212,7 @@ pub async fn products_using(
     if ingredients.is_empty() {
         return Ok(Vec::new());
     }
+    // Runtime SQL: an `IN` list as long as the ingredients given.
     let mut q = QueryBuilder::<MySql>::new("SELECT DISTINCT product_id FROM recipe_lines");
     q.push(" WHERE ingredient_id IN (");
     let mut list = q.separated(", ");

@@ -48,39 +48,43 @@ pub async fn assign_waiting(
     tx: &mut Transaction<'_, MySql>,
     pizzeria: PizzeriaId,
 ) -> Result<usize, sqlx::Error> {
-    let couriers: Vec<(i64,)> = sqlx::query_as(
+    let couriers = sqlx::query_scalar!(
         "SELECT id FROM users WHERE pizzeria_id = ? AND role = 'courier' AND active ORDER BY id FOR UPDATE",
+        pizzeria.0,
     )
-    .bind(pizzeria.0)
     .fetch_all(&mut **tx)
     .await?;
-    let waiting: Vec<(i64, Option<i32>)> = sqlx::query_as(
+    let waiting = sqlx::query!(
         "SELECT id, distance_m FROM deliveries WHERE pizzeria_id = ? AND status = 'waiting' \
          ORDER BY created_at, id FOR UPDATE",
+        pizzeria.0,
     )
-    .bind(pizzeria.0)
     .fetch_all(&mut **tx)
     .await?;
     if couriers.is_empty() || waiting.is_empty() {
         return Ok(0);
     }
-    let active: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT courier_id, COUNT(*) FROM deliveries \
+    let active = sqlx::query!(
+        "SELECT courier_id AS `courier_id!`, COUNT(*) AS `deliveries!` FROM deliveries \
          WHERE pizzeria_id = ? AND status IN ('assigned', 'out_for_delivery') AND courier_id IS NOT NULL \
          GROUP BY courier_id",
+        pizzeria.0,
     )
-    .bind(pizzeria.0)
     .fetch_all(&mut **tx)
     .await?;
     let mut load: Vec<(i64, i64)> = couriers
         .iter()
-        .map(|(id,)| {
-            let n = active.iter().find(|(c, _)| c == id).map_or(0, |(_, n)| *n);
-            (*id, n)
+        .map(|&id| {
+            let n = active
+                .iter()
+                .find(|a| a.courier_id == id)
+                .map_or(0, |a| a.deliveries);
+            (id, n)
         })
         .collect();
     let mut assigned = 0;
-    for (delivery, distance) in waiting {
+    for row in waiting {
+        let (delivery, distance) = (row.id, row.distance_m);
         let Some(slot) = load
             .iter_mut()
             .filter(|(_, n)| *n < COURIER_CAPACITY)
@@ -89,14 +93,14 @@ pub async fn assign_waiting(
             break;
         };
         let minutes = eta_minutes(distance, slot.1);
-        sqlx::query(
+        sqlx::query!(
             "UPDATE deliveries SET courier_id = ?, status = ?, assigned_at = UTC_TIMESTAMP(6), \
              eta = UTC_TIMESTAMP(6) + INTERVAL ? MINUTE WHERE id = ?",
+            slot.0,
+            DeliveryStatus::Assigned,
+            minutes,
+            delivery,
         )
-        .bind(slot.0)
-        .bind(DeliveryStatus::Assigned)
-        .bind(minutes)
-        .bind(delivery)
         .execute(&mut **tx)
         .await?;
         slot.1 += 1;

@@ -54,7 +54,7 @@ pub struct DeliveryView {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-#[derive(sqlx::FromRow)]
+/// A delivery with its order's head, as [`delivery_rows!`] reads it.
 struct DeliveryRow {
     id: i64,
     order_id: i64,
@@ -81,18 +81,29 @@ struct DeliveryRow {
     delivered_at: Option<NaiveDateTime>,
 }
 
-const DELIVERY_SELECT: &str = "SELECT d.id, d.order_id, o.number, d.pizzeria_id, d.status, d.courier_id, \
-     o.address_line1, o.address_postcode, o.address_city, o.latitude, o.longitude, \
-     o.contact_name, o.contact_phone, o.payment_method, o.total_cents, d.distance_m, d.eta, \
-     d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, d.assigned_at, d.picked_up_at, d.delivered_at \
-     FROM deliveries d JOIN orders o ON o.id = d.order_id";
-
-/// What the lists show: everything still under way, and what was delivered
-/// in the last 12 hours.
-const RECENT: &str =
-    "(d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)";
-/// On the way first, then assigned, waiting, delivered; oldest first within.
-const RUN_ORDER: &str = "ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id";
+/// The deliveries with their orders, the query's end (`WHERE`, `ORDER BY`)
+/// and its arguments given.
+///
+/// The lists (a pizzeria's, a courier's) show everything still under way and
+/// what was delivered in the last 12 hours
+/// (`d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR`),
+/// on the way first, then assigned, waiting, delivered; oldest first within
+/// (`ORDER BY FIELD(d.status, ...), d.created_at, d.id`).
+macro_rules! delivery_rows {
+    ($tail:literal $(, $arg:expr)*) => {
+        sqlx::query_as!(
+            DeliveryRow,
+            "SELECT d.id, d.order_id, o.number, d.pizzeria_id, d.status AS `status: DeliveryStatus`, \
+                    d.courier_id, o.address_line1, o.address_postcode, o.address_city, o.latitude, \
+                    o.longitude, o.contact_name, o.contact_phone, o.payment_method, o.total_cents, \
+                    d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
+                    d.assigned_at, d.picked_up_at, d.delivered_at \
+             FROM deliveries d JOIN orders o ON o.id = d.order_id "
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 impl From<DeliveryRow> for DeliveryView {
     fn from(r: DeliveryRow) -> Self {
@@ -155,52 +166,49 @@ pub fn cash_to_collect_cents(order: &OrderHead) -> i64 {
     }
 }
 
-/// The order's stored distance, its coordinates and its pizzeria's.
-type DistanceRow = (Option<i32>, Option<f64>, Option<f64>, f64, f64);
-
 /// Creates the delivery of a ready delivery order (locked by the caller),
 /// waiting for a courier; nothing when it already has one (a message
 /// delivered twice).
 pub async fn create(tx: &mut Transaction<'_, MySql>, order: &OrderHead) -> Result<(), sqlx::Error> {
-    let row: Option<DistanceRow> = sqlx::query_as(
-        "SELECT o.distance_m, o.latitude, o.longitude, p.latitude, p.longitude \
+    // The order's stored distance, its coordinates and its pizzeria's.
+    let row = sqlx::query!(
+        "SELECT o.distance_m, o.latitude, o.longitude, p.latitude AS p_latitude, p.longitude AS p_longitude \
          FROM orders o JOIN pizzerias p ON p.id = o.pizzeria_id WHERE o.id = ?",
+        order.id.0,
     )
-    .bind(order.id.0)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((kept, latitude, longitude, p_latitude, p_longitude)) = row else {
+    let Some(row) = row else {
         return Ok(());
     };
     let pizzeria = Coordinates {
-        latitude: p_latitude,
-        longitude: p_longitude,
+        latitude: row.p_latitude,
+        longitude: row.p_longitude,
     };
-    let destination = match (latitude, longitude) {
+    let destination = match (row.latitude, row.longitude) {
         (Some(latitude), Some(longitude)) => Some(Coordinates {
             latitude,
             longitude,
         }),
         _ => None,
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO deliveries (order_id, pizzeria_id, status, distance_m, cash_to_collect_cents, created_at) \
          VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) \
          ON DUPLICATE KEY UPDATE deliveries.id = deliveries.id",
+        order.id.0,
+        order.pizzeria_id.0,
+        DeliveryStatus::Waiting,
+        delivery_distance_m(row.distance_m, pizzeria, destination),
+        cash_to_collect_cents(order),
     )
-    .bind(order.id.0)
-    .bind(order.pizzeria_id.0)
-    .bind(DeliveryStatus::Waiting)
-    .bind(delivery_distance_m(kept, pizzeria, destination))
-    .bind(cash_to_collect_cents(order))
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn get(pool: &MySqlPool, id: i64) -> Result<Option<DeliveryView>, sqlx::Error> {
-    let row: Option<DeliveryRow> = sqlx::query_as(&format!("{DELIVERY_SELECT} WHERE d.id = ?"))
-        .bind(id)
+    let row = delivery_rows!("WHERE d.id = ?", id)
         .fetch_optional(pool)
         .await?;
     Ok(row.map(DeliveryView::from))
@@ -211,11 +219,9 @@ pub async fn of_order(
     pool: &MySqlPool,
     order: OrderId,
 ) -> Result<Option<DeliveryView>, sqlx::Error> {
-    let row: Option<DeliveryRow> =
-        sqlx::query_as(&format!("{DELIVERY_SELECT} WHERE d.order_id = ?"))
-            .bind(order.0)
-            .fetch_optional(pool)
-            .await?;
+    let row = delivery_rows!("WHERE d.order_id = ?", order.0)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(DeliveryView::from))
 }
 
@@ -225,10 +231,12 @@ pub async fn of_pizzeria(
     pool: &MySqlPool,
     pizzeria: PizzeriaId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "{DELIVERY_SELECT} WHERE d.pizzeria_id = ? AND {RECENT} {RUN_ORDER}"
-    ))
-    .bind(pizzeria.0)
+    let rows = delivery_rows!(
+        "WHERE d.pizzeria_id = ? \
+         AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
+         ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
+        pizzeria.0
+    )
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
@@ -240,10 +248,12 @@ pub async fn of_courier(
     pool: &MySqlPool,
     courier: UserId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "{DELIVERY_SELECT} WHERE d.courier_id = ? AND {RECENT} {RUN_ORDER}"
-    ))
-    .bind(courier.0)
+    let rows = delivery_rows!(
+        "WHERE d.courier_id = ? \
+         AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
+         ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
+        courier.0
+    )
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
@@ -262,37 +272,39 @@ pub struct Locked {
 /// queue consumer does, so the two never wait on each other). `None` when
 /// there is no such delivery.
 pub async fn lock(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<Option<Locked>, sqlx::Error> {
-    let order_id: Option<(i64,)> = sqlx::query_as("SELECT order_id FROM deliveries WHERE id = ?")
-        .bind(id)
+    let order_id = sqlx::query_scalar!("SELECT order_id FROM deliveries WHERE id = ?", id)
         .fetch_optional(&mut **tx)
         .await?;
-    let Some((order_id,)) = order_id else {
+    let Some(order_id) = order_id else {
         return Ok(None);
     };
     let Some(order) = lifecycle::lock(tx, OrderId(order_id)).await? else {
         return Ok(None);
     };
-    let (status, courier, cash_due): (DeliveryStatus, Option<i64>, i64) = sqlx::query_as(
-        "SELECT status, courier_id, cash_to_collect_cents FROM deliveries WHERE id = ? FOR UPDATE",
+    let row = sqlx::query!(
+        "SELECT status AS `status: DeliveryStatus`, courier_id, cash_to_collect_cents \
+         FROM deliveries WHERE id = ? FOR UPDATE",
+        id,
     )
-    .bind(id)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Some(Locked {
         order,
-        status,
-        courier_id: courier.map(UserId),
-        cash_to_collect_cents: cash_due,
+        status: row.status,
+        courier_id: row.courier_id.map(UserId),
+        cash_to_collect_cents: row.cash_to_collect_cents,
     }))
 }
 
 /// The courier took the delivery from the counter (locked, `assigned`).
 pub async fn mark_picked_up(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deliveries SET status = ?, picked_up_at = UTC_TIMESTAMP(6) WHERE id = ?")
-        .bind(DeliveryStatus::OutForDelivery)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE deliveries SET status = ?, picked_up_at = UTC_TIMESTAMP(6) WHERE id = ?",
+        DeliveryStatus::OutForDelivery,
+        id,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -303,13 +315,13 @@ pub async fn mark_delivered(
     id: i64,
     cash_collected_cents: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE deliveries SET status = ?, delivered_at = UTC_TIMESTAMP(6), \
          cash_collected_cents = ? WHERE id = ?",
+        DeliveryStatus::Delivered,
+        cash_collected_cents,
+        id,
     )
-    .bind(DeliveryStatus::Delivered)
-    .bind(cash_collected_cents)
-    .bind(id)
     .execute(&mut **tx)
     .await?;
     Ok(())

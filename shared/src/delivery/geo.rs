@@ -200,19 +200,19 @@ impl Geocoder {
         };
 
         let hash = hex::encode(Sha256::digest(normalised.as_bytes()));
-        let cached: Option<(f64, f64, String)> = sqlx::query_as(
+        let cached = sqlx::query!(
             "SELECT latitude, longitude, formatted_address FROM geocode_cache WHERE query_hash = ?",
+            hash,
         )
-        .bind(&hash)
         .fetch_optional(pool)
         .await?;
-        if let Some((latitude, longitude, formatted_address)) = cached {
+        if let Some(cached) = cached {
             return Ok(Geocoded {
                 query,
-                formatted_address,
+                formatted_address: cached.formatted_address,
                 coordinates: Coordinates {
-                    latitude,
-                    longitude,
+                    latitude: cached.latitude,
+                    longitude: cached.longitude,
                 },
                 source: GeoSource::Cache,
             });
@@ -275,15 +275,15 @@ impl Geocoder {
             latitude: first.geometry.location.lat,
             longitude: first.geometry.location.lng,
         };
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO geocode_cache (query_hash, query, latitude, longitude, formatted_address, created_at) \
              VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE query_hash = query_hash",
+            hash,
+            query,
+            coordinates.latitude,
+            coordinates.longitude,
+            first.formatted_address,
         )
-        .bind(&hash)
-        .bind(&query)
-        .bind(coordinates.latitude)
-        .bind(coordinates.longitude)
-        .bind(&first.formatted_address)
         .execute(pool)
         .await?;
         Ok(Geocoded {
@@ -376,12 +376,25 @@ pub async fn pizzerias_by_distance(
     pool: &MySqlPool,
     at: Coordinates,
 ) -> Result<Vec<Zone>, sqlx::Error> {
-    let rows: Vec<SiteRow> = sqlx::query_as(
+    let rows: Vec<SiteRow> = sqlx::query!(
         "SELECT id, name, latitude, longitude, delivery_radius_m, delivery_fee_cents, min_order_cents \
-         FROM pizzerias WHERE status = 'active'",
+         FROM pizzerias WHERE status = 'active'"
     )
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.id,
+            r.name,
+            r.latitude,
+            r.longitude,
+            r.delivery_radius_m,
+            r.delivery_fee_cents,
+            r.min_order_cents,
+        )
+    })
+    .collect();
     Ok(rank(rows, at))
 }
 

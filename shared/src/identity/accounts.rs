@@ -21,21 +21,25 @@
 //!   need a large Lambda; the `argon2` crate does not run lanes in parallel,
 //!   so p=4 only costs time.
 //! - **Sign-in** ([`login`]): one answer for an unknown e-mail, a wrong
-//!   password and a deactivated account ([`invalid_credentials`]); an unknown
-//!   e-mail is checked against a dummy hash with our parameters so it takes
-//!   as long. Attempts are counted per account once the e-mail is found, per
-//!   normalised address otherwise (so a lock says nothing about whether an
-//!   account exists), and each attempt is counted *before* its password is
-//!   checked, in a transaction over the counter's row: however many guesses
-//!   arrive at once, at most [`MAX_FAILURES`] are checked within
-//!   [`LOCKOUT_MINUTES`]; then the account (or address) is locked for
-//!   [`LOCKOUT_MINUTES`] (429, even with the right password). A successful
-//!   sign-in resets the count; a manager or the admin can lift a lock
-//!   ([`unlock`]); the sweep forgets stale counters
+//!   password and a deactivated account
+//!   ([`AccountError::InvalidCredentials`]); an unknown e-mail is checked
+//!   against a dummy hash with our parameters so it takes as long. Attempts
+//!   are counted per account once the e-mail is found, per normalised
+//!   address otherwise (so a lock says nothing about whether an account
+//!   exists), and each attempt is counted *before* its password is checked,
+//!   in a transaction over the counter's row: however many guesses arrive at
+//!   once, at most [`MAX_FAILURES`] are checked within [`LOCKOUT_MINUTES`];
+//!   then the account (or address) is locked for [`LOCKOUT_MINUTES`]
+//!   ([`AccountError::Locked`], 429, even with the right password). A
+//!   successful sign-in resets the count; a manager or the admin can lift a
+//!   lock ([`unlock`]); the sweep forgets stale counters
 //!   ([`purge_login_attempts`]).
 //!
 //! Passwords and hashes never leave this module in an answer or a log line:
 //! [`User`] has no hash, and nothing here derives `Debug` over a password.
+//!
+//! Failures are [`AccountError`]s; the HTTP edge answers each with its
+//! problem (`From<AccountError> for ApiError`, in `error.rs`).
 
 use crate::identity::role::Role;
 use crate::platform::http::ApiError;
@@ -71,9 +75,9 @@ pub fn argon2_description() -> String {
     format!("argon2id m={m} KiB, t={t}, p={p}")
 }
 
-fn hasher() -> Result<Argon2<'static>, ApiError> {
+fn hasher() -> Result<Argon2<'static>, AccountError> {
     let (m, t, p) = ARGON2_PARAMS;
-    let params = Params::new(m, t, p, None).map_err(ApiError::internal)?;
+    let params = Params::new(m, t, p, None).map_err(AccountError::internal)?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -116,10 +120,12 @@ impl Email {
     }
 }
 
+mod error;
 mod password;
 mod sign_in;
 mod users;
 
+pub use error::*;
 pub use password::*;
 pub use sign_in::*;
 pub use users::*;
@@ -234,7 +240,7 @@ mod tests {
         let err = NewUser::parse("lea", "court", " ", Some("abc"), Role::Pizzaiolo, None)
             .err()
             .unwrap();
-        let response = err.to_response("r");
+        let response = ApiError::from(err).to_response("r");
         assert_eq!(response.status(), 422);
         let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
         let fields: Vec<&str> = body["errors"]
@@ -272,7 +278,8 @@ mod tests {
             .err()
             .unwrap();
             let body: serde_json::Value =
-                serde_json::from_slice(err.to_response("r").body().as_ref()).unwrap();
+                serde_json::from_slice(ApiError::from(err).to_response("r").body().as_ref())
+                    .unwrap();
             assert_eq!(body["errors"][0]["field"], "phone", "{typed}");
         }
     }

@@ -55,20 +55,21 @@ pub async fn token_for_email(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(String, DateTime<Utc>), String> {
-    let row: Option<(i64, String, Option<i64>, i32)> =
-        sqlx::query_as("SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ?")
-            .bind(email)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| e.to_string())?;
-    let (id, role, pizzeria, version) = row.ok_or_else(|| format!("no account {email}"))?;
-    let role = role.parse::<Role>().map_err(|e| e.to_string())?;
+    let row = sqlx::query!(
+        "SELECT id, role, pizzeria_id, token_version FROM users WHERE email = ?",
+        email
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or_else(|| format!("no account {email}"))?;
+    let role = row.role.parse::<Role>().map_err(|e| e.to_string())?;
     issue(
         secret,
-        UserId(id),
+        UserId(row.id),
         role,
-        pizzeria.map(PizzeriaId),
-        version,
+        row.pizzeria_id.map(PizzeriaId),
+        row.token_version,
         now,
     )
     .map_err(|e| e.to_string())
@@ -166,13 +167,14 @@ pub async fn authenticate(
     let Some(caller) = caller(req, secret)? else {
         return Ok(None);
     };
-    let current: Option<(i32,)> =
-        sqlx::query_as("SELECT token_version FROM users WHERE id = ? AND active = TRUE")
-            .bind(caller.user_id.0)
-            .fetch_optional(pool)
-            .await?;
+    let current = sqlx::query_scalar!(
+        "SELECT token_version FROM users WHERE id = ? AND active = TRUE",
+        caller.user_id.0
+    )
+    .fetch_optional(pool)
+    .await?;
     match current {
-        Some((version,)) if version == caller.token_version => Ok(Some(caller)),
+        Some(version) if version == caller.token_version => Ok(Some(caller)),
         _ => Err(ApiError::new(
             http::StatusCode::UNAUTHORIZED,
             "session-ended",

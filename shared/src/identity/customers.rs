@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 
 /// What an order needs to reach its customer.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
     pub name: String,
     /// As stored: E.164 for every number written since phones were checked.
@@ -20,10 +20,13 @@ pub async fn contact_of_account(
     pool: &MySqlPool,
     user: UserId,
 ) -> Result<Option<Contact>, sqlx::Error> {
-    sqlx::query_as("SELECT name, phone, email FROM users WHERE id = ? AND active")
-        .bind(user.0)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as!(
+        Contact,
+        "SELECT name, phone, email FROM users WHERE id = ? AND active",
+        user.0
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 /// An active customer account's contact; `None` for staff or unknown ids.
@@ -31,16 +34,17 @@ pub async fn contact_of_customer(
     pool: &MySqlPool,
     customer: UserId,
 ) -> Result<Option<Contact>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Contact,
         "SELECT name, phone, email FROM users WHERE id = ? AND role = 'customer' AND active",
+        customer.0
     )
-    .bind(customer.0)
     .fetch_optional(pool)
     .await
 }
 
 /// A customer account as a cashier picks it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerMatch {
     pub id: UserId,
     pub name: String,
@@ -51,12 +55,13 @@ pub struct CustomerMatch {
 /// The active customer accounts with this phone number (E.164), at most ten,
 /// through `ix_users_phone`.
 pub async fn by_phone(pool: &MySqlPool, e164: &str) -> Result<Vec<CustomerMatch>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, email, phone FROM users \
+    sqlx::query_as!(
+        CustomerMatch,
+        "SELECT id AS `id: UserId`, name, email, phone FROM users \
          WHERE phone = ? AND role = 'customer' AND active \
          ORDER BY id LIMIT 10",
+        e164
     )
-    .bind(e164)
     .fetch_all(pool)
     .await
 }

@@ -88,7 +88,7 @@ pub struct Ticket {
     pub lines: Vec<TicketLine>,
 }
 
-#[derive(sqlx::FromRow)]
+/// A ticket with its order's head, as [`ticket_rows!`] reads it.
 struct TicketRow {
     order_id: i64,
     number: String,
@@ -104,8 +104,21 @@ struct TicketRow {
     updated_at: NaiveDateTime,
 }
 
-const TICKET_COLUMNS: &str = "t.order_id, o.number, t.pizzeria_id, t.status, o.fulfilment, \
-     o.contact_name, o.contact_phone, t.received_at, t.started_at, t.ready_at, o.updated_at";
+/// The tickets with their orders, the query's end (`WHERE`, `ORDER BY`) and
+/// its arguments given.
+macro_rules! ticket_rows {
+    ($tail:literal $(, $arg:expr)*) => {
+        sqlx::query_as!(
+            TicketRow,
+            "SELECT t.order_id, o.number, t.pizzeria_id, t.status AS `status: TicketStatus`, \
+                    o.fulfilment AS `fulfilment: Fulfilment`, o.contact_name, o.contact_phone, \
+                    t.received_at, t.started_at, t.ready_at, o.updated_at \
+             FROM kitchen_tickets t JOIN orders o ON o.id = t.order_id "
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// `order.placed`: a `waiting` ticket (or a withdrawn one back), only while
 /// the order is still placed — a cancellation that overtook the message
@@ -115,16 +128,16 @@ pub async fn receive(
     order: OrderId,
     pizzeria: PizzeriaId,
 ) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
+    let changed = sqlx::query!(
         "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at) \
          SELECT id, pizzeria_id, 'waiting', UTC_TIMESTAMP(6) FROM orders \
          WHERE id = ? AND pizzeria_id = ? AND status = 'placed' \
          ON DUPLICATE KEY UPDATE \
             status = IF(kitchen_tickets.status = 'withdrawn', 'waiting', kitchen_tickets.status), \
             withdrawn_at = IF(kitchen_tickets.status = 'waiting', NULL, kitchen_tickets.withdrawn_at)",
+        order.0,
+        pizzeria.0,
     )
-    .bind(order.0)
-    .bind(pizzeria.0)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -135,12 +148,12 @@ pub async fn receive(
 /// display, only while the order is still off the kitchen's path — a payment
 /// that placed it again meanwhile keeps its ticket.
 pub async fn withdraw(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE kitchen_tickets t JOIN orders o ON o.id = t.order_id \
          SET t.status = 'withdrawn', t.withdrawn_at = UTC_TIMESTAMP(6) \
          WHERE t.order_id = ? AND t.status = 'waiting' AND o.status IN ('cancelled', 'pending_payment')",
+        order.0,
     )
-    .bind(order.0)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -155,34 +168,42 @@ pub async fn mark(
     pizzeria: PizzeriaId,
     to: TicketStatus,
 ) -> Result<(), TicketError> {
-    let from: Option<TicketStatus> =
-        sqlx::query_scalar("SELECT status FROM kitchen_tickets WHERE order_id = ? FOR UPDATE")
-            .bind(order.0)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let from = sqlx::query_scalar!(
+        "SELECT status AS `status: TicketStatus` FROM kitchen_tickets WHERE order_id = ? FOR UPDATE",
+        order.0,
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
     if !TicketStatus::can_become(from, to) {
         return Err(TicketError::NotAllowed { order, from, to });
     }
-    let sql = match to {
+    match to {
         TicketStatus::Preparing => {
-            "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, started_at) \
-             VALUES (?, ?, 'preparing', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-             ON DUPLICATE KEY UPDATE status = 'preparing', started_at = UTC_TIMESTAMP(6)"
+            sqlx::query!(
+                "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, started_at) \
+                 VALUES (?, ?, 'preparing', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
+                 ON DUPLICATE KEY UPDATE status = 'preparing', started_at = UTC_TIMESTAMP(6)",
+                order.0,
+                pizzeria.0,
+            )
+            .execute(&mut **tx)
+            .await?;
         }
         TicketStatus::Ready => {
-            "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, ready_at) \
-             VALUES (?, ?, 'ready', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-             ON DUPLICATE KEY UPDATE status = 'ready', ready_at = UTC_TIMESTAMP(6)"
+            sqlx::query!(
+                "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, ready_at) \
+                 VALUES (?, ?, 'ready', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
+                 ON DUPLICATE KEY UPDATE status = 'ready', ready_at = UTC_TIMESTAMP(6)",
+                order.0,
+                pizzeria.0,
+            )
+            .execute(&mut **tx)
+            .await?;
         }
         TicketStatus::Waiting | TicketStatus::Withdrawn => {
             return Err(TicketError::NotAllowed { order, from, to })
         }
-    };
-    sqlx::query(sql)
-        .bind(order.0)
-        .bind(pizzeria.0)
-        .execute(&mut **tx)
-        .await?;
+    }
     Ok(())
 }
 
@@ -214,19 +235,17 @@ impl Board {
 
 /// The display of a pizzeria; `None` when there is no such pizzeria.
 pub async fn board(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<Option<Board>, sqlx::Error> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM pizzerias WHERE id = ?")
-        .bind(pizzeria.0)
+    let exists = sqlx::query_scalar!("SELECT id FROM pizzerias WHERE id = ?", pizzeria.0)
         .fetch_optional(pool)
         .await?;
     if exists.is_none() {
         return Ok(None);
     }
-    let rows: Vec<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {TICKET_COLUMNS} FROM kitchen_tickets t JOIN orders o ON o.id = t.order_id \
-         WHERE t.pizzeria_id = ? AND t.status IN ('waiting', 'preparing') \
-         ORDER BY t.received_at, t.order_id"
-    ))
-    .bind(pizzeria.0)
+    let rows = ticket_rows!(
+        "WHERE t.pizzeria_id = ? AND t.status IN ('waiting', 'preparing') \
+         ORDER BY t.received_at, t.order_id",
+        pizzeria.0
+    )
     .fetch_all(pool)
     .await?;
     Ok(Some(Board { rows }))
@@ -238,13 +257,9 @@ pub async fn ticket(
     order: OrderId,
     now: DateTime<Utc>,
 ) -> Result<Option<Ticket>, sqlx::Error> {
-    let rows: Vec<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {TICKET_COLUMNS} FROM kitchen_tickets t JOIN orders o ON o.id = t.order_id \
-         WHERE t.order_id = ?"
-    ))
-    .bind(order.0)
-    .fetch_all(pool)
-    .await?;
+    let rows = ticket_rows!("WHERE t.order_id = ?", order.0)
+        .fetch_all(pool)
+        .await?;
     Ok(tickets_of(pool, rows, now).await?.pop())
 }
 
@@ -257,6 +272,7 @@ async fn tickets_of(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // Runtime SQL: an `IN` list as long as the tickets shown.
     let mut q = QueryBuilder::<MySql>::new(
         "SELECT order_id, product_id, product_name, quantity FROM order_lines WHERE order_id IN (",
     );

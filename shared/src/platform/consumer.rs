@@ -115,11 +115,11 @@ pub async fn claim_id(
     consumer: &str,
     event_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
+        consumer,
+        event_id
     )
-    .bind(consumer)
-    .bind(event_id)
     .execute(&mut **tx)
     .await;
     match result {

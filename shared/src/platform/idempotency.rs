@@ -72,40 +72,35 @@ pub async fn begin(
     request_hash: &str,
     caller: &str,
 ) -> Result<Begin, sqlx::Error> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, caller, created_at) \
          VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))",
+        scope,
+        key,
+        request_hash,
+        caller
     )
-    .bind(scope)
-    .bind(key)
-    .bind(request_hash)
-    .bind(caller)
     .execute(&mut **tx)
     .await;
     match inserted {
         Ok(_) => Ok(Begin::Fresh),
         Err(err) if crate::platform::db::duplicate_key(&err).is_some() => {
             // A locking read sees the committed row whatever our snapshot.
-            let (hash, saved_caller, status, body): (
-                String,
-                Option<String>,
-                Option<i16>,
-                Option<String>,
-            ) = sqlx::query_as(
+            let saved = sqlx::query!(
                 "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
                      WHERE scope = ? AND idempotency_key = ? LOCK IN SHARE MODE",
+                scope,
+                key
             )
-            .bind(scope)
-            .bind(key)
             .fetch_one(&mut **tx)
             .await?;
-            if hash != request_hash {
+            if saved.request_hash != request_hash {
                 return Ok(Begin::Mismatch);
             }
-            if saved_caller.as_deref().is_some_and(|c| c != caller) {
+            if saved.caller.as_deref().is_some_and(|c| c != caller) {
                 return Ok(Begin::Stranger);
             }
-            match (status, body) {
+            match (saved.status_code, saved.response_body) {
                 (Some(status), Some(body)) => Ok(Begin::Replay {
                     status: status as u16,
                     body,
@@ -122,12 +117,13 @@ pub async fn begin(
 /// Whether a key was used already (a retry: limits that count new requests
 /// leave it alone).
 pub async fn seen(pool: &sqlx::MySqlPool, scope: &str, key: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(pool)
-            .await?;
+    let row = sqlx::query_scalar!(
+        "SELECT 1 FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?",
+        scope,
+        key
+    )
+    .fetch_optional(pool)
+    .await?;
     Ok(row.is_some())
 }
 
@@ -139,13 +135,13 @@ pub async fn save(
     status: u16,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET status_code = ?, response_body = ? WHERE scope = ? AND idempotency_key = ?",
+        status as i16,
+        body,
+        scope,
+        key
     )
-    .bind(status as i16)
-    .bind(body)
-    .bind(scope)
-    .bind(key)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -178,10 +174,12 @@ pub async fn forget(
     scope: &str,
     key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?")
-        .bind(scope)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?",
+        scope,
+        key
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -15,15 +15,15 @@ pub async fn enqueue(
     tx: &mut Transaction<'_, MySql>,
     envelope: &Envelope,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (event_id, event_type, order_id, queue, payload, created_at) \
          VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+        envelope.event_id.to_string(),
+        envelope.event.type_name(),
+        envelope.order_id.0,
+        envelope.event.queue().as_str(),
+        envelope.to_json()
     )
-    .bind(envelope.event_id.to_string())
-    .bind(envelope.event.type_name())
-    .bind(envelope.order_id.0)
-    .bind(envelope.event.queue().as_str())
-    .bind(envelope.to_json())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -50,6 +50,7 @@ async fn mark_sent(pool: &MySqlPool, event_ids: &[Uuid]) -> Result<(), sqlx::Err
     if event_ids.is_empty() {
         return Ok(());
     }
+    // Runtime SQL: an `IN` list as long as the events sent, known only at run time.
     let mut builder = sqlx::QueryBuilder::<MySql>::new(
         "UPDATE outbox SET sent_at = UTC_TIMESTAMP(6), attempts = attempts + 1 WHERE event_id IN (",
     );
@@ -81,13 +82,13 @@ pub async fn relay(
     min_age_ms: u32,
 ) -> Result<RelayReport, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, event_id, queue, payload FROM outbox \
          WHERE sent_at IS NULL AND created_at <= UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+        u64::from(min_age_ms) * 1000,
+        limit
     )
-    .bind(u64::from(min_age_ms) * 1000)
-    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     let mut report = RelayReport {
@@ -97,28 +98,25 @@ pub async fn relay(
     let mut sent_ids: Vec<i64> = Vec::new();
     let mut failed_ids: Vec<i64> = Vec::new();
     for queue in [QueueName::Kitchen, QueueName::Delivery] {
-        let for_queue: Vec<&(i64, String, String, String)> = rows
+        let for_queue: Vec<_> = rows
             .iter()
-            .filter(|(_, _, q, _)| q == queue.as_str())
+            .filter(|row| row.queue == queue.as_str())
             .collect();
         for chunk in for_queue.chunks(10) {
-            let bodies: Vec<String> = chunk
-                .iter()
-                .map(|(_, _, _, payload)| payload.clone())
-                .collect();
+            let bodies: Vec<String> = chunk.iter().map(|row| row.payload.clone()).collect();
             match queues.send_batch(queue, &bodies).await {
                 Ok(accepted) => {
                     for (i, row) in chunk.iter().enumerate() {
                         if accepted.contains(&i) {
-                            sent_ids.push(row.0);
+                            sent_ids.push(row.id);
                         } else {
-                            failed_ids.push(row.0);
+                            failed_ids.push(row.id);
                         }
                     }
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, queue = queue.as_str(), "relay batch failed");
-                    failed_ids.extend(chunk.iter().map(|row| row.0));
+                    failed_ids.extend(chunk.iter().map(|row| row.id));
                 }
             }
         }
@@ -127,6 +125,7 @@ pub async fn relay(
         if ids.is_empty() {
             continue;
         }
+        // Runtime SQL: an `IN` list as long as the rows of this pass, known only at run time.
         let mut builder = sqlx::QueryBuilder::<MySql>::new(if sent {
             "UPDATE outbox SET sent_at = UTC_TIMESTAMP(6), attempts = attempts + 1, last_error = NULL WHERE id IN ("
         } else {
@@ -148,10 +147,13 @@ pub async fn relay(
 /// How many events wait to be sent, and the age of the oldest (seconds): the
 /// figure an alarm watches.
 pub async fn backlog(pool: &MySqlPool) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(CAST(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)) AS SIGNED), 0) \
+    let row = sqlx::query!(
+        "SELECT COUNT(*) AS `pending!: i64`, \
+            COALESCE(CAST(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)) AS SIGNED), 0) \
+            AS `oldest_seconds!: i64` \
          FROM outbox WHERE sent_at IS NULL",
     )
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok((row.pending, row.oldest_seconds))
 }

@@ -109,30 +109,31 @@ pub async fn hit(pool: &MySqlPool, limit: Limit, key: &str) -> Result<Verdict, s
     let bucket = bucket(&limit, key);
     let mut tx = pool.begin().await?;
     // `hits` is assigned first, so it still sees the old window.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, UTC_TIMESTAMP(6), 1) \
          ON DUPLICATE KEY UPDATE \
             hits = IF(window_start <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, 1, hits + 1), \
             window_start = IF(window_start <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, UTC_TIMESTAMP(6), window_start)",
+        bucket,
+        limit.window_seconds,
+        limit.window_seconds
     )
-    .bind(&bucket)
-    .bind(limit.window_seconds)
-    .bind(limit.window_seconds)
     .execute(&mut *tx)
     .await?;
-    let (hits, left): (i64, i64) = sqlx::query_as(
+    // `window_start` is NOT NULL, so the seconds left are never NULL.
+    let row = sqlx::query!(
         "SELECT hits, CAST(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), \
-            window_start + INTERVAL ? SECOND) / 1000000) AS SIGNED) \
+            window_start + INTERVAL ? SECOND) / 1000000) AS SIGNED) AS `left!: i64` \
          FROM rate_limits WHERE bucket = ?",
+        limit.window_seconds,
+        bucket
     )
-    .bind(limit.window_seconds)
-    .bind(&bucket)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(if hits > i64::from(limit.max) {
+    Ok(if i64::from(row.hits) > i64::from(limit.max) {
         Verdict::Limited {
-            retry_after_seconds: left.max(1),
+            retry_after_seconds: row.left.max(1),
         }
     } else {
         Verdict::Allowed
@@ -143,10 +144,12 @@ pub async fn hit(pool: &MySqlPool, limit: Limit, key: &str) -> Result<Verdict, s
 /// against the customer's next one).
 pub async fn give_back(pool: &MySqlPool, limit: Limit, key: &str) -> Result<(), sqlx::Error> {
     let limit = limit.configured();
-    sqlx::query("UPDATE rate_limits SET hits = GREATEST(hits - 1, 0) WHERE bucket = ?")
-        .bind(bucket(&limit, key))
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE rate_limits SET hits = GREATEST(hits - 1, 0) WHERE bucket = ?",
+        bucket(&limit, key)
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -187,8 +190,8 @@ pub fn too_many(message: &str, retry_after_seconds: i64) -> ApiError {
 
 /// Forgets windows that ended long ago (run by the sweep).
 pub async fn purge(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM rate_limits WHERE window_start < UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
+    Ok(sqlx::query!(
+        "DELETE FROM rate_limits WHERE window_start < UTC_TIMESTAMP(6) - INTERVAL 1 DAY"
     )
     .execute(pool)
     .await?

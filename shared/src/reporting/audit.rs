@@ -28,6 +28,8 @@
 //! withdrawn, and every delivery order that is ready has its delivery.
 
 use crate::order::money_rule::{COUNTED_REFUND_STATUSES, NET_PAID_BY_ORDER as NET_PAID};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use sqlx::MySqlPool;
 
 /// How much of the pipeline may still be in flight.
@@ -63,100 +65,172 @@ impl std::fmt::Display for Finding {
 /// readable report.
 const LIMIT: usize = 50;
 
-/// Statuses past the kitchen's start.
-const STARTED: &str = "('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up')";
+/// What a check's query gives for one disagreement: `(order id or NULL,
+/// detail)`. The detail is read as text whether the server calls `CONCAT`'s
+/// answer text or bytes (it is UTF-8 either way).
+struct Row {
+    order_id: Option<i64>,
+    detail: Option<String>,
+}
 
-/// Every check: a name and a query giving `(order id or NULL, detail)`.
-fn checks(scope: Scope) -> Vec<(&'static str, String)> {
+type Rows<'a> = BoxFuture<'a, Result<Vec<Row>, sqlx::Error>>;
+
+/// A check whose SQL is built on the money rule's own (`NET_PAID_BY_ORDER`,
+/// `COUNTED_REFUND_STATUSES`, shared with the order view and the balance
+/// due), so run as runtime SQL: a macro cannot take its text from a constant.
+fn money_check(pool: &MySqlPool, sql: String) -> Rows<'_> {
+    use sqlx::Row as _;
+    async move {
+        let sql = format!("{sql} LIMIT {LIMIT}");
+        let mut rows = Vec::new();
+        for row in sqlx::query(&sql).fetch_all(pool).await? {
+            // CONCAT may come back as text or as bytes depending on the server.
+            let detail = match row.try_get::<Option<String>, _>(1) {
+                Ok(detail) => detail,
+                Err(_) => {
+                    Some(String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(1)?).into_owned())
+                }
+            };
+            rows.push(Row {
+                order_id: row.try_get::<Option<i64>, _>(0)?,
+                detail,
+            });
+        }
+        Ok(rows)
+    }
+    .boxed()
+}
+
+/// Every check of `scope`, in order: a name and its query. The statuses past
+/// the kitchen's start are `('preparing', 'ready', 'out_for_delivery',
+/// 'delivered', 'picked_up')`.
+fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
+    let limit = LIMIT as i64;
     let mut checks = vec![
         (
             "status-history",
-            "SELECT o.id, CONCAT('status ', o.status, ', last history row ', COALESCE(h.status, 'none')) \
-             FROM orders o \
-             LEFT JOIN (SELECT order_id, MAX(id) AS last_id FROM order_status_history GROUP BY order_id) l ON l.order_id = o.id \
-             LEFT JOIN order_status_history h ON h.id = l.last_id \
-             WHERE h.id IS NULL OR h.status <> o.status"
-                .to_owned(),
+            sqlx::query_as!(
+                Row,
+                "SELECT o.id AS `order_id?`, \
+                    CONCAT('status ', o.status, ', last history row ', COALESCE(h.status, 'none')) AS `detail?: String` \
+                 FROM orders o \
+                 LEFT JOIN (SELECT order_id, MAX(id) AS last_id FROM order_status_history GROUP BY order_id) l ON l.order_id = o.id \
+                 LEFT JOIN order_status_history h ON h.id = l.last_id \
+                 WHERE h.id IS NULL OR h.status <> o.status \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
         (
             "totals",
-            "SELECT o.id, CONCAT('subtotal ', o.subtotal_cents, ', lines ', COALESCE(l.lines_total, 0), \
-                ', total ', o.total_cents, ', fee ', o.delivery_fee_cents) \
-             FROM orders o \
-             LEFT JOIN (SELECT order_id, SUM(line_total_cents) AS lines_total FROM order_lines GROUP BY order_id) l \
-                ON l.order_id = o.id \
-             WHERE l.order_id IS NULL OR l.lines_total <> o.subtotal_cents \
-                OR o.total_cents <> o.subtotal_cents + o.delivery_fee_cents"
-                .to_owned(),
+            sqlx::query_as!(
+                Row,
+                "SELECT o.id AS `order_id?`, CONCAT('subtotal ', o.subtotal_cents, ', lines ', COALESCE(l.lines_total, 0), \
+                    ', total ', o.total_cents, ', fee ', o.delivery_fee_cents) AS `detail?: String` \
+                 FROM orders o \
+                 LEFT JOIN (SELECT order_id, SUM(line_total_cents) AS lines_total FROM order_lines GROUP BY order_id) l \
+                    ON l.order_id = o.id \
+                 WHERE l.order_id IS NULL OR l.lines_total <> o.subtotal_cents \
+                    OR o.total_cents <> o.subtotal_cents + o.delivery_fee_cents \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
         (
             "stock-ledger",
-            "SELECT NULL, CONCAT('pizzeria ', s.pizzeria_id, ', ingredient ', s.ingredient_id, \
-                ': on hand ', s.on_hand, ' (ledger ', COALESCE(m.on_hand, 0), '), reserved ', s.reserved, \
-                ' (ledger ', COALESCE(m.reserved, 0), ')') \
-             FROM stock s \
-             LEFT JOIN (SELECT pizzeria_id, ingredient_id, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved \
-                FROM stock_movements GROUP BY pizzeria_id, ingredient_id) m \
-                ON m.pizzeria_id = s.pizzeria_id AND m.ingredient_id = s.ingredient_id \
-             WHERE COALESCE(m.on_hand, 0) <> s.on_hand OR COALESCE(m.reserved, 0) <> s.reserved \
-                OR s.on_hand < 0 OR s.reserved < 0"
-                .to_owned(),
+            sqlx::query_as!(
+                Row,
+                "SELECT NULL AS `order_id?: i64`, CONCAT('pizzeria ', s.pizzeria_id, ', ingredient ', s.ingredient_id, \
+                    ': on hand ', s.on_hand, ' (ledger ', COALESCE(m.on_hand, 0), '), reserved ', s.reserved, \
+                    ' (ledger ', COALESCE(m.reserved, 0), ')') AS `detail?: String` \
+                 FROM stock s \
+                 LEFT JOIN (SELECT pizzeria_id, ingredient_id, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved \
+                    FROM stock_movements GROUP BY pizzeria_id, ingredient_id) m \
+                    ON m.pizzeria_id = s.pizzeria_id AND m.ingredient_id = s.ingredient_id \
+                 WHERE COALESCE(m.on_hand, 0) <> s.on_hand OR COALESCE(m.reserved, 0) <> s.reserved \
+                    OR s.on_hand < 0 OR s.reserved < 0 \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
         (
             "reservation",
-            format!(
-                "SELECT o.id, CONCAT(o.status, ': holds ', COALESCE(m.held, 0), ', consumed ', COALESCE(-m.used, 0)) \
+            sqlx::query_as!(
+                Row,
+                "SELECT o.id AS `order_id?`, \
+                    CONCAT(o.status, ': holds ', COALESCE(m.held, 0), ', consumed ', COALESCE(-m.used, 0)) AS `detail?: String` \
                  FROM orders o \
                  LEFT JOIN (SELECT order_id, SUM(reserved_delta) AS held, \
                     SUM(CASE WHEN kind = 'consumption' THEN on_hand_delta ELSE 0 END) AS used \
                     FROM stock_movements WHERE order_id IS NOT NULL GROUP BY order_id) m ON m.order_id = o.id \
                  WHERE (o.status IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <= 0) \
                     OR (o.status NOT IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <> 0) \
-                    OR (o.status IN {STARTED} AND COALESCE(m.used, 0) >= 0) \
-                    OR (o.status NOT IN {STARTED} AND COALESCE(m.used, 0) <> 0)"
-            ),
+                    OR (o.status IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                        AND COALESCE(m.used, 0) >= 0) \
+                    OR (o.status NOT IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                        AND COALESCE(m.used, 0) <> 0) \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
         (
             "payments",
-            format!(
-                "SELECT o.id, CONCAT(o.status, ' ', o.payment_method, ' order of ', o.total_cents, \
-                    ' cents keeps ', COALESCE(p.net, 0)) \
-                 FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
-                 WHERE (o.status IN ('delivered', 'picked_up') AND COALESCE(p.net, 0) <> o.total_cents) \
-                    OR (o.status = 'cancelled' AND COALESCE(p.net, 0) <> 0) \
-                    OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) >= o.total_cents) \
-                    OR COALESCE(p.net, 0) > o.total_cents OR COALESCE(p.net, 0) < 0"
+            money_check(
+                pool,
+                format!(
+                    "SELECT o.id, CONCAT(o.status, ' ', o.payment_method, ' order of ', o.total_cents, \
+                        ' cents keeps ', COALESCE(p.net, 0)) \
+                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                     WHERE (o.status IN ('delivered', 'picked_up') AND COALESCE(p.net, 0) <> o.total_cents) \
+                        OR (o.status = 'cancelled' AND COALESCE(p.net, 0) <> 0) \
+                        OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) >= o.total_cents) \
+                        OR COALESCE(p.net, 0) > o.total_cents OR COALESCE(p.net, 0) < 0"
+                ),
             ),
         ),
         (
             // The money rule: a web card order is at or past the kitchen's
             // door only while what it paid covers its total.
             "card-unpaid",
-            format!(
-                "SELECT o.id, CONCAT(o.status, ' web card order of ', o.total_cents, ' cents has paid ', COALESCE(p.net, 0)) \
-                 FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
-                 WHERE o.channel = 'web' AND o.payment_method = 'card' \
-                    AND o.status IN ('placed', 'preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
-                    AND COALESCE(p.net, 0) < o.total_cents"
+            money_check(
+                pool,
+                format!(
+                    "SELECT o.id, CONCAT(o.status, ' web card order of ', o.total_cents, ' cents has paid ', COALESCE(p.net, 0)) \
+                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                     WHERE o.channel = 'web' AND o.payment_method = 'card' \
+                        AND o.status IN ('placed', 'preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                        AND COALESCE(p.net, 0) < o.total_cents"
+                ),
             ),
         ),
         (
             // Nothing refunded twice: no charge gives back more than it took,
             // no order more than it was paid (in each currency).
             "refunds",
-            format!(
-                "SELECT c.order_id, CONCAT('charge ', c.provider_ref, ' of ', c.amount_cents, ' ', c.currency, \
-                    ' refunded ', r.refunded) \
-                 FROM payments c JOIN (SELECT refund_of, SUM(amount_cents) AS refunded FROM payments \
-                    WHERE kind = 'refund' AND status IN {COUNTED_REFUND_STATUSES} GROUP BY refund_of) r \
-                    ON r.refund_of = c.provider_ref \
-                 WHERE c.kind = 'charge' AND c.provider = 'stripe' \
-                    AND (c.status <> 'succeeded' OR r.refunded > c.amount_cents) \
-                 UNION ALL \
-                 SELECT r.order_id, CONCAT('refunds of ', r.amount_cents, ' ', r.currency, ' return no recorded charge') \
-                 FROM payments r WHERE r.kind = 'refund' AND r.status IN {COUNTED_REFUND_STATUSES} \
-                    AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = 'stripe' \
-                        AND c.provider_ref = r.refund_of AND c.order_id = r.order_id)"
+            money_check(
+                pool,
+                format!(
+                    "SELECT c.order_id, CONCAT('charge ', c.provider_ref, ' of ', c.amount_cents, ' ', c.currency, \
+                        ' refunded ', r.refunded) \
+                     FROM payments c JOIN (SELECT refund_of, SUM(amount_cents) AS refunded FROM payments \
+                        WHERE kind = 'refund' AND status IN {COUNTED_REFUND_STATUSES} GROUP BY refund_of) r \
+                        ON r.refund_of = c.provider_ref \
+                     WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                        AND (c.status <> 'succeeded' OR r.refunded > c.amount_cents) \
+                     UNION ALL \
+                     SELECT r.order_id, CONCAT('refunds of ', r.amount_cents, ' ', r.currency, ' return no recorded charge') \
+                     FROM payments r WHERE r.kind = 'refund' AND r.status IN {COUNTED_REFUND_STATUSES} \
+                        AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                            AND c.provider_ref = r.refund_of AND c.order_id = r.order_id)"
+                ),
             ),
         ),
         (
@@ -164,77 +238,104 @@ fn checks(scope: Scope) -> Vec<(&'static str, String)> {
             // (the sweep retries every minute): the operator looks at
             // `last_error`.
             "refunds-pending",
-            "SELECT order_id, CONCAT('refund of ', amount_cents, ' ', currency, ' requested at ', created_at, \
-                ', ', attempts, ' attempts: ', COALESCE(last_error, 'no answer yet')) \
-             FROM payments WHERE kind = 'refund' AND status = 'requested' \
-                AND created_at < UTC_TIMESTAMP(6) - INTERVAL 15 MINUTE"
-                .to_owned(),
+            sqlx::query_as!(
+                Row,
+                "SELECT order_id AS `order_id?`, CONCAT('refund of ', amount_cents, ' ', currency, ' requested at ', created_at, \
+                    ', ', attempts, ' attempts: ', COALESCE(last_error, 'no answer yet')) AS `detail?: String` \
+                 FROM payments WHERE kind = 'refund' AND status = 'requested' \
+                    AND created_at < UTC_TIMESTAMP(6) - INTERVAL 15 MINUTE \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
         (
             "notifications",
-            "SELECT h.order_id, CONCAT('went through ', h.status, ' with no e-mail recorded') \
-             FROM order_status_history h JOIN orders o ON o.id = h.order_id \
-             WHERE h.status <> 'pending_payment' AND TRIM(COALESCE(o.contact_email, '')) <> '' \
-                AND NOT EXISTS (SELECT 1 FROM notifications n \
-                    WHERE n.order_id = h.order_id AND n.kind = h.status AND n.channel = 'email') \
-             UNION ALL \
-             SELECT n.order_id, CONCAT('e-mail about ', n.kind, ', a status it never had') \
-             FROM notifications n \
-             WHERE NOT EXISTS (SELECT 1 FROM order_status_history h \
-                WHERE h.order_id = n.order_id AND h.status = n.kind)"
-                .to_owned(),
+            sqlx::query_as!(
+                Row,
+                "SELECT h.order_id AS `order_id?`, CONCAT('went through ', h.status, ' with no e-mail recorded') AS `detail?: String` \
+                 FROM order_status_history h JOIN orders o ON o.id = h.order_id \
+                 WHERE h.status <> 'pending_payment' AND TRIM(COALESCE(o.contact_email, '')) <> '' \
+                    AND NOT EXISTS (SELECT 1 FROM notifications n \
+                        WHERE n.order_id = h.order_id AND n.kind = h.status AND n.channel = 'email') \
+                 UNION ALL \
+                 SELECT n.order_id, CONCAT('e-mail about ', n.kind, ', a status it never had') \
+                 FROM notifications n \
+                 WHERE NOT EXISTS (SELECT 1 FROM order_status_history h \
+                    WHERE h.order_id = n.order_id AND h.status = n.kind) \
+                 LIMIT ?",
+                limit
+            )
+            .fetch_all(pool)
+            .boxed(),
         ),
     ];
     if scope == Scope::Settled {
         checks.extend([
             (
                 "outbox",
-                "SELECT order_id, CONCAT(event_type, ' not sent after ', attempts, ' attempts') \
-                 FROM outbox WHERE sent_at IS NULL"
-                    .to_owned(),
+                sqlx::query_as!(
+                    Row,
+                    "SELECT order_id AS `order_id?`, \
+                        CONCAT(event_type, ' not sent after ', attempts, ' attempts') AS `detail?: String` \
+                     FROM outbox WHERE sent_at IS NULL \
+                     LIMIT ?",
+                    limit
+                )
+                .fetch_all(pool)
+                .boxed(),
             ),
             (
                 "kitchen",
-                format!(
-                    "SELECT o.id, CONCAT(o.status, ' order, ticket ', COALESCE(t.status, 'missing')) \
+                sqlx::query_as!(
+                    Row,
+                    "SELECT o.id AS `order_id?`, \
+                        CONCAT(o.status, ' order, ticket ', COALESCE(t.status, 'missing')) AS `detail?: String` \
                      FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
                      WHERE (o.status IN ('placed', 'preparing') AND (t.status IS NULL OR t.status <> \
                             CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
-                        OR (o.status IN {STARTED} AND o.status <> 'preparing' AND (t.status IS NULL OR t.status <> 'ready')) \
-                        OR (o.status IN ('cancelled', 'pending_payment') AND t.status IS NOT NULL AND t.status <> 'withdrawn')"
-                ),
+                        OR (o.status IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                            AND o.status <> 'preparing' AND (t.status IS NULL OR t.status <> 'ready')) \
+                        OR (o.status IN ('cancelled', 'pending_payment') AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
+                     LIMIT ?",
+                    limit
+                )
+                .fetch_all(pool)
+                .boxed(),
             ),
             (
                 "delivery",
-                "SELECT o.id, CONCAT(o.fulfilment, ' order ', o.status, ', delivery ', COALESCE(d.status, 'missing')) \
-                 FROM orders o LEFT JOIN deliveries d ON d.order_id = o.id \
-                 WHERE (o.fulfilment = 'pickup' AND d.id IS NOT NULL) \
-                    OR (o.fulfilment = 'delivery' AND o.status = 'ready' AND (d.id IS NULL OR d.status NOT IN ('waiting', 'assigned'))) \
-                    OR (o.fulfilment = 'delivery' AND o.status IN ('out_for_delivery', 'delivered') \
-                        AND (d.id IS NULL OR d.status <> o.status))"
-                    .to_owned(),
+                sqlx::query_as!(
+                    Row,
+                    "SELECT o.id AS `order_id?`, \
+                        CONCAT(o.fulfilment, ' order ', o.status, ', delivery ', COALESCE(d.status, 'missing')) AS `detail?: String` \
+                     FROM orders o LEFT JOIN deliveries d ON d.order_id = o.id \
+                     WHERE (o.fulfilment = 'pickup' AND d.id IS NOT NULL) \
+                        OR (o.fulfilment = 'delivery' AND o.status = 'ready' AND (d.id IS NULL OR d.status NOT IN ('waiting', 'assigned'))) \
+                        OR (o.fulfilment = 'delivery' AND o.status IN ('out_for_delivery', 'delivered') \
+                            AND (d.id IS NULL OR d.status <> o.status)) \
+                     LIMIT ?",
+                    limit
+                )
+                .fetch_all(pool)
+                .boxed(),
             ),
         ]);
     }
     checks
 }
 
-/// Runs every check of `scope`; an empty list means everything agrees.
+/// Runs every check of `scope`, one after the other; an empty list means
+/// everything agrees.
 pub async fn audit(pool: &MySqlPool, scope: Scope) -> Result<Vec<Finding>, sqlx::Error> {
-    use sqlx::Row;
     let mut findings = Vec::new();
-    for (check, sql) in checks(scope) {
-        let sql = format!("{sql} LIMIT {LIMIT}");
-        for row in sqlx::query(&sql).fetch_all(pool).await? {
-            // CONCAT may come back as text or as bytes depending on the server.
-            let detail = match row.try_get::<Option<String>, _>(1) {
-                Ok(detail) => detail.unwrap_or_default(),
-                Err(_) => String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(1)?).into_owned(),
-            };
+    for (check, rows) in checks(pool, scope) {
+        for row in rows.await? {
             findings.push(Finding {
                 check,
-                order_id: row.try_get::<Option<i64>, _>(0)?,
-                detail,
+                order_id: row.order_id,
+                detail: row.detail.unwrap_or_default(),
             });
         }
     }

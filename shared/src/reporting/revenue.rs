@@ -23,7 +23,7 @@ use crate::platform::ids::PizzeriaId;
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
-use sqlx::{MySql, MySqlPool, QueryBuilder};
+use sqlx::MySqlPool;
 use std::collections::BTreeMap;
 
 /// The statuses of an order that was sold.
@@ -228,7 +228,7 @@ pub struct Report {
 }
 
 /// One group of the SQL answer.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Row {
     pizzeria_id: i64,
     day: NaiveDate,
@@ -249,46 +249,67 @@ fn days_of(period: &Period) -> Vec<Day> {
         .collect()
 }
 
+/// The most pieces of one Paris offset a period has: Paris changes its
+/// offset twice a year, and [`MAX_DAYS`] days can hold three changes (the
+/// last Sundays of March, or of October, of two years can be 364 days apart).
+const MAX_PIECES: usize = 4;
+
 /// One pizzeria's sales over `period`, per Paris day, payment method and
 /// channel.
 async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Row>, sqlx::Error> {
     let (start, end) = period.utc_bounds();
-    let mut q =
-        QueryBuilder::<MySql>::new("SELECT o.pizzeria_id, DATE(DATE_ADD(o.created_at, INTERVAL ");
-    // One offset for a period without a DST change; else the piece's own.
     let pieces = period.offsets();
-    if let [(_, offset)] = pieces.as_slice() {
-        q.push_bind(*offset);
-    } else {
-        q.push("CASE");
-        for (i, (since, offset)) in pieces.iter().enumerate().rev() {
-            if i == 0 {
-                q.push(" ELSE ").push_bind(*offset).push(" END");
-            } else {
-                q.push(" WHEN o.created_at >= ")
-                    .push_bind(since.naive_utc())
-                    .push(" THEN ")
-                    .push_bind(*offset);
-            }
-        }
+    if pieces.len() > MAX_PIECES {
+        return Err(sqlx::Error::Protocol(format!(
+            "a period of {} offsets (at most {MAX_PIECES})",
+            pieces.len()
+        )));
     }
-    q.push(
-        " SECOND)) AS day, o.payment_method, o.channel, COUNT(*) AS orders, \
-         CAST(SUM(o.total_cents) AS SIGNED) AS total_cents, CAST(SUM(o.vat_cents) AS SIGNED) AS vat_cents \
-         FROM orders o WHERE o.pizzeria_id = ",
+    let Some(&(_, first_offset)) = pieces.first() else {
+        return Ok(Vec::new());
+    };
+    // Each row takes the offset of its piece: the `CASE` tries the pieces
+    // from the latest. Fewer than four pieces fill the remaining `WHEN`s
+    // with the first piece, whose start every row of the period is at or
+    // after, so a row's search ends there as it would at the `ELSE`.
+    let mut later = pieces[1..]
+        .iter()
+        .rev()
+        .map(|(since, offset)| (since.naive_utc(), *offset));
+    let mut next = || later.next().unwrap_or((start.naive_utc(), first_offset));
+    let ((since3, offset3), (since2, offset2), (since1, offset1)) = (next(), next(), next());
+    let [s0, s1, s2, s3, s4, s5] = SOLD_STATUSES;
+    sqlx::query_as!(
+        Row,
+        "SELECT o.pizzeria_id, \
+            DATE(DATE_ADD(o.created_at, INTERVAL CASE \
+                WHEN o.created_at >= ? THEN ? WHEN o.created_at >= ? THEN ? \
+                WHEN o.created_at >= ? THEN ? ELSE ? END SECOND)) AS `day!: NaiveDate`, \
+            o.payment_method, o.channel, COUNT(*) AS `orders!: i64`, \
+            CAST(SUM(o.total_cents) AS SIGNED) AS `total_cents!: i64`, \
+            CAST(SUM(o.vat_cents) AS SIGNED) AS `vat_cents!: i64` \
+         FROM orders o WHERE o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
+            AND o.status IN (?, ?, ?, ?, ?, ?) \
+         GROUP BY o.pizzeria_id, `day!: NaiveDate`, o.payment_method, o.channel",
+        since3,
+        offset3,
+        since2,
+        offset2,
+        since1,
+        offset1,
+        first_offset,
+        pizzeria,
+        start.naive_utc(),
+        end.naive_utc(),
+        s0,
+        s1,
+        s2,
+        s3,
+        s4,
+        s5
     )
-    .push_bind(pizzeria)
-    .push(" AND o.created_at >= ")
-    .push_bind(start.naive_utc())
-    .push(" AND o.created_at < ")
-    .push_bind(end.naive_utc())
-    .push(" AND o.status IN (");
-    let mut statuses = q.separated(", ");
-    for status in SOLD_STATUSES {
-        statuses.push_bind(status);
-    }
-    q.push(") GROUP BY o.pizzeria_id, day, o.payment_method, o.channel");
-    q.build_query_as().fetch_all(pool).await
+    .fetch_all(pool)
+    .await
 }
 
 /// The report for one pizzeria, or the group (`None`), over `period`.
@@ -298,12 +319,17 @@ pub async fn report(
     pizzeria: Option<PizzeriaId>,
     period: Period,
 ) -> Result<Report, sqlx::Error> {
-    let names: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM pizzerias WHERE (? IS NULL OR id = ?) ORDER BY id")
-            .bind(pizzeria.map(|p| p.0))
-            .bind(pizzeria.map(|p| p.0))
-            .fetch_all(pool)
-            .await?;
+    let scope = pizzeria.map(|p| p.0);
+    let names: Vec<(i64, String)> = sqlx::query!(
+        "SELECT id, name FROM pizzerias WHERE (? IS NULL OR id = ?) ORDER BY id",
+        scope,
+        scope
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.name))
+    .collect();
     if names.is_empty() {
         return Ok(Report {
             pizzeria_id: pizzeria,

@@ -40,34 +40,53 @@ mod utc {
     }
 }
 
-type StockRow = (i64, String, String, i32, i32, i32, NaiveDateTime);
+/// A `stock` row with its ingredient, as [`stock_rows!`] reads it.
+struct StockRow {
+    ingredient_id: i64,
+    name: String,
+    unit: String,
+    on_hand: i32,
+    reserved: i32,
+    low_threshold: i32,
+    updated_at: NaiveDateTime,
+}
 
 impl From<StockRow> for StockLine {
     fn from(row: StockRow) -> Self {
-        let (ingredient_id, name, unit, on_hand, reserved, low_threshold, updated_at) = row;
         let (on_hand, reserved, low_threshold) = (
-            i64::from(on_hand),
-            i64::from(reserved),
-            i64::from(low_threshold),
+            i64::from(row.on_hand),
+            i64::from(row.reserved),
+            i64::from(row.low_threshold),
         );
         let available = on_hand - reserved;
         StockLine {
-            ingredient_id: IngredientId(ingredient_id),
-            name,
-            unit,
+            ingredient_id: IngredientId(row.ingredient_id),
+            name: row.name,
+            unit: row.unit,
             on_hand,
             reserved,
             available,
             low_threshold,
             low: available <= low_threshold,
-            updated_at,
+            updated_at: row.updated_at,
         }
     }
 }
 
-const STOCK_SELECT: &str = "SELECT s.ingredient_id, i.name, i.unit, s.on_hand, s.reserved, \
-       s.low_threshold, s.updated_at \
-     FROM stock s JOIN ingredients i ON i.id = s.ingredient_id WHERE s.pizzeria_id = ?";
+/// A pizzeria's stock rows (the pizzeria is the first argument), the rest
+/// of the query (`AND ...`, `ORDER BY`) and its arguments given.
+macro_rules! stock_rows {
+    ($tail:literal $(, $arg:expr)*) => {
+        sqlx::query_as!(
+            StockRow,
+            "SELECT s.ingredient_id, i.name, i.unit, s.on_hand, s.reserved, \
+                    s.low_threshold, s.updated_at \
+             FROM stock s JOIN ingredients i ON i.id = s.ingredient_id WHERE s.pizzeria_id = ? "
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// One ingredient's line, or `None` when the pizzeria does not stock it.
 pub async fn line(
@@ -76,9 +95,7 @@ pub async fn line(
     ingredient: IngredientId,
 ) -> Result<Option<StockLine>, sqlx::Error> {
     Ok(
-        sqlx::query_as::<_, StockRow>(&format!("{STOCK_SELECT} AND s.ingredient_id = ?"))
-            .bind(pizzeria.0)
-            .bind(ingredient.0)
+        stock_rows!("AND s.ingredient_id = ?", pizzeria.0, ingredient.0)
             .fetch_optional(pool)
             .await?
             .map(StockLine::from),
@@ -88,11 +105,9 @@ pub async fn line(
 /// Every ingredient the pizzeria stocks: the low ones first, then the others,
 /// each group by name (then id).
 pub async fn levels(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<Vec<StockLine>, sqlx::Error> {
-    let rows: Vec<StockRow> =
-        sqlx::query_as(&format!("{STOCK_SELECT} ORDER BY i.name, s.ingredient_id"))
-            .bind(pizzeria.0)
-            .fetch_all(pool)
-            .await?;
+    let rows = stock_rows!("ORDER BY i.name, s.ingredient_id", pizzeria.0)
+        .fetch_all(pool)
+        .await?;
     let mut lines: Vec<StockLine> = rows.into_iter().map(StockLine::from).collect();
     // Low first; the sort is stable, so by name within each group.
     lines.sort_by_key(|l| !l.low);
@@ -109,13 +124,13 @@ pub async fn set_low_threshold(
     ingredient: IngredientId,
     low_threshold: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE stock SET low_threshold = ?, updated_at = UTC_TIMESTAMP(6) \
          WHERE pizzeria_id = ? AND ingredient_id = ?",
+        low_threshold,
+        pizzeria.0,
+        ingredient.0,
     )
-    .bind(low_threshold)
-    .bind(pizzeria.0)
-    .bind(ingredient.0)
     .execute(pool)
     .await?;
     Ok(())

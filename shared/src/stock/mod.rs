@@ -29,6 +29,7 @@ pub async fn needs_for(
     if lines.is_empty() {
         return Ok((needs, Vec::new()));
     }
+    // Runtime SQL: an `IN` list as long as the order's lines.
     let placeholders = vec!["?"; lines.len()].join(",");
     let sql = format!(
         "SELECT product_id, ingredient_id, quantity FROM recipe_lines WHERE product_id IN ({placeholders})"
@@ -73,6 +74,7 @@ pub async fn reserve(
     // One statement for every ingredient: one round trip while holding the
     // locks. InnoDB locks the rows in primary-key order, the same for every
     // order, so concurrent reservations queue up instead of deadlocking.
+    // Runtime SQL: one `WHEN` and one condition per ingredient needed.
     let mut update = sqlx::QueryBuilder::<MySql>::new(
         "UPDATE stock SET reserved = reserved + CASE ingredient_id",
     );
@@ -112,14 +114,14 @@ pub async fn shortages(
 ) -> Result<Vec<IngredientId>, sqlx::Error> {
     let mut short = Vec::new();
     for (&ingredient, &quantity) in needs {
-        let available: Option<(i64,)> = sqlx::query_as(
-            "SELECT on_hand - reserved FROM stock WHERE pizzeria_id = ? AND ingredient_id = ?",
+        let available = sqlx::query_scalar!(
+            "SELECT on_hand - reserved AS `available!` FROM stock WHERE pizzeria_id = ? AND ingredient_id = ?",
+            pizzeria.0,
+            ingredient.0,
         )
-        .bind(pizzeria.0)
-        .bind(ingredient.0)
         .fetch_optional(pool)
         .await?;
-        if available.is_none_or(|(a,)| a < quantity) {
+        if available.is_none_or(|a| a < quantity) {
             short.push(ingredient);
         }
     }
@@ -131,16 +133,16 @@ pub async fn reserved_by(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
 ) -> Result<Needs, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT ingredient_id, CAST(SUM(reserved_delta) AS SIGNED) FROM stock_movements \
+    let rows = sqlx::query!(
+        "SELECT ingredient_id, CAST(SUM(reserved_delta) AS SIGNED) AS `reserved!` FROM stock_movements \
          WHERE order_id = ? GROUP BY ingredient_id HAVING SUM(reserved_delta) <> 0 ORDER BY ingredient_id",
+        order.0,
     )
-    .bind(order.0)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(i, q)| (IngredientId(i), q))
+        .map(|row| (IngredientId(row.ingredient_id), row.reserved))
         .collect())
 }
 
@@ -175,14 +177,14 @@ async fn settle(
 ) -> Result<Needs, sqlx::Error> {
     let held = reserved_by(tx, order).await?;
     for (&ingredient, &quantity) in &held {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE stock SET on_hand = on_hand + ?, reserved = reserved - ?, updated_at = UTC_TIMESTAMP(6) \
              WHERE pizzeria_id = ? AND ingredient_id = ?",
+            on_hand_sign * quantity,
+            quantity,
+            pizzeria.0,
+            ingredient.0,
         )
-        .bind(on_hand_sign * quantity)
-        .bind(quantity)
-        .bind(pizzeria.0)
-        .bind(ingredient.0)
         .execute(&mut **tx)
         .await?;
     }
@@ -267,15 +269,15 @@ pub async fn apply_manual(
     user: Option<UserId>,
     reason: Option<&str>,
 ) -> Result<Level, ManualChangeError> {
-    let row: Option<(i32, i32)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT on_hand, reserved FROM stock WHERE pizzeria_id = ? AND ingredient_id = ? FOR UPDATE",
+        pizzeria.0,
+        ingredient.0,
     )
-    .bind(pizzeria.0)
-    .bind(ingredient.0)
     .fetch_optional(&mut **tx)
     .await?;
     let (on_hand, reserved) = row
-        .map(|(o, r)| (i64::from(o), i64::from(r)))
+        .map(|row| (i64::from(row.on_hand), i64::from(row.reserved)))
         .ok_or(ManualChangeError::NotStocked(pizzeria, ingredient))?;
     let delta = change.delta(on_hand);
     let would_be = on_hand.saturating_add(delta);
@@ -291,15 +293,15 @@ pub async fn apply_manual(
     }
     // Conditional although the row is locked: the rule stays in the statement
     // that writes, whatever a future caller does before it.
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "UPDATE stock SET on_hand = on_hand + ?, updated_at = UTC_TIMESTAMP(6) \
          WHERE pizzeria_id = ? AND ingredient_id = ? AND on_hand + ? >= reserved AND on_hand + ? >= 0",
+        delta,
+        pizzeria.0,
+        ingredient.0,
+        delta,
+        delta,
     )
-    .bind(delta)
-    .bind(pizzeria.0)
-    .bind(ingredient.0)
-    .bind(delta)
-    .bind(delta)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -310,16 +312,16 @@ pub async fn apply_manual(
             would_be,
         });
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reserved_delta, user_id, reason, created_at) \
          VALUES (?, ?, ?, ?, 0, ?, ?, UTC_TIMESTAMP(6))",
+        pizzeria.0,
+        ingredient.0,
+        change.kind(),
+        delta,
+        user.map(|u| u.0),
+        reason,
     )
-    .bind(pizzeria.0)
-    .bind(ingredient.0)
-    .bind(change.kind())
-    .bind(delta)
-    .bind(user.map(|u| u.0))
-    .bind(reason)
     .execute(&mut **tx)
     .await?;
     Ok(Level {
@@ -342,6 +344,7 @@ async fn ledger(
     if quantities.is_empty() {
         return Ok(());
     }
+    // Runtime SQL: a multi-row INSERT, as many rows as ingredients.
     let mut builder = sqlx::QueryBuilder::<MySql>::new(
         "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, reserved_delta, order_id, created_at) ",
     );

@@ -1,4 +1,4 @@
-//! Fuzzing the functions' inputs (for their `tests/fuzz.rs`).
+//! Fuzzing the functions' inputs (for their `tests/fuzz.rs`, and `tests/*_fuzz.rs` here).
 //!
 //! proptest strategies for hostile input — JSON bodies mixing valid and
 //! invalid fields, raw bytes, header values, forged tokens, path segments and

@@ -34,13 +34,13 @@ pub fn check_password(password: &str, email: &str) -> Result<(), String> {
 }
 
 /// An argon2id PHC string for this password, with a fresh 16-byte salt.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
+    let salt = SaltString::encode_b64(&salt).map_err(AccountError::internal)?;
     Ok(hasher()?
         .hash_password(password.as_bytes(), &salt)
-        .map_err(ApiError::internal)?
+        .map_err(AccountError::internal)?
         .to_string())
 }
 
@@ -92,16 +92,16 @@ pub(super) fn dummy_hash() -> &'static str {
 /// Hashing is CPU work of tens of milliseconds: off the async threads.
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, AccountError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(ApiError::internal)
+        .map_err(AccountError::internal)
 }
 
-pub async fn hash_password_async(password: String) -> Result<String, ApiError> {
+pub async fn hash_password_async(password: String) -> Result<String, AccountError> {
     blocking(move || hash_password(&password)).await?
 }
 
-pub async fn verify_password_async(password: String, phc: String) -> Result<bool, ApiError> {
+pub async fn verify_password_async(password: String, phc: String) -> Result<bool, AccountError> {
     blocking(move || verify_password(&password, &phc)).await
 }

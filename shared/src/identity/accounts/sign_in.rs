@@ -4,31 +4,6 @@
 
 use super::*;
 
-/// The one answer to a failed sign-in, whatever failed.
-pub fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid-credentials",
-        "Sign-in failed",
-        "E-mail ou mot de passe incorrect (the e-mail or the password is not right).",
-    )
-}
-
-/// The answer while an account or address is locked, whether or not it has
-/// an account.
-pub fn locked(retry_after_seconds: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too-many-attempts",
-        "Too many attempts",
-        format!(
-            "Trop d'essais : réessayez dans {LOCKOUT_MINUTES} minutes au plus \
-             (too many failed sign-ins for this e-mail; try again within {LOCKOUT_MINUTES} minutes)."
-        ),
-    )
-    .with("retry_after_seconds", retry_after_seconds.max(1))
-}
-
 /// The throttling key of an account: SHA-256 of `account:<id>`. Counted
 /// per account, whatever form of its address was typed.
 pub(super) fn account_key(id: UserId) -> Vec<u8> {
@@ -44,56 +19,67 @@ pub(super) fn address_key(email: &str) -> Vec<u8> {
 }
 
 /// Counts one attempt against `key` *before* its password is checked, or
-/// refuses it ([`locked`]) once the budget is spent: the count's row is
-/// locked for the decision, so concurrent attempts are counted one after the
-/// other and at most [`MAX_FAILURES`] get a password check per window. The
+/// refuses it ([`AccountError::Locked`]) once the budget is spent: the
+/// count's row is locked for the decision, so concurrent attempts are counted
+/// one after the other and at most [`MAX_FAILURES`] get a password check per
+/// window. The
 /// attempt that spends the budget locks the key for [`LOCKOUT_MINUTES`]; it
 /// is still checked, and lifts the lock if it succeeds ([`clear_attempts`]).
 /// A window older than [`LOCKOUT_MINUTES`], or an ended lock, starts again.
 /// Decided in Rust over the locked row (portable: no reliance on the order
 /// in which `ON DUPLICATE KEY UPDATE` assigns).
-pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), ApiError> {
+pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), AccountError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO login_attempts (email_hash) VALUES (?) \
          ON DUPLICATE KEY UPDATE email_hash = email_hash",
+        key
     )
-    .bind(key)
     .execute(&mut *tx)
     .await?;
-    let (attempts, restart, locked_seconds): (i32, i64, i64) = sqlx::query_as(&format!(
+    // Neither expression is ever NULL (a NULL `locked_until` makes the first
+    // `FALSE` and the second `0`).
+    let row = sqlx::query!(
         "SELECT failures, CAST(last_failed_at IS NULL \
-            OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL {LOCKOUT_MINUTES} MINUTE \
-            OR (locked_until IS NOT NULL AND locked_until <= UTC_TIMESTAMP(6)) AS SIGNED), \
+            OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL ? MINUTE \
+            OR (locked_until IS NOT NULL AND locked_until <= UTC_TIMESTAMP(6)) AS SIGNED) AS `restart!: i64`, \
             CAST(IF(locked_until > UTC_TIMESTAMP(6), \
                 CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), locked_until) / 1000000), 0) AS SIGNED) \
-         FROM login_attempts WHERE email_hash = ? FOR UPDATE"
-    ))
-    .bind(key)
+                AS `locked_seconds!: i64` \
+         FROM login_attempts WHERE email_hash = ? FOR UPDATE",
+        LOCKOUT_MINUTES,
+        key
+    )
     .fetch_one(&mut *tx)
     .await?;
-    if locked_seconds > 0 {
+    if row.locked_seconds > 0 {
         tx.rollback().await?;
-        return Err(locked(locked_seconds));
+        return Err(AccountError::Locked {
+            retry_after_seconds: row.locked_seconds,
+        });
     }
-    let attempts = if restart != 0 { 1 } else { attempts + 1 };
-    let lock = if attempts >= MAX_FAILURES {
-        format!("UTC_TIMESTAMP(6) + INTERVAL {LOCKOUT_MINUTES} MINUTE")
+    let attempts = if row.restart != 0 {
+        1
     } else {
-        "NULL".to_owned()
+        row.failures + 1
     };
-    sqlx::query(&format!(
+    // The attempt that spends the budget sets the lock; any other clears it.
+    sqlx::query!(
         "UPDATE login_attempts SET failures = ?, last_failed_at = UTC_TIMESTAMP(6), \
-         locked_until = {lock} WHERE email_hash = ?"
-    ))
-    .bind(attempts.min(MAX_FAILURES))
-    .bind(key)
+         locked_until = IF(?, UTC_TIMESTAMP(6) + INTERVAL ? MINUTE, NULL) WHERE email_hash = ?",
+        attempts.min(MAX_FAILURES),
+        attempts >= MAX_FAILURES,
+        LOCKOUT_MINUTES,
+        key
+    )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     if attempts > MAX_FAILURES {
         // Only a count left without its lock (edited by hand): lock now.
-        return Err(locked(LOCKOUT_MINUTES * 60));
+        return Err(AccountError::Locked {
+            retry_after_seconds: LOCKOUT_MINUTES * 60,
+        });
     }
     if attempts == MAX_FAILURES {
         tracing::warn!(key = %hex::encode(&key[..6]), "sign-in locked after repeated attempts");
@@ -102,9 +88,8 @@ pub(super) async fn reserve_attempt(pool: &MySqlPool, key: &[u8]) -> Result<(), 
 }
 
 /// Forgets the count: a successful sign-in or password change, an unlock.
-pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool, ApiError> {
-    let done = sqlx::query("DELETE FROM login_attempts WHERE email_hash = ?")
-        .bind(key)
+pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool, AccountError> {
+    let done = sqlx::query!("DELETE FROM login_attempts WHERE email_hash = ?", key)
         .execute(pool)
         .await?;
     Ok(done.rows_affected() > 0)
@@ -113,7 +98,7 @@ pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool,
 /// Lifts an account's sign-in lock and forgets its failures (a manager for
 /// their staff, the admin for anyone: checked by the caller). True when
 /// there was something to forget.
-pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
+pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, AccountError> {
     clear_attempts(pool, &account_key(id)).await
 }
 
@@ -121,69 +106,80 @@ pub async fn unlock(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
 /// older than the window and no lock is running (such a count would start
 /// again at the next attempt anyway). For the sweep; answers how many.
 pub async fn purge_login_attempts(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(&format!(
+    Ok(sqlx::query!(
         "DELETE FROM login_attempts \
          WHERE (last_failed_at IS NULL \
-                OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL {LOCKOUT_MINUTES} MINUTE) \
-           AND (locked_until IS NULL OR locked_until <= UTC_TIMESTAMP(6))"
-    ))
+                OR last_failed_at < UTC_TIMESTAMP(6) - INTERVAL ? MINUTE) \
+           AND (locked_until IS NULL OR locked_until <= UTC_TIMESTAMP(6))",
+        LOCKOUT_MINUTES
+    )
     .execute(pool)
     .await?
     .rows_affected())
 }
 
-/// The exact match of a normalised address: the unique key (case- and
-/// accent-insensitive, so at most one row) finds the row, and the binary
-/// comparison keeps it only if it is byte for byte the same address.
-pub(super) const EXACT_EMAIL: &str = "email = ? AND CAST(email AS BINARY) = CAST(? AS BINARY)";
-
 /// Signs in: the active user with this e-mail and password, or
-/// [`invalid_credentials`] (unknown e-mail, wrong password, deactivated
-/// account alike), or [`locked`]. The attempt is counted before the
-/// password is checked ([`reserve_attempt`]); an unknown e-mail costs the
-/// same lookups, count and hash as a known one.
-pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User, ApiError> {
+/// [`AccountError::InvalidCredentials`] (unknown e-mail, wrong password,
+/// deactivated account alike), or [`AccountError::Locked`]. The attempt is
+/// counted before the password is checked ([`reserve_attempt`]); an unknown
+/// e-mail costs the same lookups, count and hash as a known one.
+pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User, AccountError> {
     let email = normalise_email(email);
 
-    #[derive(sqlx::FromRow)]
-    struct WithHash {
-        #[sqlx(flatten)]
-        user: UserRow,
-        password_hash: String,
-    }
-    let row: Option<WithHash> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE {EXACT_EMAIL}"
-    ))
-    .bind(&email)
-    .bind(&email)
+    // The exact match of a normalised address: the unique key (case- and
+    // accent-insensitive, so at most one row) finds the row, and the binary
+    // comparison keeps it only if it is byte for byte the same address.
+    let row = sqlx::query!(
+        "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
+            created_at, token_version, password_hash \
+         FROM users WHERE email = ? AND CAST(email AS BINARY) = CAST(? AS BINARY)",
+        email,
+        email
+    )
     .fetch_optional(pool)
-    .await?;
+    .await?
+    .map(|r| {
+        let user = UserRow {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            phone: r.phone,
+            role: r.role,
+            pizzeria_id: r.pizzeria_id,
+            active: r.active,
+            created_at: r.created_at,
+            token_version: r.token_version,
+        };
+        (user, r.password_hash)
+    });
     let key = match &row {
-        Some(r) => account_key(UserId(r.user.id)),
+        Some((user, _)) => account_key(UserId(user.id)),
         None => address_key(&email),
     };
     reserve_attempt(pool, &key).await?;
     let stored = match &row {
-        Some(r) => r.password_hash.clone(),
+        Some((_, password_hash)) => password_hash.clone(),
         None => dummy_hash().to_owned(),
     };
     let matches = verify_password_async(password.to_owned(), stored.clone()).await?;
     let user = match row {
-        Some(r) if matches && r.user.active => User::try_from(r.user)?,
+        Some((user, _)) if matches && user.active => User::try_from(user)?,
         // Already counted.
-        _ => return Err(invalid_credentials()),
+        _ => return Err(AccountError::InvalidCredentials),
     };
     clear_attempts(pool, &key).await?;
     if needs_rehash(&stored) {
         // The demo's (or an older) cost: re-hash with ours while we hold the
         // password. Only over the hash just checked, so a concurrent change wins.
         let hash = hash_password_async(password.to_owned()).await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
-            .bind(&hash)
-            .bind(user.id.0)
-            .bind(&stored)
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+            hash,
+            user.id.0,
+            stored
+        )
+        .execute(pool)
+        .await?;
     }
     Ok(user)
 }
@@ -197,24 +193,26 @@ pub async fn login(pool: &MySqlPool, email: &str, password: &str) -> Result<User
 /// accent-insensitive, kept them apart); if they do, the second is logged and
 /// left as it is.
 pub async fn normalise_stored_emails(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, email FROM users")
+    let rows = sqlx::query!("SELECT id, email FROM users")
         .fetch_all(pool)
         .await?;
     let mut changed = 0;
-    for (id, email) in rows {
+    for row in rows {
+        let (id, email) = (row.id, row.email);
         let normalised = normalise_email(&email);
         if normalised == email {
             continue;
         }
         // Only over the address just read: a concurrent change wins.
-        let done = sqlx::query(&format!(
+        // The exact match of the address, as `login` finds it.
+        let done = sqlx::query!(
             "UPDATE users SET email = ?, updated_at = UTC_TIMESTAMP(6) \
-             WHERE id = ? AND {EXACT_EMAIL}"
-        ))
-        .bind(&normalised)
-        .bind(id)
-        .bind(&email)
-        .bind(&email)
+             WHERE id = ? AND email = ? AND CAST(email AS BINARY) = CAST(? AS BINARY)",
+            normalised,
+            id,
+            email,
+            email
+        )
         .execute(pool)
         .await;
         match done {

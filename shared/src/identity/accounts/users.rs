@@ -18,10 +18,8 @@ pub struct User {
     pub token_version: i32,
 }
 
-pub(super) const USER_COLUMNS: &str =
-    "id, email, name, phone, role, pizzeria_id, active, created_at, token_version";
-
-#[derive(sqlx::FromRow)]
+/// A `users` row as the queries read it (`id, email, name, phone, role,
+/// pizzeria_id, active, created_at, token_version`).
 pub(super) struct UserRow {
     pub(super) id: i64,
     pub(super) email: String,
@@ -35,11 +33,11 @@ pub(super) struct UserRow {
 }
 
 impl TryFrom<UserRow> for User {
-    type Error = ApiError;
-    fn try_from(r: UserRow) -> Result<User, ApiError> {
+    type Error = AccountError;
+    fn try_from(r: UserRow) -> Result<User, AccountError> {
         Ok(User {
             id: UserId(r.id),
-            role: r.role.parse().map_err(ApiError::internal)?,
+            role: r.role.parse().map_err(AccountError::internal)?,
             email: r.email,
             name: r.name,
             phone: r.phone,
@@ -51,12 +49,16 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await?;
+pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, AccountError> {
+    let row = sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
+            created_at, token_version \
+         FROM users WHERE id = ?",
+        id.0
+    )
+    .fetch_optional(pool)
+    .await?;
     row.map(User::try_from).transpose()
 }
 
@@ -65,14 +67,18 @@ pub async fn find(pool: &MySqlPool, id: UserId) -> Result<Option<User>, ApiError
 pub async fn list_staff(
     pool: &MySqlPool,
     pizzeria: Option<PizzeriaId>,
-) -> Result<Vec<User>, ApiError> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users \
+) -> Result<Vec<User>, AccountError> {
+    let pizzeria = pizzeria.map(|p| p.0);
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, phone, role, pizzeria_id, active AS `active: bool`, \
+            created_at, token_version \
+         FROM users \
          WHERE role <> 'customer' AND (? IS NULL OR pizzeria_id = ?) \
-         ORDER BY pizzeria_id, FIELD(role, 'admin', 'manager', 'cashier', 'pizzaiolo', 'courier'), name, id"
-    ))
-    .bind(pizzeria.map(|p| p.0))
-    .bind(pizzeria.map(|p| p.0))
+         ORDER BY pizzeria_id, FIELD(role, 'admin', 'manager', 'cashier', 'pizzaiolo', 'courier'), name, id",
+        pizzeria,
+        pizzeria
+    )
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(User::try_from).collect()
@@ -89,7 +95,8 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    /// Checks every field and lists every problem at once (422, `errors`).
+    /// Checks every field and lists every problem at once
+    /// ([`AccountError::InvalidAccount`]).
     pub fn parse(
         email: &str,
         password: &str,
@@ -97,10 +104,13 @@ impl NewUser {
         phone: Option<&str>,
         role: Role,
         pizzeria_id: Option<PizzeriaId>,
-    ) -> Result<NewUser, ApiError> {
+    ) -> Result<NewUser, AccountError> {
         let mut errors = Vec::new();
-        let mut add = |field: &str, message: &str| {
-            errors.push(json!({ "field": field, "message": message }));
+        let mut add = |field: &'static str, message: &str| {
+            errors.push(FieldProblem {
+                field,
+                message: message.to_owned(),
+            });
         };
         let parsed_email = Email::parse(email);
         if let Err(message) = &parsed_email {
@@ -152,65 +162,54 @@ impl NewUser {
                 role,
                 pizzeria_id,
             }),
-            _ => {
-                let count = errors.len();
-                Err(ApiError::unprocessable(format!(
-                    "The account has {count} problem{}; see `errors`.",
-                    if count > 1 { "s" } else { "" }
-                ))
-                .with("errors", errors))
-            }
+            _ => Err(AccountError::InvalidAccount(errors)),
         }
     }
 }
 
-/// Creates the account: 409 when the e-mail is taken (whatever its case),
-/// 422 for a pizzeria that does not exist.
-pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, ApiError> {
+/// Creates the account: [`AccountError::EmailTaken`] when the e-mail is
+/// taken (whatever its case), [`AccountError::NoSuchPizzeria`] for a
+/// pizzeria that does not exist.
+pub async fn create(pool: &MySqlPool, new: NewUser) -> Result<User, AccountError> {
     let hash = hash_password_async(new.password).await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO users (email, password_hash, name, phone, role, pizzeria_id, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        new.email.as_str(),
+        hash,
+        new.name,
+        new.phone.as_ref().map(E164::as_str),
+        new.role.as_str(),
+        new.pizzeria_id.map(|p| p.0)
     )
-    .bind(new.email.as_str())
-    .bind(&hash)
-    .bind(&new.name)
-    .bind(new.phone.as_ref().map(E164::as_str))
-    .bind(new.role.as_str())
-    .bind(new.pizzeria_id.map(|p| p.0))
     .execute(pool)
     .await;
     let id = match inserted {
         Ok(done) => done.last_insert_id(),
-        Err(err) if crate::platform::db::duplicate_key(&err).as_deref() == Some("uq_users_email") => {
-            return Err(ApiError::conflict(
-                "email-taken",
-                "E-mail already registered",
-                "Un compte existe déjà avec cette adresse (an account already uses this e-mail); sign in instead.",
-            ))
+        Err(err)
+            if crate::platform::db::duplicate_key(&err).as_deref() == Some("uq_users_email") =>
+        {
+            return Err(AccountError::EmailTaken)
         }
         Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            return Err(ApiError::unprocessable("No such pizzeria.").with(
-                "errors",
-                [json!({"field": "pizzeria_id", "message": "No such pizzeria."})],
-            ))
+            return Err(AccountError::NoSuchPizzeria)
         }
         Err(err) => return Err(err.into()),
     };
-    let id = i64::try_from(id).map_err(ApiError::internal)?;
+    let id = i64::try_from(id).map_err(AccountError::internal)?;
     find(pool, UserId(id))
         .await?
-        .ok_or_else(|| ApiError::internal("the new user vanished"))
+        .ok_or_else(|| AccountError::internal("the new user vanished"))
 }
 
 /// Ends the account's access at once: inactive, and every token it holds
 /// refused (`token_version` + 1). False when it was already inactive.
-pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, ApiError> {
-    let done = sqlx::query(
+pub async fn deactivate(pool: &MySqlPool, id: UserId) -> Result<bool, AccountError> {
+    let done = sqlx::query!(
         "UPDATE users SET active = FALSE, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND active = TRUE",
+        id.0
     )
-    .bind(id.0)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -224,49 +223,42 @@ pub async fn change_password(
     id: UserId,
     current: &str,
     new: &str,
-) -> Result<User, ApiError> {
+) -> Result<User, AccountError> {
     let user = find(pool, id)
         .await?
         .filter(|u| u.active)
-        .ok_or_else(|| ApiError::unauthorized("The session has ended; sign in again."))?;
+        .ok_or(AccountError::SessionEnded)?;
     // The policy first: a weak new password costs no attempt.
     if let Err(message) = check_password(new, &user.email) {
-        return Err(ApiError::unprocessable(message.clone()).with(
-            "errors",
-            [json!({"field": "new_password", "message": message})],
-        ));
+        return Err(AccountError::InvalidField(FieldProblem {
+            field: "new_password",
+            message,
+        }));
     }
     let key = account_key(id);
     reserve_attempt(pool, &key).await?;
-    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = ?")
-        .bind(id.0)
+    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = ?", id.0)
         .fetch_one(pool)
         .await?;
     if !verify_password_async(current.to_owned(), stored.clone()).await? {
-        return Err(ApiError::forbidden(
-            "Le mot de passe actuel est incorrect (the current password is not right).",
-        ));
+        return Err(AccountError::WrongCurrentPassword);
     }
     let hash = hash_password_async(new.to_owned()).await?;
     // Only over the hash that was checked: a concurrent change wins once.
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET password_hash = ?, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND password_hash = ? AND active = TRUE",
+        hash,
+        id.0,
+        stored
     )
-    .bind(&hash)
-    .bind(id.0)
-    .bind(&stored)
     .execute(pool)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "password-changed",
-            "Password already changed",
-            "The password was changed meanwhile; sign in again.",
-        ));
+        return Err(AccountError::PasswordChanged);
     }
     clear_attempts(pool, &key).await?;
     find(pool, id)
         .await?
-        .ok_or_else(|| ApiError::internal("the user vanished"))
+        .ok_or_else(|| AccountError::internal("the user vanished"))
 }

@@ -40,6 +40,25 @@ fn paris_days_and_dst_pieces() {
     assert_eq!(year.offsets().len(), 3);
 }
 
+/// The report's query has room for [`MAX_PIECES`] offsets: no period of
+/// [`MAX_DAYS`] days holds four changes of Paris's offset.
+#[test]
+fn no_period_has_more_pieces_than_the_query_takes() {
+    let changes: Vec<DateTime<Utc>> = (1970..=2100)
+        .flat_map(|y| {
+            let year = Period::new(date(y, 1, 1), date(y, 12, 31)).unwrap();
+            year.offsets().into_iter().skip(1).map(|(since, _)| since)
+        })
+        .collect();
+    assert!(changes.len() > 200, "{}", changes.len());
+    for four in changes.windows(MAX_PIECES) {
+        assert!(
+            four[MAX_PIECES - 1] - four[0] > Duration::days(MAX_DAYS) + Duration::hours(1),
+            "{four:?}"
+        );
+    }
+}
+
 #[test]
 fn euros_have_a_decimal_comma_and_two_decimals() {
     assert_eq!(euros(0), "0,00");
