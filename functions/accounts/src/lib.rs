@@ -88,9 +88,13 @@ fn secret(state: &State) -> &[u8] {
 
 /// A caller whose session is still valid; 401 otherwise.
 async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
-    auth::authenticate(&state.pool, req, secret(state))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Sign in first: `Authorization: Bearer <token>`."))
+    auth::require(
+        &state.pool,
+        req,
+        secret(state),
+        "Sign in first: `Authorization: Bearer <token>`.",
+    )
+    .await
 }
 
 /// A manager or the admin; 401 or 403 for anyone else.

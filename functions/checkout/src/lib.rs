@@ -79,6 +79,11 @@ impl State {
     }
 }
 
+/// The key that verifies staff and customer sessions.
+fn secret(state: &State) -> &[u8] {
+    state.secret_key.expose_secret().as_bytes()
+}
+
 pub async fn handle(state: &State, req: Request) -> Response {
     edge::serve(&state.cors, req, |req| route(state, req)).await
 }
@@ -105,12 +110,7 @@ struct Destination {
 #[tracing::instrument(skip_all, fields(order_id, pizzeria_id))]
 async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let key = idempotency::key_from(req)?;
-    let caller = auth::authenticate(
-        &state.pool,
-        req,
-        state.secret_key.expose_secret().as_bytes(),
-    )
-    .await?;
+    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
     let mut request: CheckoutRequest = edge::parse_json(req)?;
     // The fingerprint is over the parsed request, so formatting does not matter.
     let hash =
@@ -557,15 +557,7 @@ async fn place(
             })
         },
     });
-    idempotency::save(
-        &mut tx,
-        SCOPE,
-        key,
-        StatusCode::CREATED.as_u16(),
-        &body.to_string(),
-    )
-    .await?;
-    tx.commit().await?;
+    answer_once(tx, key, &body).await?;
     Ok(Placement::New {
         order_id,
         body,
@@ -658,6 +650,17 @@ async fn attach_payment_intent(
 
     let mut tx = state.pool.begin().await?;
     settlement::record_intent(&mut *tx, order_id, &intent).await?;
+    answer_once(tx, key, &body).await?;
+    Ok(body)
+}
+
+/// Keeps `body` as the answer to the key's retries (201 Created) and commits
+/// the transaction that made it.
+async fn answer_once(
+    mut tx: sqlx::Transaction<'_, sqlx::MySql>,
+    key: &str,
+    body: &serde_json::Value,
+) -> Result<(), ApiError> {
     idempotency::save(
         &mut tx,
         SCOPE,
@@ -667,7 +670,7 @@ async fn attach_payment_intent(
     )
     .await?;
     tx.commit().await?;
-    Ok(body)
+    Ok(())
 }
 
 /// Cancels a card order whose payment could not even start, and forgets its
@@ -690,13 +693,13 @@ async fn abandon(state: &State, key: &str, order_id: OrderId) -> Result<(), ApiE
 /// is a 422.
 #[tracing::instrument(skip_all)]
 async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(
+    let caller = auth::require(
         &state.pool,
         req,
-        state.secret_key.expose_secret().as_bytes(),
+        secret(state),
+        "Staff sign in to look up a customer.",
     )
-    .await?
-    .ok_or_else(|| ApiError::unauthorized("Staff sign in to look up a customer."))?;
+    .await?;
     let pizzeria = caller
         .pizzeria_id
         .unwrap_or(ocpizza::platform::ids::PizzeriaId(0));

@@ -26,11 +26,11 @@ use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::{Fulfilment, OrderStatus};
 use ocpizza::payment::cash;
 use ocpizza::platform::consumer::{self, ConsumeError};
-use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
 use ocpizza::platform::ids::PizzeriaId;
-use ocpizza::platform::queue::{Envelope, Event, Queues};
+use ocpizza::platform::queue::{Envelope, Event};
 use ocpizza::{platform::outbox, Money};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, Transaction};
@@ -40,13 +40,8 @@ pub use ocpizza::delivery::assign::COURIER_CAPACITY;
 /// The name under which this consumer records the messages it applied.
 pub const CONSUMER: &str = "delivery";
 
-#[derive(Clone)]
-pub struct State {
-    pub pool: MySqlPool,
-    pub cors: Cors,
-    pub queues: Queues,
-    pub secret_key: SecretString,
-}
+/// The database, CORS, the queues and the session key, as both triggers share them.
+pub type State = ocpizza::platform::lambda::ScreensAndQueue;
 
 // ---------------------------------------------------------------- the queue
 
@@ -91,6 +86,11 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
 
 // ---------------------------------------------------------------- HTTP
 
+/// The key that verifies staff and customer sessions.
+fn secret(state: &State) -> &[u8] {
+    state.secret_key.expose_secret().as_bytes()
+}
+
 pub async fn handle(state: &State, req: Request) -> Response {
     edge::serve(&state.cors, req, |req| route(state, req)).await
 }
@@ -111,25 +111,20 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
 }
 
 async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
-    auth::authenticate(
+    auth::require(
         &state.pool,
         req,
-        state.secret_key.expose_secret().as_bytes(),
+        secret(state),
+        "Sign in with a courier or manager account.",
     )
-    .await?
-    .ok_or_else(|| ApiError::unauthorized("Sign in with a courier or manager account."))
+    .await
 }
 
 /// A courier's own run (active ones, then what they delivered in the last 12
 /// hours); for a manager or the admin, a pizzeria's deliveries.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(
-        &state.pool,
-        req,
-        state.secret_key.expose_secret().as_bytes(),
-    )
-    .await?;
+    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
     let wanted = edge::query_pairs(req)
         .into_iter()
         .find(|(k, _)| k == "pizzeria_id")

@@ -1,6 +1,5 @@
 use lambda_http::Error;
 use ocpizza::platform::config::{var, Config};
-use ocpizza::platform::http::Cors;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,12 +9,7 @@ async fn main() -> Result<(), Error> {
     // it needs no queue URL. Should one ever be sent, the send fails, is
     // logged, and outbox-relay sends it from the outbox.
     let config = Config::load_or_exit(&[var::DATABASE_URL, var::SECRET_KEY]);
-    let state = delivery::State {
-        pool: ocpizza::platform::db::connect_lazy(&config)?,
-        cors: Cors::new(&config.allowed_origins),
-        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
-        secret_key: config.secret_key.clone(),
-    };
+    let state = delivery::State::from_config(&config).await?;
     let sqs_state = state.clone();
     ocpizza::platform::lambda::run_http_and_sqs(
         move |req| {

@@ -6,18 +6,11 @@
 //! and sign-in counts are deleted.
 
 use ocpizza::payment::settlement;
-use ocpizza::payment::Stripe;
 use ocpizza::platform::outbox;
-use ocpizza::platform::queue::Queues;
 use serde_json::{json, Value};
-use sqlx::MySqlPool;
 
-#[derive(Clone)]
-pub struct State {
-    pub pool: MySqlPool,
-    pub queues: Queues,
-    pub stripe: Stripe,
-}
+/// The database, the queues and Stripe.
+pub type State = ocpizza::payment::Settling;
 
 pub async fn run_once(state: &State) -> Result<Value, settlement::ReconcileError> {
     let (cancelled, events) = settlement::expire_unpaid(&state.pool, &state.stripe, 200).await?;

@@ -1,5 +1,5 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::config::var;
 use serde_json::Value;
 
 #[tokio::main]
@@ -7,16 +7,7 @@ async fn main() -> Result<(), Error> {
     ocpizza::platform::telemetry::init();
     // The sweep cancels unpaid orders and places late-paid ones: kitchen
     // events only.
-    let config = Config::load_or_exit(&[
-        var::DATABASE_URL,
-        var::STRIPE_SECRET_KEY,
-        var::KITCHEN_QUEUE_URL,
-    ]);
-    let state = expiry_sweep::State {
-        pool: ocpizza::platform::db::connect_lazy(&config)?,
-        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payment::Stripe::from_config(&config)?,
-    };
+    let state = expiry_sweep::State::load(&[var::KITCHEN_QUEUE_URL]).await?;
     run(service_fn(|_: LambdaEvent<Value>| {
         let state = state.clone();
         async move { Ok::<_, Error>(expiry_sweep::run_once(&state).await?) }

@@ -32,24 +32,19 @@ use ocpizza::kitchen::{self, TicketError, TicketStatus};
 use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::OrderStatus;
 use ocpizza::platform::consumer::{self, ConsumeError};
-use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
+use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
 use ocpizza::platform::ids::{OrderId, PizzeriaId, ProductId};
 use ocpizza::platform::outbox;
-use ocpizza::platform::queue::{Envelope, Event, Queues};
-use secrecy::{ExposeSecret, SecretString};
+use ocpizza::platform::queue::{Envelope, Event};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::MySqlPool;
 
 /// The name under which this consumer records the messages it applied.
 pub const CONSUMER: &str = "kitchen";
 
-#[derive(Clone)]
-pub struct State {
-    pub pool: MySqlPool,
-    pub cors: Cors,
-    pub queues: Queues,
-    pub secret_key: SecretString,
-}
+/// The database, CORS, the queues and the session key, as both triggers share them.
+pub type State = ocpizza::platform::lambda::ScreensAndQueue;
 
 // ---------------------------------------------------------------- the queue
 
@@ -157,10 +152,15 @@ async fn advance(
     to: OrderStatus,
 ) -> Result<Response, ApiError> {
     // A bad session is refused before anything is read.
-    let signed_in = auth::authenticate(&state.pool, req, secret(state)).await?;
-    if signed_in.is_none() {
-        return Err(ApiError::unauthorized("Sign in with a staff account."));
-    }
+    let signed_in = Some(
+        auth::require(
+            &state.pool,
+            req,
+            secret(state),
+            "Sign in with a staff account.",
+        )
+        .await?,
+    );
     let mut tx = state.pool.begin().await?;
     let mut order = lifecycle::lock(&mut tx, id)
         .await?

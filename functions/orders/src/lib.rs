@@ -49,6 +49,11 @@ pub struct State {
     pub secret_key: SecretString,
 }
 
+/// The key that verifies staff and customer sessions.
+fn secret(state: &State) -> &[u8] {
+    state.secret_key.expose_secret().as_bytes()
+}
+
 pub async fn handle(state: &State, req: Request) -> Response {
     edge::serve(&state.cors, req, |req| route(state, req)).await
 }
@@ -89,12 +94,7 @@ async fn authorize(
     order: &OrderHead,
     action: Action,
 ) -> Result<By, ApiError> {
-    let caller = auth::authenticate(
-        &state.pool,
-        req,
-        state.secret_key.expose_secret().as_bytes(),
-    )
-    .await?;
+    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
     if let Some(caller) = caller {
         let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
         if owns {
@@ -349,13 +349,13 @@ fn counter_staff(caller: &Caller, order: &OrderHead) -> Result<(), ApiError> {
 /// due (409).
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(
+    let caller = auth::require(
         &state.pool,
         req,
-        state.secret_key.expose_secret().as_bytes(),
+        secret(state),
+        "Staff sign in to record payments.",
     )
-    .await?
-    .ok_or_else(|| ApiError::unauthorized("Staff sign in to record payments."))?;
+    .await?;
     let request: PaymentIn = edge::parse_json(req)?;
     let mut tx = state.pool.begin().await?;
     let order = lifecycle::lock(&mut tx, id)
@@ -380,13 +380,13 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(
+    let caller = auth::require(
         &state.pool,
         req,
-        state.secret_key.expose_secret().as_bytes(),
+        secret(state),
+        "Staff sign in to move orders along.",
     )
-    .await?
-    .ok_or_else(|| ApiError::unauthorized("Staff sign in to move orders along."))?;
+    .await?;
     let request: StatusRequest = edge::parse_json(req)?;
     let to: OrderStatus = request
         .status
@@ -592,10 +592,8 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
 /// At most 100.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let secret = state.secret_key.expose_secret().as_bytes();
-    let caller = auth::authenticate(&state.pool, req, secret)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("Sign in to list orders."))?;
+    let secret = secret(state);
+    let caller = auth::require(&state.pool, req, secret, "Sign in to list orders.").await?;
     let query = edge::query_pairs(req);
     let param = |name: &str| {
         query

@@ -10,24 +10,18 @@ use chrono::Utc;
 use http::{Method, StatusCode};
 use ocpizza::order::lifecycle::{self, By};
 use ocpizza::payment::settlement;
-use ocpizza::payment::{self, EventObject, PaymentIntentStatus, Stripe};
+use ocpizza::payment::{self, EventObject, PaymentIntentStatus};
 use ocpizza::platform::consumer;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::metrics::{self, Metric};
 use ocpizza::platform::outbox;
-use ocpizza::platform::queue::Queues;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use sqlx::MySqlPool;
 
 const CONSUMER: &str = "stripe-webhook";
 
-#[derive(Clone)]
-pub struct State {
-    pub pool: MySqlPool,
-    pub queues: Queues,
-    pub stripe: Stripe,
-}
+/// The database, the queues and Stripe.
+pub type State = ocpizza::payment::Settling;
 
 pub async fn handle(state: &State, req: Request) -> Response {
     // Stripe is not a browser: no CORS.

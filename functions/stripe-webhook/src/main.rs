@@ -1,22 +1,13 @@
 use lambda_http::{run, service_fn, Error, Request};
-use ocpizza::platform::config::{var, Config};
+use ocpizza::platform::config::var;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::platform::telemetry::init();
     // A settled payment places the order (`order.placed`, the kitchen's
     // queue); nothing here goes to the delivery queue.
-    let config = Config::load_or_exit(&[
-        var::DATABASE_URL,
-        var::STRIPE_SECRET_KEY,
-        var::STRIPE_WEBHOOK_SECRET,
-        var::KITCHEN_QUEUE_URL,
-    ]);
-    let state = stripe_webhook::State {
-        pool: ocpizza::platform::db::connect_lazy(&config)?,
-        queues: ocpizza::platform::queue::Queues::from_config(&config).await,
-        stripe: ocpizza::payment::Stripe::from_config(&config)?,
-    };
+    let state =
+        stripe_webhook::State::load(&[var::STRIPE_WEBHOOK_SECRET, var::KITCHEN_QUEUE_URL]).await?;
     run(service_fn(|req: Request| {
         let state = state.clone();
         async move { Ok::<_, Error>(stripe_webhook::handle(&state, req).await) }

@@ -90,7 +90,7 @@ struct DeliveryRow {
 /// on the way first, then assigned, waiting, delivered; oldest first within
 /// (`ORDER BY FIELD(d.status, ...), d.created_at, d.id`).
 macro_rules! delivery_rows {
-    ($tail:literal $(, $arg:expr)*) => {
+    ($($tail:literal)+ $(, $arg:expr)*) => {
         sqlx::query_as!(
             DeliveryRow,
             "SELECT d.id, d.order_id, o.number, d.pizzeria_id, d.status AS `status: DeliveryStatus`, \
@@ -99,7 +99,7 @@ macro_rules! delivery_rows {
                     d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
                     d.assigned_at, d.picked_up_at, d.delivered_at \
              FROM deliveries d JOIN orders o ON o.id = d.order_id "
-                + $tail
+                $(+ $tail)+
             $(, $arg)*
         )
     };
@@ -225,20 +225,28 @@ pub async fn of_order(
     Ok(row.map(DeliveryView::from))
 }
 
+/// The deliveries of one pizzeria or courier (`$who` is the column) under
+/// way and delivered in the last 12 hours, those on the way first.
+macro_rules! under_way_and_recent {
+    ($who:literal, $id:expr) => {
+        delivery_rows!(
+            "WHERE " $who " = ? \
+             AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
+             ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
+            $id
+        )
+    };
+}
+
 /// A pizzeria's deliveries under way and delivered in the last 12 hours,
 /// those on the way first.
 pub async fn of_pizzeria(
     pool: &MySqlPool,
     pizzeria: PizzeriaId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows = delivery_rows!(
-        "WHERE d.pizzeria_id = ? \
-         AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
-         ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
-        pizzeria.0
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = under_way_and_recent!("d.pizzeria_id", pizzeria.0)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
 }
 
@@ -248,14 +256,9 @@ pub async fn of_courier(
     pool: &MySqlPool,
     courier: UserId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows = delivery_rows!(
-        "WHERE d.courier_id = ? \
-         AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
-         ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
-        courier.0
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = under_way_and_recent!("d.courier_id", courier.0)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
 }
 

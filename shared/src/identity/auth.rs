@@ -184,6 +184,19 @@ pub async fn authenticate(
     }
 }
 
+/// The caller as [`authenticate`] finds it, who must be signed in: without
+/// an `Authorization` header, 401 saying `why` (who should sign in, for what).
+pub async fn require(
+    pool: &MySqlPool,
+    req: &Request,
+    secret: &[u8],
+    why: &str,
+) -> Result<Caller, ApiError> {
+    authenticate(pool, req, secret)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(why))
+}
+
 /// Compares a presented tracking token with the order's, in constant time.
 pub fn tracking_token_matches(presented: &str, expected: &str) -> bool {
     presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))

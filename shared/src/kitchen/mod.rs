@@ -177,33 +177,33 @@ pub async fn mark(
     if !TicketStatus::can_become(from, to) {
         return Err(TicketError::NotAllowed { order, from, to });
     }
-    match to {
-        TicketStatus::Preparing => {
+    // The ticket takes the status and the time it reached it (`$stamp`).
+    macro_rules! stamp {
+        ($status:literal, $stamp:literal) => {
             sqlx::query!(
-                "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, started_at) \
-                 VALUES (?, ?, 'preparing', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-                 ON DUPLICATE KEY UPDATE status = 'preparing', started_at = UTC_TIMESTAMP(6)",
+                "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, "
+                    + $stamp
+                    + ") VALUES (?, ?, '"
+                    + $status
+                    + "', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
+                 ON DUPLICATE KEY UPDATE status = '"
+                    + $status
+                    + "', "
+                    + $stamp
+                    + " = UTC_TIMESTAMP(6)",
                 order.0,
                 pizzeria.0,
             )
-            .execute(&mut **tx)
-            .await?;
-        }
-        TicketStatus::Ready => {
-            sqlx::query!(
-                "INSERT INTO kitchen_tickets (order_id, pizzeria_id, status, received_at, ready_at) \
-                 VALUES (?, ?, 'ready', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) \
-                 ON DUPLICATE KEY UPDATE status = 'ready', ready_at = UTC_TIMESTAMP(6)",
-                order.0,
-                pizzeria.0,
-            )
-            .execute(&mut **tx)
-            .await?;
-        }
+        };
+    }
+    let stamped = match to {
+        TicketStatus::Preparing => stamp!("preparing", "started_at"),
+        TicketStatus::Ready => stamp!("ready", "ready_at"),
         TicketStatus::Waiting | TicketStatus::Withdrawn => {
             return Err(TicketError::NotAllowed { order, from, to })
         }
-    }
+    };
+    stamped.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -79,38 +79,36 @@ pub enum ChangeError {
     Database(#[from] sqlx::Error),
 }
 
+/// An order's head read by id; `$tail` ends the statement (a lock or not).
+macro_rules! order_head {
+    ($tail:literal, $id:expr) => {
+        sqlx::query_as!(
+            OrderHead,
+            "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
+                customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
+                fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
+                channel AS `channel: Channel`, total_cents, tracking_token \
+             FROM orders WHERE id = ?"
+                + $tail,
+            $id
+        )
+    };
+}
+
 /// Reads an order and locks its row until the transaction ends: concurrent
 /// changes to one order (webhook and sweep, cancel and kitchen start) queue up.
 pub async fn lock(
     tx: &mut Transaction<'_, MySql>,
     id: OrderId,
 ) -> Result<Option<OrderHead>, sqlx::Error> {
-    sqlx::query_as!(
-        OrderHead,
-        "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
-            customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
-            fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
-            channel AS `channel: Channel`, total_cents, tracking_token \
-         FROM orders WHERE id = ? FOR UPDATE",
-        id.0
-    )
-    .fetch_optional(&mut **tx)
-    .await
+    order_head!(" FOR UPDATE", id.0)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 /// Reads an order without locking.
 pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sqlx::Error> {
-    sqlx::query_as!(
-        OrderHead,
-        "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
-            customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
-            fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
-            channel AS `channel: Channel`, total_cents, tracking_token \
-         FROM orders WHERE id = ?",
-        id.0
-    )
-    .fetch_optional(pool)
-    .await
+    order_head!("", id.0).fetch_optional(pool).await
 }
 
 /// Writes an order's lines with their price snapshots, numbered from 1.

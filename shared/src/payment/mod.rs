@@ -46,6 +46,38 @@ pub use webhook::*;
 pub use wire::payment_intent_from_json;
 use wire::*;
 
+/// What a function settling payments holds (the webhook's, the sweep's):
+/// the database, the queues a paid order is placed on, and Stripe.
+#[derive(Clone)]
+pub struct Settling {
+    pub pool: sqlx::MySqlPool,
+    pub queues: crate::platform::queue::Queues,
+    pub stripe: Stripe,
+}
+
+impl Settling {
+    /// Made from the environment, which must hold the database's and
+    /// Stripe's settings and the `others` (the process exits otherwise).
+    pub async fn load(
+        others: &[&'static str],
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        use crate::platform::config::var;
+        let required = [&[var::DATABASE_URL, var::STRIPE_SECRET_KEY], others].concat();
+        Self::from_config(&Config::load_or_exit(&required)).await
+    }
+
+    /// Made from the configuration; the database connects on first use.
+    pub async fn from_config(
+        config: &Config,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self {
+            pool: crate::platform::db::connect_lazy(config)?,
+            queues: crate::platform::queue::Queues::from_config(config).await,
+            stripe: Stripe::from_config(config)?,
+        })
+    }
+}
+
 /// How long any single call to Stripe may take. A Lambda function waiting on
 /// a slow Stripe would otherwise run (and bill) until its own timeout, with
 /// the customer staring at a spinner; after this we answer 503 and the

@@ -7,12 +7,16 @@
 //! — and answers each in its own format: the function URL's response, or the
 //! `SqsBatchResponse` that reports partial failures.
 
-use crate::platform::http::{Request, Response};
+use crate::platform::config::Config;
+use crate::platform::http::{Cors, Request, Response};
+use crate::platform::queue::Queues;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{service_fn, Adapter, Error, Service};
+use secrecy::SecretString;
 use serde_json::Value;
+use sqlx::MySqlPool;
 use std::convert::Infallible;
 use std::future::Future;
 
@@ -25,6 +29,29 @@ pub fn is_sqs_event(payload: &Value) -> bool {
         .and_then(|record| record.get("eventSource"))
         .and_then(Value::as_str)
         == Some("aws:sqs")
+}
+
+/// What a function with both triggers holds (the kitchen's, the delivery's):
+/// the database, its screens' CORS, the queues it sends to, the key that
+/// verifies staff sessions.
+#[derive(Clone)]
+pub struct ScreensAndQueue {
+    pub pool: MySqlPool,
+    pub cors: Cors,
+    pub queues: Queues,
+    pub secret_key: SecretString,
+}
+
+impl ScreensAndQueue {
+    /// Made from the configuration; the database connects on first use.
+    pub async fn from_config(config: &Config) -> Result<Self, Error> {
+        Ok(Self {
+            pool: crate::platform::db::connect_lazy(config)?,
+            cors: Cors::new(&config.allowed_origins),
+            queues: Queues::from_config(config).await,
+            secret_key: config.secret_key.clone(),
+        })
+    }
 }
 
 /// Runs the Lambda runtime loop, sending HTTP events to `http` and SQS batches

@@ -22,6 +22,15 @@ pub struct Limit {
 }
 
 impl Limit {
+    /// At most `max` in any `window_seconds`, under `name`.
+    const fn new(name: &'static str, max: u32, window_seconds: u32) -> Limit {
+        Limit {
+            name,
+            max,
+            window_seconds,
+        }
+    }
+
     /// The limit as configured: `RATE_<NAME>=max/seconds` if set and
     /// well-formed (both positive), else the default.
     pub fn configured(self) -> Limit {
@@ -41,41 +50,17 @@ impl Limit {
 }
 
 /// Card payments tried on one order (card testing through our account).
-pub const CARD_ATTEMPTS: Limit = Limit {
-    name: "card-attempts",
-    max: 3,
-    window_seconds: 900,
-};
+pub const CARD_ATTEMPTS: Limit = Limit::new("card-attempts", 3, 900);
 /// Guest orders (each holds stock) per phone number.
-pub const GUEST_ORDERS_PER_PHONE: Limit = Limit {
-    name: "guest-orders-phone",
-    max: 10,
-    window_seconds: 3600,
-};
+pub const GUEST_ORDERS_PER_PHONE: Limit = Limit::new("guest-orders-phone", 10, 3600);
 /// Guest orders per client address.
-pub const GUEST_ORDERS_PER_ADDRESS: Limit = Limit {
-    name: "guest-orders-address",
-    max: 30,
-    window_seconds: 3600,
-};
+pub const GUEST_ORDERS_PER_ADDRESS: Limit = Limit::new("guest-orders-address", 30, 3600);
 /// Sign-ups (an argon2 hash each) per client address.
-pub const SIGN_UPS_PER_ADDRESS: Limit = Limit {
-    name: "sign-ups-address",
-    max: 10,
-    window_seconds: 3600,
-};
+pub const SIGN_UPS_PER_ADDRESS: Limit = Limit::new("sign-ups-address", 10, 3600);
 /// Sign-in attempts per client address (whatever the e-mail).
-pub const SIGN_INS_PER_ADDRESS: Limit = Limit {
-    name: "sign-ins-address",
-    max: 60,
-    window_seconds: 900,
-};
+pub const SIGN_INS_PER_ADDRESS: Limit = Limit::new("sign-ins-address", 60, 900);
 /// Addresses geocoded by Google (a paid call each) per client address.
-pub const GEOCODING_MISSES_PER_ADDRESS: Limit = Limit {
-    name: "geocoding-address",
-    max: 30,
-    window_seconds: 3600,
-};
+pub const GEOCODING_MISSES_PER_ADDRESS: Limit = Limit::new("geocoding-address", 30, 3600);
 
 /// Every limit, for `docs/architecture.md` ("Limits") and the tests.
 pub const ALL: [Limit; 6] = [
