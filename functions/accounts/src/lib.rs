@@ -91,7 +91,7 @@ async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
     auth::require(
         &state.pool,
         req,
-        secret(state),
+        &state.secret_key,
         "Sign in first: `Authorization: Bearer <token>`.",
     )
     .await

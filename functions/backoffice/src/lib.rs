@@ -36,7 +36,7 @@ use ocpizza::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use ocpizza::reporting::revenue::{self, Period};
 use ocpizza::stock::levels;
 use ocpizza::stock::{self, ManualChange, ManualChangeError, MAX_QUANTITY};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::MySqlPool;
@@ -133,13 +133,9 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     }
 }
 
-fn secret(state: &State) -> &[u8] {
-    state.secret_key.expose_secret().as_bytes()
-}
-
 /// The signed-in caller, the session checked against the account.
 async fn caller(state: &State, req: &Request) -> Result<Option<Caller>, ApiError> {
-    auth::authenticate(&state.pool, req, secret(state)).await
+    auth::authenticate(&state.pool, req, &state.secret_key).await
 }
 
 /// May the caller do `action` in `pizzeria` (the access module decides)?

@@ -36,7 +36,7 @@ use ocpizza::platform::ids::{OrderId, ProductId, UserId};
 use ocpizza::platform::metrics::{self, Metric};
 use ocpizza::platform::queue::{Envelope, Queues};
 use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock, Money};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
@@ -79,11 +79,6 @@ impl State {
     }
 }
 
-/// The key that verifies staff and customer sessions.
-fn secret(state: &State) -> &[u8] {
-    state.secret_key.expose_secret().as_bytes()
-}
-
 pub async fn handle(state: &State, req: Request) -> Response {
     edge::serve(&state.cors, req, |req| route(state, req)).await
 }
@@ -110,7 +105,7 @@ struct Destination {
 #[tracing::instrument(skip_all, fields(order_id, pizzeria_id))]
 async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let key = idempotency::key_from(req)?;
-    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
+    let caller = auth::authenticate(&state.pool, req, &state.secret_key).await?;
     let mut request: CheckoutRequest = edge::parse_json(req)?;
     // The fingerprint is over the parsed request, so formatting does not matter.
     let hash =
@@ -696,7 +691,7 @@ async fn customers(state: &State, req: &Request) -> Result<Response, ApiError> {
     let caller = auth::require(
         &state.pool,
         req,
-        secret(state),
+        &state.secret_key,
         "Staff sign in to look up a customer.",
     )
     .await?;

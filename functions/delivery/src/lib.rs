@@ -27,10 +27,9 @@ use ocpizza::order::{Fulfilment, OrderStatus};
 use ocpizza::payment::cash;
 use ocpizza::platform::consumer::{self, ConsumeError};
 use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
-use ocpizza::platform::ids::PizzeriaId;
+use ocpizza::platform::ids::{DeliveryId, PizzeriaId};
 use ocpizza::platform::queue::{Envelope, Event};
 use ocpizza::{platform::outbox, Money};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, Transaction};
@@ -86,18 +85,13 @@ pub async fn apply(pool: &MySqlPool, envelope: Envelope) -> Result<(), ConsumeEr
 
 // ---------------------------------------------------------------- HTTP
 
-/// The key that verifies staff and customer sessions.
-fn secret(state: &State) -> &[u8] {
-    state.secret_key.expose_secret().as_bytes()
-}
-
 pub async fn handle(state: &State, req: Request) -> Response {
     edge::serve(&state.cors, req, |req| route(state, req)).await
 }
 
 async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     let segments = edge::segments(&req);
-    let id = |s: &str| edge::path_param::<i64>(s, "delivery");
+    let id = |s: &str| edge::path_param::<DeliveryId>(s, "delivery");
     match (req.method(), segments.as_slice()) {
         (&Method::GET, ["deliveries"]) => list(state, &req).await,
         (&Method::POST, ["deliveries", d, "pickup"]) => pickup(state, &req, id(d)?).await,
@@ -114,7 +108,7 @@ async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
     auth::require(
         &state.pool,
         req,
-        secret(state),
+        &state.secret_key,
         "Sign in with a courier or manager account.",
     )
     .await
@@ -124,7 +118,7 @@ async fn signed_in(state: &State, req: &Request) -> Result<Caller, ApiError> {
 /// hours); for a manager or the admin, a pizzeria's deliveries.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
+    let caller = auth::authenticate(&state.pool, req, &state.secret_key).await?;
     let wanted = edge::query_pairs(req)
         .into_iter()
         .find(|(k, _)| k == "pizzeria_id")
@@ -150,7 +144,7 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
     edge::json_with_etag(req, &json!({ "deliveries": deliveries }))
 }
 
-fn not_found(id: i64) -> ApiError {
+fn not_found(id: DeliveryId) -> ApiError {
     ApiError::not_found(format!("No delivery {id}."))
 }
 
@@ -160,7 +154,7 @@ fn not_found(id: i64) -> ApiError {
 async fn lock_for(
     tx: &mut Transaction<'_, MySql>,
     caller: &Caller,
-    id: i64,
+    id: DeliveryId,
 ) -> Result<deliveries::Locked, ApiError> {
     let locked = deliveries::lock(tx, id)
         .await?
@@ -172,7 +166,7 @@ async fn lock_for(
     Ok(locked)
 }
 
-fn wrong_state(id: i64, status: DeliveryStatus, wanted: &str) -> ApiError {
+fn wrong_state(id: DeliveryId, status: DeliveryStatus, wanted: &str) -> ApiError {
     ApiError::conflict(
         "delivery-state",
         "Not possible now",
@@ -182,7 +176,7 @@ fn wrong_state(id: i64, status: DeliveryStatus, wanted: &str) -> ApiError {
 }
 
 #[tracing::instrument(skip(state, req))]
-async fn pickup(state: &State, req: &Request, id: i64) -> Result<Response, ApiError> {
+async fn pickup(state: &State, req: &Request, id: DeliveryId) -> Result<Response, ApiError> {
     let caller = signed_in(state, req).await?;
     let mut tx = state.pool.begin().await?;
     let deliveries::Locked {
@@ -213,7 +207,7 @@ struct Delivered {
 }
 
 #[tracing::instrument(skip(state, req))]
-async fn delivered(state: &State, req: &Request, id: i64) -> Result<Response, ApiError> {
+async fn delivered(state: &State, req: &Request, id: DeliveryId) -> Result<Response, ApiError> {
     let caller = signed_in(state, req).await?;
     let body: Delivered = if req.body().is_empty() {
         Delivered::default()
@@ -268,7 +262,7 @@ async fn delivered(state: &State, req: &Request, id: i64) -> Result<Response, Ap
     answer(state, id).await
 }
 
-async fn answer(state: &State, id: i64) -> Result<Response, ApiError> {
+async fn answer(state: &State, id: DeliveryId) -> Result<Response, ApiError> {
     let view = deliveries::get(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;

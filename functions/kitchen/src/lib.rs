@@ -36,7 +36,6 @@ use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
 use ocpizza::platform::ids::{OrderId, PizzeriaId, ProductId};
 use ocpizza::platform::outbox;
 use ocpizza::platform::queue::{Envelope, Event};
-use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::MySqlPool;
 
@@ -123,13 +122,9 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     }
 }
 
-fn secret(state: &State) -> &[u8] {
-    state.secret_key.expose_secret().as_bytes()
-}
-
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %pizzeria))]
 async fn display(state: &State, req: &Request, pizzeria: PizzeriaId) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
+    let caller = auth::authenticate(&state.pool, req, &state.secret_key).await?;
     access::check(caller.as_ref(), Action::KitchenDisplay, pizzeria)?;
     let board = kitchen::board(&state.pool, pizzeria)
         .await?
@@ -156,7 +151,7 @@ async fn advance(
         auth::require(
             &state.pool,
             req,
-            secret(state),
+            &state.secret_key,
             "Sign in with a staff account.",
         )
         .await?,
@@ -187,7 +182,7 @@ async fn advance(
 
 #[tracing::instrument(skip(state, req), fields(product_id = %product))]
 async fn recipe(state: &State, req: &Request, product: ProductId) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
+    let caller = auth::authenticate(&state.pool, req, &state.secret_key).await?;
     access::check_role(caller.as_ref(), Action::ReadRecipe)?;
     let card = recipe::cards(&state.pool, &[product])
         .await?

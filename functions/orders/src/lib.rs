@@ -35,7 +35,7 @@ use ocpizza::{
     catalog, order::pricing, payment::settlement, platform::outbox, platform::rate_limit, stock,
     Money,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::MySqlPool;
@@ -47,11 +47,6 @@ pub struct State {
     pub queues: Queues,
     pub stripe: Stripe,
     pub secret_key: SecretString,
-}
-
-/// The key that verifies staff and customer sessions.
-fn secret(state: &State) -> &[u8] {
-    state.secret_key.expose_secret().as_bytes()
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -94,7 +89,7 @@ async fn authorize(
     order: &OrderHead,
     action: Action,
 ) -> Result<By, ApiError> {
-    let caller = auth::authenticate(&state.pool, req, secret(state)).await?;
+    let caller = auth::authenticate(&state.pool, req, &state.secret_key).await?;
     if let Some(caller) = caller {
         let owns = caller.role == Role::Customer && order.customer_id == Some(caller.user_id);
         if owns {
@@ -352,7 +347,7 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     let caller = auth::require(
         &state.pool,
         req,
-        secret(state),
+        &state.secret_key,
         "Staff sign in to record payments.",
     )
     .await?;
@@ -383,7 +378,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
     let caller = auth::require(
         &state.pool,
         req,
-        secret(state),
+        &state.secret_key,
         "Staff sign in to move orders along.",
     )
     .await?;
@@ -592,8 +587,13 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
 /// At most 100.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let secret = secret(state);
-    let caller = auth::require(&state.pool, req, secret, "Sign in to list orders.").await?;
+    let caller = auth::require(
+        &state.pool,
+        req,
+        &state.secret_key,
+        "Sign in to list orders.",
+    )
+    .await?;
     let query = edge::query_pairs(req);
     let param = |name: &str| {
         query

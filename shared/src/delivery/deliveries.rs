@@ -12,7 +12,7 @@ use crate::order::lifecycle::{self, OrderHead};
 use crate::order::view::StaffContact;
 use crate::order::PaymentMethod;
 use crate::platform::clock::utc;
-use crate::platform::ids::{OrderId, PizzeriaId, UserId};
+use crate::platform::ids::{DeliveryId, OrderId, PizzeriaId, UserId};
 use crate::platform::money::Money;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -31,7 +31,7 @@ pub struct DeliveryAddress {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryView {
-    pub id: i64,
+    pub id: DeliveryId,
     pub order_id: OrderId,
     pub number: String,
     pub pizzeria_id: PizzeriaId,
@@ -40,7 +40,7 @@ pub struct DeliveryView {
     pub courier_id: Option<UserId>,
     pub address: Option<DeliveryAddress>,
     pub contact: StaffContact,
-    pub payment_method: String,
+    pub payment_method: PaymentMethod,
     pub total_cents: i64,
     pub distance_m: Option<i32>,
     pub eta: Option<DateTime<Utc>>,
@@ -56,12 +56,12 @@ pub struct DeliveryView {
 
 /// A delivery with its order's head, as [`delivery_rows!`] reads it.
 struct DeliveryRow {
-    id: i64,
-    order_id: i64,
+    id: DeliveryId,
+    order_id: OrderId,
     number: String,
-    pizzeria_id: i64,
+    pizzeria_id: PizzeriaId,
     status: DeliveryStatus,
-    courier_id: Option<i64>,
+    courier_id: Option<UserId>,
     address_line1: Option<String>,
     address_postcode: Option<String>,
     address_city: Option<String>,
@@ -69,7 +69,7 @@ struct DeliveryRow {
     longitude: Option<f64>,
     contact_name: String,
     contact_phone: String,
-    payment_method: String,
+    payment_method: PaymentMethod,
     total_cents: i64,
     distance_m: Option<i32>,
     eta: Option<NaiveDateTime>,
@@ -93,9 +93,11 @@ macro_rules! delivery_rows {
     ($($tail:literal)+ $(, $arg:expr)*) => {
         sqlx::query_as!(
             DeliveryRow,
-            "SELECT d.id, d.order_id, o.number, d.pizzeria_id, d.status AS `status: DeliveryStatus`, \
-                    d.courier_id, o.address_line1, o.address_postcode, o.address_city, o.latitude, \
-                    o.longitude, o.contact_name, o.contact_phone, o.payment_method, o.total_cents, \
+            "SELECT d.id AS `id: DeliveryId`, d.order_id AS `order_id: OrderId`, o.number, \
+                    d.pizzeria_id AS `pizzeria_id: PizzeriaId`, d.status AS `status: DeliveryStatus`, \
+                    d.courier_id AS `courier_id: UserId`, o.address_line1, o.address_postcode, \
+                    o.address_city, o.latitude, o.longitude, o.contact_name, o.contact_phone, \
+                    o.payment_method AS `payment_method: PaymentMethod`, o.total_cents, \
                     d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
                     d.assigned_at, d.picked_up_at, d.delivered_at \
              FROM deliveries d JOIN orders o ON o.id = d.order_id "
@@ -126,11 +128,11 @@ impl From<DeliveryRow> for DeliveryView {
         };
         DeliveryView {
             id: r.id,
-            order_id: OrderId(r.order_id),
+            order_id: r.order_id,
             number: r.number,
-            pizzeria_id: PizzeriaId(r.pizzeria_id),
+            pizzeria_id: r.pizzeria_id,
             status: r.status,
-            courier_id: r.courier_id.map(UserId),
+            courier_id: r.courier_id,
             address,
             contact: StaffContact {
                 name: r.contact_name,
@@ -207,8 +209,8 @@ pub async fn create(tx: &mut Transaction<'_, MySql>, order: &OrderHead) -> Resul
     Ok(())
 }
 
-pub async fn get(pool: &MySqlPool, id: i64) -> Result<Option<DeliveryView>, sqlx::Error> {
-    let row = delivery_rows!("WHERE d.id = ?", id)
+pub async fn get(pool: &MySqlPool, id: DeliveryId) -> Result<Option<DeliveryView>, sqlx::Error> {
+    let row = delivery_rows!("WHERE d.id = ?", id.0)
         .fetch_optional(pool)
         .await?;
     Ok(row.map(DeliveryView::from))
@@ -274,8 +276,11 @@ pub struct Locked {
 /// Locks the delivery's order then the delivery (the order first, as the
 /// queue consumer does, so the two never wait on each other). `None` when
 /// there is no such delivery.
-pub async fn lock(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<Option<Locked>, sqlx::Error> {
-    let order_id = sqlx::query_scalar!("SELECT order_id FROM deliveries WHERE id = ?", id)
+pub async fn lock(
+    tx: &mut Transaction<'_, MySql>,
+    id: DeliveryId,
+) -> Result<Option<Locked>, sqlx::Error> {
+    let order_id = sqlx::query_scalar!("SELECT order_id FROM deliveries WHERE id = ?", id.0)
         .fetch_optional(&mut **tx)
         .await?;
     let Some(order_id) = order_id else {
@@ -287,7 +292,7 @@ pub async fn lock(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<Option<Loc
     let row = sqlx::query!(
         "SELECT status AS `status: DeliveryStatus`, courier_id, cash_to_collect_cents \
          FROM deliveries WHERE id = ? FOR UPDATE",
-        id,
+        id.0,
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -300,11 +305,14 @@ pub async fn lock(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<Option<Loc
 }
 
 /// The courier took the delivery from the counter (locked, `assigned`).
-pub async fn mark_picked_up(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_picked_up(
+    tx: &mut Transaction<'_, MySql>,
+    id: DeliveryId,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE deliveries SET status = ?, picked_up_at = UTC_TIMESTAMP(6) WHERE id = ?",
         DeliveryStatus::OutForDelivery,
-        id,
+        id.0,
     )
     .execute(&mut **tx)
     .await?;
@@ -315,7 +323,7 @@ pub async fn mark_picked_up(tx: &mut Transaction<'_, MySql>, id: i64) -> Result<
 /// the courier entered, if any.
 pub async fn mark_delivered(
     tx: &mut Transaction<'_, MySql>,
-    id: i64,
+    id: DeliveryId,
     cash_collected_cents: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
@@ -323,7 +331,7 @@ pub async fn mark_delivered(
          cash_collected_cents = ? WHERE id = ?",
         DeliveryStatus::Delivered,
         cash_collected_cents,
-        id,
+        id.0,
     )
     .execute(&mut **tx)
     .await?;

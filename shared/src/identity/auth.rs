@@ -9,6 +9,7 @@ use crate::platform::http::{ApiError, Request};
 use crate::platform::ids::{PizzeriaId, UserId};
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
 use subtle::ConstantTimeEq;
@@ -162,9 +163,9 @@ pub fn caller(req: &Request, secret: &[u8]) -> Result<Option<Caller>, ApiError> 
 pub async fn authenticate(
     pool: &MySqlPool,
     req: &Request,
-    secret: &[u8],
+    secret: &SecretString,
 ) -> Result<Option<Caller>, ApiError> {
-    let Some(caller) = caller(req, secret)? else {
+    let Some(caller) = caller(req, secret.expose_secret().as_bytes())? else {
         return Ok(None);
     };
     let current = sqlx::query_scalar!(
@@ -189,7 +190,7 @@ pub async fn authenticate(
 pub async fn require(
     pool: &MySqlPool,
     req: &Request,
-    secret: &[u8],
+    secret: &SecretString,
     why: &str,
 ) -> Result<Caller, ApiError> {
     authenticate(pool, req, secret)

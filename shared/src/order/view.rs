@@ -3,15 +3,15 @@
 
 use crate::order::money_rule;
 use crate::order::notify::{self, NotificationView};
-use crate::order::OrderStatus;
-use crate::platform::ids::{OrderId, PizzeriaId};
+use crate::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
+use crate::platform::ids::{OrderId, PizzeriaId, ProductId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LineView {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub name: String,
     pub unit_price_cents: i64,
     pub vat_rate_bp: i32,
@@ -54,7 +54,7 @@ pub struct StaffContact {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentView {
-    pub method: String,
+    pub method: PaymentMethod,
     /// `awaiting_payment`, `paid`, `partially_refunded`, `refunded`,
     /// `due_on_delivery`, `due_at_counter`, `collected`, `not_due`.
     pub status: String,
@@ -68,11 +68,11 @@ pub struct PaymentView {
 pub struct OrderView {
     pub id: OrderId,
     pub number: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub pizzeria_id: PizzeriaId,
-    pub channel: String,
-    pub fulfilment: String,
-    pub payment_method: String,
+    pub channel: Channel,
+    pub fulfilment: Fulfilment,
+    pub payment_method: PaymentMethod,
     pub subtotal_cents: i64,
     pub vat_cents: i64,
     pub delivery_fee_cents: i64,
@@ -96,11 +96,11 @@ pub struct OrderView {
 struct OrderRow {
     id: i64,
     number: String,
-    status: String,
+    status: OrderStatus,
     pizzeria_id: i64,
-    channel: String,
-    fulfilment: String,
-    payment_method: String,
+    channel: Channel,
+    fulfilment: Fulfilment,
+    payment_method: PaymentMethod,
     subtotal_cents: i64,
     vat_cents: i64,
     delivery_fee_cents: i64,
@@ -123,7 +123,8 @@ struct OrderRow {
 pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sqlx::Error> {
     let row = sqlx::query_as!(
         OrderRow,
-        "SELECT id, number, status, pizzeria_id, channel, fulfilment, payment_method, \
+        "SELECT id, number, status AS `status: OrderStatus`, pizzeria_id, channel AS `channel: Channel`, \
+                fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, \
@@ -162,16 +163,11 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     let notifications = notify::for_order(pool, OrderId(id)).await?;
 
     let total = r.total_cents;
-    let status_parsed: Option<OrderStatus> = r.status.parse().ok();
     let payment_status = payment_status(
         // Staff orders by card are paid on the terminal, like cash.
-        if r.channel == "web" {
-            &r.payment_method
-        } else {
-            "terminal"
-        },
-        status_parsed,
-        &r.fulfilment,
+        super::pays_online(r.channel, r.payment_method),
+        r.status,
+        r.fulfilment,
         paid,
         refunded,
         total,
@@ -179,17 +175,17 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     Ok(Some(OrderView {
         id: OrderId(id),
         number: r.number,
-        changeable: status_parsed.is_some_and(OrderStatus::is_changeable),
+        changeable: r.status.is_changeable(),
         status: r.status,
         pizzeria_id: PizzeriaId(r.pizzeria_id),
         channel: r.channel,
         fulfilment: r.fulfilment,
         payment: PaymentView {
-            method: r.payment_method.clone(),
+            method: r.payment_method,
             status: payment_status,
             paid_cents: paid,
             refunded_cents: refunded,
-            balance_cents: if status_parsed == Some(OrderStatus::Cancelled) {
+            balance_cents: if r.status == OrderStatus::Cancelled {
                 0
             } else {
                 (total - (paid - refunded)).max(0)
@@ -203,7 +199,7 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
         lines: lines
             .into_iter()
             .map(|line| LineView {
-                product_id: line.product_id,
+                product_id: ProductId(line.product_id),
                 name: line.product_name,
                 unit_price_cents: line.unit_price_cents,
                 vat_rate_bp: line.vat_rate_bp,
@@ -237,21 +233,21 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
 }
 
 fn payment_status(
-    method: &str,
-    status: Option<OrderStatus>,
-    fulfilment: &str,
+    pays_online: bool,
+    status: OrderStatus,
+    fulfilment: Fulfilment,
     paid: i64,
     refunded: i64,
     total: i64,
 ) -> String {
-    let s = if method == "card" {
+    let s = if pays_online {
         if paid == 0 {
-            if status == Some(OrderStatus::Cancelled) {
+            if status == OrderStatus::Cancelled {
                 "not_due"
             } else {
                 "awaiting_payment"
             }
-        } else if status != Some(OrderStatus::Cancelled) && paid - refunded < total {
+        } else if status != OrderStatus::Cancelled && paid - refunded < total {
             "balance_due"
         } else if refunded >= paid {
             "refunded"
@@ -260,11 +256,11 @@ fn payment_status(
         } else {
             "paid"
         }
-    } else if status == Some(OrderStatus::Cancelled) {
+    } else if status == OrderStatus::Cancelled {
         "not_due"
     } else if paid >= total {
         "collected"
-    } else if fulfilment == "delivery" {
+    } else if fulfilment == Fulfilment::Delivery {
         "due_on_delivery"
     } else {
         "due_at_counter"

@@ -3,7 +3,7 @@
 //! the same delivery can never be recorded twice (unique provider reference).
 //! Cash taken at the counter is [`super::settlement::collect_at_counter`].
 
-use crate::platform::ids::OrderId;
+use crate::platform::ids::{DeliveryId, OrderId};
 use sqlx::{MySql, Transaction};
 
 /// Records `amount_cents` of cash collected on delivery `delivery_id` of the
@@ -12,7 +12,7 @@ use sqlx::{MySql, Transaction};
 pub async fn record_at_door(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
-    delivery_id: i64,
+    delivery_id: DeliveryId,
     amount_cents: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -54,6 +54,10 @@ id_type!(
     /// A user: customer or staff.
     UserId
 );
+id_type!(
+    /// A delivery of an order by a courier.
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {
