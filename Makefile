@@ -35,6 +35,7 @@ restore:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	bash infra/local/sqlx.sh check
 
 ## sqlx: after changing a query or a migration, rewrite the SQL cache (.sqlx/)
 sqlx:
