@@ -380,8 +380,8 @@ INSERT IGNORE INTO users (email, password_hash, name, phone, role, pizzeria_id) 
 ('admin@ocpizza.test', '$argon2id$v=19$m=65536,t=3,p=4$K7p28xs/3TOmVkPp8Ml3Zw$wamf0/irO77ilpXrATBARdhdOwBMx1U90lzF5kHr0r4', 'Isabelle Carpentier', '+33199000001', 'admin', NULL);
 
 -- Staff of each pizzeria: manager.N, cashier.N, pizzaiolo.N, courier.N, and
--- courier2.N for the open pizzerias (N = pizzeria id).
-INSERT IGNORE INTO users (email, password_hash, name, phone, role, pizzeria_id)
+-- courier2.N for the open pizzerias (N = pizzeria id); the couriers on shift.
+INSERT IGNORE INTO users (email, password_hash, name, phone, role, pizzeria_id, on_shift_since)
 SELECT CONCAT(r.prefix, '.', p.id, '@ocpizza.test'),
        '$argon2id$v=19$m=65536,t=3,p=4$K7p28xs/3TOmVkPp8Ml3Zw$wamf0/irO77ilpXrATBARdhdOwBMx1U90lzF5kHr0r4',
        ELT((p.id - 1) * 5 + r.k,
@@ -395,7 +395,9 @@ SELECT CONCAT(r.prefix, '.', p.id, '@ocpizza.test'),
            'Lucie André', 'Adrien Lefèvre', 'Noémie Picard', 'Damien Marchand', 'Zoé Renard'),
        CONCAT('+336399801', p.id, r.k),
        r.role,
-       p.id
+       p.id,
+       -- The demo's couriers are on shift, so its deliveries find one.
+       CASE WHEN r.role = 'courier' THEN UTC_TIMESTAMP(6) END
 FROM pizzerias p
 CROSS JOIN (SELECT 1 AS k, 'manager' AS prefix, 'manager' AS role
             UNION ALL SELECT 2, 'cashier', 'cashier'

@@ -13,11 +13,19 @@
 //! - `GET /deliveries` (`?pizzeria_id=` for managers and the admin);
 //! - `POST /deliveries/{id}/pickup` → the order is `out_for_delivery`;
 //! - `POST /deliveries/{id}/delivered` with `{"cash_collected_cents"}` for a
-//!   cash order → `delivered`, and the cash recorded as the order's payment.
+//!   cash order → `delivered`, and the cash recorded as the order's payment;
+//! - `GET /shift`, `POST /shift`, `DELETE /shift`: a courier's shift. Only
+//!   couriers on shift are given deliveries; what waits goes to a courier the
+//!   moment their shift starts, and a shift ends only with nothing on the way
+//!   (what was not picked up goes to the others);
+//! - `GET /couriers` (`?pizzeria_id=` for the admin) and
+//!   `POST /deliveries/{id}/courier` with `{"courier_id"}`: a manager sees
+//!   who is on shift and gives a delivery not yet picked up to one of them.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use http::{Method, StatusCode};
 use ocpizza::delivery::deliveries::{self, DeliveryView};
+use ocpizza::delivery::shifts::{self, ShiftError};
 use ocpizza::delivery::{assign, DeliveryStatus};
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
@@ -27,7 +35,7 @@ use ocpizza::order::{Fulfilment, OrderStatus};
 use ocpizza::payment::cash;
 use ocpizza::platform::consumer::{self, ConsumeError};
 use ocpizza::platform::http::{self as edge, ApiError, Request, Response};
-use ocpizza::platform::ids::{DeliveryId, PizzeriaId};
+use ocpizza::platform::ids::{DeliveryId, PizzeriaId, UserId};
 use ocpizza::platform::queue::{Envelope, Event};
 use ocpizza::{platform::outbox, Money};
 use serde::Deserialize;
@@ -96,10 +104,19 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::GET, ["deliveries"]) => list(state, &req).await,
         (&Method::POST, ["deliveries", d, "pickup"]) => pickup(state, &req, id(d)?).await,
         (&Method::POST, ["deliveries", d, "delivered"]) => delivered(state, &req, id(d)?).await,
-        (_, ["deliveries"]) => Err(edge::no_route(&req, &[Method::GET])),
-        (_, ["deliveries", _, "pickup" | "delivered"]) => {
+        (&Method::POST, ["deliveries", d, "courier"]) => reassign(state, &req, id(d)?).await,
+        (&Method::GET, ["shift"]) => shift(state, &req).await,
+        (&Method::POST, ["shift"]) => start_shift(state, &req).await,
+        (&Method::DELETE, ["shift"]) => end_shift(state, &req).await,
+        (&Method::GET, ["couriers"]) => couriers(state, &req).await,
+        (_, ["deliveries"] | ["couriers"]) => Err(edge::no_route(&req, &[Method::GET])),
+        (_, ["deliveries", _, "pickup" | "delivered" | "courier"]) => {
             Err(edge::no_route(&req, &[Method::POST]))
         }
+        (_, ["shift"]) => Err(edge::no_route(
+            &req,
+            &[Method::GET, Method::POST, Method::DELETE],
+        )),
         _ => Err(edge::no_route(&req, &[])),
     }
 }
@@ -259,6 +276,137 @@ async fn delivered(state: &State, req: &Request, id: DeliveryId) -> Result<Respo
     assign::assign_waiting(&mut tx, order.pizzeria_id).await?;
     tx.commit().await?;
     outbox::send_now(&state.pool, &state.queues, &events).await;
+    answer(state, id).await
+}
+
+// ---------------------------------------------------------------- shifts
+
+/// A courier's shift refused or a courier change refused, as the screens
+/// read it.
+fn shift_problem(err: ShiftError) -> ApiError {
+    match err {
+        ShiftError::StillCarrying(n) => ApiError::conflict(
+            "deliveries-on-the-way",
+            "Deliveries on the way",
+            format!("{n} deliveries are still on the way: deliver them before ending the shift."),
+        )
+        .with("out_for_delivery", n),
+        ShiftError::NotReassignable(status) => ApiError::conflict(
+            "delivery-state",
+            "Not possible now",
+            format!("The delivery is {status}: only one not yet picked up changes courier."),
+        )
+        .with("delivery_status", status.as_str()),
+        ShiftError::NoSuchCourier(id) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-such-courier",
+            "No such courier",
+            format!("User {id} is no active courier of this pizzeria."),
+        ),
+        ShiftError::OffShift(id) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "courier-off-shift",
+            "Courier off shift",
+            format!("Courier {id} is not on shift: they start it from their screen."),
+        ),
+        ShiftError::Database(e) => e.into(),
+    }
+}
+
+/// The courier's own pizzeria (every staff account has one).
+fn courier_pizzeria(caller: &Caller) -> Result<PizzeriaId, ApiError> {
+    caller
+        .pizzeria_id
+        .ok_or_else(|| ApiError::forbidden("This account works in no pizzeria."))
+}
+
+/// `GET /shift`: is the courier on shift, since when.
+#[tracing::instrument(skip(state, req))]
+async fn shift(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    access::check_role(Some(&caller), Action::CourierShift)?;
+    let since = shifts::since(&state.pool, caller.user_id).await?;
+    edge::json(StatusCode::OK, &json!({ "on_shift_since": since }))
+}
+
+/// `POST /shift`: the courier starts their shift (again: nothing changes) and
+/// is given what waits.
+#[tracing::instrument(skip(state, req))]
+async fn start_shift(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    access::check_role(Some(&caller), Action::CourierShift)?;
+    let pizzeria = courier_pizzeria(&caller)?;
+    let mut tx = state.pool.begin().await?;
+    let change = shifts::start(&mut tx, caller.user_id, pizzeria)
+        .await
+        .map_err(shift_problem)?;
+    tx.commit().await?;
+    tracing::info!(courier = %caller.user_id, assigned = change.assigned, "shift started");
+    edge::json(StatusCode::OK, &change)
+}
+
+/// `DELETE /shift`: the courier ends their shift; what they had not picked
+/// up goes to the couriers still on shift. 409 with deliveries on the way.
+#[tracing::instrument(skip(state, req))]
+async fn end_shift(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    access::check_role(Some(&caller), Action::CourierShift)?;
+    let pizzeria = courier_pizzeria(&caller)?;
+    let mut tx = state.pool.begin().await?;
+    let change = shifts::end(&mut tx, caller.user_id, pizzeria)
+        .await
+        .map_err(shift_problem)?;
+    tx.commit().await?;
+    tracing::info!(courier = %caller.user_id, given_back = change.given_back, "shift ended");
+    edge::json(StatusCode::OK, &change)
+}
+
+/// The pizzeria a manager (theirs) or the admin (`?pizzeria_id=`) means.
+fn managed_pizzeria(req: &Request, caller: &Caller) -> Result<PizzeriaId, ApiError> {
+    edge::query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "pizzeria_id")
+        .map(|(_, v)| edge::path_param::<PizzeriaId>(&v, "pizzeria"))
+        .transpose()?
+        .or(caller.pizzeria_id)
+        .ok_or_else(|| ApiError::unprocessable("Give `pizzeria_id`."))
+}
+
+/// `GET /couriers`: the pizzeria's active couriers, on shift first, with
+/// their load.
+#[tracing::instrument(skip(state, req))]
+async fn couriers(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    let pizzeria = managed_pizzeria(req, &caller)?;
+    access::check(Some(&caller), Action::AssignCourier, pizzeria)?;
+    let couriers = shifts::couriers(&state.pool, pizzeria).await?;
+    edge::json(StatusCode::OK, &json!({ "couriers": couriers }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CourierChoice {
+    courier_id: UserId,
+}
+
+/// `POST /deliveries/{id}/courier` `{"courier_id"}`: a manager gives a
+/// delivery not yet picked up to a courier on shift of its pizzeria.
+#[tracing::instrument(skip(state, req))]
+async fn reassign(state: &State, req: &Request, id: DeliveryId) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    access::check_role(Some(&caller), Action::AssignCourier)?;
+    let choice: CourierChoice = edge::parse_json(req)?;
+    let mut tx = state.pool.begin().await?;
+    let locked = deliveries::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let pizzeria = locked.order.pizzeria_id;
+    access::check(Some(&caller), Action::AssignCourier, pizzeria)?;
+    shifts::reassign(&mut tx, id, locked.status, pizzeria, choice.courier_id)
+        .await
+        .map_err(shift_problem)?;
+    tx.commit().await?;
+    tracing::info!(delivery = %id, courier = %choice.courier_id, "delivery given to another courier");
     answer(state, id).await
 }
 

@@ -59,6 +59,9 @@ const KINDS = {
   'order-in-preparation': ['Trop tard pour modifier', 'La cuisine a commencé votre commande : elle ne peut plus être modifiée ni annulée. Appelez la pizzeria si besoin.'],
   'transition-not-allowed': ['Action impossible maintenant', 'La commande a changé entre-temps : la page est à jour, vérifiez puis réessayez.'],
   'delivery-state': ['Action impossible maintenant', 'La livraison a changé entre-temps : la page est à jour, vérifiez puis réessayez.'],
+  'deliveries-on-the-way': ['Livraisons en cours', (p) => `Il vous reste ${p.out_for_delivery} livraison(s) en route : livrez-les avant de terminer votre service.`],
+  'courier-off-shift': ['Livreur hors service', 'Ce livreur n’est pas en service : choisissez un livreur en service.'],
+  'no-such-courier': ['Livreur inconnu', 'Ce livreur ne travaille pas dans cette pizzeria.'],
   'below-reserved': ['Stock insuffisant', 'Le stock ne peut pas descendre sous ce que les commandes en cours réservent.'],
   unavailable: ['Service momentanément indisponible', 'Réessayez dans un instant.'],
 };

@@ -1,5 +1,5 @@
 //! Which courier takes a delivery, and when it should arrive: a pizzeria's
-//! waiting deliveries go, oldest first, to its active couriers with the
+//! waiting deliveries go, oldest first, to its couriers on shift with the
 //! fewest active deliveries ([`COURIER_CAPACITY`] at most each), with an
 //! estimated arrival from the distance and the courier's load. Also the
 //! distance of a new delivery, when the order did not keep one.
@@ -48,12 +48,20 @@ pub async fn assign_waiting(
     tx: &mut Transaction<'_, MySql>,
     pizzeria: PizzeriaId,
 ) -> Result<usize, sqlx::Error> {
-    let couriers = sqlx::query_scalar!(
-        "SELECT id FROM users WHERE pizzeria_id = ? AND role = 'courier' AND active ORDER BY id FOR UPDATE",
+    let couriers = sqlx::query!(
+        "SELECT id, on_shift_since IS NOT NULL AS `on_shift!: bool` FROM users \
+         WHERE pizzeria_id = ? AND role = 'courier' AND active ORDER BY id FOR UPDATE",
         pizzeria.0,
     )
     .fetch_all(&mut **tx)
     .await?;
+    // Every courier row is locked (in id order, as everywhere), and only those
+    // on shift are given deliveries.
+    let couriers: Vec<i64> = couriers
+        .into_iter()
+        .filter(|c| c.on_shift)
+        .map(|c| c.id)
+        .collect();
     let waiting = sqlx::query!(
         "SELECT id, distance_m FROM deliveries WHERE pizzeria_id = ? AND status = 'waiting' \
          ORDER BY created_at, id FOR UPDATE",

@@ -38,6 +38,8 @@ pub struct DeliveryView {
     /// `waiting`, `assigned`, `out_for_delivery`, `delivered`.
     pub status: DeliveryStatus,
     pub courier_id: Option<UserId>,
+    /// Who has it, as the manager's list shows it.
+    pub courier_name: Option<String>,
     pub address: Option<DeliveryAddress>,
     pub contact: StaffContact,
     pub payment_method: PaymentMethod,
@@ -62,6 +64,7 @@ struct DeliveryRow {
     pizzeria_id: PizzeriaId,
     status: DeliveryStatus,
     courier_id: Option<UserId>,
+    courier_name: Option<String>,
     address_line1: Option<String>,
     address_postcode: Option<String>,
     address_city: Option<String>,
@@ -95,12 +98,14 @@ macro_rules! delivery_rows {
             DeliveryRow,
             "SELECT d.id AS `id: DeliveryId`, d.order_id AS `order_id: OrderId`, o.number, \
                     d.pizzeria_id AS `pizzeria_id: PizzeriaId`, d.status AS `status: DeliveryStatus`, \
-                    d.courier_id AS `courier_id: UserId`, o.address_line1, o.address_postcode, \
+                    d.courier_id AS `courier_id: UserId`, c.name AS `courier_name?`, \
+                    o.address_line1, o.address_postcode, \
                     o.address_city, o.latitude, o.longitude, o.contact_name, o.contact_phone, \
                     o.payment_method AS `payment_method: PaymentMethod`, o.total_cents, \
                     d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
                     d.assigned_at, d.picked_up_at, d.delivered_at \
-             FROM deliveries d JOIN orders o ON o.id = d.order_id "
+             FROM deliveries d JOIN orders o ON o.id = d.order_id \
+             LEFT JOIN users c ON c.id = d.courier_id "
                 $(+ $tail)+
             $(, $arg)*
         )
@@ -133,6 +138,7 @@ impl From<DeliveryRow> for DeliveryView {
             pizzeria_id: r.pizzeria_id,
             status: r.status,
             courier_id: r.courier_id,
+            courier_name: r.courier_name,
             address,
             contact: StaffContact {
                 name: r.contact_name,

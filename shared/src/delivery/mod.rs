@@ -6,12 +6,14 @@
 //!
 //! A delivery's states and their table live here:
 //! `waiting → assigned → out_for_delivery → delivered`. A delivery waits until
-//! a courier has room; it never goes back nor skips a step. The table is pure
+//! a courier on shift has room; it goes back to waiting only when its courier
+//! ends their shift before picking it up (`shifts`), and never skips a step. The table is pure
 //! so it is tested exhaustively; the handlers check every change against it.
 
 pub mod assign;
 pub mod deliveries;
 pub mod geo;
+pub mod shifts;
 
 use crate::platform::text_enum;
 
@@ -34,7 +36,11 @@ impl DeliveryStatus {
         use DeliveryStatus::*;
         matches!(
             (self, to),
-            (Waiting, Assigned) | (Assigned, OutForDelivery) | (OutForDelivery, Delivered)
+            (Waiting, Assigned)
+                | (Assigned, OutForDelivery)
+                | (OutForDelivery, Delivered)
+                // Given back when its courier's shift ends.
+                | (Assigned, Waiting)
         )
     }
 }
@@ -49,6 +55,7 @@ mod tests {
             (Waiting, Assigned),
             (Assigned, OutForDelivery),
             (OutForDelivery, Delivered),
+            (Assigned, Waiting),
         ];
         for &from in DeliveryStatus::ALL {
             for &to in DeliveryStatus::ALL {
@@ -72,17 +79,28 @@ mod tests {
     }
 
     #[test]
-    fn every_state_is_reachable_from_waiting() {
+    fn every_state_is_reachable_from_waiting_and_delivered_ends_it() {
         let mut seen = vec![Waiting];
-        let mut current = Waiting;
-        while let Some(&next) = DeliveryStatus::ALL
-            .iter()
-            .find(|&&to| current.can_become(to))
-        {
-            seen.push(next);
-            current = next;
+        let mut i = 0;
+        while let Some(&from) = seen.get(i) {
+            for &to in DeliveryStatus::ALL {
+                if from.can_become(to) && !seen.contains(&to) {
+                    seen.push(to);
+                }
+            }
+            i += 1;
         }
         assert_eq!(seen, DeliveryStatus::ALL);
+        // The only way back is a shift ending before the pickup.
+        for &from in DeliveryStatus::ALL {
+            for &to in DeliveryStatus::ALL {
+                let back = DeliveryStatus::ALL.iter().position(|&s| s == to)
+                    < DeliveryStatus::ALL.iter().position(|&s| s == from);
+                if back && from.can_become(to) {
+                    assert_eq!((from, to), (Assigned, Waiting));
+                }
+            }
+        }
     }
 
     #[test]

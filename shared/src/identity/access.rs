@@ -42,6 +42,11 @@ pub enum Action {
     PizzeriaDeliveries,
     /// delivery `POST /deliveries/{id}/pickup|delivered` (a courier: their own).
     WorkDelivery,
+    /// delivery `GET/POST/DELETE /shift`: a courier's own shift.
+    CourierShift,
+    /// delivery `GET /couriers`, `POST /deliveries/{id}/courier`: who is on
+    /// shift, and a delivery not yet picked up given to another courier.
+    AssignCourier,
     /// accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`
     /// (a manager: cashiers, pizzaiolos and couriers only).
     ManageStaff,
@@ -76,6 +81,8 @@ impl Action {
         Action::OwnDeliveries,
         Action::PizzeriaDeliveries,
         Action::WorkDelivery,
+        Action::CourierShift,
+        Action::AssignCourier,
         Action::ManageStaff,
         Action::UnlockStaff,
         Action::ManageStock,
@@ -101,6 +108,8 @@ impl Action {
             Action::OwnDeliveries => &[Courier],
             Action::PizzeriaDeliveries => &[Manager],
             Action::WorkDelivery => &[Courier, Manager],
+            Action::CourierShift => &[Courier],
+            Action::AssignCourier => &[Manager],
             Action::ManageStaff => &[Manager],
             Action::UnlockStaff => &[Manager],
             Action::ManageStock => &[Manager],
@@ -131,6 +140,8 @@ impl Action {
                 "delivery `GET /deliveries` (a pizzeria's, `?pizzeria_id=` for the admin)"
             }
             Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered`",
+            Action::CourierShift => "delivery `GET/POST/DELETE /shift`",
+            Action::AssignCourier => "delivery `GET /couriers`, `POST /deliveries/{id}/courier`",
             Action::ManageStaff => {
                 "accounts `POST /staff`, `GET /staff`, `POST /staff/{id}/deactivate`"
             }
@@ -161,6 +172,8 @@ impl Action {
             Action::OwnDeliveries => "have deliveries",
             Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
             Action::WorkDelivery => "pick up or deliver orders",
+            Action::CourierShift => "start or end a courier's shift",
+            Action::AssignCourier => "give deliveries to couriers",
             Action::ManageStaff => "manage staff accounts",
             Action::UnlockStaff => "unlock staff sign-ins",
             Action::ManageStock => "manage stock",
@@ -174,7 +187,8 @@ impl Action {
 
     /// May this role do it at all (anywhere)?
     pub fn allows(self, role: Role) -> bool {
-        role == Role::Admin || self.roles().contains(&role)
+        // The admin does everything, but has no shift to start.
+        (role == Role::Admin && self != Action::CourierShift) || self.roles().contains(&role)
     }
 }
 
@@ -227,9 +241,8 @@ pub fn matrix_markdown() -> String {
                 (true, Role::Admin, _) => "all",
                 // Recipe cards and products are the group's, the same everywhere.
                 (true, _, Action::ReadRecipe | Action::ReadProducts) => "yes",
-                (true, _, Action::OwnDeliveries) | (true, Role::Courier, Action::WorkDelivery) => {
-                    "own"
-                }
+                (true, _, Action::OwnDeliveries | Action::CourierShift)
+                | (true, Role::Courier, Action::WorkDelivery) => "own",
                 (true, _, _) => "own pizzeria",
             };
             out.push_str(&format!(" {cell} |"));

@@ -352,6 +352,49 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         .await;
     assert_eq!(status, StatusCode::OK);
     let delivery_id = mine["deliveries"][0]["id"].as_i64().unwrap_or_default();
+    // Shifts: the courier's own; the manager sees who is on shift and gives
+    // the delivery to the other courier and back.
+    let (status, answer) = world
+        .call(Delivery, "GET", "/shift", None, Some(&courier))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = world
+        .call(Delivery, "GET", "/couriers", None, Some(&manager))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let courier_ids: Vec<i64> = answer["couriers"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|c| c["id"].as_i64()).collect())
+        .unwrap_or_default();
+    let (mine_id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = ?")
+        .bind(&courier_email)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("the courier's id: {e}"));
+    let other = courier_ids.iter().copied().find(|&id| id != mine_id);
+    let give = format!("/deliveries/{delivery_id}/courier");
+    for to in [other.unwrap_or_default(), mine_id] {
+        let (status, answer) = world
+            .call(
+                Delivery,
+                "POST",
+                &give,
+                Some(json!({"courier_id": to})),
+                Some(&manager),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, _) = world
+        .call(
+            Delivery,
+            "POST",
+            &give,
+            Some(json!({"courier_id": 1})),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, answer) = world
         .call(
             Delivery,
@@ -362,6 +405,14 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _) = world
+        .call(Delivery, "DELETE", "/shift", None, Some(&courier))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a shift ends with nothing on the way"
+    );
     let (status, answer) = world
         .call(
             Delivery,
@@ -382,6 +433,26 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, _) = world
+        .call(
+            Delivery,
+            "POST",
+            &give,
+            Some(json!({"courier_id": mine_id})),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a delivered delivery keeps its courier"
+    );
+    for method in ["DELETE", "POST"] {
+        let (status, answer) = world
+            .call(Delivery, method, "/shift", None, Some(&courier))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{method} /shift: {answer}");
+    }
 
     // The back office: stock, the menu, revenue.
     let stock = "/pizzerias/1/stock/1";

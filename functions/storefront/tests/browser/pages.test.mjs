@@ -737,6 +737,83 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('4c. couriers start and end their shift; the manager reads who has each delivery and gives one to the other courier', async () => {
+    const [p] = await pizzas();
+    const names = { [`courier.${PIZZERIA}@ocpizza.test`]: 'Mehdi Rousseau', [`courier2.${PIZZERIA}@ocpizza.test`]: 'Manon Blanc' };
+    // A cash delivery order, cooked (through the APIs: scenario 4 did it from the screens).
+    const placed = await call('checkout', '/orders', {
+      method: 'POST',
+      body: {
+        pizzeria_id: PIZZERIA, fulfilment: 'delivery', payment_method: 'cash',
+        lines: [{ product_id: p.id, quantity: 2 }],
+        contact: { name: 'Inès Garnier', phone: '0612345679' },
+        address: { line1: '25 rue Victor Hugo', postcode: '69002', city: 'Lyon' },
+      },
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.data));
+    const id = placed.data.order.id;
+    const chef = await tokenOf(`pizzaiolo.${PIZZERIA}@ocpizza.test`);
+    for (let i = 0; i < 50; i++) {
+      if ((await call('kitchen', `/tickets/${id}/start`, { method: 'POST', token: chef })).status === 200) break;
+      await new Promise((r) => { setTimeout(r, 300); }); // the ticket is on its way through the queue
+    }
+    assert.equal((await call('kitchen', `/tickets/${id}/ready`, { method: 'POST', token: chef })).status, 200);
+    let assignee = null;
+    for (let i = 0; i < 60 && !assignee; i++) {
+      for (const email of Object.keys(names)) {
+        const mine = await call('delivery', '/deliveries', { token: await tokenOf(email) });
+        if (mine.data.deliveries.some((d) => d.order_id === id && d.status === 'assigned')) assignee = email;
+      }
+      if (!assignee) await new Promise((r) => { setTimeout(r, 500); });
+    }
+    assert.ok(assignee, 'a courier on shift got the delivery');
+    const other = Object.keys(names).find((email) => email !== assignee);
+
+    // The manager reads who has it, and gives it to the other courier.
+    const office = await open(TABLET);
+    await signIn(office, `manager.${PIZZERIA}@ocpizza.test`, 'manager.html');
+    await office.goto(`${SITE}courier.html`);
+    const card = office.locator(`li.delivery[data-order="${id}"]`);
+    await card.waitFor({ timeout: 20000 });
+    assert.equal(await card.locator('.courier').innerText(), `Livreur : ${names[assignee]}`);
+    const choice = await card.locator('option', { hasText: names[other] }).getAttribute('value');
+    await card.getByLabel('Confier à').selectOption(choice);
+    await card.getByRole('button', { name: 'Confier', exact: true }).click();
+    await card.locator('.courier').filter({ hasText: `Livreur : ${names[other]}` }).waitFor();
+    await shot(office, '13b-manager-gives-a-delivery');
+
+    // The other courier has it, leaves with it, and cannot end their shift
+    // before delivering it: they read why, in French.
+    const courier = await open(PHONE);
+    await signIn(courier, other, 'courier.html');
+    await courier.locator('#shift .on-shift').waitFor();
+    assert.match(await courier.locator('#shift .on-shift').innerText(), /^En service depuis \d\d:\d\d$/);
+    const mine = courier.locator(`li.delivery[data-order="${id}"]`);
+    await mine.waitFor({ timeout: 20000 });
+    await mine.getByRole('button', { name: /je pars/ }).click();
+    await mine.getByRole('button', { name: 'Livrée' }).waitFor();
+    await courier.getByRole('button', { name: 'Terminer mon service' }).click();
+    const refused = courier.locator('#shift .problem');
+    await refused.waitFor();
+    assert.match(await refused.innerText(), /Livraisons en cours\s+Il vous reste 1 livraison\(s\) en route : livrez-les avant de terminer votre service\./);
+    await mine.getByRole('button', { name: 'Livrée' }).click();
+    await mine.locator('h2').filter({ hasText: 'Livrée' }).waitFor();
+
+    // Delivered: the shift ends (nothing more is given to them), and starts
+    // again for the scenarios after this one.
+    await courier.getByRole('button', { name: 'Terminer mon service' }).click();
+    await courier.locator('#shift .off-shift').filter({ hasText: 'Hors service : vous ne recevez pas de livraisons.' }).waitFor();
+    await shot(courier, '13c-courier-off-shift');
+    // The manager's list reads it delivered, by the courier who took it.
+    await card.locator('h2').filter({ hasText: 'Livrée' }).waitFor({ timeout: 10000 });
+    assert.equal(await card.locator('.courier').innerText(), `Livreur : ${names[other]}`);
+    await courier.getByRole('button', { name: 'Commencer mon service' }).click();
+    await courier.locator('#shift .on-shift').waitFor();
+    await courier.context().close();
+    await office.context().close();
+    noProblems();
+  });
+
   scenario('4b. the address search offers only an open pizzeria, and names the closed one', async () => {
     // Demo data: Villeurbanne Gratte-Ciel (2) is closed at every hour (no
     // opening hours); its own door is also in the Presqu'île's zone (1, open
