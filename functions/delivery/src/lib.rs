@@ -106,8 +106,8 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["deliveries", d, "delivered"]) => delivered(state, &req, id(d)?).await,
         (&Method::POST, ["deliveries", d, "courier"]) => reassign(state, &req, id(d)?).await,
         (&Method::GET, ["shift"]) => shift(state, &req).await,
-        (&Method::POST, ["shift"]) => start_shift(state, &req).await,
-        (&Method::DELETE, ["shift"]) => end_shift(state, &req).await,
+        (&Method::POST, ["shift"]) => change_shift(state, &req, true).await,
+        (&Method::DELETE, ["shift"]) => change_shift(state, &req, false).await,
         (&Method::GET, ["couriers"]) => couriers(state, &req).await,
         (_, ["deliveries"] | ["couriers"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["deliveries", _, "pickup" | "delivered" | "courier"]) => {
@@ -329,35 +329,30 @@ async fn shift(state: &State, req: &Request) -> Result<Response, ApiError> {
     edge::json(StatusCode::OK, &json!({ "on_shift_since": since }))
 }
 
-/// `POST /shift`: the courier starts their shift (again: nothing changes) and
-/// is given what waits.
+/// `POST /shift` (`start`): the courier starts their shift (again: nothing
+/// changes) and is given what waits. `DELETE /shift`: they end it; what
+/// they had not picked up goes to the couriers still on shift; 409 with
+/// deliveries on the way.
 #[tracing::instrument(skip(state, req))]
-async fn start_shift(state: &State, req: &Request) -> Result<Response, ApiError> {
+async fn change_shift(state: &State, req: &Request, start: bool) -> Result<Response, ApiError> {
     let caller = signed_in(state, req).await?;
     access::check_role(Some(&caller), Action::CourierShift)?;
     let pizzeria = courier_pizzeria(&caller)?;
     let mut tx = state.pool.begin().await?;
-    let change = shifts::start(&mut tx, caller.user_id, pizzeria)
-        .await
-        .map_err(shift_problem)?;
+    let change = if start {
+        shifts::start(&mut tx, caller.user_id, pizzeria).await
+    } else {
+        shifts::end(&mut tx, caller.user_id, pizzeria).await
+    }
+    .map_err(shift_problem)?;
     tx.commit().await?;
-    tracing::info!(courier = %caller.user_id, assigned = change.assigned, "shift started");
-    edge::json(StatusCode::OK, &change)
-}
-
-/// `DELETE /shift`: the courier ends their shift; what they had not picked
-/// up goes to the couriers still on shift. 409 with deliveries on the way.
-#[tracing::instrument(skip(state, req))]
-async fn end_shift(state: &State, req: &Request) -> Result<Response, ApiError> {
-    let caller = signed_in(state, req).await?;
-    access::check_role(Some(&caller), Action::CourierShift)?;
-    let pizzeria = courier_pizzeria(&caller)?;
-    let mut tx = state.pool.begin().await?;
-    let change = shifts::end(&mut tx, caller.user_id, pizzeria)
-        .await
-        .map_err(shift_problem)?;
-    tx.commit().await?;
-    tracing::info!(courier = %caller.user_id, given_back = change.given_back, "shift ended");
+    tracing::info!(
+        courier = %caller.user_id,
+        start,
+        assigned = change.assigned,
+        given_back = change.given_back,
+        "shift changed"
+    );
     edge::json(StatusCode::OK, &change)
 }
 
