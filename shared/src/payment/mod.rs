@@ -56,16 +56,6 @@ pub struct Settling {
 }
 
 impl Settling {
-    /// Made from the environment, which must hold the database's and
-    /// Stripe's settings and the `others` (the process exits otherwise).
-    pub async fn load(
-        others: &[&'static str],
-    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        use crate::platform::config::var;
-        let required = [&[var::DATABASE_URL, var::STRIPE_SECRET_KEY], others].concat();
-        Self::from_config(&Config::load_or_exit(&required)).await
-    }
-
     /// Made from the configuration; the database connects on first use.
     pub async fn from_config(
         config: &Config,
