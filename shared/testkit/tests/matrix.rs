@@ -78,11 +78,12 @@ const WHO: &[Who] = &[
     },
 ];
 
-/// Group-wide things any allowed role reads wherever they work.
+/// Group-wide things any allowed role reads wherever they work (and a
+/// courier's own run and shift, wherever they work).
 fn group_wide(action: Action) -> bool {
     matches!(
         action,
-        Action::ReadRecipe | Action::ReadProducts | Action::OwnDeliveries
+        Action::ReadRecipe | Action::ReadProducts | Action::OwnDeliveries | Action::CourierShift
     )
 }
 
@@ -222,6 +223,20 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             Function::Delivery,
             "POST",
             format!("/deliveries/{delivery_id}/pickup"),
+            None,
+        ),
+        (
+            Action::CourierShift,
+            Function::Delivery,
+            "GET",
+            "/shift".into(),
+            None,
+        ),
+        (
+            Action::AssignCourier,
+            Function::Delivery,
+            "GET",
+            "/couriers?pizzeria_id=1".into(),
             None,
         ),
         (
