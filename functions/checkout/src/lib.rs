@@ -161,11 +161,16 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     if caller.is_none() && !idempotency::seen(&state.pool, SCOPE, &key).await? {
         guest_limits(state, req, &cart).await?;
     }
+    // Who took a phone or counter order (a cashier may void their own).
+    let taken_by = caller
+        .as_ref()
+        .filter(|_| cart.channel != Channel::Web)
+        .map(|c| c.user_id);
     let placed = place(
         state,
         (&key, &hash, &who),
         &cart,
-        customer_id,
+        (customer_id, taken_by),
         &pizzeria,
         destination,
         &priced,
@@ -444,7 +449,7 @@ async fn place(
     state: &State,
     (key, hash, who): (&str, &str, &str),
     cart: &Cart,
-    customer_id: Option<UserId>,
+    (customer_id, taken_by): (Option<UserId>, Option<UserId>),
     pizzeria: &Pizzeria,
     destination: Option<Destination>,
     priced: &Priced,
@@ -463,6 +468,7 @@ async fn place(
         &NewOrder {
             pizzeria_id: pizzeria.id,
             customer_id,
+            created_by: taken_by,
             channel: cart.channel,
             fulfilment: cart.fulfilment,
             payment_method: cart.payment_method,

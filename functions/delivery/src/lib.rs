@@ -14,6 +14,9 @@
 //! - `POST /deliveries/{id}/pickup` → the order is `out_for_delivery`;
 //! - `POST /deliveries/{id}/delivered` with `{"cash_collected_cents"}` for a
 //!   cash order → `delivered`, and the cash recorded as the order's payment;
+//! - `POST /deliveries/{id}/failed` with `{"reason": "absent" |
+//!   "address_not_found" | "refused"}` → the order is `failed_delivery`, no
+//!   cash collected; the manager decides any refund (orders function);
 //! - `GET /shift`, `POST /shift`, `DELETE /shift`: a courier's shift. Only
 //!   couriers on shift are given deliveries; what waits goes to a courier the
 //!   moment their shift starts, and a shift ends only with nothing on the way
@@ -28,6 +31,7 @@ use ocpizza::delivery::deliveries::{self, DeliveryView};
 use ocpizza::delivery::shifts::{self, ShiftError};
 use ocpizza::delivery::{assign, DeliveryStatus};
 use ocpizza::identity::access::{self, Action};
+use ocpizza::order::exceptions::FailureReason;
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
 use ocpizza::order::lifecycle::{self, By};
@@ -104,13 +108,14 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::GET, ["deliveries"]) => list(state, &req).await,
         (&Method::POST, ["deliveries", d, "pickup"]) => pickup(state, &req, id(d)?).await,
         (&Method::POST, ["deliveries", d, "delivered"]) => delivered(state, &req, id(d)?).await,
+        (&Method::POST, ["deliveries", d, "failed"]) => failed(state, &req, id(d)?).await,
         (&Method::POST, ["deliveries", d, "courier"]) => reassign(state, &req, id(d)?).await,
         (&Method::GET, ["shift"]) => shift(state, &req).await,
         (&Method::POST, ["shift"]) => change_shift(state, &req, true).await,
         (&Method::DELETE, ["shift"]) => change_shift(state, &req, false).await,
         (&Method::GET, ["couriers"]) => couriers(state, &req).await,
         (_, ["deliveries"] | ["couriers"]) => Err(edge::no_route(&req, &[Method::GET])),
-        (_, ["deliveries", _, "pickup" | "delivered" | "courier"]) => {
+        (_, ["deliveries", _, "pickup" | "delivered" | "failed" | "courier"]) => {
             Err(edge::no_route(&req, &[Method::POST]))
         }
         (_, ["shift"]) => Err(edge::no_route(
@@ -275,6 +280,50 @@ async fn delivered(state: &State, req: &Request, id: DeliveryId) -> Result<Respo
     // The courier is one delivery lighter: give them what waits.
     assign::assign_waiting(&mut tx, order.pizzeria_id).await?;
     tx.commit().await?;
+    outbox::send_now(&state.pool, &state.queues, &events).await;
+    answer(state, id).await
+}
+
+/// The courier could not hand the order over: it ends `failed_delivery`,
+/// nothing is collected, and the courier has room for what waits.
+#[tracing::instrument(skip(state, req))]
+async fn failed(state: &State, req: &Request, id: DeliveryId) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        reason: String,
+    }
+    let caller = signed_in(state, req).await?;
+    let body: Body = edge::parse_json(req)?;
+    let reason: FailureReason = body.reason.parse().map_err(|_| {
+        ApiError::unprocessable(format!(
+            "`reason` is one of {}.",
+            FailureReason::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let mut tx = state.pool.begin().await?;
+    let deliveries::Locked {
+        mut order, status, ..
+    } = lock_for(&mut tx, &caller, id).await?;
+    if !status.can_become(DeliveryStatus::Failed) {
+        return Err(wrong_state(id, status, "out for delivery"));
+    }
+    let events = lifecycle::change_status(
+        &mut tx,
+        &mut order,
+        OrderStatus::FailedDelivery,
+        &By::from(&caller),
+        Some(&format!("échec de livraison : {}", reason.french())),
+    )
+    .await?;
+    deliveries::mark_failed(&mut tx, id, reason).await?;
+    assign::assign_waiting(&mut tx, order.pizzeria_id).await?;
+    tx.commit().await?;
+    tracing::info!(delivery = %id, reason = reason.as_str(), "delivery failed");
     outbox::send_now(&state.pool, &state.queues, &events).await;
     answer(state, id).await
 }

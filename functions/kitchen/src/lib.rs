@@ -18,6 +18,10 @@
 //!   consumption, and the customer can no longer change the order;
 //! - `POST /tickets/{order_id}/ready` → `ready`, and `order.ready` through the
 //!   outbox for the delivery function;
+//! - `POST /tickets/{order_id}/remake` `{"line_no", "quantity", "reason"}`:
+//!   a pizza burnt or dropped is made again; its ingredients come out of the
+//!   stock once more, recorded as the order's waste (409 `out-of-stock` when
+//!   the stock cannot);
 //! - `GET /recipes/{product_id}`: the recipe card on its own.
 //!
 //! A transition the order's state forbids answers 409.
@@ -29,6 +33,7 @@ use ocpizza::catalog::recipe;
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth;
 use ocpizza::kitchen::{self, TicketError, TicketStatus};
+use ocpizza::order::exceptions;
 use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::OrderStatus;
 use ocpizza::platform::consumer::{self, ConsumeError};
@@ -111,13 +116,16 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
             )
             .await
         }
+        (&Method::POST, ["tickets", o, "remake"]) => {
+            remake(state, &req, edge::path_param(o, "order")?).await
+        }
         (&Method::GET, ["recipes", p]) => {
             recipe(state, &req, edge::path_param(p, "product")?).await
         }
         (_, ["pizzerias", _, "tickets"]) | (_, ["recipes", _]) => {
             Err(edge::no_route(&req, &[Method::GET]))
         }
-        (_, ["tickets", _, "start" | "ready"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (_, ["tickets", _, "start" | "ready" | "remake"]) => Err(edge::no_route(&req, &[Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
     }
 }
@@ -177,6 +185,45 @@ async fn advance(
     let ticket = kitchen::ticket(&state.pool, id, Utc::now())
         .await?
         .ok_or_else(|| ApiError::internal("ticket vanished after its change"))?;
+    edge::json(StatusCode::OK, &json!({ "ticket": ticket }))
+}
+
+/// Makes a line of the order again (see the module's head).
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn remake(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        line_no: i32,
+        quantity: i64,
+        reason: String,
+    }
+    let signed_in = auth::require(
+        &state.pool,
+        req,
+        &state.secret_key,
+        "Sign in with a staff account.",
+    )
+    .await?;
+    let body: Body = edge::parse_json(req)?;
+    let mut tx = state.pool.begin().await?;
+    let order = lifecycle::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No ticket for order {id}.")))?;
+    let caller = access::check(Some(&signed_in), Action::RemakeLine, order.pizzeria_id)?;
+    exceptions::remake(
+        &mut tx,
+        &order,
+        &By::from(caller),
+        body.line_no,
+        body.quantity,
+        &body.reason,
+    )
+    .await?;
+    tx.commit().await?;
+    let ticket = kitchen::ticket(&state.pool, id, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No ticket for order {id}.")))?;
     edge::json(StatusCode::OK, &json!({ "ticket": ticket }))
 }
 

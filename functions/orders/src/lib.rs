@@ -13,7 +13,12 @@
 //!   against the transition table (409) and the caller's role (403);
 //! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says;
 //! - `POST /orders/{id}/payment/card` `{"card_token"}`: pays the order's open
-//!   PaymentIntent with the card the page tokenised with Stripe.js.
+//!   PaymentIntent with the card the page tokenised with Stripe.js;
+//! - what goes wrong after the kitchen starts (`order::exceptions`):
+//!   `POST /orders/{id}/void` `{"reason"}` (a manager, or the cashier who
+//!   took the phone order), `POST /orders/{id}/no-show` (a manager, once a
+//!   pickup has waited), `POST /orders/{id}/refund` `{"amount_cents",
+//!   "refunded_cents", "reason"}` (a manager, once the order ended).
 //!
 //! A guest proves the order is theirs with its tracking token; a wrong token
 //! answers 404, as for an order that does not exist.
@@ -24,10 +29,10 @@ use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
 use ocpizza::order::lifecycle::{self, By, OrderHead};
-use ocpizza::order::{list, view};
+use ocpizza::order::{exceptions, list, view};
 use ocpizza::order::{Actor, Fulfilment, OrderStatus};
 use ocpizza::payment::{PaymentError, Stripe};
-use ocpizza::platform::clock::utc;
+use ocpizza::platform::clock::{utc, Clock};
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::ids::{OrderId, ProductId};
 use ocpizza::platform::queue::{Envelope, Queues};
@@ -47,6 +52,8 @@ pub struct State {
     pub queues: Queues,
     pub stripe: Stripe,
     pub secret_key: SecretString,
+    /// "Now" for the no-show delay: the system's, or a test's.
+    pub clock: Clock,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -64,10 +71,13 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["orders", o, "payment", "refresh"]) => refresh(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "payment", "card"]) => pay_card(state, &req, id(o)?).await,
         (&Method::POST, ["orders", o, "payments"]) => collect(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "void"]) => void(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "no-show"]) => no_show(state, &req, id(o)?).await,
+        (&Method::POST, ["orders", o, "refund"]) => refund(state, &req, id(o)?).await,
         (&Method::GET, ["orders"]) => list(state, &req).await,
         (_, ["orders"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["orders", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
-        (_, ["orders", _, "cancel" | "status" | "payments"])
+        (_, ["orders", _, "cancel" | "status" | "payments" | "void" | "no-show" | "refund"])
         | (_, ["orders", _, "payment", "refresh"])
         | (_, ["orders", _, "payment", "card"]) => Err(edge::no_route(&req, &[Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
@@ -447,6 +457,107 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
     view(state, req, id).await
 }
 
+/// A signed-in staff member of the order's pizzeria (or the admin) whose
+/// role may do `action`, with the order locked. Customers and staff of
+/// another pizzeria get the 404 of an order they cannot see.
+async fn staff_lock<'t>(
+    state: &State,
+    req: &Request,
+    tx: &mut sqlx::Transaction<'t, sqlx::MySql>,
+    id: OrderId,
+    action: Action,
+) -> Result<(Caller, OrderHead), ApiError> {
+    let caller = auth::require(
+        &state.pool,
+        req,
+        &state.secret_key,
+        "Staff sign in to act on orders.",
+    )
+    .await?;
+    let order = lifecycle::lock(tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if access::check(Some(&caller), Action::ReadPizzeriaOrder, order.pizzeria_id).is_err() {
+        return Err(not_found(id));
+    }
+    access::check(Some(&caller), action, order.pizzeria_id)?;
+    Ok((caller, order))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonIn {
+    reason: String,
+}
+
+/// `POST /orders/{id}/void` `{"reason"}`: calls the order off. Before the
+/// kitchen starts it is cancelled; after, voided: refunded in full, its
+/// ingredients recorded as waste, off the display and the couriers' runs.
+/// Again on a voided order: the same answer, nothing more.
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn void(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let body: ReasonIn = edge::parse_json(req)?;
+    let mut tx = state.pool.begin().await?;
+    let (caller, mut order) = staff_lock(state, req, &mut tx, id, Action::VoidOrder).await?;
+    let events = exceptions::void(&mut tx, &mut order, &caller, &body.reason).await?;
+    tx.commit().await?;
+    after_cancel(state, &order, events).await;
+    view(state, req, id).await
+}
+
+/// `POST /orders/{id}/no-show`: a pickup nobody came for, once it has
+/// waited `NO_SHOW_AFTER_MINUTES` since it was ready (409 before, with the
+/// time it becomes possible).
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn no_show(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let (caller, mut order) = staff_lock(state, req, &mut tx, id, Action::MarkNoShow).await?;
+    let now = state.clock.now();
+    let events = exceptions::no_show(&mut tx, &mut order, &By::from(&caller), now).await?;
+    tx.commit().await?;
+    outbox::send_now(&state.pool, &state.queues, &events).await;
+    view(state, req, id).await
+}
+
+/// `POST /orders/{id}/refund` `{"amount_cents", "refunded_cents",
+/// "reason"}`: a goodwill refund once the order ended, at most what it
+/// still holds paid. `refunded_cents` is what the manager's screen showed
+/// as refunded: a refund decided since (the same click twice) is a 409.
+#[tracing::instrument(skip(state, req), fields(order_id = %id))]
+async fn refund(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        amount_cents: i64,
+        refunded_cents: i64,
+        reason: String,
+    }
+    let body: Body = edge::parse_json(req)?;
+    let mut tx = state.pool.begin().await?;
+    let (caller, order) = staff_lock(state, req, &mut tx, id, Action::RefundOrder).await?;
+    let given = exceptions::goodwill_refund(
+        &mut tx,
+        &order,
+        &By::from(&caller),
+        body.amount_cents,
+        body.refunded_cents,
+        &body.reason,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(amount_cents = given, "goodwill refund");
+    if order.pays_online() {
+        settlement::send_refunds_now(&state.pool, &state.stripe, id).await;
+    }
+    let view = view::load(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "order": view, "refund": exceptions::refund_answer(given) }),
+    )
+}
+
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let head = lifecycle::head(&state.pool, id)
@@ -580,11 +691,89 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     )
 }
 
+/// A caller's phone number as checkout stored it (E.164), or a 422.
+fn phone_of(typed: &str) -> Result<String, ApiError> {
+    ocpizza::platform::phone::parse(typed)
+        .map(|phone| phone.into_string())
+        .map_err(|why| {
+            ApiError::unprocessable(format!(
+                "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
+            ))
+        })
+}
+
+/// The longest search text.
+const MAX_SEARCH_CHARS: usize = 100;
+
+/// Which of a pizzeria's orders staff asked for: by `phone`; by `q` (a
+/// phone number, an order number or part of a name; any age unless `day`)
+/// and `day` (a Paris calendar day, `YYYY-MM-DD`); or the last 24 hours.
+fn staff_scope(
+    pizzeria: ocpizza::platform::ids::PizzeriaId,
+    phone: Option<String>,
+    q: Option<String>,
+    day: Option<String>,
+) -> Result<list::Scope, ApiError> {
+    if let Some(typed) = phone {
+        return Ok(list::Scope::PizzeriaByPhone(pizzeria, phone_of(&typed)?));
+    }
+    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(ApiError::unprocessable(format!(
+            "`q` is at most {MAX_SEARCH_CHARS} characters."
+        )));
+    }
+    let day = match day {
+        Some(day) => {
+            let date = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| ocpizza::reporting::revenue::Period::new(d, d).ok())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(format!("`day` is a date, YYYY-MM-DD (not {day:?})."))
+                })?;
+            Some(date.utc_bounds())
+        }
+        None => None,
+    };
+    // A search that is all digits (and spaces, dots, a leading +) long
+    // enough for a number is a phone number.
+    let looks_like_phone = |q: &str| {
+        q.chars().filter(char::is_ascii_digit).count() >= 9
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || " .-+()".contains(c))
+    };
+    match (q, day) {
+        (None, None) => Ok(list::Scope::PizzeriaToday(pizzeria)),
+        (Some(q), None) if looks_like_phone(&q) => {
+            Ok(list::Scope::PizzeriaByPhone(pizzeria, phone_of(&q)?))
+        }
+        (text, day) => {
+            let (from, to) = match day {
+                Some((from, to)) => (from.naive_utc(), to.naive_utc()),
+                None => (chrono::DateTime::UNIX_EPOCH.naive_utc(), far_future()),
+            };
+            Ok(list::Scope::PizzeriaSearch {
+                pizzeria,
+                from,
+                to,
+                text,
+            })
+        }
+    }
+}
+
+/// The last instant a `DATETIME` holds, as a search's open end.
+fn far_future() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .unwrap_or(chrono::NaiveDateTime::MAX)
+}
+
 /// `GET /orders`: a customer's own orders, newest first; for cashiers and
 /// managers, their pizzeria's orders of the last 24 hours (`?pizzeria_id=`
 /// for the admin), narrowed by `?status=`, or by `?phone=` to find a caller's
-/// past orders (any age; the number however typed, a 422 if it is none).
-/// At most 100.
+/// past orders (any age; the number however typed, a 422 if it is none), or
+/// searched with `?q=` (an order number, part of a name, or a phone number)
+/// and `?day=YYYY-MM-DD` (a Paris day). At most 100.
 #[tracing::instrument(skip(state, req))]
 async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
     let caller = auth::require(
@@ -617,18 +806,7 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
                 })?,
             };
             access::check(Some(&caller), Action::ListPizzeriaOrders, pizzeria)?;
-            match param("phone") {
-                // Parsed as checkout stored it: E.164.
-                Some(typed) => {
-                    let phone = ocpizza::platform::phone::parse(&typed).map_err(|why| {
-                        ApiError::unprocessable(format!(
-                            "Give the caller's whole phone number, e.g. 06 12 34 56 78 ({why})."
-                        ))
-                    })?;
-                    list::Scope::PizzeriaByPhone(pizzeria, phone.into_string())
-                }
-                None => list::Scope::PizzeriaToday(pizzeria),
-            }
+            staff_scope(pizzeria, param("phone"), param("q"), param("day"))?
         }
     };
     let status = match param("status") {

@@ -20,6 +20,7 @@ async fn main() -> Result<(), Error> {
         queues: ocpizza::platform::queue::Queues::from_config(&config).await,
         stripe: ocpizza::payment::Stripe::from_config(&config)?,
         secret_key: config.secret_key.clone(),
+        clock: ocpizza::platform::clock::Clock::System,
     };
     run(service_fn(|req: Request| {
         let state = state.clone();

@@ -10,6 +10,7 @@ use super::geo::Coordinates;
 use super::DeliveryStatus;
 use crate::order::lifecycle::{self, OrderHead};
 use crate::order::view::StaffContact;
+use crate::order::exceptions::FailureReason;
 use crate::order::PaymentMethod;
 use crate::platform::clock::utc;
 use crate::platform::ids::{DeliveryId, OrderId, PizzeriaId, UserId};
@@ -54,6 +55,9 @@ pub struct DeliveryView {
     pub assigned_at: Option<DateTime<Utc>>,
     pub picked_up_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Why the courier could not hand it over (`failed`).
+    pub failure: Option<FailureReason>,
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 /// A delivery with its order's head, as [`delivery_rows!`] reads it.
@@ -82,6 +86,8 @@ struct DeliveryRow {
     assigned_at: Option<NaiveDateTime>,
     picked_up_at: Option<NaiveDateTime>,
     delivered_at: Option<NaiveDateTime>,
+    failure: Option<FailureReason>,
+    failed_at: Option<NaiveDateTime>,
 }
 
 /// The deliveries with their orders, the query's end (`WHERE`, `ORDER BY`)
@@ -103,7 +109,8 @@ macro_rules! delivery_rows {
                     o.address_city, o.latitude, o.longitude, o.contact_name, o.contact_phone, \
                     o.payment_method AS `payment_method: PaymentMethod`, o.total_cents, \
                     d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
-                    d.assigned_at, d.picked_up_at, d.delivered_at \
+                    d.assigned_at, d.picked_up_at, d.delivered_at, \
+                    d.failure AS `failure: FailureReason`, d.failed_at \
              FROM deliveries d JOIN orders o ON o.id = d.order_id \
              LEFT JOIN users c ON c.id = d.courier_id "
                 $(+ $tail)+
@@ -155,6 +162,8 @@ impl From<DeliveryRow> for DeliveryView {
             assigned_at: r.assigned_at.map(utc),
             picked_up_at: r.picked_up_at.map(utc),
             delivered_at: r.delivered_at.map(utc),
+            failure: r.failure,
+            failed_at: r.failed_at.map(utc),
         }
     }
 }
@@ -234,37 +243,48 @@ pub async fn of_order(
 }
 
 /// The deliveries of one pizzeria or courier (`$who` is the column) under
-/// way and delivered in the last 12 hours, those on the way first.
+/// way, and those ended (delivered, failed, called off) since `$since`, those
+/// on the way first.
 macro_rules! under_way_and_recent {
-    ($who:literal, $id:expr) => {
+    ($who:literal, $since:literal, $id:expr) => {
         delivery_rows!(
             "WHERE " $who " = ? \
-             AND (d.status <> 'delivered' OR d.delivered_at > UTC_TIMESTAMP(6) - INTERVAL 12 HOUR) \
-             ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered'), d.created_at, d.id",
+             AND (d.status IN ('waiting', 'assigned', 'out_for_delivery') \
+                OR COALESCE(d.delivered_at, d.failed_at, d.created_at) >= " $since ") \
+             ORDER BY FIELD(d.status, 'out_for_delivery', 'assigned', 'waiting', 'delivered', 'failed', 'cancelled'), \
+                d.created_at, d.id",
             $id
         )
     };
 }
 
-/// A pizzeria's deliveries under way and delivered in the last 12 hours,
-/// those on the way first.
+/// A pizzeria's deliveries under way and ended in the last 12 hours, those
+/// on the way first.
 pub async fn of_pizzeria(
     pool: &MySqlPool,
     pizzeria: PizzeriaId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows = under_way_and_recent!("d.pizzeria_id", pizzeria.0)
+    let rows = under_way_and_recent!(
+        "d.pizzeria_id",
+        "UTC_TIMESTAMP(6) - INTERVAL 12 HOUR",
+        pizzeria.0
+    )
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
 }
 
-/// A courier's run: their active deliveries, then what they delivered in the
-/// last 12 hours.
+/// A courier's run: their active deliveries, then what they ended during
+/// their shift (the last 12 hours when off shift).
 pub async fn of_courier(
     pool: &MySqlPool,
     courier: UserId,
 ) -> Result<Vec<DeliveryView>, sqlx::Error> {
-    let rows = under_way_and_recent!("d.courier_id", courier.0)
+    let rows = under_way_and_recent!(
+        "d.courier_id",
+        "COALESCE(c.on_shift_since, UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)",
+        courier.0
+    )
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
@@ -338,6 +358,40 @@ pub async fn mark_delivered(
         DeliveryStatus::Delivered,
         cash_collected_cents,
         id.0,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The courier could not hand the order over (locked, `out_for_delivery`):
+/// nothing was collected.
+pub async fn mark_failed(
+    tx: &mut Transaction<'_, MySql>,
+    id: DeliveryId,
+    failure: FailureReason,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE deliveries SET status = ?, failure = ?, failed_at = UTC_TIMESTAMP(6) WHERE id = ?",
+        DeliveryStatus::Failed,
+        failure,
+        id.0,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A voided order: its delivery, wherever it is, is called off (the order
+/// is locked).
+pub async fn call_off(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE deliveries SET status = ? WHERE order_id = ? AND status IN (?, ?, ?)",
+        DeliveryStatus::Cancelled,
+        order.0,
+        DeliveryStatus::Waiting,
+        DeliveryStatus::Assigned,
+        DeliveryStatus::OutForDelivery,
     )
     .execute(&mut **tx)
     .await?;

@@ -5,7 +5,9 @@
 //! courier with its estimated arrival (`assign`).
 //!
 //! A delivery's states and their table live here:
-//! `waiting → assigned → out_for_delivery → delivered`. A delivery waits until
+//! `waiting → assigned → out_for_delivery → delivered`, or `failed` at the
+//! door; `cancelled` from any step before the door when its order is voided.
+//! A delivery waits until
 //! a courier on shift has room; it goes back to waiting only when its courier
 //! ends their shift before picking it up (`shifts`), and never skips a step. The table is pure
 //! so it is tested exhaustively; the handlers check every change against it.
@@ -27,6 +29,10 @@ text_enum!(
         /// In the courier's box, on the way.
         OutForDelivery = "out_for_delivery",
         Delivered = "delivered",
+        /// The courier could not hand it over (`deliveries.failure` says why).
+        Failed = "failed",
+        /// Its order was voided.
+        Cancelled = "cancelled",
     }
 );
 
@@ -41,6 +47,8 @@ impl DeliveryStatus {
                 | (OutForDelivery, Delivered)
                 // Given back when its courier's shift ends.
                 | (Assigned, Waiting)
+                | (OutForDelivery, Failed)
+                | (Waiting | Assigned | OutForDelivery, Cancelled)
         )
     }
 }
@@ -56,6 +64,10 @@ mod tests {
             (Assigned, OutForDelivery),
             (OutForDelivery, Delivered),
             (Assigned, Waiting),
+            (OutForDelivery, Failed),
+            (Waiting, Cancelled),
+            (Assigned, Cancelled),
+            (OutForDelivery, Cancelled),
         ];
         for &from in DeliveryStatus::ALL {
             for &to in DeliveryStatus::ALL {
@@ -71,7 +83,9 @@ mod tests {
     #[test]
     fn nothing_leaves_delivered_and_nothing_stays_put() {
         for &to in DeliveryStatus::ALL {
-            assert!(!Delivered.can_become(to), "delivered → {to}");
+            for end in [Delivered, Failed, Cancelled] {
+                assert!(!end.can_become(to), "{end} → {to}");
+            }
         }
         for &s in DeliveryStatus::ALL {
             assert!(!s.can_become(s), "{s} → {s}");

@@ -30,17 +30,28 @@ pub enum Action {
     /// orders `PATCH /orders/{id}`, `POST /orders/{id}/cancel` of the
     /// pizzeria (without its token): the customer's changes, taken by phone.
     ChangePizzeriaOrder,
+    /// orders `POST /orders/{id}/void`: calls an order off at any stage
+    /// before the customer has it (a cashier: only the phone orders they took).
+    VoidOrder,
+    /// orders `POST /orders/{id}/no-show`: a pickup never collected.
+    MarkNoShow,
+    /// orders `POST /orders/{id}/refund`: a goodwill refund once it ended.
+    RefundOrder,
     /// kitchen `GET /pizzerias/{id}/tickets`.
     KitchenDisplay,
     /// kitchen `POST /tickets/{id}/start|ready`.
     WorkTicket,
+    /// kitchen `POST /tickets/{id}/remake`: a line made again, its
+    /// ingredients recorded as waste.
+    RemakeLine,
     /// kitchen `GET /recipes/{id}`.
     ReadRecipe,
     /// delivery `GET /deliveries`: a courier's own run.
     OwnDeliveries,
     /// delivery `GET /deliveries?pizzeria_id=`: all of a pizzeria's.
     PizzeriaDeliveries,
-    /// delivery `POST /deliveries/{id}/pickup|delivered` (a courier: their own).
+    /// delivery `POST /deliveries/{id}/pickup|delivered|failed` (a courier:
+    /// their own).
     WorkDelivery,
     /// delivery `GET/POST/DELETE /shift`: a courier's own shift.
     CourierShift,
@@ -75,8 +86,12 @@ impl Action {
         Action::ListPizzeriaOrders,
         Action::ReadPizzeriaOrder,
         Action::ChangePizzeriaOrder,
+        Action::VoidOrder,
+        Action::MarkNoShow,
+        Action::RefundOrder,
         Action::KitchenDisplay,
         Action::WorkTicket,
+        Action::RemakeLine,
         Action::ReadRecipe,
         Action::OwnDeliveries,
         Action::PizzeriaDeliveries,
@@ -102,8 +117,10 @@ impl Action {
             Action::ListPizzeriaOrders => &[Cashier, Manager],
             Action::ReadPizzeriaOrder => &[Cashier, Pizzaiolo, Courier, Manager],
             Action::ChangePizzeriaOrder => &[Cashier, Manager],
+            Action::VoidOrder => &[Cashier, Manager],
+            Action::MarkNoShow | Action::RefundOrder => &[Manager],
             Action::KitchenDisplay => &[Pizzaiolo, Manager],
-            Action::WorkTicket => &[Pizzaiolo, Manager],
+            Action::WorkTicket | Action::RemakeLine => &[Pizzaiolo, Manager],
             Action::ReadRecipe => &[Cashier, Pizzaiolo, Courier, Manager],
             Action::OwnDeliveries => &[Courier],
             Action::PizzeriaDeliveries => &[Manager],
@@ -132,14 +149,20 @@ impl Action {
             Action::ChangePizzeriaOrder => {
                 "orders `PATCH /orders/{id}`, `POST /orders/{id}/cancel` (no token)"
             }
+            Action::VoidOrder => "orders `POST /orders/{id}/void` (a cashier: own phone orders)",
+            Action::MarkNoShow => "orders `POST /orders/{id}/no-show`",
+            Action::RefundOrder => "orders `POST /orders/{id}/refund`",
             Action::KitchenDisplay => "kitchen `GET /pizzerias/{id}/tickets`",
             Action::WorkTicket => "kitchen `POST /tickets/{id}/start\\|ready`",
+            Action::RemakeLine => "kitchen `POST /tickets/{id}/remake`",
             Action::ReadRecipe => "kitchen `GET /recipes/{id}`",
             Action::OwnDeliveries => "delivery `GET /deliveries` (a courier's own run)",
             Action::PizzeriaDeliveries => {
                 "delivery `GET /deliveries` (a pizzeria's, `?pizzeria_id=` for the admin)"
             }
-            Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered`",
+            Action::WorkDelivery => {
+                "delivery `POST /deliveries/{id}/pickup\\|delivered\\|failed`"
+            }
             Action::CourierShift => "delivery `GET/POST/DELETE /shift`",
             Action::AssignCourier => "delivery `GET /couriers`, `POST /deliveries/{id}/courier`",
             Action::ManageStaff => {
@@ -166,12 +189,16 @@ impl Action {
             Action::ListPizzeriaOrders => "list the pizzeria's orders",
             Action::ReadPizzeriaOrder => "read the pizzeria's orders",
             Action::ChangePizzeriaOrder => "change or cancel the pizzeria's orders",
+            Action::VoidOrder => "void orders",
+            Action::MarkNoShow => "mark pickups not collected",
+            Action::RefundOrder => "refund orders",
             Action::KitchenDisplay => "see the kitchen display",
             Action::WorkTicket => "start or finish kitchen tickets",
+            Action::RemakeLine => "remake pizzas",
             Action::ReadRecipe => "read recipe cards",
             Action::OwnDeliveries => "have deliveries",
             Action::PizzeriaDeliveries => "see the pizzeria's deliveries",
-            Action::WorkDelivery => "pick up or deliver orders",
+            Action::WorkDelivery => "pick up or deliver orders, or record a failed delivery",
             Action::CourierShift => "start or end a courier's shift",
             Action::AssignCourier => "give deliveries to couriers",
             Action::ManageStaff => "manage staff accounts",

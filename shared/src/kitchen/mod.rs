@@ -159,6 +159,18 @@ pub async fn withdraw(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result
     Ok(())
 }
 
+/// A voided order: its ticket leaves the display whatever its stage.
+pub async fn call_off(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE kitchen_tickets SET status = 'withdrawn', withdrawn_at = UTC_TIMESTAMP(6) \
+         WHERE order_id = ? AND status <> 'withdrawn'",
+        order.0,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Starts (`preparing`) or finishes (`ready`) the ticket of an order whose
 /// own transition was just made in this transaction (the order's row lock
 /// is held). The ticket is made if its message has not arrived yet.

@@ -41,6 +41,8 @@ pub struct NewContact<'a> {
 pub struct NewOrder<'a> {
     pub pizzeria_id: PizzeriaId,
     pub customer_id: Option<UserId>,
+    /// The staff member taking a phone or counter order.
+    pub created_by: Option<UserId>,
     pub channel: Channel,
     pub fulfilment: Fulfilment,
     pub payment_method: PaymentMethod,
@@ -89,8 +91,8 @@ pub async fn create(
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
-                reservation_expires_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                reservation_expires_at, created_by, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             number,
             new.pizzeria_id.0,
             new.customer_id.map(|c| c.0),
@@ -114,6 +116,7 @@ pub async fn create(
             token,
             new.idempotency_key,
             expires_at.map(|t| t.naive_utc()),
+            new.created_by.map(|u| u.0),
             new.now.naive_utc(),
             new.now.naive_utc(),
         )
@@ -142,6 +145,7 @@ pub async fn create(
         channel: new.channel,
         total_cents: priced.total.cents(),
         tracking_token: token,
+        created_by: new.created_by,
     };
     let by = By::system(new.channel.as_str());
     let events = lifecycle::enter(tx, &head, None, status, &by, None).await?;

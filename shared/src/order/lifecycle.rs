@@ -14,6 +14,10 @@
 //! - `cancelled`: the reservation is released; what the card charges still
 //!   hold is refunded (decided here, sent to Stripe after the commit);
 //!   `order.cancelled` in the outbox when the kitchen may already hold a ticket;
+//! - `voided`: what was consumed is recorded as waste, everything paid is
+//!   refunded, the ticket leaves the display and the delivery is called off;
+//! - `failed_delivery`, `no_show`: nothing more (the money stays until a
+//!   manager decides a refund; cash was never collected);
 //! - every status the customer is told about: its notification (`notify`).
 
 use crate::identity::auth::Caller;
@@ -22,7 +26,8 @@ use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, Trans
 use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
 use crate::platform::queue::{Envelope, Event};
-use crate::{order::money_rule, platform::outbox, stock};
+use crate::delivery::deliveries;
+use crate::{kitchen, order::money_rule, platform::outbox, stock};
 use http::StatusCode;
 use sqlx::{MySql, MySqlPool, Transaction};
 
@@ -38,6 +43,8 @@ pub struct OrderHead {
     pub channel: Channel,
     pub total_cents: i64,
     pub tracking_token: String,
+    /// The staff member who took it (a phone or counter order).
+    pub created_by: Option<UserId>,
 }
 
 impl OrderHead {
@@ -87,7 +94,7 @@ macro_rules! order_head {
             "SELECT id AS `id: OrderId`, pizzeria_id AS `pizzeria_id: PizzeriaId`, \
                 customer_id AS `customer_id: UserId`, status AS `status: OrderStatus`, \
                 fulfilment AS `fulfilment: Fulfilment`, payment_method AS `payment_method: PaymentMethod`, \
-                channel AS `channel: Channel`, total_cents, tracking_token \
+                channel AS `channel: Channel`, total_cents, tracking_token, created_by AS `created_by: UserId` \
              FROM orders WHERE id = ?"
                 + $tail,
             $id
@@ -259,6 +266,12 @@ pub(crate) async fn enter(
                     Event::OrderCancelled { pizzeria_id },
                 ));
             }
+        }
+        OrderStatus::Voided => {
+            stock::waste_consumed(tx, pizzeria_id, order.id).await?;
+            money_rule::refund_all(tx, order.id, "void").await?;
+            kitchen::call_off(tx, order.id).await?;
+            deliveries::call_off(tx, order.id).await?;
         }
         _ => {}
     }

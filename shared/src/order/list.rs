@@ -1,6 +1,6 @@
 //! Lists of orders: a customer's own, and a pizzeria's for its staff (the
-//! last 24 hours, or a caller's whole history by phone), narrowed by status,
-//! newest first, at most 100.
+//! last 24 hours, a caller's whole history by phone, or the manager's search
+//! by day, number and name), narrowed by status, newest first, at most 100.
 
 use crate::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
@@ -16,6 +16,14 @@ pub enum Scope {
     PizzeriaToday(PizzeriaId),
     /// A pizzeria's orders from this phone number (E.164), of any age.
     PizzeriaByPhone(PizzeriaId, String),
+    /// The manager's search: a pizzeria's orders created in `[from, to)`
+    /// (UTC), whose number is `text` or whose customer's name contains it.
+    PizzeriaSearch {
+        pizzeria: PizzeriaId,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        text: Option<String>,
+    },
 }
 
 /// One line of an order list.
@@ -86,5 +94,37 @@ pub async fn list(
             e164,
             status
         ),
+        // Through ix_orders_pizzeria_created; the text is a number (exact)
+        // or part of a name (`%`, `_` and `\` typed are matched as such).
+        (
+            Scope::PizzeriaSearch {
+                pizzeria,
+                from,
+                to,
+                text,
+            },
+            status,
+        ) => {
+            let number = text.as_deref().map(|t| t.to_uppercase());
+            let name = text.as_deref().map(|t| {
+                let escaped = t
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
+            select!(
+                "pizzeria_id = ? AND created_at >= ? AND created_at < ? AND (? IS NULL OR status = ?) \
+                 AND (? IS NULL OR number = ? OR contact_name LIKE ?)",
+                pizzeria.0,
+                from,
+                to,
+                status,
+                status,
+                number,
+                number,
+                name
+            )
+        }
     }
 }

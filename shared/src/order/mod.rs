@@ -6,10 +6,14 @@
 //!
 //! `pending_payment → placed → preparing → ready → out_for_delivery → delivered`,
 //! or `ready → picked_up` for pickup; `cancelled` from `pending_payment` or
-//! `placed` only. The table is pure so it is tested exhaustively; the handlers
+//! `placed` only. After the kitchen starts, what goes wrong has its own final
+//! statuses (`exceptions`): `out_for_delivery → failed_delivery`,
+//! `ready → no_show` (pickup), and `preparing | ready | out_for_delivery →
+//! voided`. The table is pure so it is tested exhaustively; the handlers
 //! check every change against it and against the caller's role.
 
 pub mod create;
+pub mod exceptions;
 pub mod lifecycle;
 pub mod list;
 pub mod money_rule;
@@ -34,6 +38,14 @@ text_enum!(
         Delivered = "delivered",
         PickedUp = "picked_up",
         Cancelled = "cancelled",
+        /// The courier could not hand it over (nobody home, address not
+        /// found, refused): nothing collected, the manager decides a refund.
+        FailedDelivery = "failed_delivery",
+        /// A pickup nobody came for, marked by a manager after a delay.
+        NoShow = "no_show",
+        /// Called off by a manager after the kitchen started: refunded, its
+        /// ingredients recorded as waste.
+        Voided = "voided",
     }
 );
 
@@ -93,7 +105,24 @@ impl OrderStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OrderStatus::Delivered | OrderStatus::PickedUp | OrderStatus::Cancelled
+            OrderStatus::Delivered
+                | OrderStatus::PickedUp
+                | OrderStatus::Cancelled
+                | OrderStatus::FailedDelivery
+                | OrderStatus::NoShow
+                | OrderStatus::Voided
+        )
+    }
+
+    /// Finished with the food handed over or lost, and money possibly kept:
+    /// a manager may give some back (a goodwill refund).
+    pub fn is_refundable(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Delivered
+                | OrderStatus::PickedUp
+                | OrderStatus::FailedDelivery
+                | OrderStatus::NoShow
         )
     }
 
@@ -114,6 +143,11 @@ impl OrderStatus {
             (Ready, OutForDelivery) => fulfilment == Fulfilment::Delivery,
             (OutForDelivery, Delivered) => fulfilment == Fulfilment::Delivery,
             (Ready, PickedUp) => fulfilment == Fulfilment::Pickup,
+            // What goes wrong once the kitchen has started.
+            (OutForDelivery, FailedDelivery) => fulfilment == Fulfilment::Delivery,
+            (Ready, NoShow) => fulfilment == Fulfilment::Pickup,
+            (Preparing | Ready, Voided) => true,
+            (OutForDelivery, Voided) => fulfilment == Fulfilment::Delivery,
             _ => false,
         }
     }
@@ -135,6 +169,11 @@ impl OrderStatus {
             OutForDelivery | Delivered => matches!(role, Courier | Manager | Admin),
             PickedUp => matches!(role, Cashier | Manager | Admin),
             Cancelled => matches!(role, Customer | Cashier | Manager | Admin),
+            FailedDelivery => matches!(role, Courier | Manager | Admin),
+            NoShow => matches!(role, Manager | Admin),
+            // A cashier only for their own phone order: checked where the
+            // order's author is known (`exceptions::may_void`).
+            Voided => matches!(role, Cashier | Manager | Admin),
         }
     }
 
@@ -177,6 +216,13 @@ mod tests {
         (Ready, OutForDelivery, Fulfilment::Delivery),
         (OutForDelivery, Delivered, Fulfilment::Delivery),
         (Ready, PickedUp, Fulfilment::Pickup),
+        (OutForDelivery, FailedDelivery, Fulfilment::Delivery),
+        (Ready, NoShow, Fulfilment::Pickup),
+        (Preparing, Voided, Fulfilment::Delivery),
+        (Preparing, Voided, Fulfilment::Pickup),
+        (Ready, Voided, Fulfilment::Delivery),
+        (Ready, Voided, Fulfilment::Pickup),
+        (OutForDelivery, Voided, Fulfilment::Delivery),
     ];
 
     #[test]
@@ -191,7 +237,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 8 * 8 * 2);
+        assert_eq!(checked, 11 * 11 * 2);
     }
 
     #[test]
@@ -272,6 +318,19 @@ mod tests {
                 Cancelled,
                 Fulfilment::Delivery,
                 &[Customer, Cashier, Manager, Admin],
+            ),
+            (
+                OutForDelivery,
+                FailedDelivery,
+                Fulfilment::Delivery,
+                &[Courier, Manager, Admin],
+            ),
+            (Ready, NoShow, Fulfilment::Pickup, &[Manager, Admin]),
+            (
+                Preparing,
+                Voided,
+                Fulfilment::Pickup,
+                &[Cashier, Manager, Admin],
             ),
         ];
         for &(from, to, f, allowed) in cases {

@@ -95,37 +95,47 @@ pub async fn paid(
     Ok(row.unwrap_or_default())
 }
 
-/// Each Stripe charge (PaymentIntent) of the order that succeeded in euros,
-/// with what it can still give back, newest first.
+/// A charge of the order that can still give money back.
+struct Refundable {
+    /// `stripe`, or `cash` / `card_terminal` for what staff took at the counter.
+    provider: String,
+    /// The PaymentIntent, or the counter payment's reference.
+    provider_ref: String,
+    left_cents: i64,
+}
+
+/// Each charge of the order that succeeded in euros, with what it can still
+/// give back: Stripe's first (a refund goes back to the card it came from),
+/// then what was taken at the pizzeria, newest first.
 async fn refundable_charges(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<Refundable>, sqlx::Error> {
     // The statuses are COUNTED_REFUND_STATUSES, spelt out for the compile-time check.
-    let rows = sqlx::query!(
-        "SELECT c.provider_ref AS `provider_ref!`, c.amount_cents - COALESCE(CAST(( \
+    sqlx::query_as!(
+        Refundable,
+        "SELECT c.provider, c.provider_ref AS `provider_ref!`, c.amount_cents - COALESCE(CAST(( \
             SELECT SUM(r.amount_cents) FROM payments r \
             WHERE r.order_id = c.order_id AND r.kind = 'refund' AND r.refund_of = c.provider_ref \
               AND r.status IN ('requested', 'pending', 'requires_action', 'succeeded')) AS SIGNED), 0) \
               AS `left_cents!: i64` \
          FROM payments c \
-         WHERE c.order_id = ? AND c.provider = 'stripe' AND c.kind = 'charge' AND c.status = 'succeeded' \
-           AND c.currency = 'eur' AND c.anomaly IS NULL \
-         ORDER BY c.id DESC",
+         WHERE c.order_id = ? AND c.kind = 'charge' AND c.status = 'succeeded' \
+           AND c.currency = 'eur' AND c.anomaly IS NULL AND c.provider_ref IS NOT NULL \
+         ORDER BY c.provider = 'stripe' DESC, c.id DESC",
         order.0
     )
     .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.provider_ref, row.left_cents))
-        .collect())
+    .await
 }
 
-/// Decides to give back up to `amount` cents of the order's Stripe charges,
-/// spread over them newest first, never more than each can still give back.
-/// Written `requested` in the caller's transaction; returns the amount
-/// decided (less than asked when the charges cannot cover it).
+/// Decides to give back up to `amount` cents of the order's charges, spread
+/// over them (Stripe's first, newest first), never more than each can still
+/// give back. A Stripe refund is written `requested` in the caller's
+/// transaction and sent after the commit; one of a counter payment is made
+/// there and then (cash handed back, or on the card terminal) and written
+/// `succeeded`. Returns the amount decided (less than asked when the charges
+/// cannot cover it).
 pub async fn refund(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
@@ -136,19 +146,23 @@ pub async fn refund(
     if left <= 0 {
         return Ok(0);
     }
-    for (intent, can_give) in refundable_charges(tx, order).await? {
-        let part = left.min(can_give);
+    for charge in refundable_charges(tx, order).await? {
+        let part = left.min(charge.left_cents);
         if part <= 0 {
             continue;
         }
-        insert_refund(tx, order, &intent, part, "eur", reason).await?;
+        if charge.provider == "stripe" {
+            insert_refund(tx, order, &charge.provider_ref, part, "eur", reason).await?;
+        } else {
+            insert_hand_refund(tx, order, &charge, part, reason).await?;
+        }
         left -= part;
         if left == 0 {
             break;
         }
     }
     if left > 0 {
-        tracing::warn!(%order, asked = amount, missing = left, "refund larger than the card charges");
+        tracing::warn!(%order, asked = amount, missing = left, "refund larger than the charges");
     }
     Ok(amount - left)
 }
@@ -186,8 +200,8 @@ pub async fn refund_whole_charge(
     Ok(left.max(0))
 }
 
-/// Gives back everything the order's Stripe charges still hold (a
-/// cancellation). In the caller's transaction.
+/// Gives back everything the order's charges still hold (a cancellation, a
+/// void). In the caller's transaction.
 pub async fn refund_all(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
@@ -196,9 +210,50 @@ pub async fn refund_all(
     let total: i64 = refundable_charges(tx, order)
         .await?
         .iter()
-        .map(|(_, left)| left.max(&0))
+        .map(|charge| charge.left_cents.max(0))
         .sum();
     refund(tx, order, total, reason).await
+}
+
+/// The sequence of the order's next refund, in its idempotency key.
+async fn refund_key(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<String, sqlx::Error> {
+    // The order is locked: the count cannot move under us, and the unique
+    // key would refuse a second row with the same sequence anyway.
+    let count = sqlx::query_scalar!(
+        "SELECT COUNT(*) AS `count!: i64` FROM payments WHERE order_id = ? AND kind = 'refund'",
+        order.0
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(format!("order-{order}-refund-{}", count + 1))
+}
+
+/// Money given back by hand at the pizzeria, from a counter payment: made
+/// as it is recorded.
+async fn insert_hand_refund(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    charge: &Refundable,
+    amount: i64,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let key = refund_key(tx, order).await?;
+    sqlx::query!(
+        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, status, \
+            refund_of, reason, idempotency_key, created_at, updated_at) \
+         VALUES (?, ?, 'refund', ?, ?, 'eur', 'succeeded', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        order.0,
+        charge.provider,
+        format!("counter-refund-{}", uuid::Uuid::new_v4()),
+        amount,
+        charge.provider_ref,
+        reason,
+        key,
+    )
+    .execute(&mut **tx)
+    .await?;
+    tracing::info!(%order, amount_cents = amount, provider = charge.provider, reason, key, "refund given at the counter");
+    Ok(())
 }
 
 async fn insert_refund(
@@ -209,15 +264,7 @@ async fn insert_refund(
     currency: &str,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    // The order is locked: the count cannot move under us, and the unique
-    // key would refuse a second row with the same sequence anyway.
-    let count = sqlx::query_scalar!(
-        "SELECT COUNT(*) AS `count!: i64` FROM payments WHERE order_id = ? AND kind = 'refund'",
-        order.0
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let key = format!("order-{order}-refund-{}", count + 1);
+    let key = refund_key(tx, order).await?;
     sqlx::query!(
         "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, status, \
             refund_of, reason, idempotency_key, created_at, updated_at) \

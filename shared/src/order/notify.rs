@@ -90,6 +90,18 @@ pub fn message(status: OrderStatus, order: &OrderFacts) -> Option<(String, Strin
             format!("Votre commande n° {n} est annulée"),
             "Votre commande a été annulée. Tout paiement en ligne vous est remboursé.".to_owned(),
         ),
+        OrderStatus::FailedDelivery => (
+            format!("Votre commande n° {n} n'a pas pu être livrée"),
+            format!("Notre livreur n'a pas pu vous remettre votre commande. {pizzeria} vous contactera ; tout remboursement vous sera confirmé par e-mail."),
+        ),
+        OrderStatus::NoShow => (
+            format!("Votre commande n° {n} n'a pas été retirée"),
+            format!("Votre commande vous a attendu au comptoir de {pizzeria} sans être retirée. Appelez la pizzeria pour toute question."),
+        ),
+        OrderStatus::Voided => (
+            format!("Votre commande n° {n} est annulée"),
+            format!("{pizzeria} a dû annuler votre commande. Tout ce que vous avez payé vous est remboursé."),
+        ),
     };
     let body = format!(
         "Bonjour {name},\n\n{news}\n\nCommande n° {n} — {pizzeria}\nTotal : {total}\n\n{SIGN_OFF}",
@@ -132,6 +144,47 @@ pub async fn record(
     if status == OrderStatus::PendingPayment {
         return Ok(());
     }
+    insert(tx, order, status.as_str(), |facts| message(status, facts)).await
+}
+
+/// The e-mail of a refund a manager gave after the order ended.
+pub fn refund_message(amount: Money, order: &OrderFacts) -> (String, String) {
+    let n = &order.number;
+    let subject = format!("Remboursement de {amount} sur votre commande n° {n}");
+    let body = format!(
+        "Bonjour {name},\n\n{pizzeria} vous rembourse {amount} sur votre commande. \
+         Un paiement par carte est recrédité sous quelques jours.\n\n\
+         Commande n° {n} — {pizzeria}\nTotal : {total}\n\n{SIGN_OFF}",
+        name = order.contact_name,
+        pizzeria = order.pizzeria,
+        total = order.total,
+    );
+    (subject, body)
+}
+
+/// Records the e-mail of the order's `sequence`-th refund given by a
+/// manager (kind `refund-<sequence>`), in the caller's transaction.
+pub async fn record_refund(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    sequence: i64,
+    amount: Money,
+) -> Result<(), sqlx::Error> {
+    let kind = format!("{REFUND_KIND_PREFIX}{sequence}");
+    insert(tx, order, &kind, |facts| Some(refund_message(amount, facts))).await
+}
+
+/// The kind of a refund's e-mail starts with this (not a status).
+pub const REFUND_KIND_PREFIX: &str = "refund-";
+
+/// Writes the order's e-mail of `kind`, if it has an address and `message`
+/// gives one; a second one of the same kind is a no-op.
+async fn insert(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+    kind: &str,
+    message: impl FnOnce(&OrderFacts) -> Option<(String, String)>,
+) -> Result<(), sqlx::Error> {
     let row = sqlx::query!(
         "SELECT o.number, o.contact_email, o.contact_name, o.fulfilment AS `fulfilment: Fulfilment`, \
             o.total_cents, p.name \
@@ -153,7 +206,7 @@ pub async fn record(
         fulfilment: row.fulfilment,
         total: Money::from_cents(row.total_cents),
     };
-    let Some((subject, body)) = message(status, &facts) else {
+    let Some((subject, body)) = message(&facts) else {
         return Ok(());
     };
     // Portable INSERT IGNORE: a duplicate of (order, kind, channel) is a no-op,
@@ -163,7 +216,7 @@ pub async fn record(
          VALUES (?, ?, ?, ?, ?, ?, 'pending', UTC_TIMESTAMP(6)) \
          ON DUPLICATE KEY UPDATE id = id",
         order.0,
-        status.as_str(),
+        kind,
         EMAIL,
         email.trim(),
         subject,

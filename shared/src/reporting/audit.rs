@@ -102,10 +102,19 @@ fn money_check(pool: &MySqlPool, sql: String) -> Rows<'_> {
 }
 
 /// Every check of `scope`, in order: a name and its query. The statuses past
-/// the kitchen's start are `('preparing', 'ready', 'out_for_delivery',
-/// 'delivered', 'picked_up')`.
+/// the kitchen's start, with the ingredients consumed, are `('preparing',
+/// 'ready', 'out_for_delivery', 'delivered', 'picked_up', 'failed_delivery',
+/// 'no_show')`; a `voided` order consumed nothing (its ingredients went to
+/// waste).
 fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
     let limit = LIMIT as i64;
+    // The goodwill refunds of each order (a manager's, after it ended): what
+    // a delivered order no longer keeps, on purpose.
+    let goodwill = format!(
+        "LEFT JOIN (SELECT order_id, SUM(amount_cents) AS goodwill FROM payments \
+         WHERE kind = 'refund' AND reason = 'goodwill' AND status IN {COUNTED_REFUND_STATUSES} \
+         GROUP BY order_id) g ON g.order_id = o.id"
+    );
     let mut checks = vec![
         (
             "status-history",
@@ -171,9 +180,11 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                     FROM stock_movements WHERE order_id IS NOT NULL GROUP BY order_id) m ON m.order_id = o.id \
                  WHERE (o.status IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <= 0) \
                     OR (o.status NOT IN ('pending_payment', 'placed') AND COALESCE(m.held, 0) <> 0) \
-                    OR (o.status IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                    OR (o.status IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up', \
+                            'failed_delivery', 'no_show') \
                         AND COALESCE(m.used, 0) >= 0) \
-                    OR (o.status NOT IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
+                    OR (o.status NOT IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up', \
+                            'failed_delivery', 'no_show') \
                         AND COALESCE(m.used, 0) <> 0) \
                  LIMIT ?",
                 limit
@@ -187,10 +198,11 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                 pool,
                 format!(
                     "SELECT o.id, CONCAT(o.status, ' ', o.payment_method, ' order of ', o.total_cents, \
-                        ' cents keeps ', COALESCE(p.net, 0)) \
-                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
-                     WHERE (o.status IN ('delivered', 'picked_up') AND COALESCE(p.net, 0) <> o.total_cents) \
-                        OR (o.status = 'cancelled' AND COALESCE(p.net, 0) <> 0) \
+                        ' cents keeps ', COALESCE(p.net, 0), ' after ', COALESCE(g.goodwill, 0), ' of goodwill refunds') \
+                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id {goodwill} \
+                     WHERE (o.status IN ('delivered', 'picked_up') \
+                            AND COALESCE(p.net, 0) + COALESCE(g.goodwill, 0) <> o.total_cents) \
+                        OR (o.status IN ('cancelled', 'voided') AND COALESCE(p.net, 0) <> 0) \
                         OR (o.status = 'pending_payment' AND COALESCE(p.net, 0) >= o.total_cents) \
                         OR COALESCE(p.net, 0) > o.total_cents OR COALESCE(p.net, 0) < 0"
                 ),
@@ -204,10 +216,10 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                 pool,
                 format!(
                     "SELECT o.id, CONCAT(o.status, ' web card order of ', o.total_cents, ' cents has paid ', COALESCE(p.net, 0)) \
-                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id \
+                     FROM orders o LEFT JOIN ({NET_PAID}) p ON p.order_id = o.id {goodwill} \
                      WHERE o.channel = 'web' AND o.payment_method = 'card' \
                         AND o.status IN ('placed', 'preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
-                        AND COALESCE(p.net, 0) < o.total_cents"
+                        AND COALESCE(p.net, 0) + COALESCE(g.goodwill, 0) < o.total_cents"
                 ),
             ),
         ),
@@ -223,12 +235,12 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                      FROM payments c JOIN (SELECT refund_of, SUM(amount_cents) AS refunded FROM payments \
                         WHERE kind = 'refund' AND status IN {COUNTED_REFUND_STATUSES} GROUP BY refund_of) r \
                         ON r.refund_of = c.provider_ref \
-                     WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                     WHERE c.kind = 'charge' \
                         AND (c.status <> 'succeeded' OR r.refunded > c.amount_cents) \
                      UNION ALL \
                      SELECT r.order_id, CONCAT('refunds of ', r.amount_cents, ' ', r.currency, ' return no recorded charge') \
                      FROM payments r WHERE r.kind = 'refund' AND r.status IN {COUNTED_REFUND_STATUSES} \
-                        AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = 'stripe' \
+                        AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.kind = 'charge' AND c.provider = r.provider \
                             AND c.provider_ref = r.refund_of AND c.order_id = r.order_id)"
                 ),
             ),
@@ -262,7 +274,7 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                  UNION ALL \
                  SELECT n.order_id, CONCAT('e-mail about ', n.kind, ', a status it never had') \
                  FROM notifications n \
-                 WHERE NOT EXISTS (SELECT 1 FROM order_status_history h \
+                 WHERE n.kind NOT LIKE 'refund-%' AND NOT EXISTS (SELECT 1 FROM order_status_history h \
                     WHERE h.order_id = n.order_id AND h.status = n.kind) \
                  LIMIT ?",
                 limit
@@ -295,9 +307,10 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                      FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
                      WHERE (o.status IN ('placed', 'preparing') AND (t.status IS NULL OR t.status <> \
                             CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
-                        OR (o.status IN ('preparing', 'ready', 'out_for_delivery', 'delivered', 'picked_up') \
-                            AND o.status <> 'preparing' AND (t.status IS NULL OR t.status <> 'ready')) \
-                        OR (o.status IN ('cancelled', 'pending_payment') AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
+                        OR (o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up', 'failed_delivery', 'no_show') \
+                            AND (t.status IS NULL OR t.status <> 'ready')) \
+                        OR (o.status IN ('cancelled', 'pending_payment', 'voided') \
+                            AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
                      LIMIT ?",
                     limit
                 )
@@ -315,6 +328,10 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                         OR (o.fulfilment = 'delivery' AND o.status = 'ready' AND (d.id IS NULL OR d.status NOT IN ('waiting', 'assigned'))) \
                         OR (o.fulfilment = 'delivery' AND o.status IN ('out_for_delivery', 'delivered') \
                             AND (d.id IS NULL OR d.status <> o.status)) \
+                        OR (o.status = 'failed_delivery' AND (d.id IS NULL OR d.status <> 'failed')) \
+                        OR (o.status <> 'failed_delivery' AND d.status = 'failed') \
+                        OR (o.status = 'voided' AND d.id IS NOT NULL AND d.status <> 'cancelled') \
+                        OR (o.status <> 'voided' AND d.status = 'cancelled') \
                      LIMIT ?",
                     limit
                 )

@@ -3,12 +3,15 @@
 //! method and by channel. Summed in SQL (one `GROUP BY`), whatever the size of
 //! the history.
 //!
-//! What counts: orders that were sold, i.e. whose status is one of
-//! [`SOLD_STATUSES`] — not `pending_payment` (not paid yet, may never be) and
-//! not `cancelled` (released, refunded when paid). An order belongs to the
-//! Paris day on which it was created. Revenue incl. VAT is the order's
-//! `total_cents` (products and delivery fee), VAT its `vat_cents`, and
-//! revenue excl. VAT the difference.
+//! What counts is what was kept. An order sold (its status one of
+//! [`SOLD_STATUSES`]) counts its `total_cents` (products and delivery fee),
+//! less its refunds (a reduction, a goodwill gesture); an order that ended
+//! without reaching its customer (`failed_delivery`, `no_show`) counts what
+//! it was paid less its refunds, and is not counted among the orders. Not
+//! `pending_payment` (not paid yet, may never be), `cancelled` or `voided`
+//! (refunded). An order and its refunds belong to the Paris day on which it
+//! was created. VAT is the order's `vat_cents`, in proportion for a refund or
+//! a partial payment; revenue excl. VAT is the difference.
 //!
 //! Days are Europe/Paris calendar days while `created_at` is UTC. The server
 //! may have no time-zone tables (`CONVERT_TZ` then answers NULL), and one
@@ -26,7 +29,7 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 use std::collections::BTreeMap;
 
-/// The statuses of an order that was sold.
+/// The statuses of an order that was sold: it counts its total.
 pub const SOLD_STATUSES: [&str; 6] = [
     "placed",
     "preparing",
@@ -34,6 +37,22 @@ pub const SOLD_STATUSES: [&str; 6] = [
     "out_for_delivery",
     "delivered",
     "picked_up",
+];
+
+/// The statuses of an order that ended without reaching its customer: it
+/// counts what it was paid, and is not an order sold.
+pub const UNDELIVERED_STATUSES: [&str; 2] = ["failed_delivery", "no_show"];
+
+/// Every status the report reads.
+pub const COUNTED_STATUSES: [&str; 8] = [
+    SOLD_STATUSES[0],
+    SOLD_STATUSES[1],
+    SOLD_STATUSES[2],
+    SOLD_STATUSES[3],
+    SOLD_STATUSES[4],
+    SOLD_STATUSES[5],
+    UNDELIVERED_STATUSES[0],
+    UNDELIVERED_STATUSES[1],
 ];
 
 /// The longest period one report covers, in days (a leap year).
@@ -151,10 +170,12 @@ pub struct Slice {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Figures {
     pub orders: i64,
-    /// What customers paid: `total_cents`, delivery fees included.
+    /// What was kept: `total_cents`, delivery fees included, less refunds.
     pub revenue_incl_vat_cents: i64,
     pub revenue_excl_vat_cents: i64,
     pub vat_cents: i64,
+    /// Refunded on these orders (already taken off the revenue).
+    pub refunds_cents: i64,
     /// Revenue incl. VAT per order, rounded to the nearest cent (0 without orders).
     pub average_basket_cents: i64,
     pub by_payment_method: BTreeMap<&'static str, Slice>,
@@ -175,8 +196,9 @@ impl Figures {
 
     fn add(&mut self, row: &Row) {
         self.orders += row.orders;
-        self.revenue_incl_vat_cents += row.total_cents;
-        self.vat_cents += row.vat_cents;
+        self.revenue_incl_vat_cents += row.total_cents - row.refunds_cents;
+        self.vat_cents += row.vat_cents - row.refunds_vat_cents;
+        self.refunds_cents += row.refunds_cents;
         self.revenue_excl_vat_cents = self.revenue_incl_vat_cents - self.vat_cents;
         self.average_basket_cents = if self.orders > 0 {
             (self.revenue_incl_vat_cents + self.orders / 2) / self.orders
@@ -190,7 +212,7 @@ impl Figures {
             // The schema's CHECKs keep methods and channels to the known ones.
             if let Some(slice) = slices.get_mut(key) {
                 slice.orders += row.orders;
-                slice.revenue_cents += row.total_cents;
+                slice.revenue_cents += row.total_cents - row.refunds_cents;
             }
         }
     }
@@ -220,7 +242,7 @@ pub struct Report {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub time_zone: &'static str,
-    pub counted_statuses: [&'static str; 6],
+    pub counted_statuses: [&'static str; 8],
     pub totals: Figures,
     /// Every day of the period, all pizzerias of the scope together.
     pub days: Vec<Day>,
@@ -237,6 +259,8 @@ struct Row {
     orders: i64,
     total_cents: i64,
     vat_cents: i64,
+    refunds_cents: i64,
+    refunds_vat_cents: i64,
 }
 
 fn days_of(period: &Period) -> Vec<Day> {
@@ -279,17 +303,30 @@ async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Ro
     let mut next = || later.next().unwrap_or((start.naive_utc(), first_offset));
     let ((since3, offset3), (since2, offset2), (since1, offset1)) = (next(), next(), next());
     let [s0, s1, s2, s3, s4, s5] = SOLD_STATUSES;
-    sqlx::query_as!(
+    let [u0, u1] = UNDELIVERED_STATUSES;
+    // What an order that never reached its customer kept is its charges,
+    // read for those few rows only (`CASE` stops at its first match); the
+    // others stay on the covering index.
+    let mut rows = sqlx::query_as!(
         Row,
         "SELECT o.pizzeria_id, \
             DATE(DATE_ADD(o.created_at, INTERVAL CASE \
                 WHEN o.created_at >= ? THEN ? WHEN o.created_at >= ? THEN ? \
                 WHEN o.created_at >= ? THEN ? ELSE ? END SECOND)) AS `day!: NaiveDate`, \
-            o.payment_method, o.channel, COUNT(*) AS `orders!: i64`, \
-            CAST(SUM(o.total_cents) AS SIGNED) AS `total_cents!: i64`, \
-            CAST(SUM(o.vat_cents) AS SIGNED) AS `vat_cents!: i64` \
-         FROM orders o WHERE o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
-            AND o.status IN (?, ?, ?, ?, ?, ?) \
+            o.payment_method, o.channel, \
+            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN 0 ELSE 1 END) AS SIGNED) AS `orders!: i64`, \
+            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN ( \
+                SELECT COALESCE(SUM(c.amount_cents), 0) FROM payments c WHERE c.order_id = o.id \
+                    AND c.kind = 'charge' AND c.status = 'succeeded' AND c.currency = 'eur') \
+                ELSE o.total_cents END) AS SIGNED) AS `total_cents!: i64`, \
+            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN ROUND(o.vat_cents * ( \
+                SELECT COALESCE(SUM(c.amount_cents), 0) FROM payments c WHERE c.order_id = o.id \
+                    AND c.kind = 'charge' AND c.status = 'succeeded' AND c.currency = 'eur') \
+                / GREATEST(o.total_cents, 1)) ELSE o.vat_cents END) AS SIGNED) AS `vat_cents!: i64`, \
+            CAST(0 AS SIGNED) AS `refunds_cents!: i64`, CAST(0 AS SIGNED) AS `refunds_vat_cents!: i64` \
+         FROM orders o \
+         WHERE o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
+            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) \
          GROUP BY o.pizzeria_id, `day!: NaiveDate`, o.payment_method, o.channel",
         since3,
         offset3,
@@ -298,6 +335,12 @@ async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Ro
         since1,
         offset1,
         first_offset,
+        u0,
+        u1,
+        u0,
+        u1,
+        u0,
+        u1,
         pizzeria,
         start.naive_utc(),
         end.naive_utc(),
@@ -306,10 +349,66 @@ async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Ro
         s2,
         s3,
         s4,
-        s5
+        s5,
+        u0,
+        u1
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    rows.extend(refunds(pool, pizzeria, period).await?);
+    Ok(rows)
+}
+
+/// The refunds of one pizzeria's orders of `period` that count (their
+/// status one of [`COUNTED_STATUSES`]), each on its order's Paris day, with
+/// their VAT in proportion. Refunds are few: they are read from their own
+/// index (`ix_payments_kind`) and given their day here.
+async fn refunds(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Row>, sqlx::Error> {
+    let (start, end) = period.utc_bounds();
+    let [s0, s1, s2, s3, s4, s5, s6, s7] = COUNTED_STATUSES;
+    // The refund statuses are the money rule's COUNTED_REFUND_STATUSES.
+    let refunds = sqlx::query!(
+        "SELECT o.created_at, o.payment_method, o.channel, \
+            CAST(SUM(r.amount_cents) AS SIGNED) AS `refunded!: i64`, \
+            CAST(SUM(ROUND(o.vat_cents * r.amount_cents / GREATEST(o.total_cents, 1))) AS SIGNED) AS `vat!: i64` \
+         FROM payments r JOIN orders o ON o.id = r.order_id \
+         WHERE r.kind = 'refund' AND r.status IN ('requested', 'pending', 'requires_action', 'succeeded') \
+            AND r.currency = 'eur' AND o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
+            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) \
+         GROUP BY o.id, o.created_at, o.payment_method, o.channel",
+        pizzeria,
+        start.naive_utc(),
+        end.naive_utc(),
+        s0,
+        s1,
+        s2,
+        s3,
+        s4,
+        s5,
+        s6,
+        s7
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(refunds
+        .into_iter()
+        .map(|r| Row {
+            pizzeria_id: pizzeria,
+            day: paris_day(r.created_at.and_utc()),
+            payment_method: r.payment_method,
+            channel: r.channel,
+            orders: 0,
+            total_cents: 0,
+            vat_cents: 0,
+            refunds_cents: r.refunded,
+            refunds_vat_cents: r.vat,
+        })
+        .collect())
+}
+
+/// The Paris calendar day of a UTC instant.
+fn paris_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&Paris).date_naive()
 }
 
 /// The report for one pizzeria, or the group (`None`), over `period`.
@@ -336,7 +435,7 @@ pub async fn report(
             from: period.from,
             to: period.to,
             time_zone: "Europe/Paris",
-            counted_statuses: SOLD_STATUSES,
+            counted_statuses: COUNTED_STATUSES,
             totals: Figures::empty(),
             days: days_of(&period),
             pizzerias: Vec::new(),
@@ -392,7 +491,7 @@ pub async fn report(
         from: period.from,
         to: period.to,
         time_zone: "Europe/Paris",
-        counted_statuses: SOLD_STATUSES,
+        counted_statuses: COUNTED_STATUSES,
         totals,
         days,
         pizzerias: pizzerias.into_values().collect(),
@@ -429,8 +528,9 @@ fn label(key: &str) -> &'static str {
 /// pizzeria, and for all pizzerias a last `Total` row, `Toutes les
 /// pizzerias`, with an empty pizzeria number. Each row says its pizzeria, so
 /// the whole group's export sorts and filters by pizzeria. Amounts incl. VAT
-/// (`TTC`) are what customers paid, delivery fees included; a payment
-/// method's or channel's `CA TTC` likewise.
+/// (`TTC`) are what was kept, delivery fees included, refunds taken off (and
+/// shown in their own column); a payment method's or channel's `CA TTC`
+/// likewise.
 pub fn to_csv(report: &Report) -> String {
     let mut header: Vec<String> = [
         "Date",
@@ -440,6 +540,7 @@ pub fn to_csv(report: &Report) -> String {
         "CA HT (€)",
         "TVA (€)",
         "CA TTC (€)",
+        "Remboursements TTC (€)",
         "Panier moyen TTC (€)",
     ]
     .into_iter()
@@ -461,6 +562,7 @@ pub fn to_csv(report: &Report) -> String {
             euros(f.revenue_excl_vat_cents),
             euros(f.vat_cents),
             euros(f.revenue_incl_vat_cents),
+            euros(f.refunds_cents),
             euros(f.average_basket_cents),
         ];
         // In the header's order (the maps are sorted by name).

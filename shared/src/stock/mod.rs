@@ -68,6 +68,18 @@ pub async fn reserve(
     // The ledger rows first: they lock nothing shared, so the hot stock rows
     // below stay locked for as short a time as possible before the commit.
     ledger(tx, pizzeria, order, "reservation", needs, 0, 1).await?;
+    take(tx, pizzeria, needs, "reserved = reserved +").await
+}
+
+/// Takes every need out of what is available (`on_hand - reserved`), with
+/// `set` (`reserved = reserved +`, or `on_hand = on_hand -`), or reports
+/// `false` when any ingredient is short: the caller must then roll back.
+async fn take(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria: PizzeriaId,
+    needs: &Needs,
+    set: &'static str,
+) -> Result<bool, sqlx::Error> {
     if needs.is_empty() {
         return Ok(true);
     }
@@ -75,9 +87,8 @@ pub async fn reserve(
     // locks. InnoDB locks the rows in primary-key order, the same for every
     // order, so concurrent reservations queue up instead of deadlocking.
     // Runtime SQL: one `WHEN` and one condition per ingredient needed.
-    let mut update = sqlx::QueryBuilder::<MySql>::new(
-        "UPDATE stock SET reserved = reserved + CASE ingredient_id",
-    );
+    let mut update = sqlx::QueryBuilder::<MySql>::new("UPDATE stock SET ");
+    update.push(set).push(" CASE ingredient_id");
     for (ingredient, quantity) in needs {
         update
             .push(" WHEN ")
@@ -101,8 +112,46 @@ pub async fn reserve(
             .push(")");
     }
     update.push(")");
-    let reserved = update.build().execute(&mut **tx).await?.rows_affected();
-    Ok(reserved == needs.len() as u64)
+    let taken = update.build().execute(&mut **tx).await?.rows_affected();
+    Ok(taken == needs.len() as u64)
+}
+
+/// A line made again (burnt, dropped): its ingredients are used a second
+/// time, out of what is available, and the ledger records them as the
+/// order's waste. `false` when an ingredient is short: the caller rolls back.
+pub async fn remake(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria: PizzeriaId,
+    order: OrderId,
+    needs: &Needs,
+) -> Result<bool, sqlx::Error> {
+    ledger(tx, pizzeria, order, "waste", needs, -1, 0).await?;
+    take(tx, pizzeria, needs, "on_hand = on_hand -").await
+}
+
+/// A voided order: what it consumed went in the bin. Its consumption is
+/// reversed and recorded as waste, so `on_hand` does not move and the ledger
+/// says the order used nothing and the kitchen threw that much away.
+pub async fn waste_consumed(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria: PizzeriaId,
+    order: OrderId,
+) -> Result<Needs, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT ingredient_id, CAST(-SUM(on_hand_delta) AS SIGNED) AS `used!` FROM stock_movements \
+         WHERE order_id = ? AND kind = 'consumption' GROUP BY ingredient_id \
+         HAVING SUM(on_hand_delta) <> 0 ORDER BY ingredient_id",
+        order.0,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let used: Needs = rows
+        .into_iter()
+        .map(|row| (IngredientId(row.ingredient_id), row.used))
+        .collect();
+    ledger(tx, pizzeria, order, "consumption", &used, 1, 0).await?;
+    ledger(tx, pizzeria, order, "waste", &used, -1, 0).await?;
+    Ok(used)
 }
 
 /// After a failed reservation has been rolled back: which ingredients are

@@ -111,6 +111,7 @@ impl World {
             checkout: checkout::State::new(pool.clone(), &config, queues.clone())
                 .unwrap_or_else(|e| panic!("checkout: {e}")),
             orders: orders::State {
+                clock: Default::default(),
                 pool: pool.clone(),
                 cors: Default::default(),
                 queues: queues.clone(),

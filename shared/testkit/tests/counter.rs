@@ -29,6 +29,7 @@ async fn world(pool: &MySqlPool) -> World {
     World {
         checkout: checkout::State::new(pool.clone(), &config, queues.clone()).unwrap(),
         orders: orders::State {
+            clock: Default::default(),
             pool: pool.clone(),
             cors: Default::default(),
             queues: queues.clone(),

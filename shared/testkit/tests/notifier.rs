@@ -37,6 +37,7 @@ async fn world(pool: &MySqlPool) -> World {
     World {
         checkout,
         orders: ::orders::State {
+            clock: Default::default(),
             pool: pool.clone(),
             cors: Cors::default(),
             queues,

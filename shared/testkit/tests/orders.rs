@@ -33,6 +33,7 @@ async fn world(pool: &MySqlPool) -> World {
     World {
         pool: pool.clone(),
         orders: orders::State {
+            clock: Default::default(),
             pool: pool.clone(),
             cors: Cors::default(),
             queues: queues.clone(),

@@ -75,6 +75,7 @@ async fn world(pool: &MySqlPool) -> World {
     }
     World {
         orders: orders::State {
+            clock: Default::default(),
             pool: pool.clone(),
             cors: Default::default(),
             queues,

@@ -92,6 +92,7 @@ async fn world_with(pool: &MySqlPool, start_pollers: bool) -> World {
     World {
         checkout: checkout::State::new(pool.clone(), &config, queues.clone()).unwrap(),
         orders: orders::State {
+            clock: Default::default(),
             pool: pool.clone(),
             cors: Default::default(),
             queues: queues.clone(),

@@ -44,6 +44,7 @@ pub async fn world(pool: &MySqlPool) -> World {
     )
     .unwrap();
     let orders = orders::State {
+        clock: Default::default(),
         pool: pool.clone(),
         cors: Cors::default(),
         queues: queues.clone(),
@@ -53,6 +54,7 @@ pub async fn world(pool: &MySqlPool) -> World {
     World {
         pool: pool.clone(),
         orders_stripe_down: orders::State {
+            clock: Default::default(),
             stripe: down,
             ..orders.clone()
         },
