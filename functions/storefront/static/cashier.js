@@ -5,7 +5,7 @@
 // and the ready pickup orders to hand over (taking the payment when it is due).
 
 import {
-  $, api, el, euros, frame, newKey, phoneFr, poll, problemBox, replace, requireStaff, showProblem, staffPizzeria,
+  $, STATUS, api, el, euros, frame, newKey, phoneFr, poll, problemBox, replace, requireStaff, showProblem, staffPizzeria,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -157,7 +157,7 @@ orderForm.addEventListener('submit', async (e) => {
   const o = r.data.order;
   const owner = customer ? `au compte de ${customer.name}` : 'sans compte client';
   replace(out, el('p', { class: 'success', role: 'status', dataset: { order: o.id } },
-    `Commande n° ${o.number} enregistrée ${owner} : ${euros(o.total_cents)}.`));
+    `Commande n° ${o.number} enregistrée ${owner} : ${euros(o.total_cents)}.`), callOff(o));
   key = newKey();
   form.clear();
   for (const id of ['phone', 'name', 'line1', 'postcode', 'city']) $(`#${id}`).value = '';
@@ -169,6 +169,29 @@ orderForm.addEventListener('submit', async (e) => {
   await form.load(pizzeria);
   update();
 });
+
+/**
+ * The phone order just taken, called off (the caller changed their mind, a
+ * duplicate): cancelled before the kitchen starts, voided after. A cashier
+ * may do it for a phone order they took.
+ */
+function callOff(o) {
+  const why = el('input', { id: `void-${o.id}`, maxlength: 150 });
+  const out = el('div', { 'aria-live': 'assertive' });
+  return el('details', { class: 'call-off' },
+    el('summary', {}, `Annuler la commande n° ${o.number}`),
+    el('p', {}, el('label', { for: why.id }, 'Raison '), why, ' ',
+      el('button', {
+        type: 'button', class: 'void-order',
+        onclick: async () => {
+          const r = await api('orders', `/orders/${o.id}/void`, { method: 'POST', body: { reason: why.value } });
+          replace(out, r.ok
+            ? el('p', { class: 'success' }, `Commande n° ${o.number} : ${STATUS[r.data.order.status] || r.data.order.status}.`)
+            : problemBox(r.problem));
+        },
+      }, 'Annuler la commande')),
+    out);
+}
 
 async function loadPickups() {
   const r = await api('orders', `/orders?status=ready&pizzeria_id=${pizzeria}`, { etag: pickupsEtag });

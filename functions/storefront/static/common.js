@@ -49,8 +49,11 @@ export const STATUS = {
   delivered: 'Livrée',
   picked_up: 'Retirée',
   cancelled: 'Annulée',
+  failed_delivery: 'Livraison impossible',
+  no_show: 'Non retirée',
+  voided: 'Annulée par la pizzeria',
 };
-export const FINISHED = new Set(['delivered', 'picked_up', 'cancelled']);
+export const FINISHED = new Set(['delivered', 'picked_up', 'cancelled', 'failed_delivery', 'no_show', 'voided']);
 export const ROLE = {
   customer: 'Client', cashier: 'Caisse', pizzaiolo: 'Pizzaiolo', courier: 'Livreur', manager: 'Gérant', admin: 'Administrateur',
 };

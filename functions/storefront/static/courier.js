@@ -13,9 +13,16 @@ const me = requireStaff(['courier', 'manager', 'admin']);
 const forPizzeria = me && me.user.role !== 'courier' ? await staffPizzeria(me) : null;
 const query = forPizzeria ? `?pizzeria_id=${forPizzeria}` : '';
 let etag = null;
-const STATE = { waiting: 'En attente d’un livreur', assigned: 'À récupérer', out_for_delivery: 'En route', delivered: 'Livrée' };
+const STATE = {
+  waiting: 'En attente d’un livreur', assigned: 'À récupérer', out_for_delivery: 'En route', delivered: 'Livrée',
+  failed: 'Non livrée', cancelled: 'Annulée par la pizzeria',
+};
+// Why a delivery could not be made, as the courier picks it.
+const FAILURE = { absent: 'Client absent', address_not_found: 'Adresse introuvable', refused: 'Commande refusée' };
 
 const isCourier = me && me.user.role === 'courier';
+// A manager reads the pizzeria's deliveries, not their own.
+if (me && !isCourier) $('#title').textContent = 'Livraisons de la pizzeria';
 // For a manager: the couriers on shift, to give a delivery to.
 let onShift = [];
 
@@ -86,7 +93,7 @@ function reassign(d, out) {
 function card(d) {
   const a = d.address || {};
   const out = el('div', { 'aria-live': 'assertive' });
-  const cash = d.cash_to_collect_cents > 0 && d.status !== 'delivered';
+  const cash = d.cash_to_collect_cents > 0 && !['delivered', 'failed', 'cancelled'].includes(d.status);
   const amount = el('input', { type: 'number', min: 0, step: '0.01', id: `cash-${d.id}`, value: (d.cash_to_collect_cents / 100).toFixed(2) });
   return el('li', { class: 'delivery', dataset: { delivery: d.id, order: d.order_id } },
     el('h2', {}, `n° ${d.number} — ${STATE[d.status] || d.status}`),
@@ -96,7 +103,8 @@ function card(d) {
     el('p', {}, d.contact.name, ' — ', el('a', { href: `tel:${d.contact.phone}` }, phoneFr(d.contact.phone))),
     el('p', { class: 'muted' },
       d.distance_m ? `${(d.distance_m / 1000).toFixed(1).replace('.', ',')} km` : '',
-      d.eta && d.status !== 'delivered' ? ` — arrivée prévue ${time(d.eta)}` : ''),
+      d.eta && ['waiting', 'assigned', 'out_for_delivery'].includes(d.status) ? ` — arrivée prévue ${time(d.eta)}` : ''),
+    d.failure ? el('p', { class: 'failure' }, `Échec : ${FAILURE[d.failure] || d.failure}`) : null,
     cash ? el('p', { class: 'cash' }, `À encaisser : ${euros(d.cash_to_collect_cents)}`) : el('p', { class: 'muted' }, d.payment_method === 'card' ? 'Déjà payée en ligne' : ''),
     forPizzeria && (d.status === 'waiting' || d.status === 'assigned') ? reassign(d, out) : null,
     d.status === 'assigned' ? el('button', { type: 'button', class: 'big pickup', onclick: () => act(d, 'pickup', undefined, out) }, 'J’ai la commande, je pars') : null,
@@ -106,8 +114,23 @@ function card(d) {
         type: 'button', class: 'big delivered',
         onclick: () => act(d, 'delivered', cash ? { cash_collected_cents: Math.round(Number(amount.value) * 100) } : {}, out),
       }, 'Livrée'),
+      failing(d, out),
     ] : null,
     out);
+}
+
+// Nobody home, no such address, refused at the door: recorded with its
+// reason; nothing is collected.
+function failing(d, out) {
+  const reason = el('select', { id: `failure-${d.id}` },
+    Object.entries(FAILURE).map(([value, text]) => el('option', { value }, text)));
+  return el('details', { class: 'failing' },
+    el('summary', {}, 'Livraison impossible'),
+    el('p', {}, el('label', { for: `failure-${d.id}` }, 'Raison '), reason, ' ',
+      el('button', {
+        type: 'button', class: 'failed',
+        onclick: () => act(d, 'failed', { reason: reason.value }, out),
+      }, 'Enregistrer l’échec')));
 }
 
 async function act(d, action, body, out) {

@@ -53,7 +53,8 @@ function render() {
     el('span', { class: 'age', dataset: { age: t.age_seconds } }, duration(t.age_seconds))),
   el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ', t.contact?.name || '',
     t.status === 'preparing' ? el('span', { class: 'badge warn' }, ' En préparation') : null),
-  t.lines.map((l) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe))),
+  t.lines.map((l, i) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe),
+    t.status === 'preparing' && l.recipe ? remake(t, l, i + 1) : null)),
   t.status === 'waiting'
     ? el('button', { type: 'button', class: 'big start', onclick: () => act(t, 'start') }, 'Commencer')
     : el('button', { type: 'button', class: 'big ready', onclick: () => act(t, 'ready') }, 'Prête'))));
@@ -67,6 +68,24 @@ function tickAges() {
     node.textContent = duration(age);
     node.classList.toggle('late', age > 20 * 60);
   }
+}
+
+// A pizza burnt or dropped: made again, its ingredients recorded as waste.
+function remake(ticket, line, lineNo) {
+  const why = el('input', { id: `remake-${ticket.order_id}-${lineNo}`, value: 'Brûlée', maxlength: 150 });
+  return el('details', { class: 'remake' },
+    el('summary', {}, `Refaire 1 ${line.name}`),
+    el('p', {}, el('label', { for: why.id }, 'Raison '), why, ' ',
+      el('button', {
+        type: 'button', class: 'redo',
+        onclick: async () => {
+          const r = await api('kitchen', `/tickets/${ticket.order_id}/remake`, { method: 'POST', body: { line_no: lineNo, quantity: 1, reason: why.value } });
+          if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+          const cue = $('#cue');
+          cue.textContent = `À refaire : 1 ${line.name} (n° ${ticket.number})`;
+          cue.hidden = false;
+        },
+      }, 'Refaire')));
 }
 
 async function act(ticket, action) {

@@ -3,15 +3,16 @@
 // as an SVG chart drawn here (no outside service).
 
 import {
-  $, ROLE, api, el, euros, frame, onSubmit, problemBox, replace, requireStaff, shortDay, showProblem, staffPizzeria, svg,
+  $, ROLE, STATUS, api, dateTime, el, euros, frame, onSubmit, phoneFr, problemBox, replace, requireStaff, shortDay, showProblem,
+  staffPizzeria, svg,
 } from './common.js';
 
 frame();
 const me = requireStaff(['manager', 'admin']);
 const admin = me?.user.role === 'admin';
 const pizzeria = me ? await staffPizzeria(me) : null;
-const TABS = ['stock', 'menu', 'staff', 'revenue'];
-const loaders = { stock: loadStock, menu: loadProducts, staff: loadStaff, revenue: loadRevenue };
+const TABS = ['stock', 'orders', 'menu', 'staff', 'revenue'];
+const loaders = { stock: loadStock, orders: loadOrders, menu: loadProducts, staff: loadStaff, revenue: loadRevenue };
 
 function show(tab) {
   for (const t of TABS) {
@@ -56,6 +57,98 @@ async function loadStock() {
       }, el('label', { for: `restock-${s.ingredient_id}`, class: 'sr-only' }, `Quantité de ${s.name} reçue (${unit(s.unit)})`), qty,
       el('button', { type: 'submit' }, 'Ajouter'), out)));
   }));
+}
+
+// ---- orders ---------------------------------------------------------------
+
+replace($('#orders-status'), el('option', { value: '' }, 'Tous'),
+  Object.entries(STATUS).map(([value, text]) => el('option', { value }, text)));
+
+/** The search as the form says it, or null (with the problem shown) for a wrong date. */
+function ordersQuery() {
+  const q = $('#orders-q').value.trim();
+  const dayText = $('#orders-day').value.trim();
+  const day = dayText ? isoDate(dayText) : null;
+  if (dayText && !day) {
+    showProblem($('#problem'), { title: 'Date invalide', detail: 'Saisissez le jour au format jj/mm/aaaa, par exemple 05/12/2026.' });
+    return null;
+  }
+  const params = new URLSearchParams({ pizzeria_id: pizzeria });
+  if (q) params.set('q', q);
+  if (day) params.set('day', day);
+  if ($('#orders-status').value) params.set('status', $('#orders-status').value);
+  return `/orders?${params}`;
+}
+
+async function loadOrders() {
+  const query = ordersQuery();
+  if (!query) return;
+  replace($('#problem'));
+  const r = await api('orders', query);
+  if (!r.ok) { showProblem($('#problem'), r.problem); return; }
+  const { orders } = r.data;
+  const searched = $('#orders-q').value.trim() || $('#orders-day').value.trim();
+  $('#orders-summary').textContent = `${orders.length} commande(s)${searched ? '' : ' des dernières 24 heures'}.`;
+  replace($('#order-rows'), orders.map((o) => el('tr', { dataset: { order: o.id } },
+    el('td', {}, o.number),
+    el('td', {}, dateTime(o.created_at)),
+    el('td', {}, o.contact.name),
+    el('td', {}, phoneFr(o.contact.phone)),
+    el('td', { class: 'num' }, euros(o.total_cents)),
+    el('td', {}, STATUS[o.status] || o.status),
+    el('td', {}, el('button', { type: 'button', class: 'secondary open', onclick: () => openOrder(o.id) }, 'Ouvrir')))));
+}
+onSubmit($('#orders-search'), loadOrders);
+
+const CALLED_OFF_FROM = ['pending_payment', 'placed', 'preparing', 'ready', 'out_for_delivery'];
+const REFUNDABLE = ['delivered', 'picked_up', 'failed_delivery', 'no_show'];
+
+/** One order with its payment and history, and what the manager may do with it. */
+async function openOrder(id) {
+  const box = $('#order-detail');
+  const r = await api('orders', `/orders/${id}`);
+  if (!r.ok) { box.hidden = false; showProblem(box, r.problem); return; }
+  const o = r.data.order;
+  const pay = o.payment;
+  const out = el('div', { 'aria-live': 'assertive', class: 'order-problem' });
+  const kept = pay.paid_cents - pay.refunded_cents;
+  const act = async (path, body) => {
+    const res = await api('orders', `/orders/${id}/${path}`, { method: 'POST', body });
+    if (!res.ok) { replace(out, problemBox(res.problem)); return; }
+    await openOrder(id);
+    await loadOrders();
+  };
+  const reason = (idPart, text) => el('input', { id: `${idPart}-${id}`, maxlength: 150, placeholder: text, 'aria-label': text });
+  const actions = [];
+  if (CALLED_OFF_FROM.includes(o.status)) {
+    const why = reason('void-reason', 'Raison de l’annulation');
+    actions.push(el('p', { class: 'void' }, why, ' ',
+      el('button', { type: 'button', class: 'danger void-order', onclick: () => act('void', { reason: why.value }) }, 'Annuler la commande')));
+  }
+  if (o.status === 'ready' && o.fulfilment === 'pickup') {
+    actions.push(el('p', {}, el('button', { type: 'button', class: 'secondary no-show', onclick: () => act('no-show') }, 'Non retirée')));
+  }
+  if (REFUNDABLE.includes(o.status) && kept > 0) {
+    const amount = el('input', { id: `refund-amount-${id}`, type: 'number', min: 0.01, step: '0.01', max: (kept / 100).toFixed(2) });
+    const why = reason('refund-reason', 'Raison du remboursement');
+    actions.push(el('p', { class: 'refund' },
+      el('label', { for: amount.id }, `Rembourser (au plus ${euros(kept)}) `), amount, ' € ', why, ' ',
+      el('button', {
+        type: 'button', class: 'refund-order',
+        onclick: () => act('refund', { amount_cents: Math.round(Number(amount.value) * 100), refunded_cents: pay.refunded_cents, reason: why.value }),
+      }, 'Rembourser')));
+  }
+  box.hidden = false;
+  replace(box,
+    el('h2', {}, `Commande n° ${o.number} — ${STATUS[o.status] || o.status}`),
+    el('p', {}, `${o.contact.name} — ${phoneFr(o.contact.phone)} — ${o.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'}`),
+    el('ul', { class: 'lines' }, o.lines.map((l) => el('li', {}, `${l.quantity} × ${l.name} — ${euros(l.line_total_cents)}`))),
+    el('p', { class: 'payment' },
+      `Total ${euros(o.total_cents)} — payé ${euros(pay.paid_cents)}`,
+      pay.refunded_cents ? ` — remboursé ${euros(pay.refunded_cents)}` : ''),
+    el('ol', { class: 'history' }, o.history.map((h) => el('li', {},
+      `${dateTime(h.at)} — ${STATUS[h.status] || h.status}${h.note ? ` — ${h.note}` : ''}`))),
+    actions, out);
 }
 
 // ---- menu -----------------------------------------------------------------

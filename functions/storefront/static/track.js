@@ -78,20 +78,21 @@ function render() {
   const pay = o.payment || {};
   const owes = owesPayment(o);
   const difference = owes && pay.paid_cents > 0;
-  replace($('#status'), o.status === 'cancelled'
-    ? el('p', { class: 'cancelled-banner', id: 'cancelled' }, 'Commande annulée')
+  const endedBadly = ['cancelled', 'voided', 'failed_delivery', 'no_show'].includes(o.status);
+  replace($('#status'), endedBadly
+    ? el('p', { class: 'cancelled-banner', id: 'cancelled' }, o.status === 'cancelled' ? 'Commande annulée' : STATUS[o.status])
     : el('p', {}, el('strong', {}, !owes ? STATUS[o.status] || o.status
       : balance?.sent ? 'Paiement reçu : confirmation en cours…'
         : difference ? 'En attente du paiement de la différence' : 'En attente du paiement')));
   const reached = new Map(o.history.map((h) => [h.status, h.at]));
   // A cancelled order shows the steps it went through, then its cancellation.
-  const stages = o.status === 'cancelled'
-    ? stagesOf(o).filter((s) => reached.has(s)).concat('cancelled')
+  const stages = endedBadly
+    ? stagesOf(o).filter((s) => reached.has(s)).concat(o.status)
     : stagesOf(o);
   const current = stages.indexOf(o.status);
   replace($('#timeline'), stages.map((s, i) => {
     const at = reached.get(s);
-    const state = i < current ? 'done' : i === current ? (FINISHED.has(s) && s !== 'cancelled' ? 'done' : 'current') : '';
+    const state = i < current ? 'done' : i === current ? (FINISHED.has(s) && !endedBadly ? 'done' : 'current') : '';
     return el('li', { class: state, dataset: { stage: s }, 'aria-current': state === 'current' ? 'step' : undefined },
       // A step still ahead shows no time (a paid order made bigger was placed once already).
       LABEL[s], at && i <= current ? el('time', { datetime: at }, dateTime(at)) : null);

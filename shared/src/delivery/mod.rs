@@ -104,6 +104,7 @@ mod tests {
             }
             i += 1;
         }
+        seen.sort_by_key(|s| DeliveryStatus::ALL.iter().position(|a| a == s));
         assert_eq!(seen, DeliveryStatus::ALL);
         // The only way back is a shift ending before the pickup.
         for &from in DeliveryStatus::ALL {
@@ -119,11 +120,11 @@ mod tests {
 
     #[test]
     fn the_names_are_those_of_the_table_and_the_json() {
-        // ck_deliveries_status in migrations/…_kitchen_delivery.sql.
+        // ck_deliveries_status in migrations/…_order_exceptions.sql.
         let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             names,
-            ["waiting", "assigned", "out_for_delivery", "delivered"]
+            ["waiting", "assigned", "out_for_delivery", "delivered", "failed", "cancelled"]
         );
         for &s in DeliveryStatus::ALL {
             assert_eq!(s.as_str().parse::<DeliveryStatus>(), Ok(s));
@@ -132,6 +133,6 @@ mod tests {
                 Some(serde_json::Value::from(s.as_str()))
             );
         }
-        assert!("cancelled".parse::<DeliveryStatus>().is_err());
+        assert!("shipped".parse::<DeliveryStatus>().is_err());
     }
 }

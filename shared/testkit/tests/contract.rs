@@ -454,6 +454,87 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         assert_eq!(status, StatusCode::OK, "{method} /shift: {answer}");
     }
 
+    // What goes wrong: a goodwill refund on the delivered order (cash, by
+    // hand); a phone pickup remade, then voided; a delivery that fails at
+    // the door; a no-show asked too early.
+    let (delivered_order,): (i64,) = sqlx::query_as("SELECT order_id FROM deliveries WHERE id = ?")
+        .bind(delivery_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("the delivered order: {e}"));
+    let (status, answer) = world
+        .call(
+            Orders,
+            "POST",
+            &format!("/orders/{delivered_order}/refund"),
+            Some(json!({"amount_cents": 100, "refunded_cents": 0, "reason": "retard"})),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let phone_pickup = json!({
+        "pizzeria_id": 1, "channel": "phone", "fulfilment": "pickup", "payment_method": "cash",
+        "lines": [{"product_id": 1, "quantity": 2}],
+        "contact": {"name": "Paul Roux", "phone": "06 55 66 77 88"}
+    });
+    let (status, answer) = world
+        .call(Checkout, "POST", "/orders", Some(phone_pickup), Some(&cashier))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (pickup_id, _, _) = order_of(&answer);
+    run_queues(&world).await;
+    for (function, uri, body, who, expected) in [
+        (Kitchen, format!("/tickets/{pickup_id}/start"), None, &pizzaiolo, StatusCode::OK),
+        (Kitchen, format!("/tickets/{pickup_id}/remake"), Some(json!({"line_no": 1, "quantity": 1, "reason": "tombée"})), &pizzaiolo, StatusCode::OK),
+        (Kitchen, format!("/tickets/{pickup_id}/ready"), None, &pizzaiolo, StatusCode::OK),
+        (Orders, format!("/orders/{pickup_id}/no-show"), None, &manager, StatusCode::CONFLICT),
+        (Orders, format!("/orders/{pickup_id}/void"), Some(json!({"reason": "client a annulé"})), &cashier, StatusCode::OK),
+        (Orders, format!("/orders/{pickup_id}/refund"), Some(json!({"amount_cents": 100, "refunded_cents": 0, "reason": "x"})), &manager, StatusCode::CONFLICT),
+    ] {
+        let (status, answer) = world.call(function, "POST", &uri, body, Some(who)).await;
+        assert_eq!(status, expected, "{uri}: {answer}");
+    }
+    let to_deliver = json!({
+        "pizzeria_id": 1, "fulfilment": "delivery", "payment_method": "cash",
+        "lines": [{"product_id": 1, "quantity": 2}],
+        "contact": {"name": "Nina Petit", "phone": "06 11 22 33 44"},
+        "address": {"line1": "18 Rue Mercière", "postcode": "69002", "city": "Lyon"}
+    });
+    let (status, answer) = world
+        .call(Checkout, "POST", "/orders", Some(to_deliver), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (failing, _, _) = order_of(&answer);
+    run_queues(&world).await;
+    for step in ["start", "ready"] {
+        let (status, answer) = world
+            .call(Kitchen, "POST", &format!("/tickets/{failing}/{step}"), None, Some(&pizzaiolo))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    run_queues(&world).await;
+    let (failing_delivery,): (i64,) = sqlx::query_as("SELECT id FROM deliveries WHERE order_id = ?")
+        .bind(failing)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("the delivery: {e}"));
+    for (step, body, expected) in [
+        ("failed", json!({"reason": "absent"}), StatusCode::CONFLICT),
+        ("pickup", json!(null), StatusCode::OK),
+        ("failed", json!({"reason": "lost"}), StatusCode::UNPROCESSABLE_ENTITY),
+        ("failed", json!({"reason": "absent"}), StatusCode::OK),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = world
+            .call(Delivery, "POST", &format!("/deliveries/{failing_delivery}/{step}"), body, Some(&manager))
+            .await;
+        assert_eq!(status, expected, "{step}: {answer}");
+    }
+    let (status, _) = world
+        .call(Orders, "GET", "/orders?q=nina&day=2026-12-06", None, Some(&manager))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
     // The back office: stock, the menu, revenue.
     let stock = "/pizzerias/1/stock/1";
     for (method, uri, body) in [

@@ -146,6 +146,23 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             .fetch_one(&pool)
             .await
             .unwrap();
+    // A phone order cashier.1 took: theirs to void.
+    let cashier_token = world.token("cashier.1@ocpizza.test").await;
+    let (status, taken) = world
+        .call(
+            Function::Checkout,
+            "POST",
+            "/orders",
+            Some(json!({
+                "pizzeria_id": 1, "channel": "phone", "fulfilment": "pickup", "payment_method": "cash",
+                "lines": [{"product_id": 2, "quantity": 1}],
+                "contact": {"name": "Jules Blanc", "phone": "0655667799"}
+            })),
+            Some(&cashier_token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+    let taken = taken["order"]["id"].as_i64().unwrap();
     let (f, t) = ("2026-11-01", "2026-11-28");
     let endpoints: Vec<(Action, Function, &str, String, Option<Value>)> = vec![
         (
@@ -182,6 +199,34 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             "PATCH",
             format!("/orders/{order}"),
             Some(json!({"lines": [{"product_id": 1, "quantity": 2}]})),
+        ),
+        (
+            Action::VoidOrder,
+            Function::Orders,
+            "POST",
+            format!("/orders/{taken}/void"),
+            Some(json!({"reason": "doublon"})),
+        ),
+        (
+            Action::MarkNoShow,
+            Function::Orders,
+            "POST",
+            format!("/orders/{order}/no-show"),
+            None,
+        ),
+        (
+            Action::RefundOrder,
+            Function::Orders,
+            "POST",
+            format!("/orders/{order}/refund"),
+            Some(json!({"amount_cents": 100, "refunded_cents": 0, "reason": "geste"})),
+        ),
+        (
+            Action::RemakeLine,
+            Function::Kitchen,
+            "POST",
+            format!("/tickets/{order}/remake"),
+            Some(json!({"line_no": 1, "quantity": 1, "reason": "brûlée"})),
         ),
         (
             Action::KitchenDisplay,
@@ -337,8 +382,15 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
                 assert!(refused, "{label} should be refused: {status} {answer}");
                 // Signed in but not allowed: 403; an order the caller may not
                 // even read is hidden: 404.
+                let changes_order = matches!(
+                    action,
+                    Action::ChangePizzeriaOrder
+                        | Action::VoidOrder
+                        | Action::MarkNoShow
+                        | Action::RefundOrder
+                );
                 let hidden = *action == Action::ReadPizzeriaOrder
-                    || (*action == Action::ChangePizzeriaOrder
+                    || (changes_order
                         && !(who.home
                             && who
                                 .role

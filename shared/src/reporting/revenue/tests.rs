@@ -84,7 +84,7 @@ fn the_file_name_says_the_scope_and_the_period() {
         from: period.from(),
         to: period.to(),
         time_zone: "Europe/Paris",
-        counted_statuses: SOLD_STATUSES,
+        counted_statuses: COUNTED_STATUSES,
         totals: Figures::empty(),
         days: days_of(&period),
         pizzerias: Vec::new(),
