@@ -3,13 +3,15 @@
 //! Organised by domain over a `platform` layer that imports none of them:
 //! `identity` (accounts, sessions, roles, access) ← `catalog` and `stock` ←
 //! `order` (states, pricing, lifecycle, money rule, e-mails) ← `payment`
-//! (Stripe, settlement, refunds), `kitchen` and `delivery` ← `reporting`
-//! (revenue, reconciliation). Each domain owns its tables and their SQL and
+//! (Stripe, settlement, refunds), `kitchen` and `delivery` ← `exceptions`
+//! (what goes wrong after the kitchen starts) and `reporting` (revenue,
+//! reconciliation). Each domain owns its tables and their SQL and
 //! returns its own errors; the HTTP edge (`platform::http`) maps them to
 //! problems.
 
 pub mod catalog;
 pub mod delivery;
+pub mod exceptions;
 pub mod identity;
 pub mod kitchen;
 pub mod order;

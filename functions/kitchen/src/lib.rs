@@ -30,10 +30,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use http::{Method, StatusCode};
 use ocpizza::catalog::recipe;
+use ocpizza::exceptions;
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth;
 use ocpizza::kitchen::{self, TicketError, TicketStatus};
-use ocpizza::order::exceptions;
 use ocpizza::order::lifecycle::{self, By};
 use ocpizza::order::OrderStatus;
 use ocpizza::platform::consumer::{self, ConsumeError};
@@ -125,7 +125,9 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (_, ["pizzerias", _, "tickets"]) | (_, ["recipes", _]) => {
             Err(edge::no_route(&req, &[Method::GET]))
         }
-        (_, ["tickets", _, "start" | "ready" | "remake"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (_, ["tickets", _, "start" | "ready" | "remake"]) => {
+            Err(edge::no_route(&req, &[Method::POST]))
+        }
         _ => Err(edge::no_route(&req, &[])),
     }
 }

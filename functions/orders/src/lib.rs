@@ -14,7 +14,7 @@
 //! - `POST /orders/{id}/payment/refresh`: asks Stripe and applies what it says;
 //! - `POST /orders/{id}/payment/card` `{"card_token"}`: pays the order's open
 //!   PaymentIntent with the card the page tokenised with Stripe.js;
-//! - what goes wrong after the kitchen starts (`order::exceptions`):
+//! - what goes wrong after the kitchen starts (`ocpizza::exceptions`):
 //!   `POST /orders/{id}/void` `{"reason"}` (a manager, or the cashier who
 //!   took the phone order), `POST /orders/{id}/no-show` (a manager, once a
 //!   pickup has waited), `POST /orders/{id}/refund` `{"amount_cents",
@@ -25,11 +25,12 @@
 
 use chrono::Utc;
 use http::{Method, StatusCode};
+use ocpizza::exceptions;
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
 use ocpizza::order::lifecycle::{self, By, OrderHead};
-use ocpizza::order::{exceptions, list, view};
+use ocpizza::order::{list, view};
 use ocpizza::order::{Actor, Fulfilment, OrderStatus};
 use ocpizza::payment::{PaymentError, Stripe};
 use ocpizza::platform::clock::{utc, Clock};
@@ -367,7 +368,7 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
         .await?
         .ok_or_else(|| not_found(id))?;
     counter_staff(&caller, &order)?;
-    if order.pays_online() || order.status == OrderStatus::Cancelled {
+    if order.pays_online() || order.status.nothing_due() {
         return Err(nothing_due(id));
     }
     let taken = settlement::collect_at_counter(&mut tx, &order, request.method).await?;
@@ -717,7 +718,9 @@ fn staff_scope(
     if let Some(typed) = phone {
         return Ok(list::Scope::PizzeriaByPhone(pizzeria, phone_of(&typed)?));
     }
-    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS) {
+    if q.as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
+    {
         return Err(ApiError::unprocessable(format!(
             "`q` is at most {MAX_SEARCH_CHARS} characters."
         )));

@@ -7,10 +7,9 @@
 
 use super::assign::delivery_distance_m;
 use super::geo::Coordinates;
-use super::DeliveryStatus;
+use super::{DeliveryStatus, FailureReason};
 use crate::order::lifecycle::{self, OrderHead};
 use crate::order::view::StaffContact;
-use crate::order::exceptions::FailureReason;
 use crate::order::PaymentMethod;
 use crate::platform::clock::utc;
 use crate::platform::ids::{DeliveryId, OrderId, PizzeriaId, UserId};
@@ -269,8 +268,8 @@ pub async fn of_pizzeria(
         "UTC_TIMESTAMP(6) - INTERVAL 12 HOUR",
         pizzeria.0
     )
-        .fetch_all(pool)
-        .await?;
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
 }
 
@@ -285,8 +284,8 @@ pub async fn of_courier(
         "COALESCE(c.on_shift_since, UTC_TIMESTAMP(6) - INTERVAL 12 HOUR)",
         courier.0
     )
-        .fetch_all(pool)
-        .await?;
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().map(DeliveryView::from).collect())
 }
 

@@ -36,6 +36,28 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Why a courier could not hand an order over.
+    FailureReason {
+        /// Nobody answered.
+        Absent = "absent",
+        AddressNotFound = "address_not_found",
+        /// The customer refused the order at the door.
+        Refused = "refused",
+    }
+);
+
+impl FailureReason {
+    /// As the history and the screens say it.
+    pub fn french(self) -> &'static str {
+        match self {
+            FailureReason::Absent => "client absent",
+            FailureReason::AddressNotFound => "adresse introuvable",
+            FailureReason::Refused => "commande refusée",
+        }
+    }
+}
+
 impl DeliveryStatus {
     /// The transition table: may a delivery go from `self` to `to`?
     pub fn can_become(self, to: DeliveryStatus) -> bool {
@@ -124,7 +146,14 @@ mod tests {
         let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             names,
-            ["waiting", "assigned", "out_for_delivery", "delivered", "failed", "cancelled"]
+            [
+                "waiting",
+                "assigned",
+                "out_for_delivery",
+                "delivered",
+                "failed",
+                "cancelled"
+            ]
         );
         for &s in DeliveryStatus::ALL {
             assert_eq!(s.as_str().parse::<DeliveryStatus>(), Ok(s));

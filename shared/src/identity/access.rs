@@ -160,9 +160,7 @@ impl Action {
             Action::PizzeriaDeliveries => {
                 "delivery `GET /deliveries` (a pizzeria's, `?pizzeria_id=` for the admin)"
             }
-            Action::WorkDelivery => {
-                "delivery `POST /deliveries/{id}/pickup\\|delivered\\|failed`"
-            }
+            Action::WorkDelivery => "delivery `POST /deliveries/{id}/pickup\\|delivered\\|failed`",
             Action::CourierShift => "delivery `GET/POST/DELETE /shift`",
             Action::AssignCourier => "delivery `GET /couriers`, `POST /deliveries/{id}/courier`",
             Action::ManageStaff => {

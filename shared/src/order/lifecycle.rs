@@ -15,7 +15,8 @@
 //!   hold is refunded (decided here, sent to Stripe after the commit);
 //!   `order.cancelled` in the outbox when the kitchen may already hold a ticket;
 //! - `voided`: what was consumed is recorded as waste, everything paid is
-//!   refunded, the ticket leaves the display and the delivery is called off;
+//!   refunded (the ticket and the delivery are called off by
+//!   `exceptions::void`, the only way in);
 //! - `failed_delivery`, `no_show`: nothing more (the money stays until a
 //!   manager decides a refund; cash was never collected);
 //! - every status the customer is told about: its notification (`notify`).
@@ -26,8 +27,7 @@ use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, Trans
 use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
 use crate::platform::queue::{Envelope, Event};
-use crate::delivery::deliveries;
-use crate::{kitchen, order::money_rule, platform::outbox, stock};
+use crate::{order::money_rule, platform::outbox, stock};
 use http::StatusCode;
 use sqlx::{MySql, MySqlPool, Transaction};
 
@@ -270,8 +270,6 @@ pub(crate) async fn enter(
         OrderStatus::Voided => {
             stock::waste_consumed(tx, pizzeria_id, order.id).await?;
             money_rule::refund_all(tx, order.id, "void").await?;
-            kitchen::call_off(tx, order.id).await?;
-            deliveries::call_off(tx, order.id).await?;
         }
         _ => {}
     }

@@ -7,13 +7,12 @@
 //! `pending_payment → placed → preparing → ready → out_for_delivery → delivered`,
 //! or `ready → picked_up` for pickup; `cancelled` from `pending_payment` or
 //! `placed` only. After the kitchen starts, what goes wrong has its own final
-//! statuses (`exceptions`): `out_for_delivery → failed_delivery`,
+//! statuses (`crate::exceptions`): `out_for_delivery → failed_delivery`,
 //! `ready → no_show` (pickup), and `preparing | ready | out_for_delivery →
 //! voided`. The table is pure so it is tested exhaustively; the handlers
 //! check every change against it and against the caller's role.
 
 pub mod create;
-pub mod exceptions;
 pub mod lifecycle;
 pub mod list;
 pub mod money_rule;
@@ -121,6 +120,18 @@ impl OrderStatus {
             self,
             OrderStatus::Delivered
                 | OrderStatus::PickedUp
+                | OrderStatus::FailedDelivery
+                | OrderStatus::NoShow
+        )
+    }
+
+    /// Ended without reaching its customer (cancelled, voided, a failed
+    /// delivery, not collected): nothing more is due on it.
+    pub fn nothing_due(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Cancelled
+                | OrderStatus::Voided
                 | OrderStatus::FailedDelivery
                 | OrderStatus::NoShow
         )

@@ -216,7 +216,10 @@ pub async fn refund_all(
 }
 
 /// The sequence of the order's next refund, in its idempotency key.
-async fn refund_key(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<String, sqlx::Error> {
+async fn refund_key(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+) -> Result<String, sqlx::Error> {
     // The order is locked: the count cannot move under us, and the unique
     // key would refuse a second row with the same sequence anyway.
     let count = sqlx::query_scalar!(

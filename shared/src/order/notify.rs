@@ -171,7 +171,10 @@ pub async fn record_refund(
     amount: Money,
 ) -> Result<(), sqlx::Error> {
     let kind = format!("{REFUND_KIND_PREFIX}{sequence}");
-    insert(tx, order, &kind, |facts| Some(refund_message(amount, facts))).await
+    insert(tx, order, &kind, |facts| {
+        Some(refund_message(amount, facts))
+    })
+    .await
 }
 
 /// The kind of a refund's e-mail starts with this (not a status).

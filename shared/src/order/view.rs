@@ -185,7 +185,7 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
             status: payment_status,
             paid_cents: paid,
             refunded_cents: refunded,
-            balance_cents: if r.status == OrderStatus::Cancelled {
+            balance_cents: if r.status.is_final() {
                 0
             } else {
                 (total - (paid - refunded)).max(0)
@@ -242,12 +242,12 @@ fn payment_status(
 ) -> String {
     let s = if pays_online {
         if paid == 0 {
-            if status == OrderStatus::Cancelled {
+            if status.nothing_due() {
                 "not_due"
             } else {
                 "awaiting_payment"
             }
-        } else if status != OrderStatus::Cancelled && paid - refunded < total {
+        } else if !status.is_final() && paid - refunded < total {
             "balance_due"
         } else if refunded >= paid {
             "refunded"
@@ -256,8 +256,12 @@ fn payment_status(
         } else {
             "paid"
         }
-    } else if status == OrderStatus::Cancelled {
-        "not_due"
+    } else if status.nothing_due() {
+        if refunded > 0 {
+            "refunded"
+        } else {
+            "not_due"
+        }
     } else if paid >= total {
         "collected"
     } else if fulfilment == Fulfilment::Delivery {

@@ -272,7 +272,7 @@ pub async fn settle(
     reason: &str,
 ) -> Result<Vec<Envelope>, ChangeError> {
     let paid = money_rule::paid(&mut **tx, order.id).await?;
-    if order.status == OrderStatus::Cancelled {
+    if matches!(order.status, OrderStatus::Cancelled | OrderStatus::Voided) {
         money_rule::refund(tx, order.id, paid.net(), "late-payment").await?;
         return Ok(Vec::new());
     }

@@ -478,18 +478,60 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         "contact": {"name": "Paul Roux", "phone": "06 55 66 77 88"}
     });
     let (status, answer) = world
-        .call(Checkout, "POST", "/orders", Some(phone_pickup), Some(&cashier))
+        .call(
+            Checkout,
+            "POST",
+            "/orders",
+            Some(phone_pickup),
+            Some(&cashier),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let (pickup_id, _, _) = order_of(&answer);
     run_queues(&world).await;
     for (function, uri, body, who, expected) in [
-        (Kitchen, format!("/tickets/{pickup_id}/start"), None, &pizzaiolo, StatusCode::OK),
-        (Kitchen, format!("/tickets/{pickup_id}/remake"), Some(json!({"line_no": 1, "quantity": 1, "reason": "tombée"})), &pizzaiolo, StatusCode::OK),
-        (Kitchen, format!("/tickets/{pickup_id}/ready"), None, &pizzaiolo, StatusCode::OK),
-        (Orders, format!("/orders/{pickup_id}/no-show"), None, &manager, StatusCode::CONFLICT),
-        (Orders, format!("/orders/{pickup_id}/void"), Some(json!({"reason": "client a annulé"})), &cashier, StatusCode::OK),
-        (Orders, format!("/orders/{pickup_id}/refund"), Some(json!({"amount_cents": 100, "refunded_cents": 0, "reason": "x"})), &manager, StatusCode::CONFLICT),
+        (
+            Kitchen,
+            format!("/tickets/{pickup_id}/start"),
+            None,
+            &pizzaiolo,
+            StatusCode::OK,
+        ),
+        (
+            Kitchen,
+            format!("/tickets/{pickup_id}/remake"),
+            Some(json!({"line_no": 1, "quantity": 1, "reason": "tombée"})),
+            &pizzaiolo,
+            StatusCode::OK,
+        ),
+        (
+            Kitchen,
+            format!("/tickets/{pickup_id}/ready"),
+            None,
+            &pizzaiolo,
+            StatusCode::OK,
+        ),
+        (
+            Orders,
+            format!("/orders/{pickup_id}/no-show"),
+            None,
+            &manager,
+            StatusCode::CONFLICT,
+        ),
+        (
+            Orders,
+            format!("/orders/{pickup_id}/void"),
+            Some(json!({"reason": "client a annulé"})),
+            &cashier,
+            StatusCode::OK,
+        ),
+        (
+            Orders,
+            format!("/orders/{pickup_id}/refund"),
+            Some(json!({"amount_cents": 100, "refunded_cents": 0, "reason": "x"})),
+            &manager,
+            StatusCode::CONFLICT,
+        ),
     ] {
         let (status, answer) = world.call(function, "POST", &uri, body, Some(who)).await;
         assert_eq!(status, expected, "{uri}: {answer}");
@@ -508,30 +550,53 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
     run_queues(&world).await;
     for step in ["start", "ready"] {
         let (status, answer) = world
-            .call(Kitchen, "POST", &format!("/tickets/{failing}/{step}"), None, Some(&pizzaiolo))
+            .call(
+                Kitchen,
+                "POST",
+                &format!("/tickets/{failing}/{step}"),
+                None,
+                Some(&pizzaiolo),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     run_queues(&world).await;
-    let (failing_delivery,): (i64,) = sqlx::query_as("SELECT id FROM deliveries WHERE order_id = ?")
-        .bind(failing)
-        .fetch_one(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("the delivery: {e}"));
+    let (failing_delivery,): (i64,) =
+        sqlx::query_as("SELECT id FROM deliveries WHERE order_id = ?")
+            .bind(failing)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("the delivery: {e}"));
     for (step, body, expected) in [
         ("failed", json!({"reason": "absent"}), StatusCode::CONFLICT),
         ("pickup", json!(null), StatusCode::OK),
-        ("failed", json!({"reason": "lost"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "failed",
+            json!({"reason": "lost"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         ("failed", json!({"reason": "absent"}), StatusCode::OK),
     ] {
         let body = (!body.is_null()).then_some(body);
         let (status, answer) = world
-            .call(Delivery, "POST", &format!("/deliveries/{failing_delivery}/{step}"), body, Some(&manager))
+            .call(
+                Delivery,
+                "POST",
+                &format!("/deliveries/{failing_delivery}/{step}"),
+                body,
+                Some(&manager),
+            )
             .await;
         assert_eq!(status, expected, "{step}: {answer}");
     }
     let (status, _) = world
-        .call(Orders, "GET", "/orders?q=nina&day=2026-12-06", None, Some(&manager))
+        .call(
+            Orders,
+            "GET",
+            "/orders?q=nina&day=2026-12-06",
+            None,
+            Some(&manager),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 

@@ -80,7 +80,13 @@ async fn order(
         .expect("localstripe makes a token");
         let uri = format!("/orders/{id}/payment/card?token={token}");
         let (status, paid) = world
-            .call(Orders, "POST", &uri, Some(json!({ "card_token": card })), None)
+            .call(
+                Orders,
+                "POST",
+                &uri,
+                Some(json!({ "card_token": card })),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{paid}");
         let uri = format!("/orders/{id}/payment/refresh?token={token}");
@@ -118,7 +124,9 @@ async fn out_for_delivery(world: &World, method: &str) -> (i64, i64, String) {
     let delivery = delivery_of(world, id).await;
     let courier = world.token("courier.1@ocpizza.test").await;
     let uri = format!("/deliveries/{delivery}/pickup");
-    let (status, answer) = world.call(Delivery, "POST", &uri, None, Some(&courier)).await;
+    let (status, answer) = world
+        .call(Delivery, "POST", &uri, None, Some(&courier))
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     (id, delivery, token)
 }
@@ -136,13 +144,25 @@ async fn text(pool: &MySqlPool, sql: &str) -> String {
 async fn order_view(world: &World, id: i64) -> Value {
     let manager = world.token("manager.1@ocpizza.test").await;
     let (status, answer) = world
-        .call(Orders, "GET", &format!("/orders/{id}"), None, Some(&manager))
+        .call(
+            Orders,
+            "GET",
+            &format!("/orders/{id}"),
+            None,
+            Some(&manager),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer["order"].clone()
 }
 
-async fn post(world: &World, f: testkit::Function, uri: &str, body: Value, who: &str) -> (StatusCode, Value) {
+async fn post(
+    world: &World,
+    f: testkit::Function,
+    uri: &str,
+    body: Value,
+    who: &str,
+) -> (StatusCode, Value) {
     world.call(f, "POST", uri, Some(body), Some(who)).await
 }
 
@@ -172,7 +192,9 @@ async fn refunded_at_stripe(pool: &MySqlPool, order: i64) -> i64 {
         .as_array()
         .map(|all| {
             all.iter()
-                .filter(|r| r["payment_intent"].as_str() == Some(&intent) && r["status"] != "failed")
+                .filter(|r| {
+                    r["payment_intent"].as_str() == Some(&intent) && r["status"] != "failed"
+                })
                 .map(|r| r["amount"].as_i64().unwrap_or(0))
                 .sum()
         })
@@ -191,36 +213,78 @@ async fn a_failed_delivery_collects_nothing_and_the_manager_decides_the_refund(p
     let (id, delivery, _) = out_for_delivery(&world, "cash").await;
     let uri = format!("/deliveries/{delivery}/failed");
     for (who, body, expected) in [
-        (&other_courier, json!({"reason": "absent"}), StatusCode::FORBIDDEN),
+        (
+            &other_courier,
+            json!({"reason": "absent"}),
+            StatusCode::FORBIDDEN,
+        ),
         (&cashier, json!({"reason": "absent"}), StatusCode::FORBIDDEN),
-        (&courier, json!({"reason": "gone fishing"}), StatusCode::UNPROCESSABLE_ENTITY),
-        (&courier, json!({"reason": "absent", "cash": 0}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &courier,
+            json!({"reason": "gone fishing"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &courier,
+            json!({"reason": "absent", "cash": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (&courier, json!({}), StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let (status, answer) = post(&world, Delivery, &uri, body, who).await;
         assert_eq!(status, expected, "{answer}");
     }
-    let (status, failed) = post(&world, Delivery, &uri, json!({"reason": "absent"}), &courier).await;
+    let (status, failed) = post(
+        &world,
+        Delivery,
+        &uri,
+        json!({"reason": "absent"}),
+        &courier,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{failed}");
     assert_eq!(failed["delivery"]["status"], "failed");
     assert_eq!(failed["delivery"]["failure"], "absent");
     assert_eq!(failed["delivery"]["cash_collected_cents"], Value::Null);
     let seen = order_view(&world, id).await;
     assert_eq!(seen["status"], "failed_delivery");
-    assert_eq!(seen["payment"]["paid_cents"], 0, "no cash collected: {seen}");
-    let last = seen["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or_default();
+    assert_eq!(
+        seen["payment"]["paid_cents"], 0,
+        "no cash collected: {seen}"
+    );
+    let last = seen["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(last["note"], "échec de livraison : client absent");
     let told: i64 = scalar(
         &pool,
-        &format!("SELECT COUNT(*) FROM notifications WHERE order_id = {id} AND kind = 'failed_delivery'"),
+        &format!(
+            "SELECT COUNT(*) FROM notifications WHERE order_id = {id} AND kind = 'failed_delivery'"
+        ),
     )
     .await;
     assert_eq!(told, 1);
     // Once failed, neither failed again nor delivered.
-    let (status, again) = post(&world, Delivery, &uri, json!({"reason": "absent"}), &courier).await;
+    let (status, again) = post(
+        &world,
+        Delivery,
+        &uri,
+        json!({"reason": "absent"}),
+        &courier,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     let delivered = format!("/deliveries/{delivery}/delivered");
-    let (status, answer) = post(&world, Delivery, &delivered, json!({"cash_collected_cents": 2000}), &courier).await;
+    let (status, answer) = post(
+        &world,
+        Delivery,
+        &delivered,
+        json!({"cash_collected_cents": 2000}),
+        &courier,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     // Nothing was paid: nothing to give back.
     let refund = format!("/orders/{id}/refund");
@@ -239,7 +303,14 @@ async fn a_failed_delivery_collects_nothing_and_the_manager_decides_the_refund(p
     // the manager gives it all back, once.
     let (id, delivery, _) = out_for_delivery(&world, "card").await;
     let uri = format!("/deliveries/{delivery}/failed");
-    let (status, failed) = post(&world, Delivery, &uri, json!({"reason": "refused"}), &courier).await;
+    let (status, failed) = post(
+        &world,
+        Delivery,
+        &uri,
+        json!({"reason": "refused"}),
+        &courier,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{failed}");
     let seen = order_view(&world, id).await;
     let total = seen["total_cents"].as_i64().unwrap_or_default();
@@ -274,7 +345,9 @@ async fn a_failed_delivery_collects_nothing_and_the_manager_decides_the_refund(p
     assert_eq!(refunded_at_stripe(&pool, id).await, total);
     let mails: i64 = scalar(
         &pool,
-        &format!("SELECT COUNT(*) FROM notifications WHERE order_id = {id} AND kind LIKE 'refund-%'"),
+        &format!(
+            "SELECT COUNT(*) FROM notifications WHERE order_id = {id} AND kind LIKE 'refund-%'"
+        ),
     )
     .await;
     assert_eq!(mails, 1);
@@ -313,13 +386,34 @@ async fn a_pickup_not_collected_is_marked_by_the_manager_after_the_delay(pool: M
     // Final: not again, not picked up, not voided.
     let (status, _) = post(&world, Orders, &uri, json!(null), &manager).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = post(&world, Orders, &format!("/orders/{id}/status"), json!({"status": "picked_up"}), &cashier).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{id}/status"),
+        json!({"status": "picked_up"}),
+        &cashier,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = post(&world, Orders, &format!("/orders/{id}/void"), json!({"reason": "x"}), &manager).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{id}/void"),
+        json!({"reason": "x"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // A delivery order is never a no-show.
     let (delivery_order, _, _) = out_for_delivery(&world, "cash").await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{delivery_order}/no-show"), json!(null), &manager).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{delivery_order}/no-show"),
+        json!(null),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }
@@ -337,18 +431,32 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
     let (id, _) = order(&world, "delivery", "card", None).await;
     cook(&world, id, &["start"]).await;
     let on_hand = || async {
-        scalar(&pool, "SELECT CAST(SUM(on_hand) AS SIGNED) FROM stock WHERE pizzeria_id = 1").await
+        scalar(
+            &pool,
+            "SELECT CAST(SUM(on_hand) AS SIGNED) FROM stock WHERE pizzeria_id = 1",
+        )
+        .await
     };
     let before: i64 = on_hand().await;
     let uri = format!("/orders/{id}/void");
-    for (who, expected) in [(&cashier, StatusCode::FORBIDDEN), (&pizzaiolo, StatusCode::FORBIDDEN)] {
+    for (who, expected) in [
+        (&cashier, StatusCode::FORBIDDEN),
+        (&pizzaiolo, StatusCode::FORBIDDEN),
+    ] {
         let (status, answer) = post(&world, Orders, &uri, json!({"reason": "erreur"}), who).await;
         assert_eq!(status, expected, "{answer}");
     }
     let (status, answer) = post(&world, Orders, &uri, json!({"reason": ""}), &manager).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["type"], "/problems/reason-required");
-    let (status, voided) = post(&world, Orders, &uri, json!({"reason": "client fâché"}), &manager).await;
+    let (status, voided) = post(
+        &world,
+        Orders,
+        &uri,
+        json!({"reason": "client fâché"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{voided}");
     let total = voided["order"]["total_cents"].as_i64().unwrap_or_default();
     assert_eq!(voided["order"]["status"], "voided");
@@ -363,7 +471,11 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
     )
     .await;
     assert!(wasted > 0, "waste recorded");
-    let ticket = text(&pool, &format!("SELECT status FROM kitchen_tickets WHERE order_id = {id}")).await;
+    let ticket = text(
+        &pool,
+        &format!("SELECT status FROM kitchen_tickets WHERE order_id = {id}"),
+    )
+    .await;
     assert_eq!(ticket, "withdrawn");
     // Voiding again changes nothing and gives nothing more.
     let (status, again) = post(&world, Orders, &uri, json!({"reason": "encore"}), &manager).await;
@@ -372,9 +484,18 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
 
     // On its way: the courier's delivery is called off.
     let (id, delivery, _) = out_for_delivery(&world, "cash").await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{id}/void"), json!({"reason": "doublon"}), &manager).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{id}/void"),
+        json!({"reason": "doublon"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, list) = world.call(Delivery, "GET", "/deliveries", None, Some(&courier)).await;
+    let (status, list) = world
+        .call(Delivery, "GET", "/deliveries", None, Some(&courier))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let called_off = list["deliveries"]
         .as_array()
@@ -382,28 +503,70 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
         .cloned()
         .unwrap_or_default();
     assert_eq!(called_off["status"], "cancelled", "{list}");
-    let (status, _) = post(&world, Delivery, &format!("/deliveries/{delivery}/delivered"), json!({"cash_collected_cents": 2000}), &courier).await;
+    let (status, _) = post(
+        &world,
+        Delivery,
+        &format!("/deliveries/{delivery}/delivered"),
+        json!({"cash_collected_cents": 2000}),
+        &courier,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // The cashier's own phone order: theirs to void; one the manager took is not.
     let (mine, _) = order(&world, "pickup", "cash", Some(&cashier)).await;
     cook(&world, mine, &["start"]).await;
-    let (status, answer) = post(&world, Orders, &format!("/orders/{mine}/void"), json!({"reason": "client a rappelé"}), &cashier).await;
+    let (status, answer) = post(
+        &world,
+        Orders,
+        &format!("/orders/{mine}/void"),
+        json!({"reason": "client a rappelé"}),
+        &cashier,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["order"]["status"], "voided");
     let (theirs, _) = order(&world, "pickup", "cash", Some(&manager)).await;
-    let (status, answer) = post(&world, Orders, &format!("/orders/{theirs}/void"), json!({"reason": "x"}), &cashier).await;
+    let (status, answer) = post(
+        &world,
+        Orders,
+        &format!("/orders/{theirs}/void"),
+        json!({"reason": "x"}),
+        &cashier,
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     // Before the kitchen starts, a void is the cancellation.
-    let (status, answer) = post(&world, Orders, &format!("/orders/{theirs}/void"), json!({"reason": "erreur de saisie"}), &manager).await;
+    let (status, answer) = post(
+        &world,
+        Orders,
+        &format!("/orders/{theirs}/void"),
+        json!({"reason": "erreur de saisie"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["order"]["status"], "cancelled");
     // Once handed over, too late: that is a refund.
     let (done, _) = order(&world, "pickup", "card", None).await;
     cook(&world, done, &["start", "ready"]).await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{done}/status"), json!({"status": "picked_up"}), &cashier).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{done}/status"),
+        json!({"status": "picked_up"}),
+        &cashier,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, answer) = post(&world, Orders, &format!("/orders/{done}/void"), json!({"reason": "x"}), &manager).await;
+    let (status, answer) = post(
+        &world,
+        Orders,
+        &format!("/orders/{done}/void"),
+        json!({"reason": "x"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }
@@ -427,7 +590,14 @@ async fn two_voids_or_two_refunds_at_once_give_back_once(pool: MySqlPool) {
     let (id, _) = order(&world, "pickup", "card", None).await;
     cook(&world, id, &["start", "ready"]).await;
     let cashier = world.token("cashier.1@ocpizza.test").await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{id}/status"), json!({"status": "picked_up"}), &cashier).await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{id}/status"),
+        json!({"status": "picked_up"}),
+        &cashier,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let uri = format!("/orders/{id}/refund");
     let body = json!({"amount_cents": 500, "refunded_cents": 0, "reason": "pizza tiède"});
@@ -437,7 +607,11 @@ async fn two_voids_or_two_refunds_at_once_give_back_once(pool: MySqlPool) {
     );
     let mut statuses = [a.0, b.0];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{a:?} {b:?}"
+    );
     assert_eq!(refunded_at_stripe(&pool, id).await, 500);
     // A second gesture, knowingly: what is left can still be given.
     let (status, answer) = post(
@@ -459,38 +633,85 @@ async fn a_pizza_made_again_takes_its_ingredients_again_as_waste(pool: MySqlPool
     let pizzaiolo = world.token("pizzaiolo.1@ocpizza.test").await;
     let courier = world.token("courier.1@ocpizza.test").await;
     let other_pizzaiolo = world.token("pizzaiolo.2@ocpizza.test").await;
-    let (id, _) = order(&world, "pickup", "cash", Some(&world.token("cashier.1@ocpizza.test").await)).await;
+    let (id, _) = order(
+        &world,
+        "pickup",
+        "cash",
+        Some(&world.token("cashier.1@ocpizza.test").await),
+    )
+    .await;
     cook(&world, id, &["start"]).await;
     let on_hand = || async {
-        scalar(&pool, "SELECT CAST(SUM(on_hand) AS SIGNED) FROM stock WHERE pizzeria_id = 1").await
+        scalar(
+            &pool,
+            "SELECT CAST(SUM(on_hand) AS SIGNED) FROM stock WHERE pizzeria_id = 1",
+        )
+        .await
     };
     let before: i64 = on_hand().await;
     let uri = format!("/tickets/{id}/remake");
     for (who, body, expected) in [
-        (&courier, json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}), StatusCode::FORBIDDEN),
-        (&other_pizzaiolo, json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}), StatusCode::FORBIDDEN),
-        (&pizzaiolo, json!({"line_no": 2, "quantity": 1, "reason": "brûlée"}), StatusCode::UNPROCESSABLE_ENTITY),
-        (&pizzaiolo, json!({"line_no": 1, "quantity": 3, "reason": "brûlée"}), StatusCode::UNPROCESSABLE_ENTITY),
-        (&pizzaiolo, json!({"line_no": 1, "quantity": -1, "reason": "brûlée"}), StatusCode::UNPROCESSABLE_ENTITY),
-        (&pizzaiolo, json!({"line_no": 1, "quantity": 1, "reason": ""}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &courier,
+            json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &other_pizzaiolo,
+            json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &pizzaiolo,
+            json!({"line_no": 2, "quantity": 1, "reason": "brûlée"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &pizzaiolo,
+            json!({"line_no": 1, "quantity": 3, "reason": "brûlée"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &pizzaiolo,
+            json!({"line_no": 1, "quantity": -1, "reason": "brûlée"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &pizzaiolo,
+            json!({"line_no": 1, "quantity": 1, "reason": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (status, answer) = post(&world, Kitchen, &uri, body.clone(), who).await;
         assert_eq!(status, expected, "{body}: {answer}");
     }
     assert_eq!(on_hand().await, before, "nothing taken by a refused remake");
-    let (status, answer) = post(&world, Kitchen, &uri, json!({"line_no": 1, "quantity": 1, "reason": "tombée"}), &pizzaiolo).await;
+    let (status, answer) = post(
+        &world,
+        Kitchen,
+        &uri,
+        json!({"line_no": 1, "quantity": 1, "reason": "tombée"}),
+        &pizzaiolo,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let wasted: i64 = scalar(
         &pool,
         &format!("SELECT CAST(-SUM(on_hand_delta) AS SIGNED) FROM stock_movements WHERE order_id = {id} AND kind = 'waste'"),
     )
     .await;
-    let per_pizza: i64 = scalar(&pool, "SELECT CAST(SUM(quantity) AS SIGNED) FROM recipe_lines WHERE product_id = 1").await;
+    let per_pizza: i64 = scalar(
+        &pool,
+        "SELECT CAST(SUM(quantity) AS SIGNED) FROM recipe_lines WHERE product_id = 1",
+    )
+    .await;
     assert_eq!(wasted, per_pizza, "one pizza's ingredients as waste");
     assert_eq!(on_hand().await, before - per_pizza);
     let note = text(
         &pool,
-        &format!("SELECT note FROM order_status_history WHERE order_id = {id} ORDER BY id DESC LIMIT 1"),
+        &format!(
+            "SELECT note FROM order_status_history WHERE order_id = {id} ORDER BY id DESC LIMIT 1"
+        ),
     )
     .await;
     assert_eq!(note, "refaite : 1 × Margherita (tombée)");
@@ -504,7 +725,14 @@ async fn a_pizza_made_again_takes_its_ingredients_again_as_waste(pool: MySqlPool
         .execute(&pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let (status, answer) = post(&world, Kitchen, &uri, json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}), &pizzaiolo).await;
+    let (status, answer) = post(
+        &world,
+        Kitchen,
+        &uri,
+        json!({"line_no": 1, "quantity": 1, "reason": "brûlée"}),
+        &pizzaiolo,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["type"], "/problems/out-of-stock");
 }
@@ -519,31 +747,83 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     // Picked up and paid by card, then 5 € given back.
     let (kept, _) = order(&world, "pickup", "card", None).await;
     cook(&world, kept, &["start", "ready"]).await;
-    post(&world, Orders, &format!("/orders/{kept}/status"), json!({"status": "picked_up"}), &cashier).await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{kept}/refund"), json!({"amount_cents": 500, "refunded_cents": 0, "reason": "attente"}), &manager).await;
+    post(
+        &world,
+        Orders,
+        &format!("/orders/{kept}/status"),
+        json!({"status": "picked_up"}),
+        &cashier,
+    )
+    .await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{kept}/refund"),
+        json!({"amount_cents": 500, "refunded_cents": 0, "reason": "attente"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     // Voided: nothing.
     let (voided, _) = order(&world, "pickup", "card", None).await;
     cook(&world, voided, &["start"]).await;
-    post(&world, Orders, &format!("/orders/{voided}/void"), json!({"reason": "erreur"}), &manager).await;
+    post(
+        &world,
+        Orders,
+        &format!("/orders/{voided}/void"),
+        json!({"reason": "erreur"}),
+        &manager,
+    )
+    .await;
     // A cash delivery that failed: nothing collected, nothing counted.
     let (failed_cash, delivery, _) = out_for_delivery(&world, "cash").await;
-    post(&world, Delivery, &format!("/deliveries/{delivery}/failed"), json!({"reason": "absent"}), &courier).await;
+    post(
+        &world,
+        Delivery,
+        &format!("/deliveries/{delivery}/failed"),
+        json!({"reason": "absent"}),
+        &courier,
+    )
+    .await;
     // A card delivery that failed: what it was paid, less 3 € given back.
     let (failed_card, delivery, _) = out_for_delivery(&world, "card").await;
-    post(&world, Delivery, &format!("/deliveries/{delivery}/failed"), json!({"reason": "address_not_found"}), &courier).await;
-    let (status, _) = post(&world, Orders, &format!("/orders/{failed_card}/refund"), json!({"amount_cents": 300, "refunded_cents": 0, "reason": "geste"}), &manager).await;
+    post(
+        &world,
+        Delivery,
+        &format!("/deliveries/{delivery}/failed"),
+        json!({"reason": "address_not_found"}),
+        &courier,
+    )
+    .await;
+    let (status, _) = post(
+        &world,
+        Orders,
+        &format!("/orders/{failed_card}/refund"),
+        json!({"amount_cents": 300, "refunded_cents": 0, "reason": "geste"}),
+        &manager,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 
     let total = |id: i64| {
         let pool = pool.clone();
-        async move { scalar(&pool, &format!("SELECT total_cents FROM orders WHERE id = {id}")).await }
+        async move {
+            scalar(
+                &pool,
+                &format!("SELECT total_cents FROM orders WHERE id = {id}"),
+            )
+            .await
+        }
     };
     let expected: i64 = total(kept).await - 500 + total(failed_card).await - 300;
     let _ = (voided, failed_cash);
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
     let uri = format!("/reports/revenue?pizzeria_id=1&from={today}&to={today}");
-    let (status, report) = world.call(Backoffice, "GET", &uri, None, Some(&manager)).await;
+    let (status, report) = world
+        .call(Backoffice, "GET", &uri, None, Some(&manager))
+        .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let totals = &report["totals"];
     assert_eq!(totals["revenue_incl_vat_cents"], expected, "{totals}");
@@ -567,39 +847,76 @@ async fn the_manager_finds_an_order_by_number_name_phone_and_day(pool: MySqlPool
     let manager = world.token("manager.1@ocpizza.test").await;
     let (id, _) = order(&world, "pickup", "card", None).await;
     let number = text(&pool, &format!("SELECT number FROM orders WHERE id = {id}")).await;
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
     let found = |query: String| {
         let world = &world;
         let manager = manager.clone();
         async move {
             let (status, list) = world
-                .call(Orders, "GET", &format!("/orders?{query}"), None, Some(&manager))
+                .call(
+                    Orders,
+                    "GET",
+                    &format!("/orders?{query}"),
+                    None,
+                    Some(&manager),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{query}: {list}");
             list["orders"]
                 .as_array()
-                .map(|all| all.iter().filter_map(|o| o["id"].as_i64()).collect::<Vec<_>>())
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|o| o["id"].as_i64())
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         }
     };
-    assert!(found(format!("q={}", number.to_lowercase())).await.contains(&id));
+    assert!(found(format!("q={}", number.to_lowercase()))
+        .await
+        .contains(&id));
     assert!(found("q=nina".into()).await.contains(&id));
     assert!(found("q=06%2011%2022%2033%2044".into()).await.contains(&id));
-    assert!(found(format!("day={today}&status=placed")).await.contains(&id));
-    assert!(!found(format!("day={today}&status=delivered")).await.contains(&id));
-    assert!(found("q=2000-01-01%25".into()).await.is_empty(), "a % typed is a %");
+    assert!(found(format!("day={today}&status=placed"))
+        .await
+        .contains(&id));
+    assert!(!found(format!("day={today}&status=delivered"))
+        .await
+        .contains(&id));
+    assert!(
+        found("q=2000-01-01%25".into()).await.is_empty(),
+        "a % typed is a %"
+    );
     assert!(found("day=2001-01-01".into()).await.is_empty());
-    for bad in ["day=hier", "day=2026-02-30", &format!("q={}", "x".repeat(101))] {
+    for bad in [
+        "day=hier",
+        "day=2026-02-30",
+        &format!("q={}", "x".repeat(101)),
+    ] {
         let (status, answer) = world
-            .call(Orders, "GET", &format!("/orders?{bad}"), None, Some(&manager))
+            .call(
+                Orders,
+                "GET",
+                &format!("/orders?{bad}"),
+                None,
+                Some(&manager),
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {answer}");
     }
     let courier = world.token("courier.1@ocpizza.test").await;
-    let (status, _) = world.call(Orders, "GET", "/orders?q=nina", None, Some(&courier)).await;
+    let (status, _) = world
+        .call(Orders, "GET", "/orders?q=nina", None, Some(&courier))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let other = world.token("manager.2@ocpizza.test").await;
-    let (status, list) = world.call(Orders, "GET", "/orders?q=nina", None, Some(&other)).await;
+    let (status, list) = world
+        .call(Orders, "GET", "/orders?q=nina", None, Some(&other))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(list["orders"].as_array().is_some_and(|l| l.iter().all(|o| o["id"] != json!(id))));
+    assert!(list["orders"]
+        .as_array()
+        .is_some_and(|l| l.iter().all(|o| o["id"] != json!(id))));
 }

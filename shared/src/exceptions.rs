@@ -1,17 +1,20 @@
-//! What goes wrong once the kitchen has started, each decided by the person
+//! What goes wrong once the kitchen has started (above `order`, `kitchen`,
+//! `delivery` and `stock`, which it sets right together), each decided by the person
 //! who sees it, with a reason, a history row, the customer told, and the
 //! stock and money set right in the order's locked transaction:
 //!
 //! - **failed delivery** (the courier, or a manager): nobody home, address
 //!   not found, refused at the door. The order ends `failed_delivery`, cash
 //!   is not collected, and the money already paid stays until a manager
-//!   decides a refund (the delivery function records it with the delivery);
+//!   decides a refund (the delivery function records it with the delivery,
+//!   its reason a `delivery::FailureReason`);
 //! - **no-show** (a manager): a pickup still at the counter
 //!   [`NO_SHOW_AFTER_MINUTES`] after it was ready ends `no_show`;
 //! - **void** (a manager, or the cashier who took the phone order): at any
 //!   stage before the customer has it. Before the kitchen starts it is the
 //!   cancellation; after, the order ends `voided`: everything paid is
-//!   refunded and what was consumed is recorded as waste (`lifecycle`);
+//!   refunded and what was consumed is recorded as waste (`lifecycle`), the
+//!   ticket leaves the display and the delivery is called off (here);
 //! - **remake a line** (the kitchen): a pizza burnt or dropped is made again;
 //!   its ingredients are taken again from the stock and recorded as the
 //!   order's waste, refused when the stock cannot;
@@ -20,6 +23,7 @@
 //!   The request says how much the manager saw refunded already, so the same
 //!   click sent twice gives back once.
 
+use crate::delivery::deliveries;
 use crate::identity::auth::Caller;
 use crate::identity::role::Role;
 use crate::order::lifecycle::{self, By, ChangeError, OrderHead};
@@ -27,34 +31,11 @@ use crate::order::{money_rule, notify, Channel, OrderStatus};
 use crate::platform::http::ApiError;
 use crate::platform::ids::ProductId;
 use crate::platform::queue::Envelope;
-use crate::platform::text_enum;
-use crate::{stock, Money};
+use crate::{kitchen, stock, Money};
 use chrono::{DateTime, Duration, Utc};
 use http::StatusCode;
 use serde_json::json;
 use sqlx::{MySql, Transaction};
-
-text_enum!(
-    /// Why a courier could not hand an order over.
-    FailureReason {
-        /// Nobody answered.
-        Absent = "absent",
-        AddressNotFound = "address_not_found",
-        /// The customer refused the order at the door.
-        Refused = "refused",
-    }
-);
-
-impl FailureReason {
-    /// As the history and the screens say it.
-    pub fn french(self) -> &'static str {
-        match self {
-            FailureReason::Absent => "client absent",
-            FailureReason::AddressNotFound => "adresse introuvable",
-            FailureReason::Refused => "commande refusée",
-        }
-    }
-}
 
 /// A pickup ready this long ago may be marked not collected.
 pub const NO_SHOW_AFTER_MINUTES: i64 = 30;
@@ -136,7 +117,13 @@ pub async fn void(
         OrderStatus::Voided
     };
     let note = format!("annulée : {why}");
-    Ok(lifecycle::change_status(tx, order, to, &By::from(caller), Some(&note)).await?)
+    let events = lifecycle::change_status(tx, order, to, &By::from(caller), Some(&note)).await?;
+    if to == OrderStatus::Voided {
+        // Off the kitchen's display and the couriers' runs, whatever their stage.
+        kitchen::call_off(tx, order.id).await?;
+        deliveries::call_off(tx, order.id).await?;
+    }
+    Ok(events)
 }
 
 /// Marks a locked pickup not collected, once it has waited
@@ -159,10 +146,8 @@ pub async fn no_show(
     )
     .fetch_one(&mut **tx)
     .await?;
-    let allowed_at = ready_at
-        .map(|at| at.and_utc())
-        .unwrap_or(now)
-        + Duration::minutes(NO_SHOW_AFTER_MINUTES);
+    let allowed_at =
+        ready_at.map(|at| at.and_utc()).unwrap_or(now) + Duration::minutes(NO_SHOW_AFTER_MINUTES);
     if now < allowed_at {
         return Err(ExceptionError::TooEarly { allowed_at });
     }
