@@ -80,11 +80,15 @@ function ordersQuery() {
   return `/orders?${params}`;
 }
 
+let searches = 0; // the latest search wins: an older answer arriving late is dropped
+
 async function loadOrders() {
   const query = ordersQuery();
   if (!query) return;
   replace($('#problem'));
+  const mine = ++searches;
   const r = await api('orders', query);
+  if (mine !== searches) return;
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
   const { orders } = r.data;
   const searched = $('#orders-q').value.trim() || $('#orders-day').value.trim();

@@ -901,7 +901,7 @@ async fn revenue_exports_as_csv(pool: MySqlPool) {
         .collect();
     assert_eq!(
         lines[0],
-        "Date;N° pizzeria;Pizzeria;Commandes;CA HT (€);TVA (€);CA TTC (€);Panier moyen TTC (€);\
+        "Date;N° pizzeria;Pizzeria;Commandes;CA HT (€);TVA (€);CA TTC (€);Remboursements TTC (€);Panier moyen TTC (€);\
          Carte bancaire : commandes;Carte bancaire : CA TTC (€);Espèces : commandes;Espèces : CA TTC (€);\
          En ligne : commandes;En ligne : CA TTC (€);Téléphone : commandes;Téléphone : CA TTC (€);\
          Comptoir : commandes;Comptoir : CA TTC (€)"
@@ -909,17 +909,17 @@ async fn revenue_exports_as_csv(pool: MySqlPool) {
     // 8 pizzerias x 3 days, 8 pizzeria totals, all pizzerias' total.
     assert_eq!(lines.len(), 1 + 8 * 3 + 8 + 1);
     assert!(lines.contains(
-        &"2026-03-28;1;OC Pizza Lyon Presqu'île;2;39,09;3,91;43,00;21,50;1;25,00;1;18,00;1;25,00;1;18,00;0;0,00"
+        &"2026-03-28;1;OC Pizza Lyon Presqu'île;2;39,09;3,91;43,00;0,00;21,50;1;25,00;1;18,00;1;25,00;1;18,00;0;0,00"
     ), "{text}");
     assert!(lines.contains(
-        &"2026-03-30;2;OC Pizza Villeurbanne Gratte-Ciel;1;18,18;1,82;20,00;20,00;1;20,00;0;0,00;1;20,00;0;0,00;0;0,00"
+        &"2026-03-30;2;OC Pizza Villeurbanne Gratte-Ciel;1;18,18;1,82;20,00;0,00;20,00;1;20,00;0;0,00;1;20,00;0;0,00;0;0,00"
     ), "{text}");
     assert!(lines.contains(
-        &"Total;1;OC Pizza Lyon Presqu'île;3;48,18;4,82;53,00;17,67;1;25,00;2;28,00;1;25,00;1;18,00;1;10,00"
+        &"Total;1;OC Pizza Lyon Presqu'île;3;48,18;4,82;53,00;0,00;17,67;1;25,00;2;28,00;1;25,00;1;18,00;1;10,00"
     ), "{text}");
     assert_eq!(
         *lines.last().unwrap(),
-        "Total;;Toutes les pizzerias;6;109,09;10,91;120,00;20,00;3;77,00;3;43,00;4;92,00;1;18,00;1;10,00"
+        "Total;;Toutes les pizzerias;6;109,09;10,91;120,00;0,00;20,00;3;77,00;3;43,00;4;92,00;1;18,00;1;10,00"
     );
 }
 
@@ -990,11 +990,12 @@ fn spreadsheet_number(cell: &str, euros: bool) -> i64 {
 
 /// The export's figure columns, by header, with where the JSON report keeps
 /// the same figure (under a day, a pizzeria or the totals).
-const FIGURE_COLUMNS: [(&str, &str); 15] = [
+const FIGURE_COLUMNS: [(&str, &str); 16] = [
     ("Commandes", "/orders"),
     ("CA HT (€)", "/revenue_excl_vat_cents"),
     ("TVA (€)", "/vat_cents"),
     ("CA TTC (€)", "/revenue_incl_vat_cents"),
+    ("Remboursements TTC (€)", "/refunds_cents"),
     ("Panier moyen TTC (€)", "/average_basket_cents"),
     (
         "Carte bancaire : commandes",

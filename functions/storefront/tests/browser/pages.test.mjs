@@ -901,10 +901,10 @@ describe('OC Pizza in a browser', () => {
     await office.locator(`#order-rows tr[data-order="${dropped.id}"]`).getByRole('button', { name: 'Ouvrir' }).click();
     await detail.locator('h2').filter({ hasText: `Commande n° ${dropped.number} — En préparation` }).waitFor();
     assert.match(await detail.locator('.history').innerText(), new RegExp(`refaite : 1 × ${p.name} \\(Tombée par terre\\)`));
-    await detail.getByRole('button', { name: 'Annuler la commande' }).click();
+    await detail.getByRole('button', { name: 'Annuler la commande', exact: true }).click();
     await detail.locator('.problem').filter({ hasText: 'Raison manquante' }).waitFor();
     await detail.getByLabel('Raison de l’annulation').fill('Client fâché');
-    await detail.getByRole('button', { name: 'Annuler la commande' }).click();
+    await detail.getByRole('button', { name: 'Annuler la commande', exact: true }).click();
     await detail.locator('h2').filter({ hasText: `Commande n° ${dropped.number} — Annulée par la pizzeria` }).waitFor();
     assert.match(await detail.locator('.history').innerText(), /Annulée par la pizzeria — annulée : Client fâché/);
     await shot(office, '13f-manager-voids');
@@ -927,7 +927,8 @@ describe('OC Pizza in a browser', () => {
     // A second click from a screen that had not seen the first refund (a
     // double click, another tab): the request says 0 € refunded so far.
     const again = await office.evaluate(async (id) => {
-      const { api } = await import('./common.js');
+      // The page's own module (one instance: the same session).
+      const { api } = await import(new URL('common.js', document.querySelector('script[type="module"]').src).href);
       return api('orders', `/orders/${id}/refund`, { method: 'POST', body: { amount_cents: 500, refunded_cents: 0, reason: 'Attente trop longue' } });
     }, collected.id);
     assert.equal(again.status, 409);
@@ -962,7 +963,7 @@ describe('OC Pizza in a browser', () => {
     await cook(takenId, ['start']);
     await counter.getByText(`Annuler la commande n° ${takenNumber}`).click();
     await counter.getByLabel('Raison').fill('Le client a rappelé : doublon');
-    await counter.locator('.call-off').getByRole('button', { name: 'Annuler la commande' }).click();
+    await counter.locator('.call-off').getByRole('button', { name: 'Annuler la commande', exact: true }).click();
     await counter.locator('.call-off .success').filter({ hasText: `Commande n° ${takenNumber} : Annulée par la pizzeria.` }).waitFor();
     await shot(counter, '13h-cashier-voids-own-phone-order');
     await counter.context().close();
