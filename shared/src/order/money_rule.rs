@@ -151,11 +151,14 @@ pub async fn refund(
         if part <= 0 {
             continue;
         }
-        if charge.provider == "stripe" {
-            insert_refund(tx, order, &charge.provider_ref, part, "eur", reason).await?;
+        let via = if charge.provider == "stripe" {
+            Via::Stripe { currency: "eur" }
         } else {
-            insert_hand_refund(tx, order, &charge, part, reason).await?;
-        }
+            Via::Hand {
+                provider: &charge.provider,
+            }
+        };
+        insert_refund(tx, order, &charge.provider_ref, part, via, reason).await?;
         left -= part;
         if left == 0 {
             break;
@@ -195,7 +198,10 @@ pub async fn refund_whole_charge(
     let currency = row.currency;
     let left = row.amount_cents - row.refunded;
     if left > 0 {
-        insert_refund(tx, order, intent, left, &currency, reason).await?;
+        let via = Via::Stripe {
+            currency: &currency,
+        };
+        insert_refund(tx, order, intent, left, via, reason).await?;
     }
     Ok(left.max(0))
 }
@@ -231,57 +237,53 @@ async fn refund_key(
     Ok(format!("order-{order}-refund-{}", count + 1))
 }
 
-/// Money given back by hand at the pizzeria, from a counter payment: made
-/// as it is recorded.
-async fn insert_hand_refund(
-    tx: &mut Transaction<'_, MySql>,
-    order: OrderId,
-    charge: &Refundable,
-    amount: i64,
-    reason: &str,
-) -> Result<(), sqlx::Error> {
-    let key = refund_key(tx, order).await?;
-    sqlx::query!(
-        "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, status, \
-            refund_of, reason, idempotency_key, created_at, updated_at) \
-         VALUES (?, ?, 'refund', ?, ?, 'eur', 'succeeded', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
-        order.0,
-        charge.provider,
-        format!("counter-refund-{}", uuid::Uuid::new_v4()),
-        amount,
-        charge.provider_ref,
-        reason,
-        key,
-    )
-    .execute(&mut **tx)
-    .await?;
-    tracing::info!(%order, amount_cents = amount, provider = charge.provider, reason, key, "refund given at the counter");
-    Ok(())
+/// How a refund goes back.
+enum Via<'a> {
+    /// Through Stripe, in the charge's currency: written `requested`, sent
+    /// after the commit.
+    Stripe { currency: &'a str },
+    /// By hand at the pizzeria (cash, or the card terminal): made as it is
+    /// recorded, so written `succeeded`, in euros.
+    Hand { provider: &'a str },
 }
 
+/// Writes a refund of `refund_of` (the charge's reference) with the order's
+/// next sequence in its idempotency key.
 async fn insert_refund(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
-    intent: &str,
+    refund_of: &str,
     amount: i64,
-    currency: &str,
+    via: Via<'_>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
+    let (provider, provider_ref, currency, status) = match via {
+        Via::Stripe { currency } => ("stripe", None, currency, "requested"),
+        Via::Hand { provider } => (
+            provider,
+            Some(format!("counter-refund-{}", uuid::Uuid::new_v4())),
+            "eur",
+            "succeeded",
+        ),
+    };
     let key = refund_key(tx, order).await?;
     sqlx::query!(
         "INSERT INTO payments (order_id, provider, kind, provider_ref, amount_cents, currency, status, \
             refund_of, reason, idempotency_key, created_at, updated_at) \
-         VALUES (?, 'stripe', 'refund', NULL, ?, ?, 'requested', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+         VALUES (?, ?, 'refund', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
         order.0,
+        provider,
+        provider_ref,
         amount,
         currency,
-        intent,
+        status,
+        refund_of,
         reason,
         key,
     )
     .execute(&mut **tx)
     .await?;
-    tracing::info!(%order, amount_cents = amount, currency, reason, key, "refund decided");
+    tracing::info!(%order, amount_cents = amount, provider, currency, status, reason, key, "refund decided");
     Ok(())
 }
 

@@ -156,6 +156,13 @@ async fn order_view(world: &World, id: i64) -> Value {
     answer["order"].clone()
 }
 
+/// A call that must succeed; its answer.
+async fn ok(world: &World, f: testkit::Function, uri: &str, body: Value, who: &str) -> Value {
+    let (status, answer) = post(world, f, uri, body, who).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+    answer
+}
+
 async fn post(
     world: &World,
     f: testkit::Function,
@@ -747,7 +754,7 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     // Picked up and paid by card, then 5 € given back.
     let (kept, _) = order(&world, "pickup", "card", None).await;
     cook(&world, kept, &["start", "ready"]).await;
-    post(
+    ok(
         &world,
         Orders,
         &format!("/orders/{kept}/status"),
@@ -767,7 +774,7 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     // Voided: nothing.
     let (voided, _) = order(&world, "pickup", "card", None).await;
     cook(&world, voided, &["start"]).await;
-    post(
+    ok(
         &world,
         Orders,
         &format!("/orders/{voided}/void"),
@@ -777,7 +784,7 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     .await;
     // A cash delivery that failed: nothing collected, nothing counted.
     let (failed_cash, delivery, _) = out_for_delivery(&world, "cash").await;
-    post(
+    ok(
         &world,
         Delivery,
         &format!("/deliveries/{delivery}/failed"),
@@ -787,7 +794,7 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     .await;
     // A card delivery that failed: what it was paid, less 3 € given back.
     let (failed_card, delivery, _) = out_for_delivery(&world, "card").await;
-    post(
+    ok(
         &world,
         Delivery,
         &format!("/deliveries/{delivery}/failed"),
