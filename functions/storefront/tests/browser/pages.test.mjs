@@ -858,7 +858,7 @@ describe('OC Pizza in a browser', () => {
     await run.waitFor({ timeout: 20000 });
     await run.getByRole('button', { name: /je pars/ }).click();
     await run.getByText('Livraison impossible').click();
-    await run.getByLabel('Raison').selectOption('absent');
+    await run.getByLabel('Raison', { exact: true }).selectOption('absent');
     await run.getByRole('button', { name: 'Enregistrer l’échec' }).click();
     await run.locator('h2').filter({ hasText: 'Non livrée' }).waitFor();
     assert.equal(await run.locator('.failure').innerText(), 'Échec : Client absent');
@@ -874,7 +874,7 @@ describe('OC Pizza in a browser', () => {
     const ticket = kitchen.locator(`li.ticket[data-order="${dropped.id}"]`);
     await ticket.waitFor({ timeout: 20000 });
     await ticket.getByText(`Refaire 1 ${p.name}`).click();
-    await ticket.getByLabel('Raison').fill('Tombée par terre');
+    await ticket.getByLabel('Raison', { exact: true }).fill('Tombée par terre');
     await ticket.getByRole('button', { name: 'Refaire', exact: true }).click();
     await kitchen.locator('#cue').filter({ hasText: `À refaire : 1 ${p.name} (n° ${dropped.number})` }).waitFor();
     await shot(kitchen, '13e-kitchen-remake');
@@ -962,7 +962,7 @@ describe('OC Pizza in a browser', () => {
     const takenNumber = (await taken.innerText()).match(/n° (\S+)/)[1];
     await cook(takenId, ['start']);
     await counter.getByText(`Annuler la commande n° ${takenNumber}`).click();
-    await counter.getByLabel('Raison').fill('Le client a rappelé : doublon');
+    await counter.getByLabel('Raison', { exact: true }).fill('Le client a rappelé : doublon');
     await counter.locator('.call-off').getByRole('button', { name: 'Annuler la commande', exact: true }).click();
     await counter.locator('.call-off .success').filter({ hasText: `Commande n° ${takenNumber} : Annulée par la pizzeria.` }).waitFor();
     await shot(counter, '13h-cashier-voids-own-phone-order');
