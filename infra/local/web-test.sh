@@ -67,7 +67,7 @@ say "browser tests (screenshots in target/screenshots/)"
 mkdir -p "$ROOT/target/screenshots"
 rm -f "$ROOT/target/screenshots/FAILED-"*.png # an earlier run's failures
 OUT="$RUN_DIR/web-test.out"
-if ! (cd "$TESTS" && WEB_BASE="$BASE" SCREENSHOTS="$ROOT/target/screenshots" node --test --test-concurrency=1 --test-reporter=spec) 2>&1 | tee "$OUT"; then
+if ! (cd "$TESTS" && WEB_BASE="$BASE" WEB_DATABASE=ocpizza_web SCREENSHOTS="$ROOT/target/screenshots" node --test --test-concurrency=1 --test-reporter=spec) 2>&1 | tee "$OUT"; then
     # The stack's last lines, then which test failed and why: last, so that
     # the tail of a CI log names the assertion.
     say "the stack's last lines ($LOG)"

@@ -5,6 +5,8 @@
 //
 //   WEB_BASE   where the functions answer (default http://localhost:9000/lambda-url)
 //   SCREENSHOTS  where each screen is saved (default <repo>/target/screenshots)
+//   WEB_DATABASE the stack's database (default ocpizza), where a test moves an
+//                order's past back in time instead of waiting
 //
 // The tests run in order and share the browser: a customer's tracker stays
 // open while the kitchen, the counter and the courier act in other windows.
@@ -12,6 +14,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -946,6 +949,12 @@ describe('OC Pizza in a browser', () => {
     const early = detail.locator('.problem');
     await early.waitFor();
     assert.match(await early.innerText(), /Trop tôt\s+Une commande est déclarée non retirée 30 minutes après être prête, à partir de \d\d:\d\d\./);
+    // Half an hour later (its "ready" moved back, not waited for): marked, and the order ends.
+    execFileSync('mysql', ['--protocol=tcp', '-h127.0.0.1', '-uroot', process.env.WEB_DATABASE || 'ocpizza', '-e',
+      `UPDATE order_status_history SET at = at - INTERVAL 31 MINUTE WHERE order_id = ${Number(waiting.id)} AND status = 'ready'`]);
+    await detail.getByRole('button', { name: 'Non retirée' }).click();
+    await detail.locator('h2').filter({ hasText: `Commande n° ${waiting.number} — Non retirée` }).waitFor();
+    assert.equal(await detail.getByRole('button', { name: 'Non retirée' }).count(), 0, 'nothing more to mark');
     await office.context().close();
 
     // The cashier calls off the phone order they just took, once the kitchen has started it.
