@@ -817,7 +817,7 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
-  scenario('4d. what goes wrong after the kitchen starts, from the screen of who sees it: a failed delivery, a pizza made again, a void, a refund, a no-show asked too early', async () => {
+  scenario('4d. what goes wrong after the kitchen starts, from the screen of who sees it: a failed delivery, a pizza made again, a void, a refund, a no-show refused too early then marked, the cashier’s own phone order called off', async () => {
     const [p] = await pizzas();
     const chef = await tokenOf(`pizzaiolo.${PIZZERIA}@ocpizza.test`);
     const cashier = await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`);
