@@ -402,3 +402,62 @@ async fn two_shifts_starting_at_once_never_share_a_delivery(pool: MySqlPool) {
     assert_eq!(a, waiting, "each delivery in exactly one run");
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }
+
+/// The manager's "Confier" clicked twice at once, and a courier picking up
+/// while the manager gives the delivery away: the delivery ends with one
+/// courier, in one run, and a pickup and a reassignment never both succeed.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_same_reassignment_twice_at_once_and_a_race_with_the_pickup(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let manager = world.token("manager.1@ocpizza.test").await;
+    let ids = [
+        user_id(&pool, "courier.1@ocpizza.test").await,
+        user_id(&pool, "courier2.1@ocpizza.test").await,
+    ];
+    let delivery = ready_delivery(&world, 30).await;
+    let holder = as_manager_sees_it(&world, delivery).await["courier_id"].as_i64();
+    let other = ids
+        .into_iter()
+        .find(|id| Some(*id) != holder)
+        .unwrap_or_default();
+    let give = format!("/deliveries/{delivery}/courier");
+    let body = json!({ "courier_id": other });
+    let ((s1, a1), (s2, a2)) = tokio::join!(
+        world.call(Delivery, "POST", &give, Some(body.clone()), Some(&manager)),
+        world.call(Delivery, "POST", &give, Some(body.clone()), Some(&manager)),
+    );
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{a1} {a2}");
+    assert_eq!(
+        as_manager_sees_it(&world, delivery).await["courier_id"],
+        other
+    );
+    // In the new courier's run only.
+    let emails = ["courier.1@ocpizza.test", "courier2.1@ocpizza.test"];
+    let email = |id: i64| emails[usize::from(id != ids[0])];
+    let courier = world.token(email(other)).await;
+    let previous = world.token(email(holder.unwrap_or_default())).await;
+    assert!(run_of(&world, &courier).await.contains(&delivery));
+    assert!(!run_of(&world, &previous).await.contains(&delivery));
+
+    // Its new courier picks it up while the manager gives it back: one wins.
+    let back = json!({ "courier_id": holder });
+    let pickup = format!("/deliveries/{delivery}/pickup");
+    let ((picked, _), (given, _)) = tokio::join!(
+        world.call(Delivery, "POST", &pickup, None, Some(&courier)),
+        world.call(Delivery, "POST", &give, Some(back), Some(&manager)),
+    );
+    let seen = as_manager_sees_it(&world, delivery).await;
+    if picked == StatusCode::OK {
+        // Picked up first: the manager's change came too late (409), or came
+        // first and the pickup was refused — never both.
+        assert_eq!(given, StatusCode::CONFLICT, "{seen}");
+        assert_eq!(seen["status"], "out_for_delivery");
+        assert_eq!(seen["courier_id"], other);
+    } else {
+        assert_eq!(picked, StatusCode::FORBIDDEN, "{seen}");
+        assert_eq!(given, StatusCode::OK);
+        assert_eq!(seen["status"], "assigned");
+        assert_eq!(seen["courier_id"], json!(holder));
+    }
+    testing::assert_reconciled(&pool, Scope::Settled).await;
+}
