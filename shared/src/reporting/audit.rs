@@ -13,19 +13,23 @@
 //! - the stock levels are the sum of their ledger, never negative;
 //! - a `pending_payment` or `placed` order holds a reservation; any other
 //!   order holds none, and an order the kitchen started has consumed;
-//! - money (`money_rule`): a handed-over order is paid exactly, a cancelled
-//!   one is paid nothing (refunds decided included), none is paid more than
-//!   its total, and none waits for a payment it already has; a web card order
-//!   at or past `placed` has paid its total; no charge is refunded beyond
-//!   what it took, every refund returns a charge of its order, and none waits
-//!   more than 15 minutes for Stripe;
+//! - an order the kitchen started has consumed, except a `voided` one,
+//!   whose consumption went to waste (it holds none);
+//! - money (`money_rule`): a handed-over order is paid exactly, less the
+//!   goodwill refunds a manager gave; a cancelled or voided one is paid
+//!   nothing (refunds decided included); none is paid more than its total,
+//!   and none waits for a payment it already has; a web card order at or past
+//!   `placed` has paid its total (less goodwill refunds); no charge, of any
+//!   provider, is refunded beyond what it took, every refund returns a charge
+//!   of its order, and none waits more than 15 minutes for Stripe;
 //! - one e-mail per status the order went through (for an order with an
 //!   address), and none for a status it never had.
 //!
 //! What holds once the pipeline is idle (`Scope::Settled`): every outbox
 //! event is sent, every order that reached the kitchen has its ticket (its
-//! status following the order's), a cancelled order's waiting ticket is
-//! withdrawn, and every delivery order that is ready has its delivery.
+//! status following the order's), a cancelled or voided order's ticket is
+//! withdrawn, every delivery order that is ready has its delivery, a failed
+//! delivery's is `failed` and a voided order's `cancelled` (or none).
 
 use crate::order::money_rule::{COUNTED_REFUND_STATUSES, NET_PAID_BY_ORDER as NET_PAID};
 use futures_util::future::BoxFuture;
