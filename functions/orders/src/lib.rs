@@ -398,10 +398,19 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
         .status
         .parse()
         .map_err(|_| ApiError::unprocessable(format!("Unknown status {:?}.", request.status)))?;
-    if matches!(to, OrderStatus::OutForDelivery | OrderStatus::Delivered) {
+    if matches!(
+        to,
+        OrderStatus::OutForDelivery | OrderStatus::Delivered | OrderStatus::FailedDelivery
+    ) {
         // The delivery routes own these, with the courier's and the cash checks.
         return Err(ApiError::unprocessable(
-            "A delivery leaves and arrives through the courier's screen (delivery `POST /deliveries/{id}/pickup|delivered`).",
+            "A delivery leaves, arrives or fails through the courier's screen (delivery `POST /deliveries/{id}/pickup|delivered|failed`).",
+        ));
+    }
+    if matches!(to, OrderStatus::Voided | OrderStatus::NoShow) {
+        // Their own routes take the reason, the delay and who may.
+        return Err(ApiError::unprocessable(
+            "An order is voided with `POST /orders/{id}/void`, and marked not collected with `POST /orders/{id}/no-show`.",
         ));
     }
     let mut tx = state.pool.begin().await?;

@@ -456,6 +456,21 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
     let (status, answer) = post(&world, Orders, &uri, json!({"reason": ""}), &manager).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["type"], "/problems/reason-required");
+    // Nor around the routes: the staff's status route takes none of the
+    // exceptions (no reason, no delay, no call-off that way).
+    for to in ["voided", "no_show", "failed_delivery"] {
+        for who in [&cashier, &manager] {
+            let (status, answer) = post(
+                &world,
+                Orders,
+                &format!("/orders/{id}/status"),
+                json!({ "status": to }),
+                who,
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{to}: {answer}");
+        }
+    }
     let (status, voided) = post(
         &world,
         Orders,
