@@ -23,11 +23,12 @@
 //!   The request says how much the manager saw refunded already, so the same
 //!   click sent twice gives back once.
 
-use crate::delivery::deliveries;
+use crate::delivery::{assign, deliveries};
 use crate::identity::auth::Caller;
 use crate::identity::role::Role;
 use crate::order::lifecycle::{self, By, ChangeError, OrderHead};
-use crate::order::{money_rule, notify, Channel, OrderStatus};
+use crate::order::money_rule::{self, Givers};
+use crate::order::{notify, Channel, OrderStatus};
 use crate::platform::http::ApiError;
 use crate::platform::ids::ProductId;
 use crate::platform::queue::Envelope;
@@ -52,6 +53,8 @@ pub enum ExceptionError {
     Reason,
     #[error("only a manager, or the cashier who took this phone order, may void it")]
     NotYourOrder,
+    #[error("paid at the counter: only a manager may void it")]
+    PaidAtCounter,
     #[error("ready for less than {NO_SHOW_AFTER_MINUTES} minutes")]
     TooEarly { allowed_at: DateTime<Utc> },
     #[error("nothing to refund in this state")]
@@ -111,6 +114,10 @@ pub async fn void(
     if matches!(order.status, OrderStatus::Cancelled | OrderStatus::Voided) {
         return Ok(Vec::new());
     }
+    if caller.role == Role::Cashier && money_rule::paid(&mut **tx, order.id).await?.charged > 0 {
+        // Money taken at the counter goes back by a manager's hand only.
+        return Err(ExceptionError::PaidAtCounter);
+    }
     let to = if order.status.is_changeable() {
         OrderStatus::Cancelled
     } else {
@@ -122,6 +129,8 @@ pub async fn void(
         // Off the kitchen's display and the couriers' runs, whatever their stage.
         kitchen::call_off(tx, order.id).await?;
         deliveries::call_off(tx, order.id).await?;
+        // Its courier has room again: give them what waits.
+        assign::assign_waiting(tx, order.pizzeria_id).await?;
     }
     Ok(events)
 }
@@ -187,7 +196,8 @@ pub async fn goodwill_refund(
             refundable_cents: paid.net().max(0),
         });
     }
-    let given = money_rule::refund(tx, order.id, amount, "goodwill").await?;
+    let given =
+        money_rule::refund(tx, order.id, amount, Givers::StripeAndStaff, "goodwill").await?;
     if given != amount {
         // The charges could not cover it (an anomaly): write nothing.
         return Err(ExceptionError::TooMuch {
@@ -260,7 +270,9 @@ impl From<ExceptionError> for ApiError {
                 "Reason required",
                 format!("Give a `reason` of 1 to {MAX_REASON_CHARS} characters."),
             ),
-            ExceptionError::NotYourOrder => ApiError::forbidden(text),
+            ExceptionError::NotYourOrder | ExceptionError::PaidAtCounter => {
+                ApiError::forbidden(text)
+            }
             ExceptionError::TooEarly { allowed_at } => ApiError::new(
                 StatusCode::CONFLICT,
                 "too-early-for-no-show",
@@ -305,7 +317,7 @@ impl From<ExceptionError> for ApiError {
             )
             .with("order_status", status),
             ExceptionError::OutOfStock => ApiError::conflict(
-                "out-of-stock",
+                "remake-out-of-stock",
                 "Not enough stock",
                 "Not enough stock to make this line again.",
             ),

@@ -126,11 +126,49 @@ async fn authorize(
     }
 }
 
-async fn view(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
-    let view = view::load(&state.pool, id)
+/// Who reads an order: its customer (or guest) does not read the notes
+/// staff wrote in its history (a void's or a refund's reason).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Customer,
+    Staff,
+}
+
+impl From<&By> for Reader {
+    fn from(by: &By) -> Reader {
+        if by.actor == Actor::User(Role::Customer) {
+            Reader::Customer
+        } else {
+            Reader::Staff
+        }
+    }
+}
+
+async fn view(
+    state: &State,
+    req: &Request,
+    id: OrderId,
+    reader: Reader,
+) -> Result<Response, ApiError> {
+    let view = load_view(state, id, reader).await?;
+    edge::json_with_etag(req, &json!({ "order": view }))
+}
+
+/// The order as `reader` reads it.
+async fn load_view(
+    state: &State,
+    id: OrderId,
+    reader: Reader,
+) -> Result<view::OrderView, ApiError> {
+    let mut view = view::load(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    edge::json_with_etag(req, &json!({ "order": view }))
+    if reader == Reader::Customer {
+        for row in &mut view.history {
+            row.note = None;
+        }
+    }
+    Ok(view)
 }
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
@@ -138,8 +176,8 @@ async fn get(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiE
     let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
-    view(state, req, id).await
+    let by = authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
+    view(state, req, id, Reader::from(&by)).await
 }
 
 fn too_late(status: OrderStatus) -> ApiError {
@@ -161,7 +199,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     let by = authorize(state, req, &order, Action::ChangePizzeriaOrder).await?;
     if order.status == OrderStatus::Cancelled {
         tx.rollback().await?;
-        return view(state, req, id).await;
+        return view(state, req, id, Reader::from(&by)).await;
     }
     if !order.status.is_changeable() {
         return Err(too_late(order.status));
@@ -177,7 +215,7 @@ async fn cancel(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     .map_err(ApiError::from)?;
     tx.commit().await?;
     after_cancel(state, &order, events).await;
-    view(state, req, id).await
+    view(state, req, id, Reader::from(&by)).await
 }
 
 /// After a cancellation commits: tell the kitchen, send the refunds it
@@ -282,9 +320,7 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     outbox::send_now(&state.pool, &state.queues, &events).await;
 
     let payment = payment_after_change(state, &order).await?;
-    let view = view::load(&state.pool, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let view = load_view(state, id, Reader::from(&by)).await?;
     edge::json(
         StatusCode::OK,
         &json!({ "order": view, "payment": payment }),
@@ -381,7 +417,7 @@ async fn collect(state: &State, req: &Request, id: OrderId) -> Result<Response, 
         method = request.method.provider(),
         "payment taken at the counter"
     );
-    view(state, req, id).await
+    view(state, req, id, Reader::Staff).await
 }
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
@@ -464,7 +500,7 @@ async fn set_status(state: &State, req: &Request, id: OrderId) -> Result<Respons
     } else {
         outbox::send_now(&state.pool, &state.queues, &events).await;
     }
-    view(state, req, id).await
+    view(state, req, id, Reader::Staff).await
 }
 
 /// A signed-in staff member of the order's pizzeria (or the admin) whose
@@ -512,7 +548,7 @@ async fn void(state: &State, req: &Request, id: OrderId) -> Result<Response, Api
     let events = exceptions::void(&mut tx, &mut order, &caller, &body.reason).await?;
     tx.commit().await?;
     after_cancel(state, &order, events).await;
-    view(state, req, id).await
+    view(state, req, id, Reader::Staff).await
 }
 
 /// `POST /orders/{id}/no-show`: a pickup nobody came for, once it has
@@ -526,7 +562,7 @@ async fn no_show(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     let events = exceptions::no_show(&mut tx, &mut order, &By::from(&caller), now).await?;
     tx.commit().await?;
     outbox::send_now(&state.pool, &state.queues, &events).await;
-    view(state, req, id).await
+    view(state, req, id, Reader::Staff).await
 }
 
 /// `POST /orders/{id}/refund` `{"amount_cents", "refunded_cents",
@@ -573,9 +609,9 @@ async fn refresh(state: &State, req: &Request, id: OrderId) -> Result<Response, 
     let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
+    let by = authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
     reconcile_now(state, &head).await?;
-    view(state, req, id).await
+    view(state, req, id, Reader::from(&by)).await
 }
 
 /// Applies what Stripe says of a card order's PaymentIntent, and sends any
@@ -629,7 +665,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     let head = lifecycle::head(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
+    let by = authorize(state, req, &head, Action::ReadPizzeriaOrder).await?;
     let nothing_to_pay = || {
         ApiError::conflict(
             "nothing-to-pay",
@@ -686,9 +722,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     };
     // The order moves when Stripe's webhook says the payment succeeded, as
     // for any card payment; the tracker asks `payment/refresh` if it is late.
-    let view = view::load(&state.pool, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let view = load_view(state, id, Reader::from(&by)).await?;
     edge::json(
         StatusCode::OK,
         &json!({ "order": view, "payment_intent": {
@@ -818,6 +852,14 @@ async fn list(state: &State, req: &Request) -> Result<Response, ApiError> {
                 })?,
             };
             access::check(Some(&caller), Action::ListPizzeriaOrders, pizzeria)?;
+            // Searching the whole history by name or day is the manager's:
+            // a cashier finds a caller by their whole phone number.
+            let searching = param("q").is_some() || param("day").is_some();
+            if searching && !matches!(caller.role, Role::Manager | Role::Admin) {
+                return Err(ApiError::forbidden(
+                    "Searching orders by name, number or day is for managers.",
+                ));
+            }
             staff_scope(pizzeria, param("phone"), param("q"), param("day"))?
         }
     };

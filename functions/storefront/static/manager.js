@@ -139,7 +139,14 @@ async function openOrder(id) {
       el('label', { for: amount.id }, `Rembourser (au plus ${euros(kept)}) `), amount, ' € ', why, ' ',
       el('button', {
         type: 'button', class: 'refund-order',
-        onclick: () => act('refund', { amount_cents: Math.round(Number(amount.value) * 100), refunded_cents: pay.refunded_cents, reason: why.value }),
+        onclick: () => {
+          const cents = Math.round(Number(amount.value.replace(',', '.')) * 100);
+          if (!(cents > 0)) {
+            replace(out, problemBox({ title: 'Montant invalide', detail: `Saisissez un montant en euros, au plus ${euros(kept)}.` }));
+            return;
+          }
+          act('refund', { amount_cents: cents, refunded_cents: pay.refunded_cents, reason: why.value });
+        },
       }, 'Rembourser')));
   }
   box.hidden = false;

@@ -66,6 +66,7 @@ const KINDS = {
   'not-refundable': ['Remboursement impossible maintenant', 'Une commande est remboursée une fois terminée (livrée, retirée, non livrée ou non retirée) ; avant, annulez-la.'],
   'refunds-changed': ['Remboursement déjà fait', (p) => `${new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format((p.refunded_cents ?? 0) / 100)} ont été remboursés entre-temps : la commande est à jour, vérifiez avant de recommencer.`],
   'refund-too-large': ['Montant trop élevé', (p) => `Au plus ${new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format((p.refundable_cents ?? 0) / 100)} peuvent être remboursés sur cette commande.`],
+  'remake-out-of-stock': ['Stock insuffisant', 'Il ne reste pas assez d’ingrédients pour refaire cette pizza : prévenez le gérant.'],
   'not-in-kitchen': ['Plus en cuisine', 'Cette commande n’est plus en cuisine : elle ne peut plus être refaite.'],
   'no-such-courier': ['Livreur inconnu', 'Ce livreur ne travaille pas dans cette pizzeria.'],
   'below-reserved': ['Stock insuffisant', 'Le stock ne peut pas descendre sous ce que les commandes en cours réservent.'],

@@ -22,6 +22,7 @@
 //! - every status the customer is told about: its notification (`notify`).
 
 use crate::identity::auth::Caller;
+use crate::order::money_rule::Givers;
 use crate::order::notify;
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::platform::http::ApiError;
@@ -177,6 +178,8 @@ pub async fn record_history(
     by: &By,
     note: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    // The column holds 200 characters: a long product name and reason are cut.
+    let note = note.map(|n| n.chars().take(200).collect::<String>());
     sqlx::query!(
         "INSERT INTO order_status_history (order_id, status, at, by_user_id, by_label, note) \
          VALUES (?, ?, UTC_TIMESTAMP(6), ?, ?, ?)",
@@ -259,7 +262,7 @@ pub(crate) async fn enter(
         )),
         OrderStatus::Cancelled => {
             stock::release(tx, pizzeria_id, order.id).await?;
-            money_rule::refund_all(tx, order.id, "cancel").await?;
+            money_rule::refund_all(tx, order.id, Givers::Stripe, "cancel").await?;
             if from == Some(OrderStatus::Placed) {
                 events.push(Envelope::new(
                     order.id,
@@ -269,7 +272,9 @@ pub(crate) async fn enter(
         }
         OrderStatus::Voided => {
             stock::waste_consumed(tx, pizzeria_id, order.id).await?;
-            money_rule::refund_all(tx, order.id, "void").await?;
+            // Only a manager or the cashier who took it voids an order
+            // (`exceptions::void`), with the counter's money in hand.
+            money_rule::refund_all(tx, order.id, Givers::StripeAndStaff, "void").await?;
         }
         _ => {}
     }

@@ -104,13 +104,29 @@ struct Refundable {
     left_cents: i64,
 }
 
+/// Who gives money back: Stripe only, or also staff by hand at the
+/// pizzeria (cash, the card terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Givers {
+    /// A refund nobody at the pizzeria decided (a cancellation by the
+    /// customer, a reduction, a late payment): Stripe's charges only; money
+    /// taken at the counter stays there, for the reconciliation check to show.
+    Stripe,
+    /// A manager's own decision (a void, a goodwill refund), made with the
+    /// money in hand: the counter's charges too, recorded as given back.
+    StripeAndStaff,
+}
+
 /// Each charge of the order that succeeded in euros, with what it can still
 /// give back: Stripe's first (a refund goes back to the card it came from),
-/// then what was taken at the pizzeria, newest first.
+/// then, for `Givers::StripeAndStaff`, what was taken at the pizzeria; newest
+/// first.
 async fn refundable_charges(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
+    givers: Givers,
 ) -> Result<Vec<Refundable>, sqlx::Error> {
+    let by_hand = givers == Givers::StripeAndStaff;
     // The statuses are COUNTED_REFUND_STATUSES, spelt out for the compile-time check.
     sqlx::query_as!(
         Refundable,
@@ -122,8 +138,10 @@ async fn refundable_charges(
          FROM payments c \
          WHERE c.order_id = ? AND c.kind = 'charge' AND c.status = 'succeeded' \
            AND c.currency = 'eur' AND c.anomaly IS NULL AND c.provider_ref IS NOT NULL \
+           AND (c.provider = 'stripe' OR ?) \
          ORDER BY c.provider = 'stripe' DESC, c.id DESC",
-        order.0
+        order.0,
+        by_hand
     )
     .fetch_all(&mut **tx)
     .await
@@ -140,13 +158,14 @@ pub async fn refund(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
     amount: i64,
+    givers: Givers,
     reason: &str,
 ) -> Result<i64, sqlx::Error> {
     let mut left = amount;
     if left <= 0 {
         return Ok(0);
     }
-    for charge in refundable_charges(tx, order).await? {
+    for charge in refundable_charges(tx, order, givers).await? {
         let part = left.min(charge.left_cents);
         if part <= 0 {
             continue;
@@ -211,14 +230,15 @@ pub async fn refund_whole_charge(
 pub async fn refund_all(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
+    givers: Givers,
     reason: &str,
 ) -> Result<i64, sqlx::Error> {
-    let total: i64 = refundable_charges(tx, order)
+    let total: i64 = refundable_charges(tx, order, givers)
         .await?
         .iter()
         .map(|charge| charge.left_cents.max(0))
         .sum();
-    refund(tx, order, total, reason).await
+    refund(tx, order, total, givers, reason).await
 }
 
 /// The sequence of the order's next refund, in its idempotency key.

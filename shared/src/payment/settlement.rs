@@ -14,7 +14,7 @@
 //! `PaymentsRejected` metric (alarmed on) and never places an order.
 
 use crate::order::lifecycle::{self, By, ChangeError, OrderHead};
-use crate::order::money_rule::{self, Paid};
+use crate::order::money_rule::{self, Givers, Paid};
 use crate::order::{Actor, OrderStatus};
 use crate::payment::{NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus, Stripe};
 use crate::platform::ids::OrderId;
@@ -273,7 +273,7 @@ pub async fn settle(
 ) -> Result<Vec<Envelope>, ChangeError> {
     let paid = money_rule::paid(&mut **tx, order.id).await?;
     if matches!(order.status, OrderStatus::Cancelled | OrderStatus::Voided) {
-        money_rule::refund(tx, order.id, paid.net(), "late-payment").await?;
+        money_rule::refund(tx, order.id, paid.net(), Givers::Stripe, "late-payment").await?;
         return Ok(Vec::new());
     }
     if !order.pays_online() {
@@ -319,7 +319,7 @@ pub async fn settle(
     }
     let excess = paid.excess(order.total_cents);
     if excess > 0 {
-        money_rule::refund(tx, order.id, excess, reason).await?;
+        money_rule::refund(tx, order.id, excess, Givers::Stripe, reason).await?;
     }
     Ok(events)
 }

@@ -359,10 +359,13 @@ async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Ro
     Ok(rows)
 }
 
-/// The refunds of one pizzeria's orders of `period` that count (their
-/// status one of [`COUNTED_STATUSES`]), each on its order's Paris day, with
-/// their VAT in proportion. Refunds are few: they are read from their own
-/// index (`ix_payments_kind`) and given their day here.
+/// The refunds that take money off one pizzeria's orders of `period`, each
+/// on its order's Paris day, with their VAT in proportion: a manager's
+/// goodwill refunds of a sold order (its total already left out what a
+/// reduction or a double payment gave back), and every refund of an order
+/// that never reached its customer (counted at what it was paid). Refunds
+/// are few: they are read from their own index (`ix_payments_kind`) and
+/// given their day here.
 async fn refunds(
     pool: &MySqlPool,
     pizzeria: i64,
@@ -370,6 +373,7 @@ async fn refunds(
 ) -> Result<Vec<Row>, sqlx::Error> {
     let (start, end) = period.utc_bounds();
     let [s0, s1, s2, s3, s4, s5, s6, s7] = COUNTED_STATUSES;
+    let [u0, u1] = UNDELIVERED_STATUSES;
     // The refund statuses are the money rule's COUNTED_REFUND_STATUSES.
     let refunds = sqlx::query!(
         "SELECT o.created_at, o.payment_method, o.channel, \
@@ -378,7 +382,7 @@ async fn refunds(
          FROM payments r JOIN orders o ON o.id = r.order_id \
          WHERE r.kind = 'refund' AND r.status IN ('requested', 'pending', 'requires_action', 'succeeded') \
             AND r.currency = 'eur' AND o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
-            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) \
+            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) AND (r.reason = 'goodwill' OR o.status IN (?, ?)) \
          GROUP BY o.id, o.created_at, o.payment_method, o.channel",
         pizzeria,
         start.naive_utc(),
@@ -390,7 +394,9 @@ async fn refunds(
         s4,
         s5,
         s6,
-        s7
+        s7,
+        u0,
+        u1
     )
     .fetch_all(pool)
     .await?;

@@ -435,7 +435,7 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
 
     // A paid web order in the oven: the cashier did not take it, the
     // pizzaiolo may not; a manager voids it with a reason.
-    let (id, _) = order(&world, "delivery", "card", None).await;
+    let (id, token) = order(&world, "delivery", "card", None).await;
     cook(&world, id, &["start"]).await;
     let on_hand = || async {
         scalar(
@@ -482,6 +482,27 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
     assert_eq!(status, StatusCode::OK, "{voided}");
     let total = voided["order"]["total_cents"].as_i64().unwrap_or_default();
     assert_eq!(voided["order"]["status"], "voided");
+    // The customer reads that it was called off, not the staff's reason.
+    let (status, seen) = world
+        .call(
+            Orders,
+            "GET",
+            &format!("/orders/{id}?token={token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seen["order"]["status"], "voided");
+    assert!(
+        seen["order"]["history"]
+            .as_array()
+            .is_some_and(|h| h.iter().all(|row| row.get("note").is_none())),
+        "{seen}"
+    );
+    assert!(voided["order"]["history"]
+        .to_string()
+        .contains("client fâché"));
     assert_eq!(voided["order"]["payment"]["refunded_cents"], total);
     assert_eq!(refunded_at_stripe(&pool, id).await, total);
     // The pizzas went in the bin: the stock does not move back, the ledger
@@ -536,6 +557,47 @@ async fn a_void_refunds_everything_and_records_the_waste_at_any_stage(pool: MySq
     assert_eq!(status, StatusCode::CONFLICT);
 
     // The cashier's own phone order: theirs to void; one the manager took is not.
+    // Paid at the counter: the cashier may not void it (the money goes back
+    // by a manager's hand, recorded as given back).
+    let (paid_mine, _) = order(&world, "pickup", "cash", Some(&cashier)).await;
+    ok(
+        &world,
+        Orders,
+        &format!("/orders/{paid_mine}/payments"),
+        json!({"method": "cash"}),
+        &cashier,
+    )
+    .await;
+    cook(&world, paid_mine, &["start"]).await;
+    let (status, answer) = post(
+        &world,
+        Orders,
+        &format!("/orders/{paid_mine}/void"),
+        json!({"reason": "rappel"}),
+        &cashier,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let given = ok(
+        &world,
+        Orders,
+        &format!("/orders/{paid_mine}/void"),
+        json!({"reason": "rappel"}),
+        &manager,
+    )
+    .await;
+    assert_eq!(given["order"]["status"], "voided");
+    assert_eq!(
+        given["order"]["payment"]["refunded_cents"],
+        given["order"]["payment"]["paid_cents"]
+    );
+    let by_hand: i64 = scalar(
+        &pool,
+        &format!("SELECT COUNT(*) FROM payments WHERE order_id = {paid_mine} AND kind = 'refund' AND provider = 'cash' AND status = 'succeeded'"),
+    )
+    .await;
+    assert_eq!(by_hand, 1);
+
     let (mine, _) = order(&world, "pickup", "cash", Some(&cashier)).await;
     cook(&world, mine, &["start"]).await;
     let (status, answer) = post(
@@ -756,7 +818,7 @@ async fn a_pizza_made_again_takes_its_ingredients_again_as_waste(pool: MySqlPool
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-    assert_eq!(answer["type"], "/problems/out-of-stock");
+    assert_eq!(answer["type"], "/problems/remake-out-of-stock");
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -766,8 +828,25 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
     let cashier = world.token("cashier.1@ocpizza.test").await;
     let courier = world.token("courier.1@ocpizza.test").await;
 
-    // Picked up and paid by card, then 5 € given back.
-    let (kept, _) = order(&world, "pickup", "card", None).await;
+    // Paid for two, changed to one before the kitchen (the difference
+    // refunded): it counts its new total, the reduction is not taken twice;
+    // picked up, then 5 € given back.
+    let (kept, token) = order(&world, "pickup", "card", None).await;
+    let (status, changed) = world
+        .call(
+            Orders,
+            "PATCH",
+            &format!("/orders/{kept}?token={token}"),
+            Some(json!({"lines": [{"product_id": 1, "quantity": 1}]})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert!(
+        changed["order"]["payment"]["refunded_cents"].as_i64() > Some(0),
+        "{changed}"
+    );
+    run_consumers(&world).await;
     cook(&world, kept, &["start", "ready"]).await;
     ok(
         &world,
@@ -781,7 +860,8 @@ async fn the_revenue_counts_what_was_kept(pool: MySqlPool) {
         &world,
         Orders,
         &format!("/orders/{kept}/refund"),
-        json!({"amount_cents": 500, "refunded_cents": 0, "reason": "attente"}),
+        // What the manager's screen shows refunded already: the reduction.
+        json!({"amount_cents": 500, "refunded_cents": changed["order"]["payment"]["refunded_cents"], "reason": "attente"}),
         &manager,
     )
     .await;
@@ -933,6 +1013,30 @@ async fn the_manager_finds_an_order_by_number_name_phone_and_day(pool: MySqlPool
         .call(Orders, "GET", "/orders?q=nina", None, Some(&courier))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A cashier finds a caller by their whole number, not by browsing names.
+    let cashier = world.token("cashier.1@ocpizza.test").await;
+    for query in ["q=nina", "day=2026-12-06", "q=a"] {
+        let (status, _) = world
+            .call(
+                Orders,
+                "GET",
+                &format!("/orders?{query}"),
+                None,
+                Some(&cashier),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{query}");
+    }
+    let (status, _) = world
+        .call(
+            Orders,
+            "GET",
+            "/orders?phone=06%2011%2022%2033%2044",
+            None,
+            Some(&cashier),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let other = world.token("manager.2@ocpizza.test").await;
     let (status, list) = world
         .call(Orders, "GET", "/orders?q=nina", None, Some(&other))
