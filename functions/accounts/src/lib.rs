@@ -15,6 +15,9 @@
 //!   from one client address;
 //! - `GET /me` → `{"user"}`; `POST /me/password`
 //!   `{current_password,new_password}` → a new session (older tokens end);
+//! - `POST /password-links` `{token,new_password}` → a session: the
+//!   password set with a one-time link (`ocpizza-admin bootstrap`), 410 for
+//!   a link unknown, used or expired (one answer for the three);
 //! - `POST /staff` `{email,password,name,phone,role,pizzeria_id}` → 201
 //!   `{"user"}`: a manager creates cashiers, pizzaiolos and couriers of their
 //!   pizzeria; the admin creates managers and any staff anywhere;
@@ -65,6 +68,7 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["sessions"]) => sign_in(state, &req).await,
         (&Method::GET, ["me"]) => me(state, &req).await,
         (&Method::POST, ["me", "password"]) => change_password(state, &req).await,
+        (&Method::POST, ["password-links"]) => use_link(state, &req).await,
         (&Method::POST, ["staff"]) => create_staff(state, &req).await,
         (&Method::GET, ["staff"]) => list_staff(state, &req).await,
         (&Method::POST, ["staff", id, "deactivate"]) => {
@@ -77,6 +81,7 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         | (_, ["me", "password"])
         | (_, ["staff", _, "deactivate" | "unlock"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET])),
+        (_, ["password-links"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
     }
@@ -253,6 +258,29 @@ async fn change_password(state: &State, req: &Request) -> Result<Response, ApiEr
     )
     .await?;
     tracing::info!(user_id = %user.id, "password changed; older sessions ended");
+    session_for(state, user)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkUse {
+    token: String,
+    new_password: String,
+}
+
+/// A one-time link's password set (the first admin's, after a deploy), and
+/// a session for the account: the link is the proof of who they are.
+#[tracing::instrument(skip_all)]
+async fn use_link(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let body: LinkUse = edge::parse_json(req)?;
+    let user = accounts::links::set_password_with_link(
+        &state.pool,
+        &body.token,
+        &body.new_password,
+        Utc::now(),
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "password set with a one-time link");
     session_for(state, user)
 }
 

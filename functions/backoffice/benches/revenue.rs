@@ -51,6 +51,7 @@ async fn main() {
         pool: pool.clone(),
         cors: Cors::default(),
         secret_key: SECRET.to_owned().into(),
+        clock: Default::default(),
     };
     let (orders, newest): (i64, Option<NaiveDateTime>) =
         sqlx::query_as("SELECT COUNT(*), MAX(created_at) FROM orders")

@@ -13,12 +13,15 @@
 //!   from the stock;
 //! - `PATCH /pizzerias/{id}/stock/{ingredient_id}`: the low-stock threshold;
 //! - `GET/POST /products`, `GET/PATCH /products/{id}`: the menu (see [`products`]);
+//! - `GET/PUT /pizzerias/{id}/hours`, `PUT/DELETE /pizzerias/{id}/special-days/{date}`,
+//!   `PUT/DELETE /pizzerias/{id}/pause`: when it takes orders (see [`hours`]);
 //! - `PUT/DELETE /pizzerias/{id}/products/{product_id}/unavailable`: a
 //!   product off one pizzeria's menu;
 //! - `GET /reports/revenue?pizzeria_id=&from=&to=[&format=csv]`: one
 //!   pizzeria, or all of them (`pizzeria_id=all`, or none: the admin's
 //!   only); see `ocpizza::reporting::revenue` for what counts and the CSV's shape.
 
+pub mod hours;
 pub mod products;
 
 pub use ocpizza::stock::levels::StockLine;
@@ -31,6 +34,7 @@ use ocpizza::catalog;
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::role::Role;
+use ocpizza::platform::clock::Clock;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use ocpizza::reporting::revenue::{self, Period};
@@ -63,6 +67,8 @@ pub struct State {
     pub pool: MySqlPool,
     pub cors: Cors,
     pub secret_key: SecretString,
+    /// "Now": today's date for special days, a pause's end.
+    pub clock: Clock,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -108,6 +114,24 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
             )
             .await
         }
+        (&Method::GET, ["pizzerias", p, "hours"]) => {
+            hours::show(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::PUT, ["pizzerias", p, "hours"]) => {
+            hours::set_week(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::PUT, ["pizzerias", p, "special-days", day]) => {
+            hours::set_day(state, &req, edge::path_param(p, "pizzeria")?, day).await
+        }
+        (&Method::DELETE, ["pizzerias", p, "special-days", day]) => {
+            hours::remove_day(state, &req, edge::path_param(p, "pizzeria")?, day).await
+        }
+        (&Method::PUT, ["pizzerias", p, "pause"]) => {
+            hours::pause(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::DELETE, ["pizzerias", p, "pause"]) => {
+            hours::resume(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
         (&Method::GET, ["products"]) => products::list(state, &req).await,
         (&Method::POST, ["products"]) => products::create(state, &req).await,
         (&Method::GET, ["products", id]) => {
@@ -127,6 +151,10 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (_, ["pizzerias", _, "products", _, "unavailable"]) => {
             Err(edge::no_route(&req, &[Method::PUT, Method::DELETE]))
         }
+        (_, ["pizzerias", _, "hours"]) => Err(edge::no_route(&req, &[Method::GET, Method::PUT])),
+        (_, ["pizzerias", _, "special-days", _] | ["pizzerias", _, "pause"]) => {
+            Err(edge::no_route(&req, &[Method::PUT, Method::DELETE]))
+        }
         (_, ["products"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         (_, ["products", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
         _ => Err(edge::no_route(&req, &[])),
@@ -139,7 +167,7 @@ async fn caller(state: &State, req: &Request) -> Result<Option<Caller>, ApiError
 }
 
 /// May the caller do `action` in `pizzeria` (the access module decides)?
-async fn allowed(
+pub(crate) async fn allowed(
     state: &State,
     req: &Request,
     action: Action,

@@ -10,6 +10,7 @@ async fn main() -> Result<(), Error> {
         pool: ocpizza::platform::db::connect_lazy(&config)?,
         cors: Cors::new(&config.allowed_origins),
         secret_key: config.secret_key.clone(),
+        clock: Default::default(),
     };
     run(service_fn(|req: Request| {
         let state = state.clone();

@@ -18,6 +18,7 @@ async fn setup(pool: &MySqlPool) -> (backoffice::State, Vec<String>) {
         pool: pool.clone(),
         cors: Default::default(),
         secret_key: SECRET.to_owned().into(),
+        clock: Default::default(),
     };
     let mut tokens = Vec::new();
     for email in [

@@ -19,7 +19,7 @@ use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
 use ocpizza::catalog::recipe;
-use ocpizza::catalog::{self, Pizzeria};
+use ocpizza::catalog::{self, PauseScope, Pizzeria};
 use ocpizza::delivery::geo::{self, Geocoder};
 use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
@@ -131,24 +131,13 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         .ok_or_else(|| {
             ApiError::unprocessable(format!("No pizzeria with id {}.", cart.pizzeria_id))
         })?;
-    if !pizzeria.accepting_orders {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "pizzeria-not-open",
-            "Pizzeria not open",
-            format!("{} does not take orders yet.", pizzeria.name),
-        )
-        .with("opens_on", pizzeria.opens_on));
-    }
-    if !pizzeria.open_now {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "pizzeria-closed",
-            "Pizzeria closed",
-            format!("{} is closed at this hour.", pizzeria.name),
-        )
-        .with("opening_hours", &pizzeria.opening_hours)
-        .with("opens_at", pizzeria.next_opening(now)));
+    // A retry of an order taken before the shop closed or paused gets its
+    // answer again: the refusal stands only for a new order (and costs the
+    // look-up only when there is one).
+    if let Some(refusal) = refusal(&pizzeria, &cart, now) {
+        if !idempotency::seen(&state.pool, SCOPE, &key).await? {
+            return Err(refusal);
+        }
     }
 
     let destination = match cart.fulfilment {
@@ -197,6 +186,59 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
             created(order_id, &body)
         }
     }
+}
+
+/// Why the pizzeria takes no new order like this one now: not open yet,
+/// outside its hours, or online orders paused (phone and counter orders are
+/// staff's decision, never paused).
+fn refusal(pizzeria: &Pizzeria, cart: &Cart, now: DateTime<Utc>) -> Option<ApiError> {
+    if !pizzeria.accepting_orders {
+        return Some(
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "pizzeria-not-open",
+                "Pizzeria not open",
+                format!("{} does not take orders yet.", pizzeria.name),
+            )
+            .with("opens_on", pizzeria.opens_on),
+        );
+    }
+    if !pizzeria.open_now {
+        return Some(
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "pizzeria-closed",
+                "Pizzeria closed",
+                format!("{} is closed at this hour.", pizzeria.name),
+            )
+            .with("opening_hours", &pizzeria.opening_hours)
+            .with("opens_at", pizzeria.next_opening(now)),
+        );
+    }
+    let pause = pizzeria
+        .paused_online(cart.fulfilment == Fulfilment::Delivery)
+        .filter(|_| cart.channel == Channel::Web)?;
+    Some(
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pizzeria-paused",
+            "Online orders paused",
+            format!(
+                "{} takes no {} for now. {}",
+                pizzeria.name,
+                match pause.scope {
+                    PauseScope::All => "online orders",
+                    PauseScope::Delivery => "online delivery orders",
+                },
+                pause.message
+            )
+            .trim_end()
+            .to_owned(),
+        )
+        .with("scope", pause.scope)
+        .with("message", &pause.message)
+        .with("until", pause.until),
+    )
 }
 
 fn created(order_id: OrderId, body: &Value) -> Result<Response, ApiError> {

@@ -477,16 +477,13 @@ async fn a_closed_pizzeria_refuses_orders_with_its_hours(pool: MySqlPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let hours = ocpizza::catalog::pizzeria(
-        &pool,
-        ocpizza::platform::ids::PizzeriaId(1),
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .opening_hours;
-    let expected = ocpizza::catalog::next_opening(&hours, chrono::Utc::now()).unwrap();
+    let now = chrono::Utc::now();
+    let expected = ocpizza::catalog::pizzeria(&pool, ocpizza::platform::ids::PizzeriaId(1), now)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_opening(now)
+        .unwrap();
     let response = checkout::handle(
         &state,
         order(

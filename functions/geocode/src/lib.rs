@@ -1,7 +1,8 @@
 //! The geocode function: an address typed by a customer becomes coordinates,
 //! the nearest pizzeria that delivers there and takes orders now, its fee and
-//! minimum order; the pizzerias that would deliver there but are closed, with
-//! when they open; and the nearest open pizzeria, for pickup.
+//! minimum order; the pizzerias that would deliver there but are closed (or
+//! have paused online deliveries), with when they open (or the pause); and
+//! the nearest open pizzeria, for pickup.
 //!
 //! `GET /geocode?address=...`. Geocoding itself (Google, the database cache,
 //! the demo addresses without a key) and the delivery zones live in
@@ -88,11 +89,13 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
     let (open, closed): (Ranked, Ranked) = ranked
         .iter()
         .filter(|(zone, _)| zone.delivers())
-        .partition(|(_, pizzeria)| pizzeria.open_now);
+        .partition(|(_, pizzeria)| takes_online(pizzeria, true));
     let chosen = open.first().copied();
     // The nearest pizzeria open now, for pickup: when nobody open delivers
     // there, it is what the customer can still do.
-    let pickup = ranked.iter().find(|(_, pizzeria)| pizzeria.open_now);
+    let pickup = ranked
+        .iter()
+        .find(|(_, pizzeria)| takes_online(pizzeria, false));
 
     let span = tracing::Span::current();
     span.record("source", tracing::field::debug(found.source));
@@ -123,6 +126,7 @@ async fn geocode(state: &State, req: &Request) -> Result<Response, ApiError> {
             "name": zone.name,
             "distance_m": zone.distance_m,
             "opens_at": pizzeria.next_opening(now),
+            "pause": pizzeria.paused_online(true),
         })).collect::<Vec<_>>(),
         "pickup": pickup.map(|(zone, pizzeria)| json!({
             "pizzeria": pizzeria,
@@ -173,4 +177,10 @@ fn geo_error(err: GeoError) -> ApiError {
         ),
         GeoError::Database(err) => err.into(),
     }
+}
+
+/// Open now, and online orders for delivery (`true`) or pickup not paused:
+/// what the shop may offer (phone orders are the cashier's, never paused).
+fn takes_online(pizzeria: &Pizzeria, delivery: bool) -> bool {
+    pizzeria.open_now && pizzeria.paused_online(delivery).is_none()
 }

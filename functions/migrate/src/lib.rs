@@ -3,6 +3,11 @@
 //! the migrations of `migrations/` that the database does not have yet and
 //! says which. Migrations are forward-compatible, so the code already running
 //! keeps working on the migrated schema.
+//!
+//! Invoked with `{"bootstrap": {"admin_email": "…", "name": "…", "site_url": "https://…"}}`, it
+//! creates the first admin of a new deployment instead (refused once an
+//! admin exists) and answers the one-time link that sets their password:
+//! `infra/README.md`, "Opening the first pizzeria".
 
 use ocpizza::platform::db;
 use serde_json::{json, Value};
@@ -28,6 +33,53 @@ pub async fn run(pool: &MySqlPool) -> Result<Value, sqlx::migrate::MigrateError>
         .collect();
     tracing::info!(applied = ?new, latest = ?after.last(), "migrations done");
     Ok(json!({ "applied": new, "latest": after.last() }))
+}
+
+/// The first admin, as asked by `{"bootstrap": {...}}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapRequest {
+    pub admin_email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The site's address (the stack's `SiteUrl` output), which the link
+    /// starts with; the function's own `SITE_URL` otherwise. (The template
+    /// cannot give this function the distribution's domain: the
+    /// distribution depends on the functions, which wait for the migration.)
+    #[serde(default)]
+    pub site_url: Option<String>,
+}
+
+impl BootstrapRequest {
+    /// The request, when the event is one (an error when it is one that
+    /// does not read).
+    pub fn from_event(event: &Value) -> Option<Result<BootstrapRequest, serde_json::Error>> {
+        event
+            .get("bootstrap")
+            .map(|asked| serde_json::from_value(asked.clone()))
+    }
+}
+
+/// Creates the first admin; answers `{"admin": email, "link", "expires_at"}`.
+pub async fn bootstrap(
+    pool: &MySqlPool,
+    request: &BootstrapRequest,
+    site_url: &str,
+) -> Result<Value, ocpizza::identity::accounts::links::BootstrapError> {
+    let made = ocpizza::identity::accounts::links::bootstrap_admin(
+        pool,
+        &request.admin_email,
+        request.name.as_deref().unwrap_or("Administrateur"),
+        request.site_url.as_deref().unwrap_or(site_url),
+        chrono::Utc::now(),
+    )
+    .await?;
+    tracing::info!(user_id = %made.user.id, "first admin created");
+    Ok(json!({
+        "admin": made.user.email,
+        "link": made.link,
+        "expires_at": made.expires_at,
+    }))
 }
 
 /// A CloudFormation custom resource request: the template runs the

@@ -6,12 +6,13 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     ocpizza::platform::telemetry::init();
     let config = Config::load_or_exit(&[var::DATABASE_URL]);
+    let site_url = config.site_url.clone();
     let pool = ocpizza::platform::db::connect_lazy(&config)?;
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()?;
     run(service_fn(|event: LambdaEvent<Value>| {
-        let (pool, http) = (pool.clone(), http.clone());
+        let (pool, http, site_url) = (pool.clone(), http.clone(), site_url.clone());
         async move {
             match migrate::CustomResource::from_event(&event.payload) {
                 // Run by CloudFormation during the deploy, before the functions.
@@ -23,8 +24,12 @@ async fn main() -> Result<(), Error> {
                     request.respond(&http, outcome).await?;
                     Ok::<Value, Error>(Value::Null)
                 }
-                // Invoked by hand (`aws lambda invoke`).
-                None => Ok(migrate::run(&pool).await?),
+                // Invoked by hand (`aws lambda invoke`): the first admin, or
+                // the migrations again.
+                None => match migrate::BootstrapRequest::from_event(&event.payload) {
+                    Some(request) => Ok(migrate::bootstrap(&pool, &request?, &site_url).await?),
+                    None => Ok(migrate::run(&pool).await?),
+                },
             }
         }
     }))

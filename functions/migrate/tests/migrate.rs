@@ -113,3 +113,32 @@ async fn french_phone_numbers_stored_as_typed_become_e164(pool: MySqlPool) {
         assert_eq!(none, None);
     }
 }
+
+/// After a first deploy: the migrations, then the first admin through this
+/// function (`{"bootstrap": {...}}`), refused the second time.
+#[sqlx::test(migrations = false)]
+async fn a_fresh_deployment_bootstraps_its_first_admin_once(pool: MySqlPool) {
+    migrate::run(&pool).await.unwrap();
+    let event = serde_json::json!({"bootstrap": {
+        "admin_email": "direction@ocpizza.fr", "name": "Direction",
+        "site_url": "https://d111111abcdef8.cloudfront.net"
+    }});
+    let request = migrate::BootstrapRequest::from_event(&event)
+        .expect("a bootstrap event")
+        .expect("that reads");
+    let answer = migrate::bootstrap(&pool, &request, "").await.unwrap();
+    assert_eq!(answer["admin"], "direction@ocpizza.fr");
+    assert!(answer["link"].as_str().is_some_and(
+        |l| l.starts_with("https://d111111abcdef8.cloudfront.net/set-password.html#token=")
+    ));
+    let again = migrate::bootstrap(&pool, &request, "").await;
+    assert!(again
+        .as_ref()
+        .is_err_and(|e| e.to_string().contains("already exists")));
+    // A migration event is not a bootstrap, and a wrong one says so.
+    assert!(migrate::BootstrapRequest::from_event(&serde_json::json!({})).is_none());
+    assert!(matches!(
+        migrate::BootstrapRequest::from_event(&serde_json::json!({"bootstrap": {"email": "x"}})),
+        Some(Err(_))
+    ));
+}

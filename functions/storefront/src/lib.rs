@@ -56,6 +56,7 @@ pub static ASSETS: &[Asset] = assets! {
     "courier.html" => HTML,
     "cashier.html" => HTML,
     "manager.html" => HTML,
+    "set-password.html" => HTML,
     "style.css" => "text/css; charset=utf-8",
     "favicon.svg" => "image/svg+xml",
     "common.js" => JS,
@@ -68,6 +69,8 @@ pub static ASSETS: &[Asset] = assets! {
     "courier.js" => JS,
     "cashier.js" => JS,
     "manager.js" => JS,
+    "manager-hours.js" => JS,
+    "set-password.js" => JS,
 };
 
 /// Where the pages find everything, from the environment.

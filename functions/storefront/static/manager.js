@@ -1,18 +1,23 @@
-// The manager's (and admin's) screen: stock with low levels highlighted and
-// restock; the menu and its prices; the staff; revenue per day and pizzeria
-// as an SVG chart drawn here (no outside service).
+// The manager's (and admin's) screen: stock with low levels highlighted,
+// restock, inventory counts, losses and thresholds; orders; the pizzeria's
+// hours, special days and pause (manager-hours.js); the menu and its
+// prices; the staff; revenue per day and pizzeria as an SVG chart drawn here
+// (no outside service).
 
 import {
   $, ROLE, STATUS, api, dateTime, el, euros, frame, onSubmit, phoneFr, problemBox, replace, requireStaff, shortDay, showProblem,
   staffPizzeria, svg,
 } from './common.js';
+import { loadHours } from './manager-hours.js';
 
 frame();
 const me = requireStaff(['manager', 'admin']);
 const admin = me?.user.role === 'admin';
 const pizzeria = me ? await staffPizzeria(me) : null;
-const TABS = ['stock', 'orders', 'menu', 'staff', 'revenue'];
-const loaders = { stock: loadStock, orders: loadOrders, menu: loadProducts, staff: loadStaff, revenue: loadRevenue };
+const TABS = ['stock', 'orders', 'hours', 'menu', 'staff', 'revenue'];
+const loaders = {
+  stock: loadStock, orders: loadOrders, hours: () => loadHours(pizzeria), menu: loadProducts, staff: loadStaff, revenue: loadRevenue,
+};
 
 function show(tab) {
   for (const t of TABS) {
@@ -55,8 +60,42 @@ async function loadStock() {
           await loadStock();
         },
       }, el('label', { for: `restock-${s.ingredient_id}`, class: 'sr-only' }, `Quantité de ${s.name} reçue (${unit(s.unit)})`), qty,
-      el('button', { type: 'submit' }, 'Ajouter'), out)));
+      el('button', { type: 'submit' }, 'Ajouter'), out)),
+      el('td', {}, corrections(s)));
   }));
+}
+
+/**
+ * The other changes of a stock line, folded: the count after an inventory
+ * (an adjustment to what is on the shelf), a loss (waste, with why), and the
+ * low threshold. Each says what went wrong in French, or reloads the table.
+ */
+function corrections(s) {
+  const id = s.ingredient_id;
+  const out = el('div', { 'aria-live': 'polite' });
+  const send = async (path, method, body) => {
+    const res = await api('backoffice', `/pizzerias/${pizzeria}/stock/${id}${path}`, { method, body });
+    if (!res.ok) { replace(out, problemBox(res.problem)); return; }
+    await loadStock();
+  };
+  const field = (name, label, attrs = {}) => [
+    el('label', { for: `${name}-${id}` }, label),
+    el('input', { id: `${name}-${id}`, name, required: true, autocomplete: 'off', ...attrs }),
+  ];
+  const form = (label, inputs, submit) => el('form', {
+    class: 'row',
+    onsubmit: (e) => { e.preventDefault(); submit(e.target.elements); },
+  }, inputs, el('button', { type: 'submit', class: 'secondary' }, label));
+  return el('details', {}, el('summary', {}, 'Corriger…'),
+    form('Enregistrer le compte', field('counted', `Compté (${unit(s.unit)})`, { type: 'number', min: 0, step: 1 }),
+      (f) => send('/adjustment', 'POST', { on_hand: Number(f.counted.value), reason: 'inventaire' })),
+    form('Déclarer la perte', [
+      ...field('lost', `Perdu (${unit(s.unit)})`, { type: 'number', min: 1, step: 1 }),
+      ...field('why', 'Raison', { maxlength: 200, placeholder: 'périmé, tombé…' })],
+    (f) => send('/waste', 'POST', { quantity: Number(f.lost.value), reason: f.why.value.trim() })),
+    form('Changer le seuil', field('threshold', `Seuil bas (${unit(s.unit)})`, { type: 'number', min: 0, step: 1, value: s.low_threshold }),
+      (f) => send('', 'PATCH', { low_threshold: Number(f.threshold.value) })),
+    out);
 }
 
 // ---- orders ---------------------------------------------------------------

@@ -21,6 +21,9 @@ function wait(seconds) {
   return `dans ${Math.round(s / 3600)} heures`;
 }
 
+const hourMinute = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+const hhmm = (iso) => (iso ? hourMinute.format(new Date(iso)) : '');
+
 const opens = (p) => (p.opens_at ? ` Elle ouvre ${whenOpens.format(new Date(p.opens_at))}.` : '');
 
 /** kind → [title, detail] (detail may read the problem's extension members). */
@@ -48,6 +51,8 @@ const KINDS = {
   'below-minimum-order': ['Minimum de commande non atteint', (p) => `La livraison demande au moins ${euros(p.min_order_cents)} de produits : ajoutez-en, ou choisissez le retrait.`],
   'outside-delivery-zone': ['Adresse hors zone de livraison', 'Cette pizzeria ne livre pas cette adresse : choisissez le retrait, ou cherchez la pizzeria qui vous livre.'],
   'address-not-found': ['Adresse introuvable', 'Nous ne trouvons pas cette adresse : vérifiez le numéro, la rue, le code postal et la ville.'],
+  'pizzeria-paused': ['Commandes en ligne en pause', (p) => `${p.scope === 'delivery' ? 'Cette pizzeria ne prend plus de livraisons en ligne pour le moment' : 'Cette pizzeria ne prend plus de commandes en ligne pour le moment'}, jusqu'à ${hhmm(p.until)}.${p.message ? ` « ${p.message} »` : ''}`],
+  'link-invalid': ['Lien expiré', 'Ce lien a déjà servi ou a expiré. Demandez-en un nouveau.'],
   'pizzeria-closed': ['Pizzeria fermée', (p) => `Cette pizzeria est fermée en ce moment.${opens(p)} Choisissez une autre pizzeria ouverte.`],
   'pizzeria-not-open': ['Pizzeria pas encore ouverte', 'Cette pizzeria ne prend pas encore de commandes : choisissez-en une autre.'],
   'payment-refused': ['Paiement refusé', 'Le paiement n’a pas pu être préparé : réessayez, ou payez en espèces.'],
@@ -109,6 +114,11 @@ const FIELDS = [
   [/^position$/, 'La position va de 0 à 10 000.'],
   [/^category(_id)?$/, 'Choisissez une catégorie.'],
   [/^(from|to)$/, 'Choisissez une période valide (du premier jour au dernier, une année au plus).'],
+  [/^(weekly|periods)\[\d+\]$/, 'Une plage horaire est illisible, vide ou en chevauche une autre (une plage après minuit compte pour le jour où elle commence) ; 4 plages par jour au plus.'],
+  [/^date$/, 'Choisissez un jour entre aujourd’hui et un an plus tard (jj/mm/aaaa).'],
+  [/^(note|message)$/, 'Le message aux clients fait 200 caractères au plus.'],
+  [/^minutes$/, 'Une pause dure de 1 minute à 12 heures.'],
+  [/^scope$/, 'Choisissez ce que la pause arrête : toutes les commandes en ligne, ou les livraisons.'],
 ];
 
 /**
@@ -144,6 +154,8 @@ export function inFrench(raw, status) {
     title,
     detail: typeof detail === 'function' ? detail(problem) : detail,
     errors,
+    // The fields named, for a page that points at them.
+    fields: Array.isArray(problem.errors) ? problem.errors.map((e) => String(e?.field ?? '')) : [],
     french: true,
   };
 }

@@ -3,7 +3,7 @@
 // pay by card (Stripe.js) or in cash, then go to the tracker.
 
 import {
-  $, api, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, trackUrl,
+  $, api, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, time, trackUrl,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -39,17 +39,51 @@ async function start() {
   await choose(Number(select.value));
   setupCard();
   // The availability moves with everyone's orders: refreshed every 30 s (a 304 when unchanged).
-  setInterval(() => { if (!document.hidden && form.pizzeria) form.load(form.pizzeria.id); }, 30000);
+  // The pause and the hours come with it.
+  setInterval(async () => {
+    if (document.hidden || !form.pizzeria) return;
+    await form.load(form.pizzeria.id);
+    showInfo(form.pizzeria);
+    update();
+  }, 30000);
 }
 
 async function choose(id) {
   localStorage.setItem('ocpizza.pizzeria', String(id));
-  const p = pizzerias.find((x) => x.id === id);
-  const where = p ? `${p.address?.line1 ?? ''} ${p.address?.city ?? ''}`.trim() : '';
-  $('#pizzeria-info').textContent = p && !p.open_now ? `${where} — fermée en ce moment.${opensText(p.next_opening_at ?? p.opens_at)}` : where;
+  showInfo(pizzerias.find((x) => x.id === id));
   const r = await form.load(id);
   if (!r.ok && r.status !== 304) showProblem($('#menu'), r.problem);
+  // The menu's copy is the fresher one (a pause set a moment ago).
+  if (form.pizzeria?.id === id) showInfo(form.pizzeria);
+  update();
 }
+
+/** Today in Paris, as YYYY-MM-DD (what special days are keyed by). */
+const parisToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date());
+
+/** Where the pizzeria is, whether it is open, today's special day, its pause. */
+function showInfo(p) {
+  if (!p) { $('#pizzeria-info').textContent = ''; return; }
+  const where = `${p.address?.line1 ?? ''} ${p.address?.city ?? ''}`.trim();
+  const today = (p.special_days || []).find((d) => d.date === parisToday());
+  const special = today ? (today.periods.length ? ` Horaires spéciaux aujourd'hui${today.note ? ` (${today.note})` : ''}.` : ` Fermeture exceptionnelle aujourd'hui${today.note ? ` : ${today.note}` : ''}.`) : '';
+  const state = p.open_now ? '' : ` — fermée en ce moment.${opensText(p.next_opening_at ?? p.opens_at)}`;
+  $('#pizzeria-info').textContent = `${where}${state}${special}`;
+  const note = $('#pause-note');
+  note.hidden = !p.pause;
+  if (p.pause) {
+    const what = p.pause.scope === 'delivery'
+      ? 'Livraisons en ligne en pause (le retrait reste possible)'
+      : 'Commandes en ligne en pause';
+    note.textContent = `${what} jusqu'à ${time(p.pause.until)}.${p.pause.message ? ` « ${p.pause.message} »` : ''}`;
+  }
+}
+
+/** Does the pizzeria's pause stop this order (its fulfilment)? */
+const paused = () => {
+  const pause = form.pizzeria?.pause;
+  return Boolean(pause) && (pause.scope === 'all' || fulfilment() === 'delivery');
+};
 
 onSubmit($('#find'), async () => {
   const address = $('#find-address').value.trim();
@@ -60,8 +94,9 @@ onSubmit($('#find'), async () => {
   const g = r.data;
   const km = (m) => `${(m / 1000).toFixed(1).replace('.', ',')} km`;
   // Pizzerias that would deliver but are closed now: named, with when they open.
-  const closed = (g.closed || []).map((c) => el('li', { class: 'closed-pizzeria' },
-    `${c.name} (${km(c.distance_m)}) est fermée en ce moment.${opensText(c.opens_at)}`));
+  const closed = (g.closed || []).map((c) => el('li', { class: 'closed-pizzeria' }, c.pause
+    ? `${c.name} (${km(c.distance_m)}) ne prend plus de livraisons en ligne jusqu'à ${time(c.pause.until)}.`
+    : `${c.name} (${km(c.distance_m)}) est fermée en ce moment.${opensText(c.opens_at)}`));
   const closedList = closed.length ? el('ul', { class: 'muted closed-list' }, closed) : null;
   if (g.delivers && g.pizzeria) {
     replace(out, el('p', { class: 'success' },
@@ -123,8 +158,9 @@ function update() {
   // the order exists, its own total, as the server priced it).
   const fees = delivery && p?.delivery ? (p.delivery.delivery_fee_cents ?? 0) : 0;
   const total = pending ? pending.order.total_cents : form.subtotal() + fees;
-  place.disabled = count === 0 && !pending;
-  place.textContent = pending ? `Payer ${euros(total)}` : count === 0 ? 'Commander' : `Commander (${euros(total)})`;
+  const stopped = paused() && !pending;
+  place.disabled = (count === 0 && !pending) || stopped;
+  place.textContent = pending ? `Payer ${euros(total)}` : stopped ? 'Commandes en pause' : count === 0 ? 'Commander' : `Commander (${euros(total)})`;
   $('#cart-fee').hidden = !fees;
   $('#cart-fee-amount').textContent = euros(fees);
   $('#cart-total').textContent = euros(form.subtotal() + fees);

@@ -8,6 +8,9 @@
 //! ocpizza-admin queues             create the queues and their dead-letter queues
 //! ocpizza-admin token EMAIL        a bearer token for an account (not in production)
 //! ocpizza-admin audit [--settled]  the reconciliation check (exit 1 on any finding)
+//! ocpizza-admin bootstrap --admin-email EMAIL [--name NAME]
+//!                                  the first admin of a new deployment, and a
+//!                                  one-time link to set their password
 //! ```
 //!
 //! `seed`, `history` and `token` refuse to run with `ENV=PRODUCTION` (or an
@@ -43,10 +46,9 @@ async fn main() -> ExitCode {
         ["token", email] => token(email).await,
         ["audit"] => audit(ocpizza::reporting::audit::Scope::Live).await,
         ["audit", "--settled"] => audit(ocpizza::reporting::audit::Scope::Settled).await,
-        _ => Err(
-            "usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL | audit [--settled]"
-                .into(),
-        ),
+        ["bootstrap", "--admin-email", email] => bootstrap(email, "Administrateur").await,
+        ["bootstrap", "--admin-email", email, "--name", name] => bootstrap(email, name).await,
+        _ => Err(USAGE.into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,6 +58,9 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+const USAGE: &str = "usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL | \
+     audit [--settled] | bootstrap --admin-email EMAIL [--name NAME]";
 
 /// The commands that write demo or made-up data, or mint tokens by hand.
 const LOCAL_ONLY: [&str; 3] = ["seed", "history", "token"];
@@ -189,6 +194,27 @@ async fn token(email: &str) -> Result<(), Error> {
         ocpizza::identity::auth::token_for_email(&pool, secret, email, chrono::Utc::now()).await?;
     eprintln!("{email}: valid until {expires}");
     println!("{token}");
+    Ok(())
+}
+
+/// The first admin of a new deployment (refused once there is one), and the
+/// link that sets their password, printed for the person deploying.
+async fn bootstrap(email: &str, name: &str) -> Result<(), Error> {
+    let config = config()?;
+    let pool = pool(&config).await?;
+    let made = ocpizza::identity::accounts::links::bootstrap_admin(
+        &pool,
+        email,
+        name,
+        &config.site_url,
+        chrono::Utc::now(),
+    )
+    .await?;
+    eprintln!(
+        "admin {} created; the link below sets their password, once, until {}",
+        made.user.email, made.expires_at
+    );
+    println!("{}", made.link);
     Ok(())
 }
 

@@ -7,16 +7,19 @@
 //! one query per menu, whatever the size of the order history: reservations
 //! live in `stock.reserved`, so orders are never scanned.
 //!
-//! Opening hours are local times in Paris; whether a pizzeria is open at an
-//! instant, and when it next opens, are pure functions of its hours and that
-//! instant.
+//! Whether a pizzeria is open at an instant, and when it next opens, is
+//! [`hours`]' rule; a manager's pause of online orders is [`Pause`].
 
+pub mod hours;
 pub mod products;
 pub mod recipe;
+pub mod schedule;
 
+pub use hours::{OpeningPeriod, Period, Rule, SpecialDay};
+
+use crate::platform::clock;
 use crate::platform::ids::{PizzeriaId, ProductId};
-use chrono::offset::LocalResult;
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
 use sqlx::MySqlPool;
@@ -35,12 +38,47 @@ pub struct Delivery {
     pub min_order_cents: i64,
 }
 
-/// One opening period, in local time (Europe/Paris); weekday 1 = Monday.
+/// What a pause stops: every online order, or online deliveries only
+/// (pickup still open: couriers are short, the kitchen is not).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseScope {
+    All,
+    Delivery,
+}
+
+impl PauseScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PauseScope::All => "all",
+            PauseScope::Delivery => "delivery",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PauseScope> {
+        match text {
+            "all" => Some(PauseScope::All),
+            "delivery" => Some(PauseScope::Delivery),
+            _ => None,
+        }
+    }
+}
+
+/// Online orders paused by a manager until `until`, when the pause ends by
+/// itself. Phone and counter orders are not paused: staff decide those.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct OpeningPeriod {
-    pub weekday: u8,
-    pub opens_at: String,
-    pub closes_at: String,
+pub struct Pause {
+    pub scope: PauseScope,
+    /// What customers read ("Trop de commandes, revenez dans 20 minutes").
+    pub message: String,
+    pub until: DateTime<Utc>,
+}
+
+impl Pause {
+    /// Does it stop an online order for delivery (`true`) or pickup?
+    pub fn stops(&self, delivery: bool) -> bool {
+        delivery || self.scope == PauseScope::All
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -56,10 +94,14 @@ pub struct Pizzeria {
     pub opens_on: Option<chrono::NaiveDate>,
     pub delivery: Delivery,
     pub opening_hours: Vec<OpeningPeriod>,
+    /// The special days from yesterday on (closings, other hours).
+    pub special_days: Vec<SpecialDay>,
     /// Within opening hours right now (and active).
     pub open_now: bool,
     /// Takes orders at all: active, whatever the hour.
     pub accepting_orders: bool,
+    /// Online orders paused right now, and until when.
+    pub pause: Option<Pause>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -85,10 +127,16 @@ pub struct Menu {
 }
 
 impl Pizzeria {
-    /// The same pizzeria, its `open_now` computed for `now` (for a pizzeria
-    /// kept between requests).
+    /// Its opening rule.
+    pub fn rule(&self) -> Rule<'_> {
+        Rule::new(&self.opening_hours, &self.special_days)
+    }
+
+    /// The same pizzeria as it stands at `now` (for a pizzeria kept between
+    /// requests): `open_now`, and a pause over once its time has passed.
     pub fn at(mut self, now: DateTime<Utc>) -> Pizzeria {
-        self.open_now = self.accepting_orders && is_open(&self.opening_hours, now);
+        self.open_now = self.accepting_orders && self.rule().is_open(now);
+        self.pause = self.pause.filter(|p| p.until > now);
         self
     }
 
@@ -104,7 +152,13 @@ impl Pizzeria {
         if !self.accepting_orders {
             return None;
         }
-        next_opening(&self.opening_hours, now)
+        self.rule().next_opening(now)
+    }
+
+    /// The pause that stops an online order for delivery (`true`) or
+    /// pickup, if any.
+    pub fn paused_online(&self, delivery: bool) -> Option<&Pause> {
+        self.pause.as_ref().filter(|p| p.stops(delivery))
     }
 }
 
@@ -123,6 +177,9 @@ struct PizzeriaRow {
     delivery_radius_m: i32,
     delivery_fee_cents: i64,
     min_order_cents: i64,
+    paused_until: Option<NaiveDateTime>,
+    pause_scope: Option<String>,
+    pause_message: Option<String>,
 }
 
 /// The pizzerias' rows, the query's end (`WHERE`, `ORDER BY`) and its
@@ -132,7 +189,8 @@ macro_rules! pizzeria_rows {
         sqlx::query_as!(
             PizzeriaRow,
             "SELECT id, name, line1, postcode, city, phone, latitude, longitude, \
-                    status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents \
+                    status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents, \
+                    paused_until, pause_scope, pause_message \
              FROM pizzerias "
                 + $tail
             $(, $arg)*
@@ -140,9 +198,16 @@ macro_rules! pizzeria_rows {
     };
 }
 
-fn pizzeria_from_row(row: PizzeriaRow, hours: Vec<OpeningPeriod>, now: DateTime<Utc>) -> Pizzeria {
+fn pizzeria_from_row(row: PizzeriaRow, hours: Hours, now: DateTime<Utc>) -> Pizzeria {
     let accepting_orders = row.status == "active";
-    let open_now = accepting_orders && is_open(&hours, now);
+    let pause = match (row.paused_until, row.pause_scope.as_deref()) {
+        (Some(until), Some(scope)) => PauseScope::parse(scope).map(|scope| Pause {
+            scope,
+            message: row.pause_message.unwrap_or_default(),
+            until: clock::utc(until),
+        }),
+        _ => None,
+    };
     Pizzeria {
         id: PizzeriaId(row.id),
         name: row.name,
@@ -161,84 +226,33 @@ fn pizzeria_from_row(row: PizzeriaRow, hours: Vec<OpeningPeriod>, now: DateTime<
             delivery_fee_cents: row.delivery_fee_cents,
             min_order_cents: row.min_order_cents,
         },
-        opening_hours: hours,
-        open_now,
+        opening_hours: hours.weekly,
+        special_days: hours.special,
+        open_now: false,
         accepting_orders,
+        pause,
     }
+    .at(now)
 }
 
-/// Is `now` inside one of the periods, in Paris time?
-pub fn is_open(hours: &[OpeningPeriod], now: DateTime<Utc>) -> bool {
-    let local = now.with_timezone(&Paris);
-    let weekday = local.weekday().number_from_monday() as u8;
-    let time = local.time();
-    hours
-        .iter()
-        .filter(|p| p.weekday == weekday)
-        .filter_map(times)
-        .any(|(opens, closes)| opens <= time && time < closes)
+/// A pizzeria's week and special days, as read.
+#[derive(Default)]
+struct Hours {
+    weekly: Vec<OpeningPeriod>,
+    special: Vec<SpecialDay>,
 }
 
-/// The first instant at or after `now` at which one of the periods begins
-/// (Paris time), so the first at which [`is_open`] holds for a pizzeria
-/// closed at `now`; `None` without any period.
-pub fn next_opening(hours: &[OpeningPeriod], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let today = now.with_timezone(&Paris).date_naive();
-    // Today and the 8 days after: a period that began earlier today comes
-    // back in 7 days; one lost tomorrow to the clocks going forward, in 8.
-    (0..=8)
-        .filter_map(|days| today.checked_add_days(Days::new(days)))
-        .flat_map(|date| {
-            let weekday = date.weekday().number_from_monday() as u8;
-            hours
-                .iter()
-                .filter(move |p| p.weekday == weekday)
-                .flat_map(move |p| starts(date, p))
-        })
-        .filter(|start| *start >= now)
-        .min()
-}
-
-/// The instants at which a period begins on `date`. Usually one; when the
-/// clocks go back, a start inside the repeated hour happens twice; when they
-/// go forward, a start inside the missing hour happens when the clocks jump,
-/// unless the period is over by then.
-fn starts(date: NaiveDate, period: &OpeningPeriod) -> Vec<DateTime<Utc>> {
-    let Some((opens, closes)) = times(period) else {
-        return vec![];
-    };
-    let local = date.and_time(opens);
-    match Paris.from_local_datetime(&local) {
-        LocalResult::Single(at) => vec![at.to_utc()],
-        LocalResult::Ambiguous(first, second) => vec![first.to_utc(), second.to_utc()],
-        LocalResult::None => {
-            // The first local minute after the start that exists: the jump
-            // (time zones change on whole minutes).
-            let minute = local.with_second(0).unwrap_or(local);
-            (1..=24 * 60)
-                .map(|m| minute + TimeDelta::minutes(m))
-                .take_while(|l| l.date() == date && l.time() < closes)
-                .find_map(|l| Paris.from_local_datetime(&l).earliest())
-                .map(|at| at.to_utc())
-                .into_iter()
-                .collect()
-        }
-    }
-}
-
-/// A period's opening and closing times, `None` if either does not parse.
-fn times(period: &OpeningPeriod) -> Option<(NaiveTime, NaiveTime)> {
-    let parse = |t: &str| NaiveTime::parse_from_str(t, "%H:%M:%S").ok();
-    Some((parse(&period.opens_at)?, parse(&period.closes_at)?))
-}
-
-async fn opening_hours(
+/// The opening hours of one pizzeria or all, by pizzeria id, with the
+/// special days from the day before `now`'s (its late period may still run)
+/// on: every one of them, so a manager's screen shows what is planned.
+async fn hours(
     pool: &MySqlPool,
     pizzeria: Option<PizzeriaId>,
-) -> Result<Vec<(i64, OpeningPeriod)>, sqlx::Error> {
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<i64, Hours>, sqlx::Error> {
     // TIME is read as text: portable, and it is what the pages show.
     let pizzeria = pizzeria.map(|p| p.0);
-    let rows = sqlx::query!(
+    let weekly = sqlx::query!(
         "SELECT pizzeria_id, weekday, \
                 DATE_FORMAT(opens_at, '%H:%i:%s') AS `opens_at!`, \
                 DATE_FORMAT(closes_at, '%H:%i:%s') AS `closes_at!` \
@@ -249,35 +263,65 @@ async fn opening_hours(
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            (
-                row.pizzeria_id,
-                OpeningPeriod {
-                    weekday: row.weekday as u8,
-                    opens_at: row.opens_at,
-                    closes_at: row.closes_at,
-                },
-            )
-        })
-        .collect())
+    let yesterday = now
+        .with_timezone(&Paris)
+        .date_naive()
+        .checked_sub_days(Days::new(1));
+    let special = sqlx::query!(
+        "SELECT d.pizzeria_id, d.day, d.note, \
+                DATE_FORMAT(h.opens_at, '%H:%i:%s') AS opens_at, \
+                DATE_FORMAT(h.closes_at, '%H:%i:%s') AS closes_at \
+         FROM special_days d \
+         LEFT JOIN special_hours h ON h.pizzeria_id = d.pizzeria_id AND h.day = d.day \
+         WHERE (? IS NULL OR d.pizzeria_id = ?) AND d.day >= ? \
+         ORDER BY d.pizzeria_id, d.day, h.opens_at",
+        pizzeria,
+        pizzeria,
+        yesterday,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut by_pizzeria: std::collections::HashMap<i64, Hours> = Default::default();
+    for row in weekly {
+        by_pizzeria
+            .entry(row.pizzeria_id)
+            .or_default()
+            .weekly
+            .push(OpeningPeriod {
+                weekday: row.weekday as u8,
+                opens_at: row.opens_at,
+                closes_at: row.closes_at,
+            });
+    }
+    for row in special {
+        let days = &mut by_pizzeria.entry(row.pizzeria_id).or_default().special;
+        if days.last().is_none_or(|d| d.date != row.day) {
+            days.push(SpecialDay {
+                date: row.day,
+                periods: vec![],
+                note: row.note,
+            });
+        }
+        if let (Some(day), Some(opens_at), Some(closes_at)) =
+            (days.last_mut(), row.opens_at, row.closes_at)
+        {
+            day.periods.push(Period {
+                opens_at,
+                closes_at,
+            });
+        }
+    }
+    Ok(by_pizzeria)
 }
 
 /// Every pizzeria of the group, open or opening soon, in id order.
 pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizzeria>, sqlx::Error> {
     let rows = pizzeria_rows!("ORDER BY id").fetch_all(pool).await?;
-    let mut hours = opening_hours(pool, None).await?;
+    let mut hours = hours(pool, None, now).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
-            let id = row.id;
-            let own: Vec<OpeningPeriod> = hours
-                .iter()
-                .filter(|(p, _)| *p == id)
-                .map(|(_, period)| period.clone())
-                .collect();
-            hours.retain(|(p, _)| *p != id);
+            let own = hours.remove(&row.id).unwrap_or_default();
             pizzeria_from_row(row, own, now)
         })
         .collect())
@@ -301,12 +345,11 @@ pub async fn pizzeria(
         .fetch_optional(pool)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let hours = opening_hours(pool, Some(id))
+    let own = hours(pool, Some(id), now)
         .await?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    Ok(Some(pizzeria_from_row(row, hours, now)))
+        .remove(&id.0)
+        .unwrap_or_default();
+    Ok(Some(pizzeria_from_row(row, own, now)))
 }
 
 /// The menu's products in a pizzeria with their availability, in one query.
@@ -371,171 +414,4 @@ pub async fn menu(
     };
     let products = products(pool, &pizzeria).await?;
     Ok(Some(Menu { pizzeria, products }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn period(weekday: u8, opens_at: &str, closes_at: &str) -> OpeningPeriod {
-        OpeningPeriod {
-            weekday,
-            opens_at: opens_at.into(),
-            closes_at: closes_at.into(),
-        }
-    }
-
-    #[test]
-    fn opening_hours_are_paris_time() {
-        // Saturday 28 Nov 2026: Paris is UTC+1.
-        let hours = [period(6, "18:00:00", "23:00:00")];
-        let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 28, h, m, 0).unwrap();
-        assert!(!is_open(&hours, at(16, 59))); // 17:59 in Paris
-        assert!(is_open(&hours, at(17, 0))); // 18:00
-        assert!(is_open(&hours, at(21, 59))); // 22:59
-        assert!(!is_open(&hours, at(22, 0))); // 23:00: closed
-                                              // The same hour on Sunday is closed: no period that day.
-        assert!(!is_open(
-            &hours,
-            Utc.with_ymd_and_hms(2026, 11, 29, 18, 0, 0).unwrap()
-        ));
-    }
-
-    /// The demo's ordinary hours: lunch and dinner, Tuesday to Sunday.
-    fn lunch_and_dinner() -> Vec<OpeningPeriod> {
-        (2..=7)
-            .flat_map(|day| {
-                [
-                    period(day, "11:30:00", "14:30:00"),
-                    period(day, "18:00:00", "23:00:00"),
-                ]
-            })
-            .collect()
-    }
-
-    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
-    }
-
-    fn paris(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Paris
-            .with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .single()
-            .unwrap()
-            .to_utc()
-    }
-
-    #[test]
-    fn the_next_opening_is_the_next_period_in_paris_time() {
-        let hours = lunch_and_dinner();
-        // Saturday 28 Nov 2026 (UTC+1): between the services, then during one.
-        assert_eq!(
-            next_opening(&hours, paris(2026, 11, 28, 15, 0)),
-            Some(utc(2026, 11, 28, 17, 0))
-        );
-        assert_eq!(
-            next_opening(&hours, paris(2026, 11, 28, 12, 0)),
-            Some(paris(2026, 11, 28, 18, 0))
-        );
-        // At the very minute it opens: now.
-        assert_eq!(
-            next_opening(&hours, paris(2026, 11, 28, 18, 0)),
-            Some(paris(2026, 11, 28, 18, 0))
-        );
-        // No hours, no opening.
-        assert_eq!(next_opening(&[], paris(2026, 11, 28, 15, 0)), None);
-    }
-
-    #[test]
-    fn the_next_opening_crosses_the_weeks_end() {
-        let hours = lunch_and_dinner();
-        // Sunday 29 Nov 2026 after dinner: closed on Monday, so Tuesday lunch.
-        assert_eq!(
-            next_opening(&hours, paris(2026, 11, 29, 23, 30)),
-            Some(utc(2026, 12, 1, 10, 30))
-        );
-        // Monday all day: the same Tuesday.
-        assert_eq!(
-            next_opening(&hours, paris(2026, 11, 30, 12, 0)),
-            Some(paris(2026, 12, 1, 11, 30))
-        );
-        // Open on Mondays only, asked on a Tuesday: six days later.
-        let mondays = [period(1, "18:00:00", "22:00:00")];
-        assert_eq!(
-            next_opening(&mondays, paris(2026, 12, 1, 9, 0)),
-            Some(paris(2026, 12, 7, 18, 0))
-        );
-        // Asked on a Monday after it closed: a week later.
-        assert_eq!(
-            next_opening(&mondays, paris(2026, 11, 30, 22, 0)),
-            Some(paris(2026, 12, 7, 18, 0))
-        );
-    }
-
-    #[test]
-    fn the_next_opening_follows_the_change_of_hour() {
-        let hours = lunch_and_dinner();
-        // Saturday 27 March 2027 after dinner (UTC+1); Sunday lunch is after
-        // the clocks go forward (UTC+2): 09:30 UTC, not 10:30.
-        assert_eq!(
-            next_opening(&hours, paris(2027, 3, 27, 23, 30)),
-            Some(utc(2027, 3, 28, 9, 30))
-        );
-        // Saturday 24 October 2026 after dinner (UTC+2); Sunday lunch is
-        // after they go back (UTC+1): 10:30 UTC.
-        assert_eq!(
-            next_opening(&hours, paris(2026, 10, 24, 23, 30)),
-            Some(utc(2026, 10, 25, 10, 30))
-        );
-
-        // A night opening inside the hour that does not exist (28 March 2027,
-        // 02:00 to 03:00): it opens when the clocks jump to 03:00, 01:00 UTC.
-        let night = [period(7, "02:30:00", "04:00:00")];
-        assert_eq!(
-            next_opening(&night, paris(2027, 3, 27, 23, 0)),
-            Some(utc(2027, 3, 28, 1, 0))
-        );
-        // A period wholly inside that hour does not happen that night.
-        let lost = [period(7, "02:15:00", "02:45:00")];
-        assert_eq!(
-            next_opening(&lost, paris(2027, 3, 27, 23, 0)),
-            Some(paris(2027, 4, 4, 2, 15))
-        );
-        // Inside the hour that happens twice (25 October 2026, 02:00 to
-        // 03:00): 02:30 comes at 00:30 UTC, and again at 01:30 UTC.
-        assert_eq!(
-            next_opening(&night, utc(2026, 10, 25, 0, 0)),
-            Some(utc(2026, 10, 25, 0, 30))
-        );
-        assert_eq!(
-            next_opening(&night, utc(2026, 10, 25, 1, 0)),
-            Some(utc(2026, 10, 25, 1, 30))
-        );
-    }
-
-    /// Minute by minute over a fortnight around each change of hour: for
-    /// every closed minute, the next opening is the first minute `is_open`
-    /// holds.
-    #[test]
-    fn the_next_opening_is_the_first_open_minute() {
-        let mut hours = lunch_and_dinner();
-        hours.push(period(7, "02:30:00", "04:00:00"));
-        hours.push(period(7, "02:15:00", "02:20:00"));
-        hours.push(period(1, "00:00:00", "01:00:00"));
-        for start in [utc(2027, 3, 21, 0, 0), utc(2026, 10, 18, 0, 0)] {
-            let minutes: Vec<DateTime<Utc>> = (0..14 * 24 * 60)
-                .map(|m| start + TimeDelta::minutes(m))
-                .collect();
-            let mut first_open = None;
-            for &at in minutes.iter().rev() {
-                if is_open(&hours, at) {
-                    first_open = Some(at);
-                    continue;
-                }
-                if let Some(expected) = first_open {
-                    assert_eq!(next_opening(&hours, at), Some(expected), "from {at}");
-                }
-            }
-        }
-    }
 }

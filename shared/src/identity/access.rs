@@ -66,6 +66,9 @@ pub enum Action {
     UnlockStaff,
     /// backoffice `GET/POST/PATCH /pizzerias/{id}/stock…`.
     ManageStock,
+    /// backoffice `/pizzerias/{id}/hours`, `/special-days/{date}`, `/pause`:
+    /// when the pizzeria takes orders.
+    ManagePizzeria,
     /// backoffice `GET /products`.
     ReadProducts,
     /// backoffice `POST /products`, `PATCH /products/{id}`: the group's menu.
@@ -101,6 +104,7 @@ impl Action {
         Action::ManageStaff,
         Action::UnlockStaff,
         Action::ManageStock,
+        Action::ManagePizzeria,
         Action::ReadProducts,
         Action::EditMenu,
         Action::MenuExclusion,
@@ -130,6 +134,7 @@ impl Action {
             Action::ManageStaff => &[Manager],
             Action::UnlockStaff => &[Manager],
             Action::ManageStock => &[Manager],
+            Action::ManagePizzeria => &[Manager],
             Action::ReadProducts => &[Manager],
             Action::EditMenu | Action::GroupRevenue => &[],
             Action::MenuExclusion => &[Manager],
@@ -168,6 +173,9 @@ impl Action {
             }
             Action::UnlockStaff => "accounts `POST /staff/{id}/unlock`",
             Action::ManageStock => "backoffice `/pizzerias/{id}/stock…`",
+            Action::ManagePizzeria => {
+                "backoffice `/pizzerias/{id}/hours`, `/special-days/{date}`, `/pause`"
+            }
             Action::ReadProducts => "backoffice `GET /products`",
             Action::EditMenu => "backoffice `POST /products`, `PATCH /products/{id}`",
             Action::MenuExclusion => {
@@ -202,6 +210,7 @@ impl Action {
             Action::ManageStaff => "manage staff accounts",
             Action::UnlockStaff => "unlock staff sign-ins",
             Action::ManageStock => "manage stock",
+            Action::ManagePizzeria => "set the pizzeria's hours or pause its online orders",
             Action::ReadProducts => "read the products",
             Action::EditMenu => "change the group's menu",
             Action::MenuExclusion => "take products off a pizzeria's menu",

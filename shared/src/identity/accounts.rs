@@ -121,6 +121,7 @@ impl Email {
 }
 
 mod error;
+pub mod links;
 mod password;
 mod sign_in;
 mod users;

@@ -139,6 +139,7 @@ impl World {
                 pool: pool.clone(),
                 cors: Default::default(),
                 secret_key: secret(),
+                clock: Default::default(),
             },
             webhook: stripe_webhook::State {
                 pool: pool.clone(),

@@ -22,6 +22,7 @@ async fn setup(pool: &MySqlPool) -> backoffice::State {
         pool: pool.clone(),
         cors: Default::default(),
         secret_key: SECRET.to_owned().into(),
+        clock: Default::default(),
     }
 }
 

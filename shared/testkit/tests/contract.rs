@@ -642,6 +642,60 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
             .await;
         assert_eq!(status, StatusCode::OK, "{method} {uri}: {answer}");
     }
+    // When pizzeria 1 takes orders: its week, a special day, a pause.
+    let next_week = (Utc::now() + chrono::Days::new(7)).date_naive();
+    let day = format!("/pizzerias/1/special-days/{next_week}");
+    for (method, uri, body) in [
+        ("GET", "/pizzerias/1/hours".to_owned(), None),
+        (
+            "PUT",
+            "/pizzerias/1/hours".to_owned(),
+            Some(
+                json!({"weekly": (1..=7).map(|d| json!({"weekday": d, "opens_at": "00:00", "closes_at": "23:59:59"})).collect::<Vec<_>>()}),
+            ),
+        ),
+        (
+            "PUT",
+            day.clone(),
+            Some(
+                json!({"periods": [{"opens_at": "18:00", "closes_at": "02:00"}], "note": "Soirée"}),
+            ),
+        ),
+        ("DELETE", day, None),
+        (
+            "PUT",
+            "/pizzerias/1/pause".to_owned(),
+            Some(json!({"scope": "delivery", "minutes": 20, "message": "Livreurs en retard"})),
+        ),
+        ("DELETE", "/pizzerias/1/pause".to_owned(), None),
+    ] {
+        let (status, answer) = world
+            .call(Backoffice, method, &uri, body, Some(&manager))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{method} {uri}: {answer}");
+    }
+    let (status, answer) = world
+        .call(
+            Backoffice,
+            "PUT",
+            "/pizzerias/1/hours",
+            Some(json!({"weekly": [{"weekday": 5, "opens_at": "18:00", "closes_at": "02:00"}, {"weekday": 6, "opens_at": "01:00", "closes_at": "03:00"}]})),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    // A one-time link that is not (any more): 410, whatever the token.
+    let (status, answer) = world
+        .call(
+            Accounts,
+            "POST",
+            "/password-links",
+            Some(json!({"token": "00", "new_password": "un mot de passe assez long"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{answer}");
+
     let (status, answer) = world
         .call(
             Backoffice,

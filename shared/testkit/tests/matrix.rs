@@ -306,6 +306,13 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             None,
         ),
         (
+            Action::ManagePizzeria,
+            Function::Backoffice,
+            "PUT",
+            "/pizzerias/1/pause".into(),
+            Some(json!({"scope": "delivery", "minutes": 15, "message": "Livreurs en retard"})),
+        ),
+        (
             Action::ReadProducts,
             Function::Backoffice,
             "GET",

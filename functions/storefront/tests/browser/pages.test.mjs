@@ -1186,6 +1186,106 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('5c. a manager pauses online deliveries and plans a closing from the Horaires tab; the customer reads it in French and picks up instead; the phone still delivers', async () => {
+    const [p] = await pizzas();
+    const office = await open(DESKTOP);
+    await signIn(office, `manager.${PIZZERIA}@ocpizza.test`, 'manager.html');
+    await office.getByRole('tab', { name: 'Horaires' }).click();
+    await office.locator('#pause-state').filter({ hasText: /^Commandes en ligne ouvertes/ }).waitFor();
+    // The week as it is: every day open (the test data), one period each.
+    assert.match(await office.getByLabel('Vendredi').inputValue(), /^\d\d:\d\d-\d\d:\d\d$/);
+
+    // Couriers are short: online deliveries paused for 30 minutes, with a word for customers.
+    await office.getByLabel('Mettre en pause').selectOption({ label: 'Les livraisons seulement' });
+    await office.getByLabel('Pendant').selectOption({ label: '30 minutes' });
+    await office.getByLabel('Message aux clients').fill('Livreurs débordés, retrait possible');
+    await office.getByRole('button', { name: 'Mettre en pause' }).click();
+    const state = office.locator('#pause-state');
+    await state.filter({ hasText: /^Livraisons en ligne en pause jusqu’à|^Livraisons en ligne en pause jusqu'à/ }).waitFor();
+    const until = (await call('backoffice', `/pizzerias/${PIZZERIA}/hours`, { token: await tokenOf(`manager.${PIZZERIA}@ocpizza.test`) })).data.pause.until;
+    const hhmm = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' }).format(new Date(until));
+    assert.equal(await state.innerText(), `Livraisons en ligne en pause jusqu'à ${hhmm}. Message : « Livreurs débordés, retrait possible »`);
+    assert.equal(await office.getByRole('button', { name: 'Reprendre les commandes' }).isVisible(), true);
+    await shot(office, '24b-manager-pause');
+
+    // The customer wants a delivery: the shop says why not, in French, and pickup still works.
+    const shop = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await product(shop, p.id).waitFor();
+    await addToCart(shop, p.id, 2);
+    await shop.getByLabel('En livraison').check();
+    await shop.getByLabel('Adresse', { exact: true }).fill('18 Rue Mercière');
+    await shop.getByLabel('Code postal').fill('69002');
+    await shop.getByLabel('Ville').fill('Lyon');
+    await shop.getByLabel('Espèces à la livraison').check();
+    await fillContact(shop, 'Inès Garnier');
+    const button = shop.locator('#place');
+    // The shop knows of the pause once its copy of the pizzeria is fresh
+    // (30 s at most): the button says so; before that, the checkout does.
+    if (await button.isDisabled()) {
+      assert.equal(await button.innerText(), 'Commandes en pause');
+      assert.equal(await shop.locator('#pause-note').innerText(), `Livraisons en ligne en pause (le retrait reste possible) jusqu'à ${hhmm}. « Livreurs débordés, retrait possible »`);
+    } else {
+      await button.click();
+      const refused = shop.locator('.problem').filter({ hasText: 'Commandes en ligne en pause' });
+      await refused.waitFor();
+      assert.match(await refused.innerText(), new RegExp(`ne prend plus de livraisons en ligne pour le moment, jusqu'à ${hhmm}\\. « Livreurs débordés, retrait possible »`));
+    }
+    await shot(shop, '24c-shop-delivery-paused');
+    await shop.getByLabel('À emporter').check();
+    await shop.getByLabel('Espèces au retrait').check();
+    await shop.getByRole('button', { name: /^Commander \(/ }).click();
+    await shop.waitForURL(/track\.html\?order=\d+&token=/);
+    await stage(shop, 'placed').and(shop.locator('.current')).waitFor();
+    const picked = orderIdOf(shop);
+    await call('orders', `/orders/${picked}/cancel?token=${new URL(shop.url()).searchParams.get('token')}`, { method: 'POST' });
+    // The phone is not paused: the cashier takes a delivery.
+    const phoneOrder = await call('checkout', '/orders', {
+      method: 'POST',
+      token: await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`),
+      body: {
+        pizzeria_id: PIZZERIA, channel: 'phone', fulfilment: 'delivery', payment_method: 'cash',
+        lines: [{ product_id: p.id, quantity: 2 }],
+        address: { line1: '18 Rue Mercière', postcode: '69002', city: 'Lyon' },
+        contact: { name: 'Inès Garnier', phone: '0612345678' },
+      },
+    });
+    assert.equal(phoneOrder.status, 201, JSON.stringify(phoneOrder.data));
+    await call('orders', `/orders/${phoneOrder.data.order.id}/cancel`, { method: 'POST', token: await tokenOf(`cashier.${PIZZERIA}@ocpizza.test`) });
+
+    // Back to work: the manager resumes, the screen says so.
+    await office.getByRole('button', { name: 'Reprendre les commandes' }).click();
+    await state.filter({ hasText: /^Commandes en ligne ouvertes/ }).waitFor();
+
+    // A closing planned for tomorrow, in the table with its note.
+    const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+    const frDate = new Intl.DateTimeFormat('fr-FR', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/Paris' }).format(tomorrow);
+    await office.locator('#special-date').fill(frDate);
+    await office.getByLabel('Note pour les clients', { exact: true }).fill('Inventaire');
+    await office.getByRole('button', { name: 'Ajouter le jour' }).click();
+    const row = office.locator('#special-rows tr').filter({ hasText: 'Inventaire' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /Fermé/);
+    const planned = (await call('backoffice', `/pizzerias/${PIZZERIA}/hours`, { token: await tokenOf(`manager.${PIZZERIA}@ocpizza.test`) })).data;
+    assert.deepEqual(planned.special_days.map((d) => [d.note, d.periods.length]), [['Inventaire', 0]]);
+    assert.equal(planned.open_now, true, 'closed tomorrow, open today');
+    // Hours that overlap are refused, in French, naming the day; nothing is saved.
+    const friday = office.getByLabel('Vendredi');
+    const before = await friday.inputValue();
+    await friday.fill('12:00-15:00, 14:00-16:00');
+    await office.getByRole('button', { name: 'Enregistrer les horaires' }).click();
+    const weekProblem = office.locator('#week-problem');
+    await weekProblem.filter({ hasText: 'À corriger : Vendredi.' }).waitFor();
+    assert.match(await weekProblem.innerText(), /chevauche une autre/);
+    await shot(office, '24d-manager-hours-refused');
+    await friday.fill(before);
+    // The closing removed again: the rest of the tests run on ordinary days.
+    await row.getByRole('button', { name: 'Supprimer' }).click();
+    await office.locator('#special-rows').filter({ hasText: 'Aucun jour spécial prévu.' }).waitFor();
+    await shop.context().close();
+    await office.context().close();
+    noProblems();
+  });
+
   scenario('every screen passes axe-core’s WCAG 2 A and AA rules, and the shop works with the keyboard', async () => {
     const screens = [
       [null, '', PHONE, 'li.product'],
