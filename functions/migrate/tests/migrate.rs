@@ -115,7 +115,7 @@ async fn french_phone_numbers_stored_as_typed_become_e164(pool: MySqlPool) {
 }
 
 /// After a first deploy: the migrations, then the first admin through this
-/// function (`{"bootstrap": {...}}`), refused the second time.
+/// function (`{"bootstrap": {...}}`); anyone else refused.
 #[sqlx::test(migrations = false)]
 async fn a_fresh_deployment_bootstraps_its_first_admin_once(pool: MySqlPool) {
     migrate::run(&pool).await.unwrap();
@@ -131,8 +131,16 @@ async fn a_fresh_deployment_bootstraps_its_first_admin_once(pool: MySqlPool) {
     assert!(answer["link"].as_str().is_some_and(
         |l| l.starts_with("https://d111111abcdef8.cloudfront.net/set-password.html#token=")
     ));
-    let again = migrate::bootstrap(&pool, &request, "").await;
-    assert!(again
+    // The link lost before use: the same request gives a new one.
+    let again = migrate::bootstrap(&pool, &request, "").await.unwrap();
+    assert_ne!(again["link"], answer["link"]);
+    // Someone else: refused, an admin exists.
+    let other = serde_json::json!({"bootstrap": {"admin_email": "intrus@example.fr"}});
+    let other = migrate::BootstrapRequest::from_event(&other)
+        .expect("a bootstrap event")
+        .expect("that reads");
+    let refused = migrate::bootstrap(&pool, &other, "https://x").await;
+    assert!(refused
         .as_ref()
         .is_err_and(|e| e.to_string().contains("already exists")));
     // A migration event is not a bootstrap, and a wrong one says so.
