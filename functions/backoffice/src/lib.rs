@@ -13,6 +13,9 @@
 //!   from the stock;
 //! - `PATCH /pizzerias/{id}/stock/{ingredient_id}`: the low-stock threshold;
 //! - `GET/POST /products`, `GET/PATCH /products/{id}`: the menu (see [`products`]);
+//! - `POST /pizzerias`, `PATCH /pizzerias/{id}`, `GET/POST /ingredients`,
+//!   `GET/POST /categories`, `POST /pizzerias/{id}/stock`: opening a
+//!   pizzeria from the screens (see [`shops`]);
 //! - `GET/PUT /pizzerias/{id}/hours`, `PUT/DELETE /pizzerias/{id}/special-days/{date}`,
 //!   `PUT/DELETE /pizzerias/{id}/pause`: when it takes orders (see [`hours`]);
 //! - `PUT/DELETE /pizzerias/{id}/products/{product_id}/unavailable`: a
@@ -23,6 +26,7 @@
 
 pub mod hours;
 pub mod products;
+pub mod shops;
 
 pub use ocpizza::stock::levels::StockLine;
 
@@ -79,6 +83,17 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
     let segments = edge::segments(&req);
     let method = req.method().clone();
     match (&method, segments.as_slice()) {
+        (&Method::POST, ["pizzerias"]) => shops::open_pizzeria(state, &req).await,
+        (&Method::PATCH, ["pizzerias", p]) => {
+            shops::change_pizzeria(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::POST, ["pizzerias", p, "stock"]) => {
+            shops::open_stock_line(state, &req, edge::path_param(p, "pizzeria")?).await
+        }
+        (&Method::GET, ["ingredients"]) => shops::list_ingredients(state, &req).await,
+        (&Method::POST, ["ingredients"]) => shops::create_ingredient(state, &req).await,
+        (&Method::GET, ["categories"]) => shops::list_categories(state, &req).await,
+        (&Method::POST, ["categories"]) => shops::create_category(state, &req).await,
         (&Method::GET, ["pizzerias", p, "stock"]) => {
             stock_levels(state, &req, edge::path_param(p, "pizzeria")?).await
         }
@@ -141,9 +156,12 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
             products::update(state, &req, edge::path_param(id, "product")?).await
         }
         (&Method::GET, ["reports", "revenue"]) => revenue_report(state, &req).await,
-        (_, ["pizzerias", _, "stock"]) | (_, ["reports", "revenue"]) => {
-            Err(edge::no_route(&req, &[Method::GET]))
+        (_, ["pizzerias"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (_, ["pizzerias", _]) => Err(edge::no_route(&req, &[Method::PATCH])),
+        (_, ["pizzerias", _, "stock"]) | (_, ["ingredients" | "categories"]) => {
+            Err(edge::no_route(&req, &[Method::GET, Method::POST]))
         }
+        (_, ["reports", "revenue"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["pizzerias", _, "stock", _]) => Err(edge::no_route(&req, &[Method::PATCH])),
         (_, ["pizzerias", _, "stock", _, "restock" | "adjustment" | "waste"]) => {
             Err(edge::no_route(&req, &[Method::POST]))
@@ -178,7 +196,7 @@ pub(crate) async fn allowed(
 }
 
 /// May the caller do `action`, which concerns the whole group?
-async fn allowed_in_group(
+pub(crate) async fn allowed_in_group(
     state: &State,
     req: &Request,
     action: Action,

@@ -14,6 +14,7 @@ pub mod hours;
 pub mod products;
 pub mod recipe;
 pub mod schedule;
+pub mod shops;
 
 pub use hours::{OpeningPeriod, Period, Rule, SpecialDay};
 

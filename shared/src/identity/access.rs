@@ -69,9 +69,13 @@ pub enum Action {
     /// backoffice `/pizzerias/{id}/hours`, `/special-days/{date}`, `/pause`:
     /// when the pizzeria takes orders.
     ManagePizzeria,
-    /// backoffice `GET /products`.
+    /// backoffice `POST /pizzerias`, `PATCH /pizzerias/{id}` (name, address,
+    /// status): a new pizzeria of the group.
+    OpenPizzeria,
+    /// backoffice `GET /products`, `GET /ingredients`, `GET /categories`.
     ReadProducts,
-    /// backoffice `POST /products`, `PATCH /products/{id}`: the group's menu.
+    /// backoffice `POST /products`, `PATCH /products/{id}`, `POST
+    /// /ingredients`, `POST /categories`: the group's menu.
     EditMenu,
     /// backoffice `PUT/DELETE /pizzerias/{id}/products/{id}/unavailable`.
     MenuExclusion,
@@ -105,6 +109,7 @@ impl Action {
         Action::UnlockStaff,
         Action::ManageStock,
         Action::ManagePizzeria,
+        Action::OpenPizzeria,
         Action::ReadProducts,
         Action::EditMenu,
         Action::MenuExclusion,
@@ -136,7 +141,7 @@ impl Action {
             Action::ManageStock => &[Manager],
             Action::ManagePizzeria => &[Manager],
             Action::ReadProducts => &[Manager],
-            Action::EditMenu | Action::GroupRevenue => &[],
+            Action::EditMenu | Action::GroupRevenue | Action::OpenPizzeria => &[],
             Action::MenuExclusion => &[Manager],
             Action::PizzeriaRevenue => &[Manager],
         }
@@ -174,10 +179,15 @@ impl Action {
             Action::UnlockStaff => "accounts `POST /staff/{id}/unlock`",
             Action::ManageStock => "backoffice `/pizzerias/{id}/stock…`",
             Action::ManagePizzeria => {
-                "backoffice `/pizzerias/{id}/hours`, `/special-days/{date}`, `/pause`"
+                "backoffice `/pizzerias/{id}/hours`, `/special-days/{date}`, `/pause`, `PATCH /pizzerias/{id}`"
             }
-            Action::ReadProducts => "backoffice `GET /products`",
-            Action::EditMenu => "backoffice `POST /products`, `PATCH /products/{id}`",
+            Action::OpenPizzeria => "backoffice `POST /pizzerias`, `PATCH /pizzerias/{id}` (who, where)",
+            Action::ReadProducts => {
+                "backoffice `GET /products`, `GET /ingredients`, `GET /categories`"
+            }
+            Action::EditMenu => {
+                "backoffice `POST /products\\|/ingredients\\|/categories`, `PATCH /products/{id}`"
+            }
             Action::MenuExclusion => {
                 "backoffice `PUT\\|DELETE /pizzerias/{id}/products/{id}/unavailable`"
             }
@@ -211,6 +221,7 @@ impl Action {
             Action::UnlockStaff => "unlock staff sign-ins",
             Action::ManageStock => "manage stock",
             Action::ManagePizzeria => "set the pizzeria's hours or pause its online orders",
+            Action::OpenPizzeria => "open a pizzeria or change who and where it is",
             Action::ReadProducts => "read the products",
             Action::EditMenu => "change the group's menu",
             Action::MenuExclusion => "take products off a pizzeria's menu",

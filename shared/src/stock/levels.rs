@@ -135,3 +135,61 @@ pub async fn set_low_threshold(
     .await?;
     Ok(())
 }
+
+/// Why a stock line was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenLineError {
+    /// The pizzeria already stocks it: its level moves by restock or count.
+    #[error("already stocked")]
+    AlreadyStocked,
+    /// No such ingredient or pizzeria.
+    #[error("unknown ingredient or pizzeria")]
+    Unknown,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A pizzeria starts stocking an ingredient with its first count: the row
+/// and its `initial` movement in the ledger, in one transaction, so the
+/// ledger still adds up to the level.
+pub async fn open_line(
+    pool: &MySqlPool,
+    pizzeria: PizzeriaId,
+    ingredient: IngredientId,
+    (on_hand, low_threshold): (i64, i64),
+    user: Option<crate::platform::ids::UserId>,
+) -> Result<(), OpenLineError> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query!(
+        "INSERT INTO stock (pizzeria_id, ingredient_id, on_hand, reserved, low_threshold, updated_at) \
+         VALUES (?, ?, ?, 0, ?, UTC_TIMESTAMP(6))",
+        pizzeria.0,
+        ingredient.0,
+        on_hand,
+        low_threshold,
+    )
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(err) if crate::platform::db::duplicate_key(&err).as_deref() == Some("PRIMARY") => {
+            return Err(OpenLineError::AlreadyStocked)
+        }
+        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+            return Err(OpenLineError::Unknown)
+        }
+        Err(err) => return Err(err.into()),
+    }
+    sqlx::query!(
+        "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, user_id, reason) \
+         VALUES (?, ?, 'initial', ?, ?, 'premier comptage')",
+        pizzeria.0,
+        ingredient.0,
+        on_hand,
+        user.map(|u| u.0),
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -684,6 +684,68 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    // A new pizzeria from the screens: the admin opens it, adds an
+    // ingredient and a category, stocks it; its manager changes its phone.
+    let (status, opened) = world
+        .call(
+            Backoffice,
+            "POST",
+            "/pizzerias",
+            Some(json!({
+                "name": "OC Pizza Croix-Rousse", "line1": "4 Place de la Croix-Rousse",
+                "postcode": "69004", "city": "Lyon", "phone": "04 78 00 00 00",
+                "latitude": 45.7745, "longitude": 4.8318, "delivery_radius_m": 3000,
+                "delivery_fee_cents": 250, "min_order_cents": 1500
+            })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let new_pizzeria = opened["pizzeria"]["id"].as_i64().unwrap_or_default();
+    let (status, ingredient) = world
+        .call(
+            Backoffice,
+            "POST",
+            "/ingredients",
+            Some(json!({"name": "Burrata", "unit": "g"})),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ingredient}");
+    let (status, category) = world
+        .call(
+            Backoffice,
+            "POST",
+            "/categories",
+            Some(json!({"name": "Pizzas du moment", "position": 5})),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{category}");
+    for (method, uri, body, expected) in [
+        ("GET", "/ingredients".to_owned(), None, StatusCode::OK),
+        ("GET", "/categories".to_owned(), None, StatusCode::OK),
+        (
+            "POST",
+            format!("/pizzerias/{new_pizzeria}/stock"),
+            Some(
+                json!({"ingredient_id": ingredient["ingredient"]["id"], "on_hand": 2000, "low_threshold": 500}),
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            "PATCH",
+            format!("/pizzerias/{new_pizzeria}"),
+            Some(json!({"phone": "04 78 11 22 33", "delivery_fee_cents": 300})),
+            StatusCode::OK,
+        ),
+    ] {
+        let (status, answer) = world
+            .call(Backoffice, method, &uri, body, Some(&admin))
+            .await;
+        assert_eq!(status, expected, "{method} {uri}: {answer}");
+    }
+
     // A one-time link that is not (any more): 410, whatever the token.
     let (status, answer) = world
         .call(

@@ -313,6 +313,18 @@ async fn every_cell_of_the_role_endpoint_matrix(pool: MySqlPool) {
             Some(json!({"scope": "delivery", "minutes": 15, "message": "Livreurs en retard"})),
         ),
         (
+            Action::OpenPizzeria,
+            Function::Backoffice,
+            "POST",
+            "/pizzerias".into(),
+            Some(json!({
+                "name": "OC Pizza Croix-Rousse", "line1": "4 Place de la Croix-Rousse",
+                "postcode": "69004", "city": "Lyon", "phone": "04 78 00 00 00",
+                "latitude": 45.7745, "longitude": 4.8318, "delivery_radius_m": 3000,
+                "delivery_fee_cents": 250, "min_order_cents": 1500, "status": "opening_soon"
+            })),
+        ),
+        (
             Action::ReadProducts,
             Function::Backoffice,
             "GET",
