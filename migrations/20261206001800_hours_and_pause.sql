@@ -37,3 +37,9 @@ ALTER TABLE pizzerias
     ADD COLUMN pause_scope   VARCHAR(10)  NULL,
     ADD COLUMN pause_message VARCHAR(200) NULL,
     ADD CONSTRAINT ck_pizzerias_pause CHECK (pause_scope IS NULL OR pause_scope IN ('all', 'delivery'));
+
+-- Bumped by every change to a pizzeria, its hours, special days or pause:
+-- the menu function keeps the pizzeria list per container and reloads it
+-- when the group's count or sum of versions moved, so a change shows on the
+-- next request.
+ALTER TABLE pizzerias ADD COLUMN version INT NOT NULL DEFAULT 0;

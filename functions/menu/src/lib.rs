@@ -15,9 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
-/// How long a container keeps the pizzerias and their opening hours: they
-/// change a few times a year, and reading them is two of the three queries a
-/// menu would otherwise cost. A change shows within this time.
+/// How long a container keeps the pizzerias at most: within it, a request
+/// checks only their version ([`catalog::pizzerias_version`], one small
+/// query) and reloads them when it moved, so a new pizzeria, new hours, a
+/// special day or a pause shows at the next request. Past it they are read
+/// again anyway: a change made by hand in SQL, without a version, shows
+/// within this time.
 pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
 
 /// What every invocation of this container shares.
@@ -28,8 +31,8 @@ pub struct State {
     pizzerias: Arc<RwLock<Option<Kept>>>,
 }
 
-/// The pizzerias as read at that instant.
-type Kept = (Instant, Arc<Vec<Pizzeria>>);
+/// The pizzerias as read at that instant, at that version.
+type Kept = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
 
 impl State {
     pub fn new(pool: MySqlPool, cors: Cors) -> State {
@@ -40,15 +43,16 @@ impl State {
         }
     }
 
-    /// The pizzerias, from this container's copy when it is fresh.
+    /// The pizzerias, from this container's copy when it is current.
     async fn pizzerias(&self) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
-        if let Some((at, list)) = self.pizzerias.read().await.as_ref() {
-            if at.elapsed() < PIZZERIAS_TTL {
+        let version = catalog::pizzerias_version(&self.pool).await?;
+        if let Some((at, kept, list)) = self.pizzerias.read().await.as_ref() {
+            if *kept == version && at.elapsed() < PIZZERIAS_TTL {
                 return Ok(list.clone());
             }
         }
         let list = Arc::new(catalog::pizzerias(&self.pool, Utc::now()).await?);
-        *self.pizzerias.write().await = Some((Instant::now(), list.clone()));
+        *self.pizzerias.write().await = Some((Instant::now(), version, list.clone()));
         Ok(list)
     }
 }

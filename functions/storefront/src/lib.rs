@@ -70,6 +70,7 @@ pub static ASSETS: &[Asset] = assets! {
     "cashier.js" => JS,
     "manager.js" => JS,
     "manager-hours.js" => JS,
+    "manager-open.js" => JS,
     "set-password.js" => JS,
 };
 

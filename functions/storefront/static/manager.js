@@ -9,15 +9,18 @@ import {
   staffPizzeria, svg,
 } from './common.js';
 import { loadHours } from './manager-hours.js';
+import { loadOpen } from './manager-open.js';
 
 frame();
 const me = requireStaff(['manager', 'admin']);
 const admin = me?.user.role === 'admin';
 const pizzeria = me ? await staffPizzeria(me) : null;
-const TABS = ['stock', 'orders', 'hours', 'menu', 'staff', 'revenue'];
+// The last tab, opening a pizzeria, is the admin's only.
+const TABS = ['stock', 'orders', 'hours', 'menu', 'staff', 'revenue', ...(admin ? ['open'] : [])];
 const loaders = {
-  stock: loadStock, orders: loadOrders, hours: () => loadHours(pizzeria), menu: loadProducts, staff: loadStaff, revenue: loadRevenue,
+  stock: loadStock, orders: loadOrders, hours: () => loadHours(pizzeria), menu: loadProducts, staff: loadStaff, revenue: loadRevenue, open: loadOpen,
 };
+if (admin) $('#tab-open').hidden = false;
 
 function show(tab) {
   for (const t of TABS) {
@@ -41,6 +44,12 @@ async function loadStock() {
   const r = await api('backoffice', `/pizzerias/${pizzeria}/stock`);
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
   const { stock, low_count: low } = r.data;
+  // What the pizzeria does not stock yet, for its first count.
+  const all = await api('backoffice', '/ingredients');
+  const stocked = new Set(stock.map((s) => s.ingredient_id));
+  replace($('#stock-line-ingredient'), (all.ok ? all.data.ingredients : [])
+    .filter((i) => !stocked.has(i.id))
+    .map((i) => el('option', { value: i.id }, `${i.name} (${unit(i.unit)})`)));
   $('#stock-summary').textContent = low ? `${low} ingrédient(s) sous le seuil bas.` : 'Aucun ingrédient sous le seuil bas.';
   replace($('#stock-rows'), stock.map((s) => {
     const qty = el('input', { type: 'number', min: 1, step: 'any', id: `restock-${s.ingredient_id}`, required: true });
@@ -97,6 +106,22 @@ function corrections(s) {
       (f) => send('', 'PATCH', { low_threshold: Number(f.threshold.value) })),
     out);
 }
+
+$('#stock-line-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const out = $('#stock-line-problem');
+  replace(out);
+  const body = {
+    ingredient_id: Number($('#stock-line-ingredient').value),
+    on_hand: Number($('#stock-line-count').value),
+    low_threshold: Number($('#stock-line-threshold').value || 0),
+  };
+  const r = await api('backoffice', `/pizzerias/${pizzeria}/stock`, { method: 'POST', body });
+  if (!r.ok) { replace(out, problemBox(r.problem)); return; }
+  $('#stock-line-form').reset();
+  await loadStock();
+});
+for (const button of document.querySelectorAll('#stock-line-form button[type="submit"]')) button.disabled = false;
 
 // ---- orders ---------------------------------------------------------------
 

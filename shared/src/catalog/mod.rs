@@ -328,6 +328,19 @@ pub async fn pizzerias(pool: &MySqlPool, now: DateTime<Utc>) -> Result<Vec<Pizze
         .collect())
 }
 
+/// What the menu's copy of the pizzerias is checked against: how many there
+/// are and the sum of their versions (each change bumps one), so a new
+/// pizzeria, new hours or a pause is seen at the next request.
+pub async fn pizzerias_version(pool: &MySqlPool) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT COUNT(*) AS `count!: i64`, CAST(COALESCE(SUM(version), 0) AS SIGNED) AS `sum!: i64` \
+         FROM pizzerias"
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.count, row.sum))
+}
+
 /// Is there a pizzeria with this id (whatever its status)?
 pub async fn pizzeria_exists(pool: &MySqlPool, id: PizzeriaId) -> Result<bool, sqlx::Error> {
     let found = sqlx::query_scalar!("SELECT id FROM pizzerias WHERE id = ?", id.0)

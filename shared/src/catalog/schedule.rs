@@ -1,7 +1,8 @@
 //! A manager's changes to when their pizzeria takes orders: the week's
 //! hours, special days, and pausing online orders. Each change is one
-//! transaction that locks the pizzeria's row first, so two managers saving
-//! at once end with one of the two whole, never a mix.
+//! transaction that locks the pizzeria's row first (bumping its `version`,
+//! which the menu's copies watch), so two managers saving at once end with
+//! one of the two whole, never a mix.
 //!
 //! Inputs are checked by the caller ([`super::hours::problems`]); the
 //! database's CHECKs stand behind it.
@@ -112,13 +113,16 @@ pub async fn remove_special_day(
     pizzeria: PizzeriaId,
     day: NaiveDate,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    lock(&mut tx, pizzeria).await?;
     sqlx::query!(
         "DELETE FROM special_days WHERE pizzeria_id = ? AND day = ?",
         pizzeria.0,
         day
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -131,7 +135,8 @@ pub async fn pause(
     until: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE pizzerias SET paused_until = ?, pause_scope = ?, pause_message = ? WHERE id = ?",
+        "UPDATE pizzerias SET paused_until = ?, pause_scope = ?, pause_message = ?, \
+         version = version + 1 WHERE id = ?",
         until.naive_utc(),
         scope.as_str(),
         message,
@@ -145,8 +150,8 @@ pub async fn pause(
 /// Ends the pause now.
 pub async fn resume(pool: &MySqlPool, pizzeria: PizzeriaId) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE pizzerias SET paused_until = NULL, pause_scope = NULL, pause_message = NULL \
-         WHERE id = ?",
+        "UPDATE pizzerias SET paused_until = NULL, pause_scope = NULL, pause_message = NULL, \
+         version = version + 1 WHERE id = ?",
         pizzeria.0
     )
     .execute(pool)

@@ -220,7 +220,7 @@ pub async fn update_pizzeria(
                 delivery_radius_m = COALESCE(?, delivery_radius_m), \
                 delivery_fee_cents = COALESCE(?, delivery_fee_cents), \
                 min_order_cents = COALESCE(?, min_order_cents), status = COALESCE(?, status), \
-                opens_on = COALESCE(?, opens_on) \
+                opens_on = COALESCE(?, opens_on), version = version + 1 \
          WHERE id = ?",
         change.name,
         change.line1,
@@ -239,11 +239,8 @@ pub async fn update_pizzeria(
     .execute(pool)
     .await
     .map_err(|e| taken(e, "uq_pizzerias_name", "name"))?;
-    if done.rows_affected() == 1 {
-        return Ok(true);
-    }
-    // Unchanged rows count 0: tell them from an unknown id.
-    Ok(super::pizzeria_exists(pool, id).await?)
+    // The version always moves: one row changed, or none for an unknown id.
+    Ok(done.rows_affected() == 1)
 }
 
 /// An ingredient of the group.
