@@ -138,6 +138,13 @@ def variables(props):
     return dict(env.get("Variables") or {})
 
 
+def branches(value):
+    """The values an `!If [condition, a, b]` may take (the value itself otherwise)."""
+    if isinstance(value, Tagged) and value.tag == "!If" and isinstance(value.value, list) and len(value.value) == 3:
+        return [value.value[1], value.value[2]]
+    return [value]
+
+
 def sub_text(value):
     """The string of a !Sub (or a plain string)."""
     if isinstance(value, Tagged) and value.tag == "!Sub":
@@ -222,11 +229,14 @@ def check(template_path):
                 f"{name} ({binary}): extra {', '.join(extra)} (functions/{binary} does not read them: "
                 f"remove them, or ask for them in its main.rs)"
             )
-        url = sub_text(own.get("DATABASE_URL"))
-        if "DATABASE_URL" in own and not (
-            re.search(r"[?&]ssl-mode=VERIFY_IDENTITY(&|$)", url, re.I) and re.search(r"[?&]ssl-ca=[^&]+", url)
-        ):
-            problems.append(f"{name} ({binary}): DATABASE_URL lacks ssl-mode=VERIFY_IDENTITY and ssl-ca=")
+        # A database made by the stack or an existing one (an !If): every
+        # branch verifies the server's certificate.
+        for url in branches(own.get("DATABASE_URL")):
+            url = sub_text(url)
+            if "DATABASE_URL" in own and not (
+                re.search(r"[?&]ssl-mode=VERIFY_IDENTITY(&|$)", url, re.I) and re.search(r"[?&]ssl-ca=[^&]+", url)
+            ):
+                problems.append(f"{name} ({binary}): DATABASE_URL lacks ssl-mode=VERIFY_IDENTITY and ssl-ca=")
         ceiling = props.get("ReservedConcurrentExecutions")
         if not isinstance(ceiling, int) or ceiling < 1:
             problems.append(f"{name} ({binary}): no ReservedConcurrentExecutions ceiling")

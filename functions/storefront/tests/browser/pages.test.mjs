@@ -1286,6 +1286,114 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('5d. the admin opens a new pizzeria from an empty catalogue to its first order: the shop, its hours, an ingredient, its stock, a pizza with its recipe, a pizzaiolo; a customer orders and the new pizzaiolo cooks it', async () => {
+    const office = await open(DESKTOP);
+    await signIn(office, 'admin@ocpizza.test', 'manager.html');
+    await office.getByRole('tab', { name: 'Nouvelle pizzeria' }).click();
+    await office.locator('#open-name').fill('OC Pizza Grenoble');
+    await office.getByLabel('Téléphone de la pizzeria').fill('04 76 00 00 00');
+    await office.getByLabel('Adresse de la pizzeria').fill('1 place Grenette');
+    await office.getByLabel('Code postal de la pizzeria').fill('38000');
+    await office.getByLabel('Ville de la pizzeria').fill('Grenoble');
+    await office.getByRole('button', { name: 'Ouvrir la pizzeria' }).click();
+    const opened = office.locator('#open-problem .success');
+    await opened.waitFor();
+    const id = Number(/n° (\d+)/.exec(await opened.innerText())?.[1]);
+    assert.ok(id > 0, await opened.innerText());
+    assert.match(await opened.innerText(), /^Pizzeria « OC Pizza Grenoble » ouverte/);
+
+    // The group's catalogue: two ingredients, a category, a pizza with its recipe.
+    for (const [name, unitLabel] of [['Bleu du Vercors', 'grammes'], ['Noix de Grenoble', 'grammes']]) {
+      await office.getByLabel('Nouvel ingrédient').fill(name);
+      await office.getByLabel('Compté en').selectOption({ label: unitLabel });
+      await office.getByRole('button', { name: "Ajouter l'ingrédient" }).click();
+      await office.locator('#ingredient-problem .success').filter({ hasText: `Ingrédient « ${name} » ajouté.` }).waitFor();
+    }
+    await office.getByLabel('Nouvelle catégorie').fill('Spécialités alpines');
+    await office.getByRole('button', { name: 'Ajouter la catégorie' }).click();
+    await office.locator('#category-problem .success').filter({ hasText: 'Spécialités alpines' }).waitFor();
+    await office.getByLabel('Catégorie', { exact: true }).selectOption({ label: 'Spécialités alpines' });
+    await office.getByLabel('Nom du produit').fill('La Vercors');
+    await office.getByLabel('Prix TTC (€)').fill('13,50');
+    await office.getByLabel('Description').fill('Bleu du Vercors, noix de Grenoble.');
+    await office.getByLabel('Ingrédient 1').selectOption({ label: 'Bleu du Vercors (g)' });
+    await office.locator('#recipe-lines .recipe-quantity').nth(0).fill('80');
+    await office.getByRole('button', { name: 'Ajouter une ligne' }).click();
+    await office.getByLabel('Ingrédient 2').selectOption({ label: 'Noix de Grenoble (g)' });
+    await office.locator('#recipe-lines .recipe-quantity').nth(1).fill('20');
+    await office.getByLabel('Étapes pour le pizzaiolo (une par ligne)').fill('Étaler la pâte.\nAjouter le bleu, puis les noix.');
+    await shot(office, '24e-admin-new-product');
+    await office.getByRole('button', { name: 'Ajouter le produit' }).click();
+    await office.locator('#product-problem .success').filter({ hasText: 'La Vercors' }).waitFor();
+
+    // The new pizzeria, chosen at the top: its hours, its stock, its pizzaiolo.
+    const reloaded = office.waitForEvent('load');
+    await office.getByLabel('Pizzeria', { exact: true }).selectOption({ label: 'OC Pizza Grenoble' });
+    await reloaded;
+    await office.getByRole('tab', { name: 'Horaires' }).click();
+    await office.locator('#pause-state').filter({ hasText: 'la pizzeria est fermée en ce moment' }).waitFor();
+    for (const day of ['Lundi', 'Mardi', 'Mercredi', 'Jeudi', 'Vendredi', 'Samedi', 'Dimanche']) {
+      await office.getByLabel(day).fill('00:00-23:59');
+    }
+    await office.getByRole('button', { name: 'Enregistrer les horaires' }).click();
+    await office.locator('#week-problem .success').filter({ hasText: 'Horaires enregistrés.' }).waitFor();
+    await office.getByRole('tab', { name: 'Stock' }).click();
+    await office.locator('#stock-summary').waitFor();
+    for (const [name, count] of [['Bleu du Vercors', '800'], ['Noix de Grenoble', '400']]) {
+      await office.getByLabel('Ingrédient', { exact: true }).selectOption({ label: `${name} (g)` });
+      await office.getByLabel('Premier comptage').fill(count);
+      await office.getByRole('button', { name: 'Ajouter au stock' }).click();
+      await office.locator('#stock-rows tr').filter({ hasText: name }).locator('.available').filter({ hasText: `${count} g` }).waitFor();
+    }
+    await shot(office, '24f-admin-new-pizzeria-stock');
+    await office.getByRole('tab', { name: 'Équipe' }).click();
+    await office.locator('#staff-name').fill('Lucas Girard');
+    await office.locator('#staff-email').fill('pizzaiolo.grenoble@ocpizza.test');
+    await office.locator('#staff-phone').fill('0676000001');
+    await office.locator('#staff-role').selectOption('pizzaiolo');
+    await office.locator('#staff-password').fill('une pâte bien levée');
+    await office.getByRole('button', { name: 'Créer le compte' }).click();
+    await office.locator('#staff-rows tr').filter({ hasText: 'Lucas Girard' }).waitFor();
+
+    // A customer orders the new pizza there: 800 g / 80 g, at most 10.
+    const shop = await open(PHONE, `${SITE}?pizzeria=${id}`);
+    assert.equal(await shop.locator('#pizzeria option:checked').innerText(), 'OC Pizza Grenoble');
+    const menuNow = (await call('menu', `/pizzerias/${id}/menu`)).data.products;
+    const vercors = menuNow.find((p) => p.name === 'La Vercors');
+    assert.equal(vercors.max_quantity, 10);
+    assert.equal(menuNow.filter((p) => p.available).length, 1, 'only what this pizzeria stocks can be ordered');
+    await product(shop, vercors.id).waitFor();
+    assert.match(await product(shop, vercors.id).innerText(), /La Vercors/);
+    await addToCart(shop, vercors.id, 2);
+    await shop.getByLabel('À emporter').check();
+    await shop.getByLabel('Espèces au retrait').check();
+    await fillContact(shop, 'Chloé Bernard');
+    assert.equal(await shop.getByRole('button', { name: /^Commander/ }).innerText(), `Commander (${eur(2700)})`);
+    await shop.getByRole('button', { name: /^Commander/ }).click();
+    await shop.waitForURL(/track\.html\?order=\d+&token=/);
+    const order = orderIdOf(shop);
+    await stage(shop, 'placed').and(shop.locator('.current')).waitFor();
+
+    // Lucas signs in with the password the admin gave and cooks it from its recipe card.
+    const kitchen = await open(TABLET, `${SITE}account.html`);
+    await kitchen.getByLabel('E-mail', { exact: true }).first().fill('pizzaiolo.grenoble@ocpizza.test');
+    await kitchen.getByLabel('Mot de passe', { exact: true }).fill('une pâte bien levée');
+    await kitchen.getByRole('button', { name: 'Se connecter' }).click();
+    await kitchen.waitForURL('**/kitchen.html', { waitUntil: 'commit' });
+    const ticket = kitchen.locator(`li.ticket[data-order="${order}"]`);
+    await ticket.waitFor({ timeout: 15000 });
+    const card = await ticket.locator('.recipe').first().innerText();
+    assert.match(card, /Bleu du Vercors/);
+    assert.match(card, /Ajouter le bleu, puis les noix\./);
+    await shot(kitchen, '24g-new-pizzaiolo-ticket');
+    await ticket.getByRole('button', { name: 'Commencer' }).click();
+    await ticket.getByRole('button', { name: 'Prête' }).click();
+    await ticket.waitFor({ state: 'detached' });
+    await stage(shop, 'ready').and(shop.locator('.current')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
+    for (const page of [kitchen, shop, office]) await page.context().close();
+    noProblems();
+  });
+
   scenario('every screen passes axe-core’s WCAG 2 A and AA rules, and the shop works with the keyboard', async () => {
     const screens = [
       [null, '', PHONE, 'li.product'],
