@@ -69,7 +69,7 @@ async fn the_first_admin_sets_a_password_once_then_signs_in(pool: MySqlPool) {
     )
     .await;
     assert_eq!(status, StatusCode::GONE, "the lost link is void");
-    // Only the token's hash is stored.
+    // Only the token's hash is stored: its SHA-256 is there, the token is not.
     assert_eq!(
         scalar(
             &pool,
@@ -77,6 +77,17 @@ async fn the_first_admin_sets_a_password_once_then_signs_in(pool: MySqlPool) {
         )
         .await,
         0
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            &format!(
+                "SELECT COUNT(*) FROM password_links WHERE token_sha256 = UNHEX(SHA2('{token}', 256)) \
+                 AND used_at IS NULL"
+            )
+        )
+        .await,
+        1
     );
 
     // Before the link: no password signs in, not even the marker itself.

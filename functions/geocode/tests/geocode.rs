@@ -503,6 +503,7 @@ async fn the_open_pizzeria_delivers_and_the_closed_one_says_when_it_opens(pool: 
             "name": "OC Pizza Villeurbanne Gratte-Ciel",
             "distance_m": 0,
             "opens_at": "2026-11-28T17:00:00Z",
+            "pause": null,
         }])
     );
     // Pickup: the nearest pizzeria open now, not Gratte-Ciel next door.
@@ -544,6 +545,7 @@ async fn an_address_only_a_closed_pizzeria_delivers_is_answered_with_when_and_pi
             "name": "OC Pizza Villeurbanne Gratte-Ciel",
             "distance_m": 1628,
             "opens_at": "2026-11-28T17:00:00Z",
+            "pause": null,
         }])
     );
     assert_eq!(body["pickup"]["pizzeria"]["id"], 1);
@@ -583,6 +585,7 @@ async fn a_pizzeria_taking_no_orders_has_no_next_opening(pool: MySqlPool) {
         "name": "OC Pizza Villeurbanne Gratte-Ciel",
         "distance_m": 0,
         "opens_at": null,
+        "pause": null,
     }]);
 
     // The demo data, at any hour.

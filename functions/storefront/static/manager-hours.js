@@ -3,7 +3,7 @@
 // pizzeria writes them on its door: "11:30-14:30, 18:00-01:00" (a period
 // ending after midnight belongs to the day it starts).
 
-import { $, api, el, problemBox, replace, showProblem, time } from './common.js';
+import { $, api, el, problemBox, replace, session, showProblem, time } from './common.js';
 
 const DAYS = ['Lundi', 'Mardi', 'Mercredi', 'Jeudi', 'Vendredi', 'Samedi', 'Dimanche'];
 const hm = (t) => t.slice(0, 5);
@@ -39,10 +39,48 @@ let pizzeria = null;
 
 export async function loadHours(id) {
   pizzeria = id;
-  const r = await api('backoffice', `/pizzerias/${pizzeria}/hours`);
+  const [r, list] = await Promise.all([api('backoffice', `/pizzerias/${pizzeria}/hours`), api('menu', '/pizzerias', { token: null })]);
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
   render(r.data);
+  const p = list.ok ? list.data.pizzerias.find((x) => x.id === pizzeria) : null;
+  if (p) showTerms(p);
 }
+
+const euro = (cents) => (cents / 100).toFixed(2).replace('.', ',');
+const cents = (text) => Math.round(Number(String(text).replace(',', '.')) * 100);
+
+/** The pizzeria's phone and delivery terms (and, for the admin, its state). */
+function showTerms(p) {
+  $('#terms-phone').value = p.phone;
+  $('#terms-radius').value = String(p.delivery.radius_m / 1000).replace('.', ',');
+  $('#terms-fee').value = euro(p.delivery.delivery_fee_cents);
+  $('#terms-minimum').value = euro(p.delivery.min_order_cents);
+  // The admin opens a pizzeria or puts it back to "opening soon"; one closed
+  // for good is not reopened from here.
+  const admin = session()?.user.role === 'admin';
+  $('#terms-status-box').hidden = !admin || p.status === 'closed';
+  $('#terms-status').value = p.status === 'opening_soon' ? 'opening_soon' : 'active';
+  loadedStatus = $('#terms-status').value;
+}
+let loadedStatus = null;
+
+$('#terms-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const out = $('#terms-problem');
+  replace(out);
+  // Only what is filled in: an emptied field is left as it was, never 0.
+  const filled = (id) => $(id).value.trim();
+  const body = {};
+  if (filled('#terms-phone')) body.phone = filled('#terms-phone');
+  if (filled('#terms-radius')) body.delivery_radius_m = Math.round(Number(filled('#terms-radius').replace(',', '.')) * 1000);
+  if (filled('#terms-fee')) body.delivery_fee_cents = cents(filled('#terms-fee'));
+  if (filled('#terms-minimum')) body.min_order_cents = cents(filled('#terms-minimum'));
+  if (!$('#terms-status-box').hidden && $('#terms-status').value !== loadedStatus) body.status = $('#terms-status').value;
+  const r = await api('backoffice', `/pizzerias/${pizzeria}`, { method: 'PATCH', body });
+  if (!r.ok) { replace(out, problemBox(r.problem)); return; }
+  showTerms(r.data.pizzeria);
+  replace(out, el('p', { class: 'success' }, 'Enregistré.'));
+});
 
 function render(h) {
   // The pause.

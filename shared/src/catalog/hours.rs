@@ -177,6 +177,8 @@ pub fn parse_time(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text, "%H:%M:%S")
         .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
         .ok()
+        // chrono reads `:60` as a leap second, which no database TIME holds.
+        .filter(|t| t.nanosecond() < 1_000_000_000)
 }
 
 /// What is wrong with a set of periods, as (index, message) pairs: times
@@ -186,6 +188,15 @@ pub fn parse_time(text: &str) -> Option<NaiveTime> {
 /// one day (weekday 1), and `wrap` is false for them (no week to wrap).
 pub fn problems(periods: &[(u8, &str, &str)], wrap: bool) -> Vec<(usize, String)> {
     const WEEK: i64 = 7 * 24 * 60;
+    // More than a week can hold is refused before the pairwise check, which
+    // grows with the square of what was sent.
+    let most = if wrap { 7 } else { 1 } * MAX_PERIODS_PER_DAY;
+    if periods.len() > most {
+        return vec![(
+            most,
+            format!("At most {MAX_PERIODS_PER_DAY} periods a day."),
+        )];
+    }
     let mut errors = Vec::new();
     let mut spans: Vec<(usize, i64, i64)> = Vec::new();
     for (i, (weekday, opens, closes)) in periods.iter().enumerate() {
@@ -555,8 +566,11 @@ mod tests {
                 .iter()
                 .map(|(i, _)| *i)
                 .collect::<Vec<_>>(),
-            vec![0, 1, 2]
+            vec![0, 1, 2, 3]
         );
+        // A whole week and more at once: refused before comparing them.
+        let flood: Vec<(u8, &str, &str)> = vec![(1, "10:00", "11:00"); 10_000];
+        assert_eq!(problems(&flood, true).len(), 1);
         let crowded: Vec<(u8, &str, &str)> = vec![
             (3, "08:00", "09:00"),
             (3, "10:00", "11:00"),

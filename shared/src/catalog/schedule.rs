@@ -13,15 +13,16 @@ use crate::platform::ids::PizzeriaId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
 
-/// Locks the pizzeria's row; `false` when there is none.
+/// Locks the pizzeria's row and bumps its version (the menu's copies
+/// reload at their next request); `false` when there is none.
 async fn lock(tx: &mut Transaction<'_, MySql>, pizzeria: PizzeriaId) -> Result<bool, sqlx::Error> {
-    let found = sqlx::query_scalar!(
-        "SELECT id FROM pizzerias WHERE id = ? FOR UPDATE",
+    let bumped = sqlx::query!(
+        "UPDATE pizzerias SET version = version + 1 WHERE id = ?",
         pizzeria.0
     )
-    .fetch_optional(&mut **tx)
+    .execute(&mut **tx)
     .await?;
-    Ok(found.is_some())
+    Ok(bumped.rows_affected() == 1)
 }
 
 /// `HH:MM:SS` for the database (the time was checked by the caller).
@@ -29,6 +30,32 @@ fn stored(time: &str) -> String {
     parse_time(time)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_else(|| time.to_owned())
+}
+
+/// One multi-row insert of periods into `into` (a table and its first two
+/// columns, the pizzeria and the period's day or weekday): nothing for none.
+/// Runtime SQL: as many rows as periods, the table one of this module's two.
+async fn insert_periods<K>(
+    tx: &mut Transaction<'_, MySql>,
+    into: &str,
+    pizzeria: PizzeriaId,
+    rows: &[(K, &str, &str)],
+) -> Result<(), sqlx::Error>
+where
+    K: 'static + Copy + Send + for<'q> sqlx::Encode<'q, MySql> + sqlx::Type<MySql>,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO {into}, opens_at, closes_at) "));
+    insert.push_values(rows, |mut row, (key, opens, closes)| {
+        row.push_bind(pizzeria.0)
+            .push_bind(*key)
+            .push_bind(stored(opens))
+            .push_bind(stored(closes));
+    });
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Replaces the week's hours. `false` for an unknown pizzeria.
@@ -47,18 +74,17 @@ pub async fn set_weekly(
     )
     .execute(&mut *tx)
     .await?;
-    if !periods.is_empty() {
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO opening_hours (pizzeria_id, weekday, opens_at, closes_at) ",
-        );
-        insert.push_values(periods, |mut row, p| {
-            row.push_bind(pizzeria.0)
-                .push_bind(p.weekday)
-                .push_bind(stored(&p.opens_at))
-                .push_bind(stored(&p.closes_at));
-        });
-        insert.build().execute(&mut *tx).await?;
-    }
+    let rows: Vec<_> = periods
+        .iter()
+        .map(|p| (p.weekday, p.opens_at.as_str(), p.closes_at.as_str()))
+        .collect();
+    insert_periods(
+        &mut tx,
+        "opening_hours (pizzeria_id, weekday",
+        pizzeria,
+        &rows,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -91,18 +117,11 @@ pub async fn set_special_day(
     )
     .execute(&mut *tx)
     .await?;
-    if !periods.is_empty() {
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO special_hours (pizzeria_id, day, opens_at, closes_at) ",
-        );
-        insert.push_values(periods, |mut row, p| {
-            row.push_bind(pizzeria.0)
-                .push_bind(day)
-                .push_bind(stored(&p.opens_at))
-                .push_bind(stored(&p.closes_at));
-        });
-        insert.build().execute(&mut *tx).await?;
-    }
+    let rows: Vec<_> = periods
+        .iter()
+        .map(|p| (day, p.opens_at.as_str(), p.closes_at.as_str()))
+        .collect();
+    insert_periods(&mut tx, "special_hours (pizzeria_id, day", pizzeria, &rows).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -181,8 +181,8 @@ pub async fn open_line(
         Err(err) => return Err(err.into()),
     }
     sqlx::query!(
-        "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, user_id, reason) \
-         VALUES (?, ?, 'initial', ?, ?, 'premier comptage')",
+        "INSERT INTO stock_movements (pizzeria_id, ingredient_id, kind, on_hand_delta, user_id, reason, created_at) \
+         VALUES (?, ?, 'initial', ?, ?, 'premier comptage', UTC_TIMESTAMP(6))",
         pizzeria.0,
         ingredient.0,
         on_hand,

@@ -257,3 +257,15 @@ pub fn from_client(
     context.http.source_ip = Some(ip.to_owned());
     req.with_request_context(RequestContext::ApiGatewayV2(context))
 }
+
+/// The fields a 422 problem names in its `errors`, in order.
+pub fn field_errors(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -11,7 +11,7 @@ use http::StatusCode;
 use ocpizza::reporting::audit::Scope;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
-use testkit::{self as testing, scalar, Function::*, World};
+use testkit::{self as testing, field_errors, scalar, Function::*, World};
 
 /// The demo data, open all day with plenty of stock.
 async fn world(pool: &MySqlPool) -> World {
@@ -44,28 +44,31 @@ async fn checkout(world: &World, body: Value, staff: Option<&str>) -> (StatusCod
         .await
 }
 
-/// Pizzeria 1 as the shop reads it: a fresh menu function, so no copy kept
-/// by another test's container hides the change.
+/// Pizzeria 1 as the shop reads it, through the world's one menu function:
+/// its copy of the pizzerias is kept between calls, so each change must show
+/// at the next request (the pizzerias' version), not 30 s later.
 async fn shop_view(world: &World) -> Value {
-    let state = menu::State::new(world.pool.clone(), Default::default());
-    let response = menu::handle(
-        &state,
-        testing::request("GET", "/pizzerias/1/menu", None, None),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    testing::json_of(&response)["pizzeria"].clone()
+    let (status, menu) = world
+        .call(Menu, "GET", "/pizzerias/1/menu", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{menu}");
+    menu["pizzeria"].clone()
 }
 
-fn field_errors(answer: &Value) -> Vec<String> {
-    answer["errors"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+/// What the address search answers a customer at 18 rue Mercière, in
+/// pizzeria 1's zone (and pizzeria 2's).
+async fn rue_merciere(world: &World) -> Value {
+    let (status, found) = world
+        .call(
+            Geocode,
+            "GET",
+            "/geocode?address=18%20Rue%20Merci%C3%A8re%2C%2069002%20Lyon",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    found
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -169,7 +172,7 @@ async fn the_week_runs_past_midnight_and_wrong_hours_are_named(pool: MySqlPool) 
         .cloned()
         .unwrap_or(Value::Null);
     assert_eq!(friday["closes_at"], "01:00:00", "{answer}");
-    // The shop reads the same week.
+    // The shop reads the same week at once.
     assert_eq!(shop_view(&world).await["opening_hours"], answer["weekly"]);
 
     // What a hurried manager may type, each problem named on its period.
@@ -300,6 +303,7 @@ async fn a_special_day_closes_the_shop_for_every_channel(pool: MySqlPool) {
     let world = world(&pool).await;
     let manager = world.token("manager.1@ocpizza.test").await;
     let cashier = world.token("cashier.1@ocpizza.test").await;
+    assert_eq!(shop_view(&world).await["open_now"], true);
     let today = Utc::now().with_timezone(&Paris).date_naive();
     let uri = format!("/pizzerias/1/special-days/{today}");
     let (status, answer) = world
@@ -342,16 +346,7 @@ async fn a_special_day_closes_the_shop_for_every_channel(pool: MySqlPool) {
         assert_eq!(answer["type"], "/problems/pizzeria-closed", "{answer}");
     }
     // The geocoder sends the customer elsewhere: pizzeria 1 is closed.
-    let (status, found) = world
-        .call(
-            Geocode,
-            "GET",
-            "/geocode?address=18%20Rue%20Merci%C3%A8re%2C%2069002%20Lyon",
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
+    let found = rue_merciere(&world).await;
     assert_ne!(found["pizzeria"]["id"], 1, "{found}");
 
     // Special hours instead of the closing: they replace it, whole.
@@ -422,6 +417,8 @@ async fn a_pause_stops_web_orders_only_and_ends_by_itself(pool: MySqlPool) {
     let manager = world.token("manager.1@ocpizza.test").await;
     let cashier = world.token("cashier.1@ocpizza.test").await;
 
+    // The shop has read the pizzeria (and keeps it).
+    assert_eq!(shop_view(&world).await["pause"], Value::Null);
     // Couriers are short: online deliveries paused for 30 minutes.
     let before = Utc::now();
     let (status, answer) = world
@@ -458,16 +455,7 @@ async fn a_pause_stops_web_orders_only_and_ends_by_itself(pool: MySqlPool) {
     assert_eq!(answer["scope"], "delivery");
     assert_eq!(answer["message"], "Livreurs débordés, retrait possible");
     // The geocoder does not send a delivery there, and says why.
-    let (status, found) = world
-        .call(
-            Geocode,
-            "GET",
-            "/geocode?address=18%20Rue%20Merci%C3%A8re%2C%2069002%20Lyon",
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
+    let found = rue_merciere(&world).await;
     assert_ne!(found["pizzeria"]["id"], 1, "{found}");
     let paused_here = found["closed"]
         .as_array()

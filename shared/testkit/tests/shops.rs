@@ -12,7 +12,7 @@ use ocpizza::reporting::audit::Scope;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 use std::time::Duration;
-use testkit::{self as testing, scalar, Function::*, World};
+use testkit::{self as testing, field_errors, scalar, Function::*, World};
 
 fn croix_rousse() -> Value {
     json!({
@@ -21,17 +21,6 @@ fn croix_rousse() -> Value {
         "latitude": 45.7745, "longitude": 4.8318, "delivery_radius_m": 3000,
         "delivery_fee_cents": 250, "min_order_cents": 1500
     })
-}
-
-fn field_errors(answer: &Value) -> Vec<String> {
-    answer["errors"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[sqlx::test(migrations = "../../migrations")]
