@@ -1358,6 +1358,9 @@ describe('OC Pizza in a browser', () => {
     assert.equal(menuNow.filter((p) => p.available).length, 1, 'only what this pizzeria stocks can be ordered');
     await product(shop, vercors.id).waitFor();
     assert.match(await product(shop, vercors.id).innerText(), /La Vercors/);
+    // A new category makes the row of categories longer than a phone: it
+    // scrolls in its bar, the page keeps the phone's width.
+    assert.ok(await shop.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the shop fits the phone');
     await addToCart(shop, vercors.id, 2);
     await shop.getByLabel('À emporter').check();
     await shop.getByLabel('Espèces au retrait').check();
