@@ -4,8 +4,8 @@
 //! - `POST /pizzerias` (the admin): name, address, phone, coordinates (the
 //!   screen geocodes the address through the geocode function first),
 //!   delivery radius, fee, minimum order, `active` or `opening_soon` → 201;
-//! - `PATCH /pizzerias/{id}`: its manager changes its phone and delivery
-//!   terms; who and where it is (name, address, coordinates, status) is the
+//! - `PATCH /pizzerias/{id}`: its manager changes its phone, delivery terms,
+//!   preparation time and pre-orders per quarter hour; who and where it is (name, address, coordinates, status) is the
 //!   admin's (403 for a manager);
 //! - `GET/POST /ingredients`, `GET/POST /categories`: read by managers,
 //!   created by the admin → 201;
@@ -86,7 +86,7 @@ pub async fn change_pizzeria(
     if change.touches_identity() && caller.role != Role::Admin {
         return Err(ApiError::forbidden(
             "Only the admin changes a pizzeria's name, address or status; \
-             its manager changes its phone and delivery terms.",
+             its manager changes its phone, delivery terms, preparation time and slots.",
         ));
     }
     let errors = shops::check_pizzeria(&mut change, false);

@@ -154,6 +154,7 @@ async fn main() {
         payment_timeout: chrono::Duration::minutes(15),
         send_after_commit: true,
         secret_key: config.secret_key.clone(),
+        clock: Default::default(),
     };
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -8,6 +8,7 @@ use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::platform::http::ApiError;
 use ocpizza::platform::ids::{PizzeriaId, ProductId, UserId};
 use ocpizza::platform::phone::{self, E164};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -28,6 +29,10 @@ pub struct CheckoutRequest {
     /// Staff only: the customer account the cashier picked for this order.
     #[serde(default)]
     pub customer_id: Option<UserId>,
+    /// A pre-order: the quarter hour it is for (RFC 3339); absent, as soon
+    /// as possible.
+    #[serde(default)]
+    pub slot_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -71,6 +76,8 @@ pub struct Cart {
     /// Product and quantity, one line per product, in product order.
     pub lines: Vec<(ProductId, i64)>,
     pub contact: Contact,
+    /// The pre-order's slot, not checked against the hours yet.
+    pub slot_at: Option<DateTime<Utc>>,
 }
 
 struct Errors(Vec<serde_json::Value>);
@@ -197,5 +204,6 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
         channel,
         lines,
         contact,
+        slot_at: request.slot_at,
     })
 }

@@ -25,10 +25,12 @@ use ocpizza::identity::access::{self, Action};
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::customers;
 use ocpizza::identity::role::Role;
-use ocpizza::order::create::{self, NewAddress, NewContact, NewOrder};
+use ocpizza::order::create::{self, NewAddress, NewContact, NewOrder, Slot};
+use ocpizza::order::promise;
 use ocpizza::order::pricing::{self, Priced};
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::payment::{NewPaymentIntent, PaymentError, Stripe};
+use ocpizza::platform::clock::Clock;
 use ocpizza::platform::config::Config;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::idempotency::{self, Begin};
@@ -59,6 +61,8 @@ pub struct State {
     pub send_after_commit: bool,
     /// Verifies the bearer tokens of signed-in customers and staff.
     pub secret_key: SecretString,
+    /// "Now" for opening hours, slots and promises.
+    pub clock: Clock,
 }
 
 impl State {
@@ -75,6 +79,7 @@ impl State {
             payment_timeout: chrono::Duration::minutes(15),
             send_after_commit: true,
             secret_key: config.secret_key.clone(),
+            clock: Clock::System,
         })
     }
 }
@@ -125,7 +130,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         ));
     }
 
-    let now = Utc::now();
+    let now = state.clock.now();
     let pizzeria = catalog::pizzeria(&state.pool, cart.pizzeria_id, now)
         .await?
         .ok_or_else(|| {
@@ -146,6 +151,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     };
     let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
     pricing::check_minimum(&pizzeria, &priced)?;
+    let timing = timing(state, &cart, &pizzeria, destination.as_ref(), now).await?;
 
     if caller.is_none() && !idempotency::seen(&state.pool, SCOPE, &key).await? {
         guest_limits(state, req, &cart).await?;
@@ -163,7 +169,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         &pizzeria,
         destination,
         &priced,
-        now,
+        (now, timing),
     )
     .await?;
     match placed {
@@ -188,9 +194,52 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     }
 }
 
+/// When the order will be ready or delivered, and for a pre-order its slot
+/// (checked against the hours and the kitchen's lead) and its release.
+async fn timing(
+    state: &State,
+    cart: &Cart,
+    pizzeria: &Pizzeria,
+    destination: Option<&Destination>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, Option<Slot>), ApiError> {
+    let load = promise::load(&state.pool, pizzeria.id).await?;
+    let distance = destination.map(|d| i32::try_from(d.distance_m).unwrap_or(i32::MAX));
+    let soonest = promise::as_soon_as_possible(now, cart.fulfilment, distance, load);
+    let Some(at) = cart.slot_at else {
+        return Ok((soonest, None));
+    };
+    promise::check_slot(&pizzeria.rule(), now, soonest, at).map_err(|why| {
+        let problem = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "slot-unavailable",
+            "Slot unavailable",
+            format!("{} cannot take an order for {at}: {why}.", pizzeria.name),
+        )
+        .with("reason", slot_reason(&why));
+        match why {
+            promise::SlotError::TooSoon { earliest } => problem.with("earliest", earliest),
+            _ => problem,
+        }
+    })?;
+    let release_at = promise::release_at(at, cart.fulfilment, distance, load.prep_minutes);
+    Ok((at, Some(Slot { at, release_at })))
+}
+
+/// The machine-readable reason of a refused slot, for the pages' French.
+fn slot_reason(why: &promise::SlotError) -> &'static str {
+    match why {
+        promise::SlotError::NotAQuarterHour => "not_a_quarter_hour",
+        promise::SlotError::TooSoon { .. } => "too_soon",
+        promise::SlotError::TooFar => "too_far",
+        promise::SlotError::Closed => "closed",
+    }
+}
+
 /// Why the pizzeria takes no new order like this one now: not open yet,
-/// outside its hours, or online orders paused (phone and counter orders are
-/// staff's decision, never paused).
+/// outside its hours (a pre-order needs only its slot inside them), or
+/// online orders paused for its time (phone and counter orders are staff's
+/// decision, never paused).
 fn refusal(pizzeria: &Pizzeria, cart: &Cart, now: DateTime<Utc>) -> Option<ApiError> {
     if !pizzeria.accepting_orders {
         return Some(
@@ -203,7 +252,7 @@ fn refusal(pizzeria: &Pizzeria, cart: &Cart, now: DateTime<Utc>) -> Option<ApiEr
             .with("opens_on", pizzeria.opens_on),
         );
     }
-    if !pizzeria.open_now {
+    if !pizzeria.open_now && cart.slot_at.is_none() {
         return Some(
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -217,7 +266,8 @@ fn refusal(pizzeria: &Pizzeria, cart: &Cart, now: DateTime<Utc>) -> Option<ApiEr
     }
     let pause = pizzeria
         .paused_online(cart.fulfilment == Fulfilment::Delivery)
-        .filter(|_| cart.channel == Channel::Web)?;
+        .filter(|_| cart.channel == Channel::Web)
+        .filter(|p| cart.slot_at.is_none_or(|slot| slot < p.until))?;
     Some(
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -495,7 +545,7 @@ async fn place(
     pizzeria: &Pizzeria,
     destination: Option<Destination>,
     priced: &Priced,
-    now: DateTime<Utc>,
+    (now, (promised_at, slot)): (DateTime<Utc>, (DateTime<Utc>, Option<Slot>)),
 ) -> Result<Placement, ApiError> {
     let mut tx = state.pool.begin().await?;
     match idempotency::begin(&mut tx, SCOPE, key, hash, who).await? {
@@ -503,6 +553,23 @@ async fn place(
         Begin::Replay { status, body } => return Ok(Placement::Replay { status, body }),
         Begin::Mismatch => return Err(idempotency::mismatch()),
         Begin::Stranger => return Err(idempotency::stranger()),
+    }
+    if let Some(slot) = slot {
+        // The pizzeria's row is locked until the commit: two checkouts for
+        // the last place of a slot queue up, and the second sees it taken.
+        let capacity = promise::lock_capacity(&mut tx, pizzeria.id).await?;
+        if promise::taken(&mut tx, pizzeria.id, slot.at).await? >= capacity {
+            tx.rollback().await?;
+            return Err(ApiError::conflict(
+                "slot-full",
+                "Slot full",
+                format!(
+                    "{} takes no more orders for {}; choose another time.",
+                    pizzeria.name, slot.at
+                ),
+            )
+            .with("slot_at", slot.at));
+        }
     }
 
     let created = create::create(
@@ -531,6 +598,8 @@ async fn place(
             idempotency_key: key,
             payment_timeout: state.payment_timeout,
             now,
+            promised_at,
+            slot,
         },
     )
     .await?;
@@ -582,6 +651,8 @@ async fn place(
             "tracking_token": token,
             "reservation_expires_at": expires_at,
             "created_at": now,
+            "slot_at": slot.map(|s| s.at),
+            "promised_at": promised_at,
         },
         "payment": if !pays_online(cart) {
             json!({

@@ -7,6 +7,9 @@
 use chrono::Utc;
 use http::Method;
 use ocpizza::catalog::{self, Pizzeria};
+use ocpizza::order::promise;
+use ocpizza::order::Fulfilment;
+use ocpizza::platform::clock::Clock;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::ids::PizzeriaId;
 use serde_json::json;
@@ -28,6 +31,8 @@ pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
 pub struct State {
     pub pool: MySqlPool,
     pub cors: Cors,
+    /// "Now" for the promised times and the slots.
+    pub clock: Clock,
     pizzerias: Arc<RwLock<Option<Kept>>>,
 }
 
@@ -39,6 +44,7 @@ impl State {
         State {
             pool,
             cors,
+            clock: Clock::System,
             pizzerias: Arc::default(),
         }
     }
@@ -67,7 +73,10 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::GET, ["pizzerias", id, "menu"]) => {
             menu(state, &req, edge::path_param(id, "pizzeria")?).await
         }
-        (_, ["pizzerias"]) | (_, ["pizzerias", _, "menu"]) => {
+        (&Method::GET, ["pizzerias", id, "times"]) => {
+            times(state, edge::path_param(id, "pizzeria")?).await
+        }
+        (_, ["pizzerias"]) | (_, ["pizzerias", _, "menu" | "times"]) => {
             Err(edge::no_route(&req, &[Method::GET]))
         }
         _ => Err(edge::no_route(&req, &[])),
@@ -99,4 +108,57 @@ async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, 
     // Availability is live: one query on the stock, never cached.
     let products = catalog::products(&state.pool, &pizzeria).await?;
     edge::json_with_etag(req, &catalog::Menu { pizzeria, products })
+}
+
+/// `GET /pizzerias/{id}/times`: what the shop tells before ordering. When an
+/// order placed now would be ready (pickup) and at the door (a typical
+/// delivery; checkout computes it from the real distance), from the kitchen's
+/// queue and the couriers' load; and the quarter hours open for a
+/// pre-order, each `full` once it has its `slot_capacity` orders. Never
+/// cached: the queue moves with every order.
+#[tracing::instrument(skip(state), fields(pizzeria_id = %id))]
+async fn times(state: &State, id: PizzeriaId) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let pizzeria = state
+        .pizzerias()
+        .await?
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?
+        .at(now);
+    let load = promise::load(&state.pool, id).await?;
+    let ready_at = promise::as_soon_as_possible(now, Fulfilment::Pickup, None, load);
+    let delivered_at = promise::as_soon_as_possible(now, Fulfilment::Delivery, None, load);
+    let slots = if pizzeria.accepting_orders && pizzeria.slot_capacity > 0 {
+        promise::slots(&pizzeria.rule(), now, ready_at)
+    } else {
+        Vec::new()
+    };
+    let taken = match slots.first() {
+        Some(first) => promise::taken_from(&state.pool, id, *first).await?,
+        None => Vec::new(),
+    };
+    let capacity = i64::from(pizzeria.slot_capacity);
+    let delivery_from = promise::next_quarter_hour(delivered_at);
+    let slots: Vec<_> = slots
+        .into_iter()
+        .map(|at| {
+            let n = taken.iter().find(|(s, _)| *s == at).map_or(0, |(_, n)| *n);
+            json!({ "at": at, "full": n >= capacity, "delivery": at >= delivery_from })
+        })
+        .collect();
+    edge::json(
+        http::StatusCode::OK,
+        &json!({
+            "pizzeria_id": id,
+            "now": now,
+            "open_now": pizzeria.open_now,
+            "prep_minutes": pizzeria.prep_minutes,
+            "ready_at": ready_at,
+            "delivered_at": delivered_at,
+            "slot_capacity": capacity,
+            "slots": slots,
+        }),
+    )
 }

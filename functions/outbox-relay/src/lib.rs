@@ -2,6 +2,7 @@
 //! request path could not (SQS down, a crash between commit and send), and
 //! reports the backlog an alarm watches.
 
+use ocpizza::platform::clock::Clock;
 use ocpizza::platform::metrics::{self, Metric};
 use ocpizza::platform::outbox::{self, RelayReport};
 use ocpizza::platform::queue::Queues;
@@ -12,6 +13,8 @@ use sqlx::MySqlPool;
 pub struct State {
     pub pool: MySqlPool,
     pub queues: Queues,
+    /// Decides which pre-orders' tickets are due.
+    pub clock: Clock,
 }
 
 /// Rows younger than this are left to the request path that wrote them.
@@ -23,7 +26,14 @@ pub const BATCH: u32 = 200;
 pub async fn run_once(state: &State, min_age_ms: u32) -> Result<Value, sqlx::Error> {
     let mut total = RelayReport::default();
     for _ in 0..20 {
-        let pass = outbox::relay(&state.pool, &state.queues, BATCH, min_age_ms).await?;
+        let pass = outbox::relay(
+            &state.pool,
+            &state.queues,
+            BATCH,
+            min_age_ms,
+            state.clock.now(),
+        )
+        .await?;
         total.sent += pass.sent;
         total.failed += pass.failed;
         total.pending_before += pass.pending_before;

@@ -13,6 +13,7 @@ async fn main() -> Result<(), Error> {
     let state = outbox_relay::State {
         pool: ocpizza::platform::db::connect_lazy(&config)?,
         queues: ocpizza::platform::queue::Queues::from_config(&config).await,
+        clock: ocpizza::platform::clock::Clock::System,
     };
     run(service_fn(|_: LambdaEvent<Value>| {
         let state = state.clone();

@@ -103,6 +103,10 @@ pub struct Pizzeria {
     pub accepting_orders: bool,
     /// Online orders paused right now, and until when.
     pub pause: Option<Pause>,
+    /// Minutes an order takes in its kitchen when nothing waits.
+    pub prep_minutes: i32,
+    /// Pre-orders it takes per quarter hour (0: none).
+    pub slot_capacity: i32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -181,6 +185,8 @@ struct PizzeriaRow {
     paused_until: Option<NaiveDateTime>,
     pause_scope: Option<String>,
     pause_message: Option<String>,
+    prep_minutes: i16,
+    slot_capacity: i16,
 }
 
 /// The pizzerias' rows, the query's end (`WHERE`, `ORDER BY`) and its
@@ -191,7 +197,7 @@ macro_rules! pizzeria_rows {
             PizzeriaRow,
             "SELECT id, name, line1, postcode, city, phone, latitude, longitude, \
                     status, opens_on, delivery_radius_m, delivery_fee_cents, min_order_cents, \
-                    paused_until, pause_scope, pause_message \
+                    paused_until, pause_scope, pause_message, prep_minutes, slot_capacity \
              FROM pizzerias "
                 + $tail
             $(, $arg)*
@@ -232,6 +238,8 @@ fn pizzeria_from_row(row: PizzeriaRow, hours: Hours, now: DateTime<Utc>) -> Pizz
         open_now: false,
         accepting_orders,
         pause,
+        prep_minutes: i32::from(row.prep_minutes),
+        slot_capacity: i32::from(row.slot_capacity),
     }
     .at(now)
 }

@@ -42,6 +42,10 @@ pub struct PizzeriaChange {
     /// `active` (takes orders within its hours) or `opening_soon`.
     pub status: Option<String>,
     pub opens_on: Option<NaiveDate>,
+    /// Minutes an order takes in the kitchen when nothing waits (5–120).
+    pub prep_minutes: Option<i32>,
+    /// Pre-orders per quarter hour (0–100; 0 takes none).
+    pub slot_capacity: Option<i32>,
 }
 
 impl PizzeriaChange {
@@ -149,6 +153,15 @@ pub fn check_pizzeria(change: &mut PizzeriaChange, creating: bool) -> Vec<FieldP
             errors.push(problem(field, format!("From 0 to {MAX_FEE_CENTS} cents.")));
         }
     }
+    if change.prep_minutes.is_some_and(|m| !(5..=120).contains(&m)) {
+        errors.push(problem("prep_minutes", "From 5 to 120 minutes."));
+    }
+    if change.slot_capacity.is_some_and(|c| !(0..=100).contains(&c)) {
+        errors.push(problem(
+            "slot_capacity",
+            "From 0 (no pre-orders) to 100 orders a quarter hour.",
+        ));
+    }
     if let Some(status) = change.status.as_deref() {
         if !["active", "opening_soon"].contains(&status) {
             errors.push(problem(
@@ -185,8 +198,9 @@ pub async fn create_pizzeria(
 ) -> Result<PizzeriaId, ShopError> {
     let done = sqlx::query!(
         "INSERT INTO pizzerias (name, line1, postcode, city, phone, latitude, longitude, \
-                                delivery_radius_m, delivery_fee_cents, min_order_cents, status, opens_on) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                delivery_radius_m, delivery_fee_cents, min_order_cents, status, opens_on, \
+                                prep_minutes, slot_capacity) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, 15), COALESCE(?, 6))",
         new.name,
         new.line1,
         new.postcode,
@@ -199,6 +213,8 @@ pub async fn create_pizzeria(
         new.min_order_cents,
         new.status.as_deref().unwrap_or("active"),
         new.opens_on,
+        new.prep_minutes,
+        new.slot_capacity,
     )
     .execute(pool)
     .await
@@ -220,7 +236,8 @@ pub async fn update_pizzeria(
                 delivery_radius_m = COALESCE(?, delivery_radius_m), \
                 delivery_fee_cents = COALESCE(?, delivery_fee_cents), \
                 min_order_cents = COALESCE(?, min_order_cents), status = COALESCE(?, status), \
-                opens_on = COALESCE(?, opens_on), version = version + 1 \
+                opens_on = COALESCE(?, opens_on), prep_minutes = COALESCE(?, prep_minutes), \
+                slot_capacity = COALESCE(?, slot_capacity), version = version + 1 \
          WHERE id = ?",
         change.name,
         change.line1,
@@ -234,6 +251,8 @@ pub async fn update_pizzeria(
         change.min_order_cents,
         change.status,
         change.opens_on,
+        change.prep_minutes,
+        change.slot_capacity,
         id.0,
     )
     .execute(pool)

@@ -111,6 +111,14 @@ pub async fn assign_waiting(
         )
         .execute(&mut **tx)
         .await?;
+        // The customer's promise becomes the courier's ETA.
+        sqlx::query!(
+            "UPDATE orders o JOIN deliveries d ON d.order_id = o.id SET o.promised_at = d.eta \
+             WHERE d.id = ?",
+            delivery,
+        )
+        .execute(&mut **tx)
+        .await?;
         slot.1 += 1;
         assigned += 1;
     }

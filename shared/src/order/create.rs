@@ -54,6 +54,17 @@ pub struct NewOrder<'a> {
     /// How long an order paid online holds its stock before it expires.
     pub payment_timeout: Duration,
     pub now: DateTime<Utc>,
+    /// When it will be ready or delivered, as the customer is told.
+    pub promised_at: DateTime<Utc>,
+    /// A pre-order: its slot, and when its ticket goes to the kitchen.
+    pub slot: Option<Slot>,
+}
+
+/// A pre-order's quarter hour and its ticket's release (`promise`).
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub at: DateTime<Utc>,
+    pub release_at: DateTime<Utc>,
 }
 
 /// The order just written, and the events to send after the commit.
@@ -91,8 +102,9 @@ pub async fn create(
                 subtotal_cents, vat_cents, delivery_fee_cents, total_cents, \
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
-                reservation_expires_at, created_by, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                reservation_expires_at, created_by, created_at, updated_at, \
+                slot_at, release_at, promised_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             number,
             new.pizzeria_id.0,
             new.customer_id.map(|c| c.0),
@@ -119,6 +131,9 @@ pub async fn create(
             new.created_by.map(|u| u.0),
             new.now.naive_utc(),
             new.now.naive_utc(),
+            new.slot.map(|s| s.at.naive_utc()),
+            new.slot.map(|s| s.release_at.naive_utc()),
+            new.promised_at.naive_utc(),
         )
         .execute(&mut **tx)
         .await;

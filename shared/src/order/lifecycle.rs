@@ -5,8 +5,10 @@
 //! Side effects of entering a status, written once here so every path (cash
 //! checkout, Stripe webhook, reconciliation, expiry sweep, staff, kitchen)
 //! behaves the same:
-//! - `placed`: `order.placed` in the outbox; a web card order enters it
-//!   (and `preparing`) only while its net paid covers its total (`money_rule`);
+//! - `placed`: `order.placed` in the outbox (a pre-order's not before its
+//!   release time); a web card order enters it (and `preparing`) only while
+//!   its net paid covers its total (`money_rule`);
+//! - `preparing`, `ready`: the promised time computed again (`promise`);
 //! - `pending_payment` again, from `placed` (a paid order made bigger):
 //!   `order.payment_due` in the outbox, so the kitchen takes the ticket off;
 //! - `preparing`: the reservation becomes consumption;
@@ -24,11 +26,13 @@
 use crate::identity::auth::Caller;
 use crate::order::money_rule::Givers;
 use crate::order::notify;
+use crate::order::promise;
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
 use crate::platform::queue::{Envelope, Event};
 use crate::{order::money_rule, platform::outbox, stock};
+use chrono::{DateTime, Utc};
 use http::StatusCode;
 use sqlx::{MySql, MySqlPool, Transaction};
 
@@ -240,13 +244,24 @@ pub(crate) async fn enter(
     note: Option<&str>,
 ) -> Result<Vec<Envelope>, sqlx::Error> {
     record_history(tx, order.id, to, by, note).await?;
+    // The promise first: the e-mail tells it.
+    match to {
+        OrderStatus::Preparing => promise::refresh(tx, order.id, true).await?,
+        OrderStatus::Ready => promise::refresh(tx, order.id, false).await?,
+        _ => {}
+    }
     notify::record(tx, order.id, to).await?;
 
     let pizzeria_id = order.pizzeria_id;
     let mut events = Vec::new();
     match to {
         OrderStatus::Placed => {
-            events.push(Envelope::new(order.id, Event::OrderPlaced { pizzeria_id }))
+            let placed = Envelope::new(order.id, Event::OrderPlaced { pizzeria_id });
+            match release_later(tx, order.id).await? {
+                // A pre-order's ticket waits in the outbox for its time.
+                Some(at) => outbox::enqueue_at(tx, &placed, Some(at)).await?,
+                None => events.push(placed),
+            }
         }
         OrderStatus::Preparing => {
             stock::consume(tx, pizzeria_id, order.id).await?;
@@ -262,6 +277,13 @@ pub(crate) async fn enter(
         )),
         OrderStatus::Cancelled => {
             stock::release(tx, pizzeria_id, order.id).await?;
+            // A pre-order's ticket not released yet never goes.
+            sqlx::query!(
+                "DELETE FROM outbox WHERE order_id = ? AND sent_at IS NULL AND not_before IS NOT NULL",
+                order.id.0
+            )
+            .execute(&mut **tx)
+            .await?;
             money_rule::refund_all(tx, order.id, Givers::Stripe, "cancel").await?;
             if from == Some(OrderStatus::Placed) {
                 events.push(Envelope::new(
@@ -282,6 +304,22 @@ pub(crate) async fn enter(
         outbox::enqueue(tx, event).await?;
     }
     Ok(events)
+}
+
+/// When a pre-order's ticket is due at the kitchen, if that is still to
+/// come (on the database's clock, the one the relay's schedule follows).
+async fn release_later(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let at = sqlx::query_scalar!(
+        "SELECT release_at FROM orders WHERE id = ? AND release_at > UTC_TIMESTAMP(6)",
+        order.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten();
+    Ok(at.map(|at| at.and_utc()))
 }
 
 /// A signed-in caller, as the status history records who made a change.

@@ -18,6 +18,7 @@ pub mod list;
 pub mod money_rule;
 pub mod notify;
 pub mod pricing;
+pub mod promise;
 pub mod view;
 
 use crate::identity::role::Role;

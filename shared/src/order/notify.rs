@@ -46,6 +46,33 @@ pub struct OrderFacts {
     pub pizzeria: String,
     pub fulfilment: Fulfilment,
     pub total: Money,
+    /// When it will be ready (pickup) or at the door (delivery).
+    pub promised_at: Option<DateTime<Utc>>,
+    /// A pre-order's slot.
+    pub slot_at: Option<DateTime<Utc>>,
+}
+
+impl OrderFacts {
+    /// The promise in a sentence: "Prête vers 19:40.", "Livrée vers 20:05.",
+    /// or for a pre-order its day and time ("À retirer le 05/12 à 20:30.").
+    pub fn promise(&self) -> Option<String> {
+        let paris = |at: DateTime<Utc>| at.with_timezone(&chrono_tz::Europe::Paris);
+        if let Some(slot) = self.slot_at.map(paris) {
+            let (day, time) = (slot.format("%d/%m"), slot.format("%H:%M"));
+            let promised = self.promised_at.map(paris).filter(|p| *p > slot);
+            return Some(match (self.fulfilment, promised) {
+                (Fulfilment::Pickup, None) => format!("À retirer le {day} à {time}."),
+                (Fulfilment::Delivery, None) => format!("Livrée le {day} vers {time}."),
+                (Fulfilment::Pickup, Some(p)) => format!("Prête vers {}.", p.format("%H:%M")),
+                (Fulfilment::Delivery, Some(p)) => format!("Livrée vers {}.", p.format("%H:%M")),
+            });
+        }
+        let at = crate::order::promise::hour_minute(self.promised_at?);
+        Some(match self.fulfilment {
+            Fulfilment::Pickup => format!("Prête vers {at}."),
+            Fulfilment::Delivery => format!("Livrée vers {at}."),
+        })
+    }
 }
 
 /// The e-mail for an order entering `status`, in French: `(subject, body)`.
@@ -102,6 +129,16 @@ pub fn message(status: OrderStatus, order: &OrderFacts) -> Option<(String, Strin
             format!("Votre commande n° {n} est annulée"),
             format!("{pizzeria} a dû annuler votre commande. Tout ce que vous avez payé vous est remboursé."),
         ),
+    };
+    // The time it will be ready or at the door, while it is still to come.
+    let promised = matches!(
+        (status, order.fulfilment),
+        (OrderStatus::Placed | OrderStatus::Preparing, _)
+            | (OrderStatus::Ready | OrderStatus::OutForDelivery, Fulfilment::Delivery)
+    );
+    let news = match order.promise().filter(|_| promised) {
+        Some(promise) => format!("{news} {promise}"),
+        None => news,
     };
     let body = format!(
         "Bonjour {name},\n\n{news}\n\nCommande n° {n} — {pizzeria}\nTotal : {total}\n\n{SIGN_OFF}",
@@ -190,7 +227,7 @@ async fn insert(
 ) -> Result<(), sqlx::Error> {
     let row = sqlx::query!(
         "SELECT o.number, o.contact_email, o.contact_name, o.fulfilment AS `fulfilment: Fulfilment`, \
-            o.total_cents, p.name \
+            o.total_cents, p.name, o.promised_at, o.slot_at \
          FROM orders o JOIN pizzerias p ON p.id = o.pizzeria_id WHERE o.id = ?",
         order.0
     )
@@ -208,6 +245,8 @@ async fn insert(
         pizzeria: row.name,
         fulfilment: row.fulfilment,
         total: Money::from_cents(row.total_cents),
+        promised_at: row.promised_at.map(|t| t.and_utc()),
+        slot_at: row.slot_at.map(|t| t.and_utc()),
     };
     let Some((subject, body)) = message(&facts) else {
         return Ok(());

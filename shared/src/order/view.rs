@@ -87,6 +87,11 @@ pub struct OrderView {
     /// The messages sent (or to be sent) to the customer about this order.
     pub notifications: Vec<NotificationView>,
     pub eta: Option<DateTime<Utc>>,
+    /// When it will be ready (pickup) or at the door (delivery), kept up to
+    /// date as it moves (`promise`); `None` once it is no longer to come.
+    pub promised_at: Option<DateTime<Utc>>,
+    /// A pre-order's quarter hour.
+    pub slot_at: Option<DateTime<Utc>>,
     /// The customer may still modify or cancel.
     pub changeable: bool,
     pub reservation_expires_at: Option<DateTime<Utc>>,
@@ -117,6 +122,8 @@ struct OrderRow {
     tracking_token: String,
     reservation_expires_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    promised_at: Option<DateTime<Utc>>,
+    slot_at: Option<DateTime<Utc>>,
 }
 
 /// The whole order as its customer sees it. Five small indexed queries.
@@ -129,7 +136,8 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, \
                 reservation_expires_at AS `reservation_expires_at: DateTime<Utc>`, \
-                created_at AS `created_at: DateTime<Utc>` \
+                created_at AS `created_at: DateTime<Utc>`, \
+                promised_at AS `promised_at: DateTime<Utc>`, slot_at AS `slot_at: DateTime<Utc>` \
          FROM orders WHERE id = ?",
         id.0
     )
@@ -227,6 +235,12 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
         history,
         notifications,
         eta,
+        // Still to come: ready at the counter or on its way to the door.
+        promised_at: r.promised_at.filter(|_| {
+            !r.status.is_final()
+                && (r.status != OrderStatus::Ready || r.fulfilment != Fulfilment::Pickup)
+        }),
+        slot_at: r.slot_at,
         reservation_expires_at: r.reservation_expires_at,
         created_at: r.created_at,
     }))

@@ -7,6 +7,7 @@
 //! duplicates by `event_id`.
 
 use crate::platform::queue::{Envelope, QueueName, Queues};
+use chrono::{DateTime, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
 use uuid::Uuid;
 
@@ -15,14 +16,25 @@ pub async fn enqueue(
     tx: &mut Transaction<'_, MySql>,
     envelope: &Envelope,
 ) -> Result<(), sqlx::Error> {
+    enqueue_at(tx, envelope, None).await
+}
+
+/// Writes an event the relay sends only from `not_before` on (a pre-order's
+/// ticket, released at its slot minus the preparation time); `None` is now.
+pub async fn enqueue_at(
+    tx: &mut Transaction<'_, MySql>,
+    envelope: &Envelope,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO outbox (event_id, event_type, order_id, queue, payload, created_at) \
-         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+        "INSERT INTO outbox (event_id, event_type, order_id, queue, payload, created_at, not_before) \
+         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6), ?)",
         envelope.event_id.to_string(),
         envelope.event.type_name(),
         envelope.order_id.0,
         envelope.event.queue().as_str(),
-        envelope.to_json()
+        envelope.to_json(),
+        not_before.map(|t| t.naive_utc()),
     )
     .execute(&mut **tx)
     .await?;
@@ -72,21 +84,24 @@ pub struct RelayReport {
 }
 
 /// Sends pending rows older than `min_age_ms` (so the request path, which
-/// sends right after its commit, is not raced), in batches of 10 per queue.
-/// Rows are claimed with `FOR UPDATE SKIP LOCKED`, so two relays never send
-/// the same rows at the same time.
+/// sends right after its commit, is not raced) and due at `now` (`not_before`),
+/// in batches of 10 per queue. Rows are claimed with `FOR UPDATE SKIP
+/// LOCKED`, so two relays never send the same rows at the same time.
 pub async fn relay(
     pool: &MySqlPool,
     queues: &Queues,
     limit: u32,
     min_age_ms: u32,
+    now: DateTime<Utc>,
 ) -> Result<RelayReport, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let rows = sqlx::query!(
         "SELECT id, event_id, queue, payload FROM outbox \
          WHERE sent_at IS NULL AND created_at <= UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND \
+           AND (not_before IS NULL OR not_before <= ?) \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
         u64::from(min_age_ms) * 1000,
+        now.naive_utc(),
         limit
     )
     .fetch_all(&mut *tx)
@@ -144,14 +159,15 @@ pub async fn relay(
     Ok(report)
 }
 
-/// How many events wait to be sent, and the age of the oldest (seconds): the
-/// figure an alarm watches.
+/// How many events are due and not sent, and how long the oldest has been
+/// due (seconds): the figure an alarm watches. A pre-order's ticket waiting
+/// for its time is not late.
 pub async fn backlog(pool: &MySqlPool) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query!(
         "SELECT COUNT(*) AS `pending!: i64`, \
-            COALESCE(CAST(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)) AS SIGNED), 0) \
+            COALESCE(CAST(TIMESTAMPDIFF(SECOND, MIN(COALESCE(not_before, created_at)), UTC_TIMESTAMP(6)) AS SIGNED), 0) \
             AS `oldest_seconds!: i64` \
-         FROM outbox WHERE sent_at IS NULL",
+         FROM outbox WHERE sent_at IS NULL AND (not_before IS NULL OR not_before <= UTC_TIMESTAMP(6))",
     )
     .fetch_one(pool)
     .await?;

@@ -26,8 +26,9 @@
 //!   address), and none for a status it never had.
 //!
 //! What holds once the pipeline is idle (`Scope::Settled`): every outbox
-//! event is sent, every order that reached the kitchen has its ticket (its
-//! status following the order's), a cancelled or voided order's ticket is
+//! event that is due is sent, every order that reached the kitchen has its
+//! ticket (its status following the order's), a pre-order before its
+//! release time has none, a cancelled or voided order's ticket is
 //! withdrawn, every delivery order that is ready has its delivery, a failed
 //! delivery's is `failed` and a voided order's `cancelled` (or none).
 
@@ -296,6 +297,7 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                     "SELECT order_id AS `order_id?`, \
                         CONCAT(event_type, ' not sent after ', attempts, ' attempts') AS `detail?: String` \
                      FROM outbox WHERE sent_at IS NULL \
+                        AND (not_before IS NULL OR not_before <= UTC_TIMESTAMP(6)) \
                      LIMIT ?",
                     limit
                 )
@@ -307,10 +309,15 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                 sqlx::query_as!(
                     Row,
                     "SELECT o.id AS `order_id?`, \
-                        CONCAT(o.status, ' order, ticket ', COALESCE(t.status, 'missing')) AS `detail?: String` \
+                        CONCAT(o.status, IF(o.release_at > UTC_TIMESTAMP(6), ' pre-order not due yet', ' order'), \
+                               ', ticket ', COALESCE(t.status, 'missing')) AS `detail?: String` \
                      FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
-                     WHERE (o.status IN ('placed', 'preparing') AND (t.status IS NULL OR t.status <> \
+                     WHERE (o.status IN ('placed', 'preparing') \
+                            AND NOT (o.status = 'placed' AND o.release_at > UTC_TIMESTAMP(6)) \
+                            AND (t.status IS NULL OR t.status <> \
                             CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
+                        OR (o.status = 'placed' AND o.release_at > UTC_TIMESTAMP(6) \
+                            AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
                         OR (o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up', 'failed_delivery', 'no_show') \
                             AND (t.status IS NULL OR t.status <> 'ready')) \
                         OR (o.status IN ('cancelled', 'pending_payment', 'voided') \

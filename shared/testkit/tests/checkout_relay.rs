@@ -68,6 +68,7 @@ async fn fifty_checkouts_with_sqs_down_all_succeed_and_the_relay_delivers_exactl
     let relay = outbox_relay::State {
         pool: pool.clone(),
         queues: live.clone(),
+        clock: Default::default(),
     };
     let report = outbox_relay::run_once(&relay, 0).await.unwrap();
     assert_eq!(report["sent"], 50);

@@ -189,6 +189,7 @@ async fn orders_placed_while_the_queue_is_down_all_reach_the_kitchen_once(pool: 
     let relay = outbox_relay::State {
         pool: pool.clone(),
         queues: queues.clone(),
+        clock: Default::default(),
     };
 
     // Up: orders reach the kitchen through the request path's send.

@@ -11,7 +11,47 @@ fn facts(fulfilment: Fulfilment) -> OrderFacts {
         pizzeria: "OC Pizza Lyon Presqu'île".into(),
         fulfilment,
         total: Money::from_cents(1250),
+        promised_at: None,
+        slot_at: None,
     }
+}
+
+fn paris(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    chrono_tz::Europe::Paris
+        .with_ymd_and_hms(2026, 12, d, h, m, 0)
+        .single()
+        .expect("a Paris time")
+        .to_utc()
+}
+
+#[test]
+fn the_e_mails_tell_the_promised_time_on_the_paris_clock_while_it_is_to_come() {
+    let mut delivery = facts(Fulfilment::Delivery);
+    delivery.promised_at = Some(paris(4, 20, 5));
+    let (_, body) = message(OrderStatus::Placed, &delivery).unwrap();
+    assert!(body.contains("elle part en cuisine. Livrée vers 20:05."), "{body}");
+    let (_, body) = message(OrderStatus::OutForDelivery, &delivery).unwrap();
+    assert!(body.contains("Livrée vers 20:05."), "{body}");
+    let (_, body) = message(OrderStatus::Delivered, &delivery).unwrap();
+    assert!(!body.contains("vers"), "{body}");
+
+    let mut pickup = facts(Fulfilment::Pickup);
+    pickup.promised_at = Some(paris(4, 19, 40));
+    let (_, body) = message(OrderStatus::Preparing, &pickup).unwrap();
+    assert!(body.contains("Prête vers 19:40."), "{body}");
+    // Ready at the counter: no promise any more.
+    let (_, body) = message(OrderStatus::Ready, &pickup).unwrap();
+    assert!(!body.contains("vers"), "{body}");
+
+    // A pre-order tells its day and time, until the kitchen runs late.
+    pickup.slot_at = Some(paris(5, 20, 30));
+    pickup.promised_at = pickup.slot_at;
+    let (_, body) = message(OrderStatus::Placed, &pickup).unwrap();
+    assert!(body.contains("À retirer le 05/12 à 20:30."), "{body}");
+    pickup.promised_at = Some(paris(5, 20, 40));
+    let (_, body) = message(OrderStatus::Preparing, &pickup).unwrap();
+    assert!(body.contains("Prête vers 20:40."), "{body}");
 }
 
 #[test]
