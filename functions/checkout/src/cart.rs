@@ -3,12 +3,12 @@
 //! phone number in E.164, an address when delivering). Prices and stock are
 //! the database's business.
 
+use chrono::{DateTime, Utc};
 use ocpizza::order::pricing;
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::platform::http::ApiError;
 use ocpizza::platform::ids::{PizzeriaId, ProductId, UserId};
 use ocpizza::platform::phone::{self, E164};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

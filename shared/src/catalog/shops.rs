@@ -156,7 +156,10 @@ pub fn check_pizzeria(change: &mut PizzeriaChange, creating: bool) -> Vec<FieldP
     if change.prep_minutes.is_some_and(|m| !(5..=120).contains(&m)) {
         errors.push(problem("prep_minutes", "From 5 to 120 minutes."));
     }
-    if change.slot_capacity.is_some_and(|c| !(0..=100).contains(&c)) {
+    if change
+        .slot_capacity
+        .is_some_and(|c| !(0..=100).contains(&c))
+    {
         errors.push(problem(
             "slot_capacity",
             "From 0 (no pre-orders) to 100 orders a quarter hour.",

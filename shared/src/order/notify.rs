@@ -134,7 +134,10 @@ pub fn message(status: OrderStatus, order: &OrderFacts) -> Option<(String, Strin
     let promised = matches!(
         (status, order.fulfilment),
         (OrderStatus::Placed | OrderStatus::Preparing, _)
-            | (OrderStatus::Ready | OrderStatus::OutForDelivery, Fulfilment::Delivery)
+            | (
+                OrderStatus::Ready | OrderStatus::OutForDelivery,
+                Fulfilment::Delivery
+            )
     );
     let news = match order.promise().filter(|_| promised) {
         Some(promise) => format!("{news} {promise}"),

@@ -243,7 +243,10 @@ pub async fn taken_from(
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.slot_at.and_utc(), r.n)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.slot_at.and_utc(), r.n))
+        .collect())
 }
 
 /// Computes the promise again as the order enters a stage: the kitchen

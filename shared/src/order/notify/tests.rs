@@ -30,7 +30,10 @@ fn the_e_mails_tell_the_promised_time_on_the_paris_clock_while_it_is_to_come() {
     let mut delivery = facts(Fulfilment::Delivery);
     delivery.promised_at = Some(paris(4, 20, 5));
     let (_, body) = message(OrderStatus::Placed, &delivery).unwrap();
-    assert!(body.contains("elle part en cuisine. Livrée vers 20:05."), "{body}");
+    assert!(
+        body.contains("elle part en cuisine. Livrée vers 20:05."),
+        "{body}"
+    );
     let (_, body) = message(OrderStatus::OutForDelivery, &delivery).unwrap();
     assert!(body.contains("Livrée vers 20:05."), "{body}");
     let (_, body) = message(OrderStatus::Delivered, &delivery).unwrap();

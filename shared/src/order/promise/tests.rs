@@ -158,8 +158,9 @@ fn the_slots_are_every_open_quarter_hour_of_the_week_and_none_on_a_closed_day() 
     // Saturday is closed, but Friday's late period runs into it.
     assert_eq!(slots.len(), 6 * 16 + 12);
     assert!(slots.contains(&paris(2026, 12, 5, 0, 45)));
-    assert!(!slots.iter().any(|s| *s >= paris(2026, 12, 5, 1, 0)
-        && *s < paris(2026, 12, 6, 0, 0)));
+    assert!(!slots
+        .iter()
+        .any(|s| *s >= paris(2026, 12, 5, 1, 0) && *s < paris(2026, 12, 6, 0, 0)));
     assert!(slots
         .iter()
         .all(|s| check_slot(&rule, now, now + Duration::minutes(15), *s).is_ok()));
