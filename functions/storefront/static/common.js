@@ -18,6 +18,25 @@ const clock = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-dig
 const day = new Intl.DateTimeFormat('fr-FR', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
 export const dateTime = (iso) => (iso ? when.format(new Date(iso)) : '');
 export const time = (iso) => (iso ? clock.format(new Date(iso)) : '');
+const longDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'Europe/Paris' });
+/** An instant's day in Paris: "samedi 5 décembre". */
+export const dayOf = (iso) => (iso ? longDay.format(new Date(iso)) : '');
+
+/**
+ * When an order will be ready or at the door, as the customer reads it:
+ * "Prête vers 19:40", "Livrée vers 20:05", and a pre-order's day and time
+ * until the kitchen runs later than its slot ('' when nothing is to come).
+ */
+export function promiseText(o) {
+  const delivery = o.fulfilment === 'delivery';
+  if (!o.promised_at) return '';
+  if (o.slot_at && new Date(o.promised_at) <= new Date(o.slot_at)) {
+    return delivery
+      ? `Livraison programmée le ${dayOf(o.slot_at)} vers ${time(o.slot_at)}`
+      : `À retirer le ${dayOf(o.slot_at)} à ${time(o.slot_at)}`;
+  }
+  return delivery ? `Livrée vers ${time(o.promised_at)}` : `Prête vers ${time(o.promised_at)}`;
+}
 /** "2026-11-29" → "dim. 29 nov." */
 export const shortDay = (ymd) => day.format(new Date(`${ymd}T00:00:00Z`));
 

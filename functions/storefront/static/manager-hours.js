@@ -49,12 +49,14 @@ export async function loadHours(id) {
 const euro = (cents) => (cents / 100).toFixed(2).replace('.', ',');
 const cents = (text) => Math.round(Number(String(text).replace(',', '.')) * 100);
 
-/** The pizzeria's phone and delivery terms (and, for the admin, its state). */
+/** The pizzeria's phone, delivery terms and kitchen times (and, for the admin, its state). */
 function showTerms(p) {
   $('#terms-phone').value = p.phone;
   $('#terms-radius').value = String(p.delivery.radius_m / 1000).replace('.', ',');
   $('#terms-fee').value = euro(p.delivery.delivery_fee_cents);
   $('#terms-minimum').value = euro(p.delivery.min_order_cents);
+  $('#terms-prep').value = String(p.prep_minutes);
+  $('#terms-slots').value = String(p.slot_capacity);
   // The admin opens a pizzeria or puts it back to "opening soon"; one closed
   // for good is not reopened from here.
   const admin = session()?.user.role === 'admin';
@@ -75,6 +77,10 @@ $('#terms-form').addEventListener('submit', async (e) => {
   if (filled('#terms-radius')) body.delivery_radius_m = Math.round(Number(filled('#terms-radius').replace(',', '.')) * 1000);
   if (filled('#terms-fee')) body.delivery_fee_cents = cents(filled('#terms-fee'));
   if (filled('#terms-minimum')) body.min_order_cents = cents(filled('#terms-minimum'));
+  // A whole number, or what was typed (the server names the field to fix).
+  const whole = (text) => (/^\d+$/.test(text) ? Number(text) : text);
+  if (filled('#terms-prep')) body.prep_minutes = whole(filled('#terms-prep'));
+  if (filled('#terms-slots')) body.slot_capacity = whole(filled('#terms-slots'));
   if (!$('#terms-status-box').hidden && $('#terms-status').value !== loadedStatus) body.status = $('#terms-status').value;
   const r = await api('backoffice', `/pizzerias/${pizzeria}`, { method: 'PATCH', body });
   if (!r.ok) { replace(out, problemBox(r.problem)); return; }

@@ -55,7 +55,13 @@ const KINDS = {
   'name-taken': ['Nom déjà pris', 'Ce nom est déjà utilisé : choisissez-en un autre.'],
   'already-stocked': ['Déjà en stock', 'Cette pizzeria stocke déjà cet ingrédient : réapprovisionnez-le ou corrigez son compte.'],
   'link-invalid': ['Lien expiré', 'Ce lien a déjà servi ou a expiré. Demandez-en un nouveau.'],
-  'pizzeria-closed': ['Pizzeria fermée', (p) => `Cette pizzeria est fermée en ce moment.${opens(p)} Choisissez une autre pizzeria ouverte.`],
+  'pizzeria-closed': ['Pizzeria fermée', (p) => `Cette pizzeria est fermée en ce moment.${opens(p)} Programmez votre commande pour plus tard, ou choisissez une autre pizzeria ouverte.`],
+  'slot-unavailable': ['Horaire indisponible', (p) => ({
+    too_soon: `C'est trop tôt pour préparer votre commande : choisissez ${hhmm(p.earliest)} ou plus tard.`,
+    closed: 'La pizzeria est fermée à cette heure-là : choisissez un autre horaire.',
+    too_far: 'Les commandes se programment jusqu’à 6 jours à l’avance : choisissez un horaire plus proche.',
+  }[p.reason] || 'Choisissez un horaire dans la liste.')],
+  'slot-full': ['Horaire complet', 'La pizzeria a déjà toutes les commandes qu’elle peut préparer pour cet horaire : choisissez-en un autre.'],
   'pizzeria-not-open': ['Pizzeria pas encore ouverte', 'Cette pizzeria ne prend pas encore de commandes : choisissez-en une autre.'],
   'payment-refused': ['Paiement refusé', 'Le paiement n’a pas pu être préparé : réessayez, ou payez en espèces.'],
   'card-declined': ['Carte refusée', 'Votre banque a refusé ce paiement. Vérifiez la carte ou essayez-en une autre.'],
@@ -130,6 +136,8 @@ const FIELDS = [
   [/^(on_hand|low_threshold)$/, 'Indiquez une quantité entière, 0 ou plus.'],
   [/^minutes$/, 'Une pause dure de 1 minute à 12 heures.'],
   [/^scope$/, 'Choisissez ce que la pause arrête : toutes les commandes en ligne, ou les livraisons.'],
+  [/^prep_minutes$/, 'Le temps de préparation va de 5 à 120 minutes.'],
+  [/^slot_capacity$/, 'Les commandes programmées par quart d’heure vont de 0 (aucune) à 100.'],
 ];
 
 /**

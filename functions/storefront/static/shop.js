@@ -3,7 +3,7 @@
 // pay by card (Stripe.js) or in cash, then go to the tracker.
 
 import {
-  $, api, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, time, trackUrl,
+  $, api, dayOf, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, time, trackUrl,
 } from './common.js';
 import { OrderForm } from './order-form.js';
 
@@ -20,6 +20,10 @@ let stripe = null;
 
 const fulfilment = () => orderForm.elements.fulfilment.value;
 const payment = () => orderForm.elements.payment.value;
+const later = () => orderForm.elements.when.value === 'later';
+/** The pre-order's slot chosen, if any. */
+const slot = () => (later() && $('#slot').value) || null;
+let times = null; // GET /pizzerias/{id}/times: the promise and the slots
 
 if (me && me.user.role === 'customer') {
   $('#contact').hidden = true;
@@ -44,6 +48,7 @@ async function start() {
     if (document.hidden || !form.pizzeria) return;
     await form.load(form.pizzeria.id);
     showInfo(form.pizzeria);
+    await loadTimes(form.pizzeria.id);
     update();
   }, 30000);
 }
@@ -55,7 +60,59 @@ async function choose(id) {
   if (!r.ok && r.status !== 304) showProblem($('#menu'), r.problem);
   // The menu's copy is the fresher one (a pause set a moment ago).
   if (form.pizzeria?.id === id) showInfo(form.pizzeria);
+  await loadTimes(id);
   update();
+}
+
+/** The promise for an order now and the slots for later, from the kitchen's queue. */
+async function loadTimes(id) {
+  const r = await api('menu', `/pizzerias/${id}/times`, { token: null });
+  times = r.ok ? r.data : null;
+  fillSlots();
+}
+
+/**
+ * The slots a customer can choose, by day: for a delivery, those late
+ * enough for the ride; a full one shown but not choosable. The choice made
+ * stays chosen when the list is refreshed.
+ */
+function fillSlots() {
+  const box = $('#when');
+  box.hidden = !times;
+  if (!times) return;
+  const delivery = fulfilment() === 'delivery';
+  const slots = times.slots.filter((s) => !delivery || s.delivery);
+  const list = $('#slot');
+  const chosen = list.value;
+  const days = new Map();
+  for (const s of slots) {
+    const day = dayOf(s.at);
+    if (!days.has(day)) days.set(day, []);
+    days.get(day).push(el('option', { value: s.at, disabled: s.full }, `${time(s.at)}${s.full ? ' (complet)' : ''}`));
+  }
+  replace(list, [...days].map(([day, options]) => el('optgroup', { label: day }, options)));
+  const open = slots.filter((s) => !s.full);
+  if (open.some((s) => s.at === chosen)) list.value = chosen;
+  else if (open.length) list.value = open[0].at;
+  const asap = orderForm.querySelector('input[name=when][value=now]');
+  const scheduled = orderForm.querySelector('input[name=when][value=later]');
+  // Closed now: only a pre-order, if there are slots.
+  asap.disabled = !times.open_now;
+  scheduled.disabled = open.length === 0;
+  if (asap.disabled && !scheduled.disabled) scheduled.checked = true;
+}
+
+/** "Prête vers 19:40" before ordering, or the chosen slot in words. */
+function showPromise() {
+  if (!times) return;
+  const delivery = fulfilment() === 'delivery';
+  const soon = delivery ? `livrée vers ${time(times.delivered_at)}` : `prête vers ${time(times.ready_at)}`;
+  $('#when-now').textContent = times.open_now ? `Dès que possible (${soon})` : 'Dès que possible (fermée en ce moment)';
+  $('#slot-box').hidden = !later();
+  const at = slot();
+  $('#promise').textContent = at
+    ? `${delivery ? 'Livrée' : 'À retirer'} le ${dayOf(at)} ${delivery ? 'vers' : 'à'} ${time(at)}.`
+    : times.open_now ? `Votre commande sera ${soon}.` : '';
 }
 
 /** Today in Paris, as YYYY-MM-DD (what special days are keyed by). */
@@ -82,7 +139,9 @@ function showInfo(p) {
 /** Does the pizzeria's pause stop this order (its fulfilment)? */
 const paused = () => {
   const pause = form.pizzeria?.pause;
-  return Boolean(pause) && (pause.scope === 'all' || fulfilment() === 'delivery');
+  // A pre-order for after the pause goes through.
+  const after = slot() && new Date(slot()) >= new Date(pause?.until);
+  return Boolean(pause) && !after && (pause.scope === 'all' || fulfilment() === 'delivery');
 };
 
 onSubmit($('#find'), async () => {
@@ -144,6 +203,7 @@ async function setupCard() {
 
 function update() {
   const delivery = fulfilment() === 'delivery';
+  showPromise();
   $('#address').hidden = !delivery;
   $('#card-box').hidden = payment() !== 'card';
   $('#cash-label').textContent = delivery ? 'Espèces à la livraison' : 'Espèces au retrait';
@@ -168,11 +228,14 @@ function update() {
   $('#cart-bar').hidden = count === 0;
   $('#cart-bar-text').textContent = `${count} article${count > 1 ? 's' : ''} · ${euros(form.subtotal() + fees)}`;
   // A changed cart is a new order: a new idempotency key.
-  const signature = JSON.stringify([form.pizzeria?.id, form.lines(), fulfilment(), payment()]);
+  const signature = JSON.stringify([form.pizzeria?.id, form.lines(), fulfilment(), payment(), slot()]);
   if (update.last !== undefined && update.last !== signature && !pending) idempotencyKey = newKey();
   update.last = signature;
 }
-orderForm.addEventListener('change', update);
+orderForm.addEventListener('change', (e) => {
+  if (e.target.name === 'fulfilment') fillSlots();
+  update();
+});
 
 // Back to the shop after paying (the browser restores the page as it was,
 // "Payer" and all): the order is looked at again, and a paid one is no
@@ -225,6 +288,7 @@ orderForm.addEventListener('submit', async (e) => {
         payment_method: payment(),
         lines: form.lines(),
       };
+      if (slot()) body.slot_at = slot();
       if (body.fulfilment === 'delivery') {
         body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
       }

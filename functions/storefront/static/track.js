@@ -8,7 +8,7 @@
 // the tab is hidden (it polls again at once when the tab comes back).
 
 import {
-  $, FINISHED, STATUS, api, dateTime, el, euros, frame, loadStripe, payByCard, poll, problemBox, replace, session, showProblem, time,
+  $, FINISHED, STATUS, api, dateTime, el, euros, frame, loadStripe, payByCard, poll, problemBox, promiseText, replace, session, showProblem, time,
 } from './common.js';
 
 frame();
@@ -97,10 +97,9 @@ function render() {
       // A step still ahead shows no time (a paid order made bigger was placed once already).
       LABEL[s], at && i <= current ? el('time', { datetime: at }, dateTime(at)) : null);
   }));
-  const eta = $('#eta');
-  if (o.eta && !FINISHED.has(o.status)) {
-    eta.textContent = o.fulfilment === 'delivery' ? `Livraison prévue vers ${time(o.eta)}` : `Prête vers ${time(o.eta)}`;
-  } else eta.textContent = '';
+  // The promise, kept up to date by the server as the order moves (the
+  // courier's ETA once there is one); nothing once it is done.
+  $('#eta').textContent = FINISHED.has(o.status) ? '' : promiseText(o);
 
   showBalance(o, owes);
 

@@ -103,6 +103,12 @@ async function open(device, url) {
   return page;
 }
 
+const parisClock = new Intl.DateTimeFormat('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+const parisLongDay = new Intl.DateTimeFormat('fr-FR', { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'Europe/Paris' });
+/** "19:40" and "samedi 5 décembre" in Paris, as the pages write them. */
+const parisTime = (iso) => parisClock.format(new Date(iso));
+const parisDay = (iso) => parisLongDay.format(new Date(iso));
+
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 function noProblems() {
@@ -233,6 +239,9 @@ describe('OC Pizza in a browser', () => {
     await page.getByLabel('À emporter').check();
     await page.getByLabel('Espèces au retrait').check();
     await fillContact(page, 'Camille Martin');
+    // Before ordering: when it would be ready, from the kitchen's queue.
+    assert.match(await page.locator('#when-now').innerText(), /^Dès que possible \(prête vers \d\d:\d\d\)$/);
+    assert.match(await page.locator('#promise').innerText(), /^Votre commande sera prête vers \d\d:\d\d\.$/);
     const total = a.price_cents + b.price_cents;
     assert.equal(await page.locator('#subtotal').innerText(), eur(total));
     assert.equal(await page.locator('#cart-total').innerText(), eur(total), 'pickup: no fee in the total');
@@ -260,10 +269,47 @@ describe('OC Pizza in a browser', () => {
     assert.equal(lines.length, 2);
     assert.ok(lines.some((l) => l.includes(a.name)) && lines.some((l) => l.includes(b.name)));
     assert.match(await page.locator('#detail').innerText(), /Espèces : à régler au retrait/);
+    // The promise the shop made, as the server keeps it, on the Paris clock.
+    const promised = (await call('orders', `/orders/${pickupOrder}?token=${new URL(page.url()).searchParams.get('token')}`)).data.order.promised_at;
+    assert.equal(await page.locator('#eta').innerText(), `Prête vers ${parisTime(promised)}`);
     await page.getByRole('button', { name: 'Modifier' }).waitFor();
     await page.getByRole('button', { name: 'Annuler la commande' }).waitFor();
     await shot(page, '02-tracker-placed');
     tracker = page;
+    noProblems();
+  });
+
+  scenario('1b. a customer pre-orders for a later quarter hour: the shop and the tracker read its day and time, the kitchen does not see it yet', async () => {
+    const [a] = await pizzas();
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await product(page, a.id).waitFor();
+    await addToCart(page, a.id, 2);
+    await page.getByLabel('À emporter').check();
+    await page.getByLabel('Espèces au retrait').check();
+    await fillContact(page, 'Hugo Lefèvre');
+    await page.getByLabel('Programmer pour plus tard').check();
+    const slots = page.getByLabel('Horaire');
+    await slots.waitFor();
+    // Two hours from now or later: its ticket is not due for a long while.
+    const soon = Date.now() + 2 * 3600 * 1000;
+    const chosen = await slots.evaluate((s, after) => [...s.options].find((o) => !o.disabled && new Date(o.value).getTime() >= after)?.value, soon);
+    assert.ok(chosen, 'a free slot two hours ahead');
+    await slots.selectOption(chosen);
+    const expected = `À retirer le ${parisDay(chosen)} à ${parisTime(chosen)}`;
+    assert.equal(await page.locator('#promise').innerText(), `${expected}.`);
+    assert.equal(await page.getByRole('button', { name: /^Commander/ }).innerText(), `Commander (${eur(2 * a.price_cents)})`);
+    await shot(page, '02b-shop-pre-order');
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html\?order=\d+&token=/);
+    const order = orderIdOf(page);
+    await page.locator('#eta').filter({ hasText: expected }).waitFor();
+    assert.equal(await page.locator('#eta').innerText(), expected);
+    await shot(page, '02c-tracker-pre-order');
+    // Placed, and not on the kitchen's display before its time.
+    const board = await call('kitchen', `/pizzerias/${PIZZERIA}/tickets`, { token: await tokenOf(`pizzaiolo.${PIZZERIA}@ocpizza.test`) });
+    assert.equal(board.status, 200);
+    assert.ok(!board.data.tickets.some((t) => t.order_id === order), 'no ticket before its time');
+    await page.context().close();
     noProblems();
   });
 
