@@ -3,7 +3,7 @@
 // tickets arrive by themselves (a poll every 3 s, a bodiless 304 while
 // nothing changes) and are announced on screen.
 
-import { $, api, duration, el, frame, poll, replace, requireStaff, showProblem, staffPizzeria } from './common.js';
+import { $, api, duration, el, frame, poll, replace, requireStaff, showProblem, staffPizzeria, time } from './common.js';
 
 frame();
 const me = requireStaff(['pizzaiolo', 'manager', 'admin']);
@@ -51,7 +51,8 @@ function render() {
   el('header', {},
     el('span', { class: 'number' }, `n° ${t.number}`),
     el('span', { class: 'age', dataset: { age: t.age_seconds } }, duration(t.age_seconds))),
-  el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ', t.contact?.name || '',
+  el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ',
+    t.slot_at ? [el('span', { class: 'badge slot' }, `Programmée ${time(t.slot_at)}`), ' '] : null, t.contact?.name || '',
     t.status === 'preparing' ? el('span', { class: 'badge warn' }, ' En préparation') : null),
   t.lines.map((l, i) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe),
     t.status === 'preparing' && l.recipe ? remake(t, l, i + 1) : null)),

@@ -13,21 +13,12 @@ use sqlx::{MySql, Transaction};
 /// three orders. Beyond that a new delivery waits for a courier to come back.
 pub const COURIER_CAPACITY: i64 = 3;
 
-/// Town riding speed for the ETA, and the time to hand an order over.
-pub const RIDE_METRES_PER_MINUTE: i64 = 250; // 15 km/h
-pub const HANDOVER_MINUTES: i64 = 3;
-/// Each delivery already in the courier's box delays this one.
-pub const MINUTES_PER_EARLIER_DELIVERY: i64 = 10;
-/// The ride assumed when the distance is unknown: a typical 3 km.
-const UNKNOWN_DISTANCE_M: i32 = 3_000;
-
-/// Minutes from assignment to the door: the ride, the handover, and the
-/// deliveries already in the courier's box.
-pub fn eta_minutes(distance_m: Option<i32>, deliveries_before: i64) -> i64 {
-    let metres = i64::from(distance_m.unwrap_or(UNKNOWN_DISTANCE_M)).max(0);
-    let ride = (metres + RIDE_METRES_PER_MINUTE - 1) / RIDE_METRES_PER_MINUTE;
-    ride + HANDOVER_MINUTES + deliveries_before * MINUTES_PER_EARLIER_DELIVERY
-}
+// The ride's arithmetic is the promise's too (`order::promise`), which the
+// order's life computes again at each stage; it lives there, as the order
+// domain may not import this one.
+pub use crate::order::promise::{
+    eta_minutes, HANDOVER_MINUTES, MINUTES_PER_EARLIER_DELIVERY, RIDE_METRES_PER_MINUTE,
+};
 
 /// The distance of a delivery, in whole metres: the one the order kept at
 /// checkout, else the great circle ([`geo::distance_m`], rounded as checkout

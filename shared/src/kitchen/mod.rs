@@ -83,6 +83,9 @@ pub struct Ticket {
     pub received_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub ready_at: Option<DateTime<Utc>>,
+    /// A pre-order's quarter hour: the customer comes (or the courier
+    /// leaves) then.
+    pub slot_at: Option<DateTime<Utc>>,
     /// Seconds since the ticket arrived, when this answer was made.
     pub age_seconds: i64,
     pub lines: Vec<TicketLine>,
@@ -102,6 +105,7 @@ struct TicketRow {
     ready_at: Option<NaiveDateTime>,
     /// Changes when the customer modifies the order's lines.
     updated_at: NaiveDateTime,
+    slot_at: Option<NaiveDateTime>,
 }
 
 /// The tickets with their orders, the query's end (`WHERE`, `ORDER BY`) and
@@ -112,7 +116,7 @@ macro_rules! ticket_rows {
             TicketRow,
             "SELECT t.order_id, o.number, t.pizzeria_id, t.status AS `status: TicketStatus`, \
                     o.fulfilment AS `fulfilment: Fulfilment`, o.contact_name, o.contact_phone, \
-                    t.received_at, t.started_at, t.ready_at, o.updated_at \
+                    t.received_at, t.started_at, t.ready_at, o.updated_at, o.slot_at \
              FROM kitchen_tickets t JOIN orders o ON o.id = t.order_id "
                 + $tail
             $(, $arg)*
@@ -327,6 +331,7 @@ async fn tickets_of(
                 received_at,
                 started_at: r.started_at.map(utc),
                 ready_at: r.ready_at.map(utc),
+                slot_at: r.slot_at.map(utc),
                 lines: by_order.remove(&r.order_id).unwrap_or_default(),
             }
         })

@@ -4,8 +4,9 @@
 //!
 //! - **As soon as possible:** the pizzeria's preparation time (its manager
 //!   sets it) plus [`MINUTES_PER_TICKET_AHEAD`] for each order already in its
-//!   kitchen; a delivery adds the ride ([`assign::eta_minutes`]: distance,
-//!   handover and the deliveries each courier already carries).
+//!   kitchen; a delivery adds the ride ([`eta_minutes`]: distance, handover
+//!   and the deliveries each courier already carries; the delivery's ETA
+//!   too, `delivery::assign`).
 //! - **Kept up to date:** the promise is computed again when the kitchen
 //!   starts the order, when it is ready, and when a courier takes it (the
 //!   delivery's ETA); a pre-order is never promised before its slot.
@@ -21,7 +22,6 @@
 //! needs (the kitchen's queue, the couriers' load, a slot's orders) are below.
 
 use crate::catalog::hours::Rule;
-use crate::delivery::assign;
 use crate::order::Fulfilment;
 use crate::platform::ids::{OrderId, PizzeriaId};
 use chrono::{DateTime, Duration, DurationRound, NaiveDateTime, Timelike, Utc};
@@ -36,6 +36,22 @@ pub const MINUTES_PER_TICKET_AHEAD: i64 = 3;
 pub const SLOT_MINUTES: i64 = 15;
 /// Pre-orders are for today and up to this many days ahead.
 pub const PREORDER_DAYS: i64 = 6;
+
+/// Town riding speed for the ETA, and the time to hand an order over.
+pub const RIDE_METRES_PER_MINUTE: i64 = 250; // 15 km/h
+pub const HANDOVER_MINUTES: i64 = 3;
+/// Each delivery already in the courier's box delays this one.
+pub const MINUTES_PER_EARLIER_DELIVERY: i64 = 10;
+/// The ride assumed when the distance is unknown: a typical 3 km.
+const UNKNOWN_DISTANCE_M: i32 = 3_000;
+
+/// Minutes from a courier's assignment to the door: the ride, the handover,
+/// and the deliveries already in the courier's box (the delivery's ETA).
+pub fn eta_minutes(distance_m: Option<i32>, deliveries_before: i64) -> i64 {
+    let metres = i64::from(distance_m.unwrap_or(UNKNOWN_DISTANCE_M)).max(0);
+    let ride = (metres + RIDE_METRES_PER_MINUTE - 1) / RIDE_METRES_PER_MINUTE;
+    ride + HANDOVER_MINUTES + deliveries_before * MINUTES_PER_EARLIER_DELIVERY
+}
 
 /// What a promise depends on at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +74,7 @@ pub fn kitchen_minutes(load: Load) -> i64 {
 pub fn ride_minutes(fulfilment: Fulfilment, distance_m: Option<i32>, load: Load) -> i64 {
     match fulfilment {
         Fulfilment::Pickup => 0,
-        Fulfilment::Delivery => assign::eta_minutes(distance_m, load.deliveries_before),
+        Fulfilment::Delivery => eta_minutes(distance_m, load.deliveries_before),
     }
 }
 

@@ -81,20 +81,22 @@ async fn kitchen_receives(world: &World) -> Vec<i64> {
     orders
 }
 
-/// The numbers on pizzeria 1's kitchen display.
-async fn on_the_display(world: &World, chef: &str) -> Vec<String> {
+/// The tickets on pizzeria 1's kitchen display.
+async fn display(world: &World, chef: &str) -> Vec<Value> {
     let (status, board) = world
         .call(Kitchen, "GET", "/pizzerias/1/tickets", None, Some(chef))
         .await;
     assert_eq!(status, StatusCode::OK, "{board}");
-    board["tickets"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(|t| t["number"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    board["tickets"].as_array().cloned().unwrap_or_default()
+}
+
+/// The numbers on pizzeria 1's kitchen display.
+async fn on_the_display(world: &World, chef: &str) -> Vec<String> {
+    display(world, chef)
+        .await
+        .iter()
+        .filter_map(|t| t["number"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The first slot the shop lists at least `ahead` from now.
@@ -166,7 +168,13 @@ async fn a_pre_order_reaches_the_kitchen_at_its_slot_minus_the_preparation_not_b
     assert!(kitchen_receives(&world).await.is_empty());
     assert_eq!(relay_at(&world, release).await, 1);
     assert_eq!(kitchen_receives(&world).await, vec![id]);
-    assert!(on_the_display(&world, &chef).await.contains(&number));
+    // The pizzaiolo reads when it is for.
+    let ticket = display(&world, &chef)
+        .await
+        .into_iter()
+        .find(|t| t["number"] == number.as_str())
+        .unwrap_or_else(|| panic!("ticket {number} on the display"));
+    assert_eq!(at(&ticket["slot_at"]), slot);
     // Sent once: a later pass finds nothing.
     assert_eq!(relay_at(&world, slot).await, 0);
 
