@@ -4,7 +4,7 @@
 //! `GET /pizzerias` and `GET /pizzerias/{id}/menu`; both answer with an `ETag`
 //! so a page polling for availability pays for a 304 when nothing changed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http::Method;
 use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::order::promise;
@@ -61,6 +61,16 @@ impl State {
         *self.pizzerias.write().await = Some((Instant::now(), version, list.clone()));
         Ok(list)
     }
+
+    /// One pizzeria as it stands at `now`; 404 for an unknown id.
+    async fn pizzeria(&self, id: PizzeriaId, now: DateTime<Utc>) -> Result<Pizzeria, ApiError> {
+        self.pizzerias()
+            .await?
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.clone().at(now))
+            .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))
+    }
 }
 
 pub async fn handle(state: &State, req: Request) -> Response {
@@ -97,14 +107,7 @@ async fn list_pizzerias(state: &State, req: &Request) -> Result<Response, ApiErr
 
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %id))]
 async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, ApiError> {
-    let pizzeria = state
-        .pizzerias()
-        .await?
-        .iter()
-        .find(|p| p.id == id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?
-        .at(Utc::now());
+    let pizzeria = state.pizzeria(id, Utc::now()).await?;
     // Availability is live: one query on the stock, never cached.
     let products = catalog::products(&state.pool, &pizzeria).await?;
     edge::json_with_etag(req, &catalog::Menu { pizzeria, products })
@@ -119,14 +122,7 @@ async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, 
 #[tracing::instrument(skip(state), fields(pizzeria_id = %id))]
 async fn times(state: &State, id: PizzeriaId) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let pizzeria = state
-        .pizzerias()
-        .await?
-        .iter()
-        .find(|p| p.id == id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?
-        .at(now);
+    let pizzeria = state.pizzeria(id, now).await?;
     let load = promise::load(&state.pool, id).await?;
     let ready_at = promise::as_soon_as_possible(now, Fulfilment::Pickup, None, load);
     let delivered_at = promise::as_soon_as_possible(now, Fulfilment::Delivery, None, load);

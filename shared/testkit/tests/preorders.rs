@@ -40,6 +40,13 @@ fn cart(fulfilment: &str, slot: Option<&str>) -> Value {
     body
 }
 
+/// A guest's checkout.
+async fn place(world: &World, body: Value) -> (StatusCode, Value) {
+    world
+        .call(Checkout, "POST", "/orders", Some(body), None)
+        .await
+}
+
 fn at(value: &Value) -> DateTime<Utc> {
     value
         .as_str()
@@ -120,15 +127,7 @@ async fn a_pre_order_reaches_the_kitchen_at_its_slot_minus_the_preparation_not_b
     let chef = world.token("pizzaiolo.1@ocpizza.test").await;
     let slot = slot_after(&world, Duration::hours(2)).await;
 
-    let (status, placed) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", Some(&rfc3339(slot)))),
-            None,
-        )
-        .await;
+    let (status, placed) = place(&world, cart("pickup", Some(&rfc3339(slot)))).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let order = &placed["order"];
     assert_eq!(order["status"], "placed");
@@ -246,15 +245,7 @@ async fn a_cancelled_pre_order_never_reaches_the_kitchen_and_frees_its_place(poo
 
     // Three customers want the same slot at once: one gets it.
     let slot = rfc3339(slot_after(&world, Duration::hours(3)).await);
-    let attempts = (0..3).map(|_| {
-        world.call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", Some(&slot))),
-            None,
-        )
-    });
+    let attempts = (0..3).map(|_| place(&world, cart("pickup", Some(&slot))));
     let answers = futures_util::future::join_all(attempts).await;
     let won: Vec<&Value> = answers
         .iter()
@@ -324,15 +315,7 @@ async fn a_cancelled_pre_order_never_reaches_the_kitchen_and_frees_its_place(poo
         .call(Menu, "GET", "/pizzerias/1/times", None, None)
         .await;
     assert_eq!(listed(&times), Some(json!(false)));
-    let (status, again) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", Some(&slot))),
-            None,
-        )
-        .await;
+    let (status, again) = place(&world, cart("pickup", Some(&slot))).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     testkit::assert_reconciled(&pool, Scope::Settled).await;
 }
@@ -371,15 +354,7 @@ async fn slots_outside_the_rules_are_refused_in_plain_words_and_a_closed_shop_ta
     world.menu.clock = Clock::Fixed(now);
 
     // As soon as possible: closed. For 19:30: taken, while closed.
-    let (status, closed) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", None)),
-            None,
-        )
-        .await;
+    let (status, closed) = place(&world, cart("pickup", None)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{closed}");
     assert_eq!(closed["type"], "/problems/pizzeria-closed");
 
@@ -394,15 +369,7 @@ async fn slots_outside_the_rules_are_refused_in_plain_words_and_a_closed_shop_ta
         ),
     ];
     for (slot, reason) in &refused {
-        let (status, problem) = world
-            .call(
-                Checkout,
-                "POST",
-                "/orders",
-                Some(cart("delivery", Some(slot))),
-                None,
-            )
-            .await;
+        let (status, problem) = place(&world, cart("delivery", Some(slot))).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -419,38 +386,27 @@ async fn slots_outside_the_rules_are_refused_in_plain_words_and_a_closed_shop_ta
     ] {
         let mut body = cart("pickup", None);
         body["slot_at"] = garbage.clone();
-        let (status, problem) = world
-            .call(Checkout, "POST", "/orders", Some(body), None)
-            .await;
+        let (status, problem) = place(&world, body).await;
         assert!(status.is_client_error(), "{garbage}: {status} {problem}");
     }
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 0);
 
-    // The earliest a delivery can be: the preparation, and the ride to rue
-    // Mercière; a slot before it is too soon, naming the earliest.
-    let (status, soon) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("delivery", Some(&rfc3339(paris(tomorrow, 18, 0))))),
-            None,
-        )
-        .await;
+    // Eight hours ahead, the evening's first quarter hour takes a delivery.
+    let (status, soon) = place(
+        &world,
+        cart("delivery", Some(&rfc3339(paris(tomorrow, 18, 0)))),
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::CREATED,
         "18:00 is 8 hours ahead: {soon}"
     );
-    let (status, evening) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("delivery", Some(&rfc3339(paris(tomorrow, 19, 30))))),
-            None,
-        )
-        .await;
+    let (status, evening) = place(
+        &world,
+        cart("delivery", Some(&rfc3339(paris(tomorrow, 19, 30)))),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{evening}");
     let order = &evening["order"];
     assert_eq!(at(&order["promised_at"]), paris(tomorrow, 19, 30));
@@ -506,40 +462,16 @@ async fn a_pause_stops_orders_for_its_time_not_pre_orders_after_it(pool: MySqlPo
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let until = at(&answer["pause"]["until"]);
-    let (_, paused) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", None)),
-            None,
-        )
-        .await;
+    let (_, paused) = place(&world, cart("pickup", None)).await;
     assert_eq!(paused["type"], "/problems/pizzeria-paused", "{paused}");
     let during = rfc3339(slot_after(&world, Duration::minutes(30)).await);
-    let (_, paused) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", Some(&during))),
-            None,
-        )
-        .await;
+    let (_, paused) = place(&world, cart("pickup", Some(&during))).await;
     assert_eq!(
         paused["type"], "/problems/pizzeria-paused",
         "{during}: {paused}"
     );
     let after = slot_after(&world, until - Utc::now() + Duration::minutes(1)).await;
-    let (status, placed) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("pickup", Some(&rfc3339(after)))),
-            None,
-        )
-        .await;
+    let (status, placed) = place(&world, cart("pickup", Some(&rfc3339(after)))).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
 }
 
@@ -564,15 +496,7 @@ async fn the_promise_counts_the_queue_and_follows_the_order_to_the_door(pool: My
     let mut promised = Vec::new();
     let mut pickups = Vec::new();
     for _ in 0..3 {
-        let (status, placed) = world
-            .call(
-                Checkout,
-                "POST",
-                "/orders",
-                Some(cart("pickup", None)),
-                None,
-            )
-            .await;
+        let (status, placed) = place(&world, cart("pickup", None)).await;
         assert_eq!(status, StatusCode::CREATED, "{placed}");
         promised.push(at(&placed["order"]["promised_at"]));
         pickups.push(placed["order"].clone());
@@ -590,15 +514,7 @@ async fn the_promise_counts_the_queue_and_follows_the_order_to_the_door(pool: My
     assert!(at(&times["ready_at"]) >= promised[2] + Duration::minutes(3));
 
     // A delivery: promised with the ride, then the courier's ETA.
-    let (status, placed) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart("delivery", None)),
-            None,
-        )
-        .await;
+    let (status, placed) = place(&world, cart("delivery", None)).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let order = &placed["order"];
     let (id, token) = (
