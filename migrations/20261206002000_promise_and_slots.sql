@@ -20,5 +20,8 @@ ALTER TABLE orders
     ADD COLUMN promised_at DATETIME(6) NULL,
     ADD KEY ix_orders_slot (pizzeria_id, slot_at);
 
--- An event not to send before this instant (a pre-order's ticket).
-ALTER TABLE outbox ADD COLUMN not_before DATETIME(6) NULL;
+-- An event not to send before this instant (a pre-order's ticket); a
+-- cancelled pre-order's waiting row is deleted by its order.
+ALTER TABLE outbox
+    ADD COLUMN not_before DATETIME(6) NULL,
+    ADD KEY ix_outbox_order (order_id, sent_at);

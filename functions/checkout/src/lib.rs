@@ -151,7 +151,15 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     };
     let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
     pricing::check_minimum(&pizzeria, &priced)?;
-    let timing = timing(state, &cart, &pizzeria, destination.as_ref(), now).await?;
+    let timing = match timing(state, &cart, &pizzeria, destination.as_ref(), now).await {
+        Ok(timing) => timing,
+        // A retry of a pre-order taken before its slot became too soon (or
+        // full, or closed) gets its answer again, like the refusals above.
+        Err((refused, _)) if !idempotency::seen(&state.pool, SCOPE, &key).await? => {
+            return Err(refused)
+        }
+        Err((_, taken)) => taken,
+    };
 
     if caller.is_none() && !idempotency::seen(&state.pool, SCOPE, &key).await? {
         guest_limits(state, req, &cart).await?;
@@ -194,36 +202,51 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     }
 }
 
+/// When the order will be ready or delivered, and its pre-order slot.
+type Timing = (DateTime<Utc>, Option<Slot>);
+
 /// When the order will be ready or delivered, and for a pre-order its slot
-/// (checked against the hours and the kitchen's lead) and its release.
+/// (checked against the hours and the kitchen's lead) and its release. A
+/// refused slot comes with what it would have been (for a retry's replay).
 async fn timing(
     state: &State,
     cart: &Cart,
     pizzeria: &Pizzeria,
     destination: Option<&Destination>,
     now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, Option<Slot>), ApiError> {
-    let load = promise::load(&state.pool, pizzeria.id).await?;
+) -> Result<Timing, (ApiError, Timing)> {
+    let load = promise::load(&state.pool, pizzeria.id)
+        .await
+        .map_err(|e| (e.into(), (now, None)))?;
     let distance = destination.map(|d| i32::try_from(d.distance_m).unwrap_or(i32::MAX));
     let soonest = promise::as_soon_as_possible(now, cart.fulfilment, distance, load);
     let Some(at) = cart.slot_at else {
         return Ok((soonest, None));
     };
-    promise::check_slot(&pizzeria.rule(), now, soonest, at).map_err(|why| {
-        let problem = ApiError::new(
+    let release_at = promise::release_at(at, cart.fulfilment, distance, load.prep_minutes);
+    let timing = (at, Some(Slot { at, release_at }));
+    let refused = |reason: &str, why: String| {
+        ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "slot-unavailable",
             "Slot unavailable",
             format!("{} cannot take an order for {at}: {why}.", pizzeria.name),
         )
-        .with("reason", slot_reason(&why));
-        match why {
+        .with("reason", reason)
+    };
+    if pizzeria.slot_capacity == 0 {
+        let why = "it takes no pre-orders".to_owned();
+        return Err((refused("no_pre_orders", why), timing));
+    }
+    if let Err(why) = promise::check_slot(&pizzeria.rule(), now, soonest, at) {
+        let problem = refused(slot_reason(&why), why.to_string());
+        let problem = match why {
             promise::SlotError::TooSoon { earliest } => problem.with("earliest", earliest),
             _ => problem,
-        }
-    })?;
-    let release_at = promise::release_at(at, cart.fulfilment, distance, load.prep_minutes);
-    Ok((at, Some(Slot { at, release_at })))
+        };
+        return Err((problem, timing));
+    }
+    Ok(timing)
 }
 
 /// The machine-readable reason of a refused slot, for the pages' French.

@@ -137,7 +137,7 @@ async fn main() {
         placed as f64 / pipeline * 60.0,
     );
     println!(
-        "| the promise under that burst (promised − placed, \"prête vers\") | first order {} min, p50 {} min, last {} min | 15 min of preparation + 3 min per order already in the pizzeria's kitchen; nothing is cooked in this benchmark, so the queue only grows (100 orders per pizzeria) | — |",
+        "| the promise under that burst (promised − placed, \"prête vers\") | shortest {} min, median {} min, longest {} min | 15 min of preparation + 3 min per order already in the pizzeria's kitchen; nothing is cooked in this benchmark, so the queue only grows (100 orders per pizzeria) | — |",
         told.first().copied().unwrap_or_default(),
         percentile(&told, 0.50),
         told.last().copied().unwrap_or_default(),

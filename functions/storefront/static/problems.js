@@ -60,6 +60,7 @@ const KINDS = {
     too_soon: `C'est trop tôt pour préparer votre commande : choisissez ${hhmm(p.earliest)} ou plus tard.`,
     closed: 'La pizzeria est fermée à cette heure-là : choisissez un autre horaire.',
     too_far: 'Les commandes se programment jusqu’à 6 jours à l’avance : choisissez un horaire plus proche.',
+    no_pre_orders: 'Cette pizzeria ne prend pas de commandes programmées : commandez pour tout de suite.',
   }[p.reason] || 'Choisissez un horaire dans la liste.')],
   'slot-full': ['Horaire complet', 'La pizzeria a déjà toutes les commandes qu’elle peut préparer pour cet horaire : choisissez-en un autre.'],
   'pizzeria-not-open': ['Pizzeria pas encore ouverte', 'Cette pizzeria ne prend pas encore de commandes : choisissez-en une autre.'],

@@ -22,7 +22,7 @@ const fulfilment = () => orderForm.elements.fulfilment.value;
 const payment = () => orderForm.elements.payment.value;
 const later = () => orderForm.elements.when.value === 'later';
 /** The pre-order's slot chosen, if any. */
-const slot = () => (later() && $('#slot').value) || null;
+const slot = () => (times && later() && $('#slot').value) || null;
 let times = null; // GET /pizzerias/{id}/times: the promise and the slots
 
 if (me && me.user.role === 'customer') {
@@ -90,10 +90,13 @@ function fillSlots() {
     if (!days.has(day)) days.set(day, []);
     days.get(day).push(el('option', { value: s.at, disabled: s.full }, `${time(s.at)}${s.full ? ' (complet)' : ''}`));
   }
-  replace(list, [...days].map(([day, options]) => el('optgroup', { label: day }, options)));
+  replace(list, el('option', { value: '' }, 'Choisissez un horaire'),
+    [...days].map(([day, options]) => el('optgroup', { label: day }, options)));
   const open = slots.filter((s) => !s.full);
-  if (open.some((s) => s.at === chosen)) list.value = chosen;
-  else if (open.length) list.value = open[0].at;
+  // The customer's choice stays; one that is no longer free is not swapped
+  // for another time behind their back: they choose again.
+  fillSlots.lost = Boolean(chosen) && !open.some((s) => s.at === chosen);
+  list.value = fillSlots.lost ? '' : chosen || open[0]?.at || '';
   const asap = orderForm.querySelector('input[name=when][value=now]');
   const scheduled = orderForm.querySelector('input[name=when][value=later]');
   // Closed now: only a pre-order, if there are slots.
@@ -112,7 +115,8 @@ function showPromise() {
   const at = slot();
   $('#promise').textContent = at
     ? `${delivery ? 'Livrée' : 'À retirer'} le ${dayOf(at)} ${delivery ? 'vers' : 'à'} ${time(at)}.`
-    : times.open_now ? `Votre commande sera ${soon}.` : '';
+    : later() ? (fillSlots.lost ? 'L’horaire choisi n’est plus disponible : choisissez-en un autre.' : 'Choisissez un horaire.')
+      : times.open_now ? `Votre commande sera ${soon}.` : '';
 }
 
 /** Today in Paris, as YYYY-MM-DD (what special days are keyed by). */
@@ -219,7 +223,9 @@ function update() {
   const fees = delivery && p?.delivery ? (p.delivery.delivery_fee_cents ?? 0) : 0;
   const total = pending ? pending.order.total_cents : form.subtotal() + fees;
   const stopped = paused() && !pending;
-  place.disabled = (count === 0 && !pending) || stopped;
+  // For later, a time must be chosen first.
+  const noTime = later() && !slot() && !pending;
+  place.disabled = (count === 0 && !pending) || stopped || noTime;
   place.textContent = pending ? `Payer ${euros(total)}` : stopped ? 'Commandes en pause' : count === 0 ? 'Commander' : `Commander (${euros(total)})`;
   $('#cart-fee').hidden = !fees;
   $('#cart-fee-amount').textContent = euros(fees);

@@ -102,18 +102,28 @@ pub async fn assign_waiting(
         )
         .execute(&mut **tx)
         .await?;
-        // The customer's promise becomes the courier's ETA.
-        sqlx::query!(
-            "UPDATE orders o JOIN deliveries d ON d.order_id = o.id SET o.promised_at = d.eta \
-             WHERE d.id = ?",
-            delivery,
-        )
-        .execute(&mut **tx)
-        .await?;
+        promise_eta(tx, delivery).await?;
         slot.1 += 1;
         assigned += 1;
     }
     Ok(assigned)
+}
+
+/// The customer's promise becomes the courier's ETA (never before a
+/// pre-order's slot).
+pub async fn promise_eta(
+    tx: &mut Transaction<'_, MySql>,
+    delivery: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orders o JOIN deliveries d ON d.order_id = o.id \
+         SET o.promised_at = GREATEST(COALESCE(o.slot_at, d.eta), d.eta) \
+         WHERE d.id = ? AND d.eta IS NOT NULL",
+        delivery,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

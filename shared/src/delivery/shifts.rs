@@ -224,5 +224,6 @@ pub async fn reassign(
     )
     .execute(&mut **tx)
     .await?;
+    assign::promise_eta(tx, delivery.0).await?;
     Ok(())
 }

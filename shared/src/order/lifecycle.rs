@@ -26,7 +26,7 @@
 use crate::identity::auth::Caller;
 use crate::order::money_rule::Givers;
 use crate::order::notify;
-use crate::order::promise;
+use crate::order::promise::{self, Stage};
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
@@ -244,10 +244,12 @@ pub(crate) async fn enter(
     note: Option<&str>,
 ) -> Result<Vec<Envelope>, sqlx::Error> {
     record_history(tx, order.id, to, by, note).await?;
-    // The promise first: the e-mail tells it.
-    match to {
-        OrderStatus::Preparing => promise::refresh(tx, order.id, true).await?,
-        OrderStatus::Ready => promise::refresh(tx, order.id, false).await?,
+    // The promise first: the e-mail tells it. A new order has it from
+    // checkout; one placed later (paid, or paid again) is promised from now.
+    match (from, to) {
+        (Some(_), OrderStatus::Placed) => promise::refresh(tx, order.id, Stage::Queued).await?,
+        (_, OrderStatus::Preparing) => promise::refresh(tx, order.id, Stage::Kitchen).await?,
+        (_, OrderStatus::Ready) => promise::refresh(tx, order.id, Stage::Ready).await?,
         _ => {}
     }
     notify::record(tx, order.id, to).await?;
@@ -271,19 +273,18 @@ pub(crate) async fn enter(
         }
         // A placed order made bigger waits for the difference; a new card
         // order has no ticket to take off.
-        OrderStatus::PendingPayment if from.is_some() => events.push(Envelope::new(
-            order.id,
-            Event::OrderPaymentDue { pizzeria_id },
-        )),
+        // (A pre-order's ticket not released yet never goes: placed again,
+        // it waits for its time anew.)
+        OrderStatus::PendingPayment if from.is_some() => {
+            outbox::forget_deferred(tx, order.id).await?;
+            events.push(Envelope::new(
+                order.id,
+                Event::OrderPaymentDue { pizzeria_id },
+            ))
+        }
         OrderStatus::Cancelled => {
             stock::release(tx, pizzeria_id, order.id).await?;
-            // A pre-order's ticket not released yet never goes.
-            sqlx::query!(
-                "DELETE FROM outbox WHERE order_id = ? AND sent_at IS NULL AND not_before IS NOT NULL",
-                order.id.0
-            )
-            .execute(&mut **tx)
-            .await?;
+            outbox::forget_deferred(tx, order.id).await?;
             money_rule::refund_all(tx, order.id, Givers::Stripe, "cancel").await?;
             if from == Some(OrderStatus::Placed) {
                 events.push(Envelope::new(
@@ -307,7 +308,8 @@ pub(crate) async fn enter(
 }
 
 /// When a pre-order's ticket is due at the kitchen, if that is still to
-/// come (on the database's clock, the one the relay's schedule follows).
+/// come (on the database's clock; the relay then sends it once its own
+/// clock reaches that time).
 async fn release_later(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,

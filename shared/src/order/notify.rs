@@ -85,7 +85,11 @@ pub fn message(status: OrderStatus, order: &OrderFacts) -> Option<(String, Strin
         OrderStatus::PendingPayment => return None,
         OrderStatus::Placed => (
             format!("Votre commande n° {n} est confirmée"),
-            format!("{pizzeria} a bien reçu votre commande : elle part en cuisine."),
+            if order.slot_at.is_some() {
+                format!("{pizzeria} a bien reçu votre commande : elle partira en cuisine à temps pour l'horaire choisi.")
+            } else {
+                format!("{pizzeria} a bien reçu votre commande : elle part en cuisine.")
+            },
         ),
         OrderStatus::Preparing => (
             format!("Votre commande n° {n} est en préparation"),

@@ -265,13 +265,24 @@ pub async fn taken_from(
         .collect())
 }
 
-/// Computes the promise again as the order enters a stage: the kitchen
-/// started it (`from_kitchen`: preparation and ride still to come) or it is
-/// ready (only the ride). Never before a pre-order's slot.
+/// Where an order is when its promise is computed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Placed after checkout (paid, or paid again): the kitchen's queue,
+    /// the preparation and the ride still to come.
+    Queued,
+    /// The kitchen started it: the preparation and the ride.
+    Kitchen,
+    /// Ready: only the ride.
+    Ready,
+}
+
+/// Computes the promise again as the order enters `stage`, from now. Never
+/// before a pre-order's slot.
 pub async fn refresh(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
-    from_kitchen: bool,
+    stage: Stage,
 ) -> Result<(), sqlx::Error> {
     let row = sqlx::query!(
         "SELECT pizzeria_id, fulfilment AS `fulfilment: Fulfilment`, distance_m FROM orders WHERE id = ?",
@@ -283,13 +294,16 @@ pub async fn refresh(
         return Ok(());
     };
     let mut load = load(&mut **tx, PizzeriaId(row.pizzeria_id)).await?;
-    // This order is one of those in the kitchen, not ahead of itself.
-    load.tickets_ahead = 0;
+    // The queue counts this order itself once it is placed: only the
+    // others are ahead, and none once the kitchen has it.
+    load.tickets_ahead = match stage {
+        Stage::Queued => (load.tickets_ahead - 1).max(0),
+        Stage::Kitchen | Stage::Ready => 0,
+    };
     let minutes = ride_minutes(row.fulfilment, row.distance_m, load)
-        + if from_kitchen {
-            kitchen_minutes(load)
-        } else {
-            0
+        + match stage {
+            Stage::Queued | Stage::Kitchen => kitchen_minutes(load),
+            Stage::Ready => 0,
         };
     sqlx::query!(
         "UPDATE orders SET promised_at = GREATEST(COALESCE(slot_at, UTC_TIMESTAMP(6)), \

@@ -6,6 +6,7 @@
 //! therefore go out twice (sent, then the mark lost); consumers drop
 //! duplicates by `event_id`.
 
+use crate::platform::ids::OrderId;
 use crate::platform::queue::{Envelope, QueueName, Queues};
 use chrono::{DateTime, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
@@ -35,6 +36,21 @@ pub async fn enqueue_at(
         envelope.event.queue().as_str(),
         envelope.to_json(),
         not_before.map(|t| t.naive_utc()),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an order's events still waiting for their time (a pre-order's
+/// ticket, when the order is cancelled or waits for a payment again).
+pub async fn forget_deferred(
+    tx: &mut Transaction<'_, MySql>,
+    order: OrderId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM outbox WHERE order_id = ? AND sent_at IS NULL AND not_before IS NOT NULL",
+        order.0
     )
     .execute(&mut **tx)
     .await?;

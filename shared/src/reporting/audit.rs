@@ -313,10 +313,10 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                                ', ticket ', COALESCE(t.status, 'missing')) AS `detail?: String` \
                      FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
                      WHERE (o.status IN ('placed', 'preparing') \
-                            AND NOT (o.status = 'placed' AND o.release_at > UTC_TIMESTAMP(6)) \
+                            AND NOT (o.status = 'placed' AND COALESCE(o.release_at > UTC_TIMESTAMP(6), FALSE)) \
                             AND (t.status IS NULL OR t.status <> \
                             CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
-                        OR (o.status = 'placed' AND o.release_at > UTC_TIMESTAMP(6) \
+                        OR (o.status = 'placed' AND COALESCE(o.release_at > UTC_TIMESTAMP(6), FALSE) \
                             AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
                         OR (o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up', 'failed_delivery', 'no_show') \
                             AND (t.status IS NULL OR t.status <> 'ready')) \

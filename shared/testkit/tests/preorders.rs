@@ -47,6 +47,14 @@ async fn place(world: &World, body: Value) -> (StatusCode, Value) {
         .await
 }
 
+/// A guest's checkout under the `Idempotency-Key` of their choosing (a retry).
+async fn send_keyed(world: &World, key: &str, body: &Value) -> ocpizza::platform::http::Response {
+    let mut req = testing::request("POST", "/orders", Some(body.clone()), None);
+    req.headers_mut()
+        .insert("idempotency-key", key.parse().expect("a header value"));
+    world.send(Checkout, req, Some(body)).await
+}
+
 fn at(value: &Value) -> DateTime<Utc> {
     value
         .as_str()
@@ -123,12 +131,33 @@ async fn slot_after(world: &World, ahead: Duration) -> DateTime<Utc> {
 async fn a_pre_order_reaches_the_kitchen_at_its_slot_minus_the_preparation_not_before(
     pool: MySqlPool,
 ) {
-    let world = world(&pool).await;
+    let mut world = world(&pool).await;
     let chef = world.token("pizzaiolo.1@ocpizza.test").await;
     let slot = slot_after(&world, Duration::hours(2)).await;
 
-    let (status, placed) = place(&world, cart("pickup", Some(&rfc3339(slot)))).await;
+    let body = cart("pickup", Some(&rfc3339(slot)));
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = send_keyed(&world, &key, &body).await;
+    let (status, placed) = (first.status(), testing::json_of(&first));
     assert_eq!(status, StatusCode::CREATED, "{placed}");
+    // The customer's retry, once the slot is too soon to take: the same
+    // order, not a refusal.
+    world.checkout.clock = Clock::Fixed(slot - Duration::minutes(5));
+    let retry = send_keyed(&world, &key, &body).await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(
+        testing::json_of(&retry)["order"]["id"],
+        placed["order"]["id"]
+    );
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 1);
+    let (status, late) = place(&world, body.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a new order: {late}"
+    );
+    assert_eq!(late["reason"], "too_soon");
+    world.checkout.clock = Clock::System;
     let order = &placed["order"];
     assert_eq!(order["status"], "placed");
     assert_eq!(at(&order["slot_at"]), slot);
@@ -317,6 +346,25 @@ async fn a_cancelled_pre_order_never_reaches_the_kitchen_and_frees_its_place(poo
     assert_eq!(listed(&times), Some(json!(false)));
     let (status, again) = place(&world, cart("pickup", Some(&slot))).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
+
+    // No pre-orders at all: no slot listed, and a plain refusal.
+    let (status, _) = world
+        .call(
+            Backoffice,
+            "PATCH",
+            "/pizzerias/1",
+            Some(capacity(0)),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, times) = world
+        .call(Menu, "GET", "/pizzerias/1/times", None, None)
+        .await;
+    assert_eq!(times["slots"], json!([]), "{times}");
+    let (status, refused) = place(&world, cart("pickup", Some(&slot))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["reason"], "no_pre_orders");
     testkit::assert_reconciled(&pool, Scope::Settled).await;
 }
 

@@ -51,7 +51,12 @@ fn the_e_mails_tell_the_promised_time_on_the_paris_clock_while_it_is_to_come() {
     pickup.slot_at = Some(paris(5, 20, 30));
     pickup.promised_at = pickup.slot_at;
     let (_, body) = message(OrderStatus::Placed, &pickup).unwrap();
-    assert!(body.contains("À retirer le 05/12 à 20:30."), "{body}");
+    assert!(
+        body.contains(
+            "elle partira en cuisine à temps pour l'horaire choisi. À retirer le 05/12 à 20:30."
+        ),
+        "{body}"
+    );
     pickup.promised_at = Some(paris(5, 20, 40));
     let (_, body) = message(OrderStatus::Preparing, &pickup).unwrap();
     assert!(body.contains("Prête vers 20:40."), "{body}");
