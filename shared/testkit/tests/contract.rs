@@ -58,6 +58,8 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         ("/pizzerias", StatusCode::OK),
         ("/pizzerias/1/menu", StatusCode::OK),
         ("/pizzerias/999/menu", StatusCode::NOT_FOUND),
+        ("/pizzerias/1/times", StatusCode::OK),
+        ("/pizzerias/999/times", StatusCode::NOT_FOUND),
     ] {
         let (status, answer) = world.call(Menu, "GET", uri, None, None).await;
         assert_eq!(status, expected, "{uri}: {answer}");
