@@ -27,8 +27,8 @@
 //!
 //! What holds once the pipeline is idle (`Scope::Settled`): every outbox
 //! event that is due is sent, every order that reached the kitchen has its
-//! ticket (its status following the order's), a pre-order before its
-//! release time has none, a cancelled or voided order's ticket is
+//! ticket (its status following the order's), a pre-order's only from its
+//! release time (a minute's leeway for the clocks), a cancelled or voided order's ticket is
 //! withdrawn, every delivery order that is ready has its delivery, a failed
 //! delivery's is `failed` and a voided order's `cancelled` (or none).
 
@@ -309,15 +309,16 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                 sqlx::query_as!(
                     Row,
                     "SELECT o.id AS `order_id?`, \
-                        CONCAT(o.status, IF(o.release_at > UTC_TIMESTAMP(6), ' pre-order not due yet', ' order'), \
-                               ', ticket ', COALESCE(t.status, 'missing')) AS `detail?: String` \
+                        CONCAT(o.status, IF(o.release_at IS NULL, ' order', ' pre-order'), \
+                               ', ticket ', COALESCE(t.status, 'missing'), \
+                               IF(t.received_at < o.release_at - INTERVAL 1 MINUTE, ' before its release time', '')) \
+                            AS `detail?: String` \
                      FROM orders o LEFT JOIN kitchen_tickets t ON t.order_id = o.id \
                      WHERE (o.status IN ('placed', 'preparing') \
                             AND NOT (o.status = 'placed' AND COALESCE(o.release_at > UTC_TIMESTAMP(6), FALSE)) \
                             AND (t.status IS NULL OR t.status <> \
                             CASE o.status WHEN 'placed' THEN 'waiting' ELSE 'preparing' END)) \
-                        OR (o.status = 'placed' AND COALESCE(o.release_at > UTC_TIMESTAMP(6), FALSE) \
-                            AND t.status IS NOT NULL AND t.status <> 'withdrawn') \
+                        OR COALESCE(t.received_at < o.release_at - INTERVAL 1 MINUTE, FALSE) \
                         OR (o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up', 'failed_delivery', 'no_show') \
                             AND (t.status IS NULL OR t.status <> 'ready')) \
                         OR (o.status IN ('cancelled', 'pending_payment', 'voided') \

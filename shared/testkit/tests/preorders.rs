@@ -676,3 +676,71 @@ async fn the_promise_counts_the_queue_and_follows_the_order_to_the_door(pool: My
     assert_eq!(view["order"]["status"], "ready");
     testkit::assert_reconciled(&pool, Scope::Live).await;
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_card_pre_order_paid_online_waits_for_its_time_too(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let slot = slot_after(&world, Duration::hours(3)).await;
+    let mut body = cart("pickup", Some(&rfc3339(slot)));
+    body["payment_method"] = json!("card");
+    let (status, answer) = place(&world, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["order"]["status"], "pending_payment");
+    let id = answer["order"]["id"].as_i64().unwrap_or_default();
+    let token = answer["order"]["tracking_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    // Paid by card (localstripe), then placed by the payment's answer.
+    let config = testing::config();
+    let card =
+        testkit::stripe::card_token(&config.stripe_api_base, "sk_test_local", "4242424242424242")
+            .await
+            .expect("localstripe makes a token");
+    let uri = format!("/orders/{id}/payment/card?token={token}");
+    let (status, paid) = world
+        .call(
+            Orders,
+            "POST",
+            &uri,
+            Some(json!({ "card_token": card })),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    let uri = format!("/orders/{id}/payment/refresh?token={token}");
+    let (status, paid) = world.call(Orders, "POST", &uri, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["order"]["status"], "placed", "{paid}");
+    // Placed by the payment, its ticket still waits for the slot.
+    assert_eq!(at(&paid["order"]["promised_at"]), slot);
+    assert!(kitchen_receives(&world).await.is_empty());
+    let release = slot - Duration::minutes(15);
+    assert_eq!(
+        scalar(
+            &pool,
+            &format!(
+                "SELECT COUNT(*) FROM outbox WHERE order_id = {id} AND sent_at IS NULL \
+                 AND event_type = 'order.placed' AND not_before = '{}'",
+                release.naive_utc()
+            )
+        )
+        .await,
+        1
+    );
+    testkit::assert_reconciled(&pool, Scope::Settled).await;
+    assert_eq!(relay_at(&world, release).await, 1);
+    assert_eq!(kitchen_receives(&world).await, vec![id]);
+    // The relay's clock was moved on, not the database's: the ticket came
+    // hours before its release time, which the reconciliation check names.
+    let findings = ocpizza::reporting::audit::audit(&pool, Scope::Settled)
+        .await
+        .expect("the check runs");
+    assert!(
+        findings.iter().any(|f| f.check == "kitchen"
+            && f.order_id == Some(id)
+            && f.detail.contains("before its release time")),
+        "{findings:?}"
+    );
+}
