@@ -156,6 +156,27 @@ impl World {
         token_for(&self.pool, SECRET, email).await
     }
 
+    /// Pays a web card order as its customer does in the page: a test card
+    /// tokenised by localstripe, `payment/card`, then `payment/refresh` (the
+    /// payment's answer, as a late webhook would bring it). The order as
+    /// `payment/refresh` answers it, after checking both calls succeeded.
+    pub async fn pay_with_test_card(&self, order: i64, token: &str) -> Value {
+        let config = config();
+        let card = stripe::card_token(&config.stripe_api_base, "sk_test_local", "4242424242424242")
+            .await
+            .unwrap_or_else(|e| panic!("localstripe makes a token: {e}"));
+        let uri = format!("/orders/{order}/payment/card?token={token}");
+        let body = serde_json::json!({ "card_token": card });
+        let (status, paid) = self
+            .call(Function::Orders, "POST", &uri, Some(body), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{paid}");
+        let uri = format!("/orders/{order}/payment/refresh?token={token}");
+        let (status, paid) = self.call(Function::Orders, "POST", &uri, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{paid}");
+        paid
+    }
+
     /// A JSON request (with an `Idempotency-Key`), its answer checked against
     /// the contract; the status and the JSON body (`null` when none).
     pub async fn call(

@@ -693,25 +693,7 @@ async fn a_card_pre_order_paid_online_waits_for_its_time_too(pool: MySqlPool) {
         .to_owned();
 
     // Paid by card (localstripe), then placed by the payment's answer.
-    let config = testing::config();
-    let card =
-        testkit::stripe::card_token(&config.stripe_api_base, "sk_test_local", "4242424242424242")
-            .await
-            .expect("localstripe makes a token");
-    let uri = format!("/orders/{id}/payment/card?token={token}");
-    let (status, paid) = world
-        .call(
-            Orders,
-            "POST",
-            &uri,
-            Some(json!({ "card_token": card })),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{paid}");
-    let uri = format!("/orders/{id}/payment/refresh?token={token}");
-    let (status, paid) = world.call(Orders, "POST", &uri, None, None).await;
-    assert_eq!(status, StatusCode::OK, "{paid}");
+    let paid = world.pay_with_test_card(id, &token).await;
     assert_eq!(paid["order"]["status"], "placed", "{paid}");
     // Placed by the payment, its ticket still waits for the slot.
     assert_eq!(at(&paid["order"]["promised_at"]), slot);
