@@ -211,6 +211,39 @@ INSERT INTO recipe_lines (product_id, ingredient_id, quantity) VALUES
 (31, 61, 1), (32, 62, 1), (33, 63, 1)
 ON DUPLICATE KEY UPDATE quantity = VALUES(quantity);
 
+-- What a customer must know: the 14 regulated allergens (EU 1169/2011,
+-- annex II) of each ingredient, and whether it is vegetarian (no meat nor
+-- fish). Parmesan is made with animal rennet and panna cotta with gelatine:
+-- neither is vegetarian. The fondant's chocolate carries soy lecithin.
+INSERT INTO ingredient_allergens (ingredient_id, allergen) VALUES
+(1, 'gluten'), (3, 'milk'), (7, 'milk'), (9, 'milk'), (10, 'milk'), (11, 'fish'),
+(19, 'milk'), (22, 'milk'), (23, 'fish'), (27, 'eggs'), (31, 'milk'),
+(56, 'gluten'),
+(61, 'gluten'), (61, 'eggs'), (61, 'milk'), (62, 'milk'),
+(63, 'gluten'), (63, 'eggs'), (63, 'milk'), (63, 'soybeans')
+ON DUPLICATE KEY UPDATE allergen = VALUES(allergen);
+UPDATE ingredients SET vegetarian = id NOT IN (4, 6, 10, 11, 20, 23, 25, 28, 30, 62);
+
+-- What a customer may ask. The toppings of a pizza may be left off; its
+-- dough and its base (tomato or cream) stay.
+UPDATE recipe_lines SET removable = (product_id BETWEEN 1 AND 16 AND ingredient_id NOT IN (1, 2, 19));
+-- Two sizes per pizza: the medium as the recipe says, at the listed price;
+-- the large one and a half times each ingredient, 4 € more.
+INSERT INTO product_sizes (product_id, code, label, price_cents, recipe_percent, position)
+SELECT id, 'medium', 'Moyenne 29 cm', price_cents, 100, 1 FROM products WHERE category_id = 1
+ON DUPLICATE KEY UPDATE label = VALUES(label), price_cents = VALUES(price_cents),
+    recipe_percent = VALUES(recipe_percent), position = VALUES(position);
+INSERT INTO product_sizes (product_id, code, label, price_cents, recipe_percent, position)
+SELECT id, 'large', 'Grande 40 cm', price_cents + 400, 150, 2 FROM products WHERE category_id = 1
+ON DUPLICATE KEY UPDATE label = VALUES(label), price_cents = VALUES(price_cents),
+    recipe_percent = VALUES(recipe_percent), position = VALUES(position);
+-- Up to three extras per pizza, from this list (portions for a medium).
+UPDATE products SET max_extras = IF(category_id = 1, 3, 0);
+INSERT INTO extras (ingredient_id, quantity, price_cents, position) VALUES
+(3, 60, 150, 1), (7, 40, 200, 2), (4, 50, 200, 3), (6, 40, 200, 4), (5, 40, 100, 5),
+(27, 1, 100, 6), (12, 20, 100, 7), (15, 30, 80, 8), (11, 20, 150, 9), (24, 20, 100, 10)
+ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), price_cents = VALUES(price_cents), position = VALUES(position);
+
 -- The pizzaiolo's memo.
 INSERT INTO recipe_steps (product_id, position, text) VALUES
 (1, 1, 'Étaler le pâton de 250 g en disque de 30 cm.'),

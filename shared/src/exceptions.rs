@@ -23,6 +23,7 @@
 //!   The request says how much the manager saw refunded already, so the same
 //!   click sent twice gives back once.
 
+use crate::catalog::choices::{self, Choice};
 use crate::delivery::{assign, deliveries};
 use crate::identity::auth::Caller;
 use crate::identity::role::Role;
@@ -236,8 +237,8 @@ pub async fn remake(
         });
     }
     let line = sqlx::query!(
-        "SELECT product_id AS `product_id: ProductId`, product_name, quantity FROM order_lines \
-         WHERE order_id = ? AND line_no = ?",
+        "SELECT product_id AS `product_id: ProductId`, product_name, quantity, size_code, removed, extras \
+         FROM order_lines WHERE order_id = ? AND line_no = ?",
         order.id.0,
         line_no
     )
@@ -248,7 +249,18 @@ pub async fn remake(
     if quantity < 1 || quantity > ordered {
         return Err(ExceptionError::Quantity(ordered));
     }
-    let (needs, _) = stock::needs_for(&mut **tx, &[(line.product_id, quantity)]).await?;
+    // Made again as it was asked: the same size, removals and extras.
+    let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
+    let offer = choices::load(tx, choices::Of::These(&[line.product_id])).await?;
+    let made = offer
+        .make(line.product_id, 0, &asked)
+        .or_else(|_| offer.make(line.product_id, 0, &Choice::default()))
+        .map(|made| made.needs())
+        .unwrap_or_default();
+    let needs: stock::Needs = made
+        .into_iter()
+        .map(|(ingredient, per_unit)| (ingredient, per_unit * quantity))
+        .collect();
     if !stock::remake(tx, order.pizzeria_id, order.id, &needs).await? {
         return Err(ExceptionError::OutOfStock);
     }

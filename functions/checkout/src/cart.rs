@@ -7,12 +7,16 @@ use chrono::{DateTime, Utc};
 use ocpizza::order::pricing;
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::platform::http::ApiError;
-use ocpizza::platform::ids::{PizzeriaId, ProductId, UserId};
+use ocpizza::platform::ids::{PizzeriaId, UserId};
 use ocpizza::platform::phone::{self, E164};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use ocpizza::order::pricing::{CartLine, LineRequest};
 pub use ocpizza::order::pricing::{MAX_ITEMS, MAX_LINES, MAX_QUANTITY_PER_LINE};
+
+/// Door code, floor, intercom: what a courier reads on the doorstep.
+pub const MAX_INSTRUCTIONS_CHARS: usize = 200;
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct CheckoutRequest {
@@ -21,9 +25,12 @@ pub struct CheckoutRequest {
     #[serde(default)]
     pub address: Option<AddressIn>,
     pub payment_method: PaymentMethod,
-    pub lines: Vec<LineIn>,
+    pub lines: Vec<LineRequest>,
     #[serde(default)]
     pub contact: Option<ContactIn>,
+    /// For the courier: door code, floor, intercom (deliveries only).
+    #[serde(default)]
+    pub delivery_instructions: Option<String>,
     #[serde(default)]
     pub channel: Option<Channel>,
     /// Staff only: the customer account the cashier picked for this order.
@@ -33,12 +40,6 @@ pub struct CheckoutRequest {
     /// as possible.
     #[serde(default)]
     pub slot_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-pub struct LineIn {
-    pub product_id: ProductId,
-    pub quantity: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -73,8 +74,10 @@ pub struct Cart {
     pub address: Option<AddressIn>,
     pub payment_method: PaymentMethod,
     pub channel: Channel,
-    /// Product and quantity, one line per product, in product order.
-    pub lines: Vec<(ProductId, i64)>,
+    /// The lines, equal ones merged, in product order.
+    pub lines: Vec<CartLine>,
+    /// For the courier, on a delivery.
+    pub delivery_instructions: Option<String>,
     pub contact: Contact,
     /// The pre-order's slot, not checked against the hours yet.
     pub slot_at: Option<DateTime<Utc>>,
@@ -96,12 +99,7 @@ fn trimmed(s: &str) -> String {
 pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
     let mut errors = Errors(Vec::new());
 
-    let requested: Vec<(ProductId, i64)> = request
-        .lines
-        .iter()
-        .map(|l| (l.product_id, l.quantity))
-        .collect();
-    let lines = match pricing::cart_lines(&requested) {
+    let lines = match pricing::cart_lines(&request.lines) {
         Ok(lines) => lines,
         Err(problems) => {
             for p in problems {
@@ -187,6 +185,16 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
     };
 
     let channel = request.channel.unwrap_or(Channel::Web);
+    let delivery_instructions = match pricing::short_text(
+        request.delivery_instructions.as_deref(),
+        MAX_INSTRUCTIONS_CHARS,
+    ) {
+        Ok(text) => text.filter(|_| request.fulfilment == Fulfilment::Delivery),
+        Err(message) => {
+            errors.add("delivery_instructions", &message);
+            None
+        }
+    };
 
     let Some(contact) = contact.filter(|_| errors.0.is_empty()) else {
         let count = errors.0.len();
@@ -203,6 +211,7 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
         payment_method: request.payment_method,
         channel,
         lines,
+        delivery_instructions,
         contact,
         slot_at: request.slot_at,
     })

@@ -612,6 +612,7 @@ async fn place(
                 latitude: d.latitude,
                 longitude: d.longitude,
                 distance_m: d.distance_m,
+                instructions: cart.delivery_instructions.as_deref(),
             }),
             contact: NewContact {
                 name: &cart.contact.name,
@@ -635,13 +636,13 @@ async fn place(
     );
 
     // Last, so the hot stock rows stay locked only until the commit just below.
-    let (needs, no_recipe) = stock::needs_for(&mut *tx, &cart.lines).await?;
+    let (needs, no_recipe) = priced.needs();
     let reserved =
         no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
     if !reserved {
         tx.rollback().await?;
         let short = stock::shortages(&state.pool, pizzeria.id, &needs).await?;
-        return Err(out_of_stock(state, pizzeria, cart, &short, &no_recipe).await?);
+        return Err(out_of_stock(state, pizzeria, priced, &short, &no_recipe).await?);
     }
 
     let body = json!({
@@ -664,7 +665,12 @@ async fn place(
                 "vat_rate_bp": l.vat_rate_bp,
                 "quantity": l.quantity,
                 "line_total_cents": l.total,
+                "size": l.made.size.as_ref().map(|(_, label)| label),
+                "choices": l.made.words,
+                "note": l.note,
+                "allergens": l.allergens(),
             })).collect::<Vec<_>>(),
+            "delivery_instructions": cart.delivery_instructions,
             "address": destination.as_ref().map(|d| json!({
                 "line1": d.address.line1, "postcode": d.address.postcode, "city": d.address.city,
                 "latitude": d.latitude, "longitude": d.longitude,
@@ -707,7 +713,7 @@ async fn place(
 async fn out_of_stock(
     state: &State,
     pizzeria: &Pizzeria,
-    cart: &Cart,
+    priced: &Priced,
     short: &[ocpizza::platform::ids::IngredientId],
     no_recipe: &[ProductId],
 ) -> Result<ApiError, ApiError> {
@@ -719,8 +725,8 @@ async fn out_of_stock(
             .map(|p| p.0),
     );
     let menu = catalog::products(&state.pool, pizzeria).await?;
-    let products: Vec<Value> = cart
-        .lines
+    let products: Vec<Value> = priced
+        .per_product()
         .iter()
         .filter(|(p, _)| affected.contains(&p.0))
         .filter_map(|(p, requested)| {

@@ -108,9 +108,16 @@ async fn list_pizzerias(state: &State, req: &Request) -> Result<Response, ApiErr
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %id))]
 async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, ApiError> {
     let pizzeria = state.pizzeria(id, Utc::now()).await?;
-    // Availability is live: one query on the stock, never cached.
-    let products = catalog::products(&state.pool, &pizzeria).await?;
-    edge::json_with_etag(req, &catalog::Menu { pizzeria, products })
+    // Availability is live: read from the stock at each request, never cached.
+    let (products, extras) = catalog::listing(&state.pool, &pizzeria).await?;
+    edge::json_with_etag(
+        req,
+        &catalog::Menu {
+            pizzeria,
+            products,
+            extras,
+        },
+    )
 }
 
 /// `GET /pizzerias/{id}/times`: what the shop tells before ordering. When an

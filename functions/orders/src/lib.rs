@@ -35,7 +35,7 @@ use ocpizza::order::{Actor, Fulfilment, OrderStatus};
 use ocpizza::payment::{PaymentError, Stripe};
 use ocpizza::platform::clock::{utc, Clock};
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::platform::ids::{OrderId, ProductId};
+use ocpizza::platform::ids::OrderId;
 use ocpizza::platform::queue::{Envelope, Queues};
 use ocpizza::{
     catalog, order::pricing, payment::settlement, platform::outbox, platform::rate_limit, stock,
@@ -233,24 +233,13 @@ async fn after_cancel(state: &State, order: &OrderHead, events: Vec<Envelope>) {
 
 #[derive(Deserialize)]
 struct ModifyRequest {
-    lines: Vec<LineIn>,
-}
-
-#[derive(Deserialize)]
-struct LineIn {
-    product_id: ProductId,
-    quantity: i64,
+    lines: Vec<pricing::LineRequest>,
 }
 
 #[tracing::instrument(skip(state, req), fields(order_id = %id))]
 async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, ApiError> {
     let request: ModifyRequest = edge::parse_json(req)?;
-    let requested: Vec<(ProductId, i64)> = request
-        .lines
-        .iter()
-        .map(|l| (l.product_id, l.quantity))
-        .collect();
-    let lines = pricing::cart_lines(&requested).map_err(|problems| {
+    let lines = pricing::cart_lines(&request.lines).map_err(|problems| {
         let count = problems.len();
         ApiError::unprocessable(format!(
             "The change has {count} problem{}; see `errors` (to drop everything, cancel the order).",
@@ -291,13 +280,14 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
     lifecycle::replace_lines(&mut tx, &mut order, &priced).await?;
     let note = format!("modified: {} → {}", old_total, priced.total);
     lifecycle::record_history(&mut tx, id, order.status, &by, Some(&note)).await?;
-    let (needs, no_recipe) = stock::needs_for(&mut *tx, &lines).await?;
+    let (needs, no_recipe) = priced.needs();
     let reserved =
         no_recipe.is_empty() && stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?;
     if !reserved {
         tx.rollback().await?;
         let menu = catalog::products(&state.pool, &pizzeria).await?;
-        let products: Vec<_> = lines
+        let products: Vec<_> = priced
+            .per_product()
             .iter()
             .filter_map(|(p, requested)| menu.iter().find(|m| m.id == *p).map(|m| (m, requested)))
             .filter(|(m, requested)| m.max_quantity < **requested)

@@ -23,6 +23,11 @@ let searches = 0; // the latest lookup wins: an older answer arriving late is dr
 let lookups = 0;
 const CHANNEL = { web: 'En ligne', phone: 'Téléphone', counter: 'Comptoir' };
 
+// A delivery's door code, floor, intercom, for the courier.
+$('#address').append(
+  el('label', { for: 'delivery-instructions' }, 'Instructions pour le livreur (code, étage, interphone)'),
+  el('input', { id: 'delivery-instructions', name: 'delivery_instructions', maxlength: 200, autocomplete: 'off' }));
+
 function update() {
   $('#address').hidden = orderForm.elements.fulfilment.value !== 'delivery';
   const count = form.lines().reduce((n, l) => n + l.quantity, 0);
@@ -144,6 +149,8 @@ orderForm.addEventListener('submit', async (e) => {
   if (customer) body.customer_id = customer.id;
   if (body.fulfilment === 'delivery') {
     body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
+    const instructions = $('#delivery-instructions').value.trim();
+    if (instructions) body.delivery_instructions = instructions;
   }
   place.disabled = true;
   const r = await api('checkout', '/orders', { method: 'POST', body, idempotencyKey: key });
@@ -153,14 +160,14 @@ orderForm.addEventListener('submit', async (e) => {
     replace(out, problemBox(r.problem));
     return;
   }
-  if (!r.ok) { replace(out, problemBox(r.problem)); update(); return; }
+  if (!r.ok) { replace(out, problemBox(form.explain(r.problem))); update(); return; }
   const o = r.data.order;
   const owner = customer ? `au compte de ${customer.name}` : 'sans compte client';
   replace(out, el('p', { class: 'success', role: 'status', dataset: { order: o.id } },
     `Commande n° ${o.number} enregistrée ${owner} : ${euros(o.total_cents)}.`), callOff(o));
   key = newKey();
   form.clear();
-  for (const id of ['phone', 'name', 'line1', 'postcode', 'city']) $(`#${id}`).value = '';
+  for (const id of ['phone', 'name', 'line1', 'postcode', 'city', 'delivery-instructions']) $(`#${id}`).value = '';
   customer = null;
   searches += 1;
   lookups += 1;

@@ -100,6 +100,8 @@ function card(d) {
     forPizzeria ? el('p', { class: 'courier' }, d.courier_name ? `Livreur : ${d.courier_name}` : 'Aucun livreur') : null,
     el('p', {}, `${a.line1 ?? ''}, ${a.postcode ?? ''} ${a.city ?? ''}`, ' ',
       a.map_url ? el('a', { href: a.map_url, target: '_blank', rel: 'noopener' }, 'Ouvrir le plan') : null),
+    // Door code, floor, intercom: what gets the courier to the door.
+    d.delivery_instructions ? el('p', { class: 'instructions' }, el('strong', {}, 'Instructions : '), d.delivery_instructions) : null,
     el('p', {}, d.contact.name, ' — ', el('a', { href: `tel:${d.contact.phone}` }, phoneFr(d.contact.phone))),
     el('p', { class: 'muted' },
       d.distance_m ? `${(d.distance_m / 1000).toFixed(1).replace('.', ',')} km` : '',

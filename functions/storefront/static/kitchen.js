@@ -4,6 +4,7 @@
 // nothing changes) and are announced on screen.
 
 import { $, api, duration, el, frame, poll, replace, requireStaff, showProblem, staffPizzeria, time } from './common.js';
+import { allergensText } from './order-form.js';
 
 frame();
 const me = requireStaff(['pizzaiolo', 'manager', 'admin']);
@@ -36,10 +37,13 @@ async function load() {
   render();
 }
 
+// The card's quantities are for the line's size, without what was left
+// off; the extras asked for come last, marked.
 function recipeCard(recipe) {
   if (!recipe) return null;
   return el('div', { class: 'recipe' },
-    el('ul', { 'aria-label': 'Ingrédients' }, recipe.ingredients.map((i) => el('li', {}, `${i.name} : ${i.quantity} ${i.unit}`))),
+    el('ul', { 'aria-label': 'Ingrédients' }, recipe.ingredients.map((i) => el('li', { class: i.extra ? 'extra' : undefined },
+      `${i.extra ? '+ ' : ''}${i.name} : ${i.quantity} ${i.unit}${i.extra ? ' (supplément)' : ''}`))),
     recipe.steps?.length ? el('ol', { 'aria-label': 'Étapes' }, recipe.steps.map((s) => el('li', {}, s))) : null);
 }
 
@@ -54,12 +58,30 @@ function render() {
   el('div', {}, el('span', { class: 'badge' }, t.fulfilment === 'delivery' ? 'Livraison' : 'À emporter'), ' ',
     t.slot_at ? [el('span', { class: 'badge slot' }, `Programmée ${time(t.slot_at)}`), ' '] : null, t.contact?.name || '',
     t.status === 'preparing' ? el('span', { class: 'badge warn' }, ' En préparation') : null),
-  t.lines.map((l, i) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), recipeCard(l.recipe),
+  t.lines.map((l, i) => el('section', {}, el('h3', {}, `${l.quantity} × ${l.name}`), asked(l), recipeCard(l.recipe),
     t.status === 'preparing' && l.recipe ? remake(t, l, i + 1) : null)),
   t.status === 'waiting'
     ? el('button', { type: 'button', class: 'big start', onclick: () => act(t, 'start') }, 'Commencer')
     : el('button', { type: 'button', class: 'big ready', onclick: () => act(t, 'ready') }, 'Prête'))));
   tickAges();
+}
+
+/**
+ * What the customer asked for a line, to be seen at a glance: the size,
+ * each topping to leave off (SANS, it stands out), each extra, the note,
+ * and the allergens.
+ */
+function asked(l) {
+  const removed = l.removed || [];
+  const extras = l.extras || [];
+  const allergens = allergensText(l.allergens);
+  return el('div', { class: 'asked' },
+    l.size ? el('p', { class: 'size' }, l.size) : null,
+    removed.length || extras.length ? el('ul', { class: 'changes', 'aria-label': 'Demandes du client' },
+      removed.map((name) => el('li', {}, el('strong', { class: 'without' }, `SANS ${name}`))),
+      extras.map((name) => el('li', { class: 'with' }, `+ ${name}`))) : null,
+    l.note ? el('p', { class: 'note' }, `« ${l.note} »`) : null,
+    allergens ? el('p', { class: 'allergens' }, `Allergènes : ${allergens}`) : null);
 }
 
 function tickAges() {

@@ -5,7 +5,7 @@
 import {
   $, api, dayOf, el, euros, frame, loadStripe, newKey, onSubmit, opensText, payByCard, problemBox, rememberOrder, replace, session, showProblem, time, trackUrl,
 } from './common.js';
-import { OrderForm } from './order-form.js';
+import { OrderForm, allergensText, sortAllergens } from './order-form.js';
 
 frame();
 const me = session();
@@ -21,6 +21,8 @@ let stripe = null;
 const fulfilment = () => orderForm.elements.fulfilment.value;
 const payment = () => orderForm.elements.payment.value;
 const later = () => orderForm.elements.when.value === 'later';
+/** For the courier: door code, floor, intercom (a delivery only). */
+const instructions = () => (fulfilment() === 'delivery' ? $('#delivery-instructions').value.trim() : '');
 /** The pre-order's slot chosen, if any. */
 const slot = () => (times && later() && $('#slot').value) || null;
 let times = null; // GET /pizzerias/{id}/times: the promise and the slots
@@ -29,7 +31,12 @@ if (me && me.user.role === 'customer') {
   $('#contact').hidden = true;
 }
 
+/** "Sans gluten", "Végétarien": what the menu shows (as ticked, even after a reload). */
+const filters = () => ({ glutenFree: $('#filter-gluten').checked, vegetarian: $('#filter-vegetarian').checked });
+$('#filters').addEventListener('change', () => form.setFilters(filters()));
+
 async function start() {
+  form.filters = filters();
   const r = await api('menu', '/pizzerias', { token: null });
   if (!r.ok) { showProblem($('#menu'), r.problem); return; }
   pizzerias = r.data.pizzerias.filter((p) => p.accepting_orders || p.status === 'open');
@@ -233,11 +240,26 @@ function update() {
   // The summary that stays on screen on a phone.
   $('#cart-bar').hidden = count === 0;
   $('#cart-bar-text').textContent = `${count} article${count > 1 ? 's' : ''} · ${euros(form.subtotal() + fees)}`;
+  showAllergens(count);
   // A changed cart is a new order: a new idempotency key.
-  const signature = JSON.stringify([form.pizzeria?.id, form.lines(), fulfilment(), payment(), slot()]);
+  const signature = JSON.stringify([form.pizzeria?.id, form.lines(), fulfilment(), payment(), slot(), instructions()]);
   if (update.last !== undefined && update.last !== signature && !pending) idempotencyKey = newKey();
   update.last = signature;
 }
+/**
+ * Every allergen of the order, before paying: as the server counted them
+ * once the order exists, as the cart works them out before.
+ */
+function showAllergens(count) {
+  const box = $('#order-allergens');
+  const told = pending?.order?.lines;
+  const codes = told && told.every((l) => Array.isArray(l.allergens))
+    ? sortAllergens(told.flatMap((l) => l.allergens))
+    : form.allergens();
+  box.hidden = count === 0 && !pending;
+  box.textContent = `Allergènes de votre commande : ${allergensText(codes) || 'aucun déclaré'}`;
+}
+
 orderForm.addEventListener('change', (e) => {
   if (e.target.name === 'fulfilment') fillSlots();
   update();
@@ -297,6 +319,7 @@ orderForm.addEventListener('submit', async (e) => {
       if (slot()) body.slot_at = slot();
       if (body.fulfilment === 'delivery') {
         body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
+        if (instructions()) body.delivery_instructions = instructions();
       }
       if (!(me && me.user.role === 'customer')) {
         body.contact = { name: $('#name').value.trim(), phone: $('#phone').value.trim() };
@@ -310,7 +333,7 @@ orderForm.addEventListener('submit', async (e) => {
         idempotencyKey = newKey();
         return;
       }
-      if (!r.ok) { replace(out, problemBox(r.problem)); return; }
+      if (!r.ok) { replace(out, problemBox(form.explain(r.problem))); return; }
       const order = r.data.order;
       rememberOrder(order);
       if (body.payment_method !== 'card') { location.href = trackUrl(order); return; }

@@ -10,6 +10,7 @@
 import {
   $, FINISHED, STATUS, api, dateTime, el, euros, frame, loadStripe, payByCard, poll, problemBox, promiseText, replace, session, showProblem, time,
 } from './common.js';
+import { allergensText } from './order-form.js';
 
 frame();
 const params = new URLSearchParams(location.search);
@@ -104,10 +105,12 @@ function render() {
   showBalance(o, owes);
 
   replace($('#detail'),
-    el('ul', { class: 'cart-lines' }, o.lines.map((l) => el('li', {}, el('span', {}, `${l.quantity} × ${l.name}`), el('span', {}, euros(l.line_total_cents))))),
+    el('ul', { class: 'cart-lines' }, o.lines.map(lineItem)),
     o.delivery_fee_cents ? el('p', {}, `Livraison : ${euros(o.delivery_fee_cents)}`) : null,
     el('div', { class: 'total' }, el('span', {}, 'Total'), el('span', { id: 'total' }, euros(o.total_cents))),
     el('p', {}, o.fulfilment === 'delivery' ? `Livraison : ${o.address?.line1 ?? ''}, ${o.address?.postcode ?? ''} ${o.address?.city ?? ''}` : 'À retirer à la pizzeria'),
+    o.fulfilment === 'delivery' && o.delivery_instructions
+      ? el('p', { class: 'instructions' }, `Instructions pour le livreur : ${o.delivery_instructions}`) : null,
     el('p', { class: 'muted' }, paymentText(o.payment_method, pay)));
 
   replace($('#actions'), o.changeable ? el('div', { class: 'row' },
@@ -118,6 +121,18 @@ function render() {
   replace($('#notifications'), o.notifications.length
     ? o.notifications.map((n) => el('li', {}, n.subject, n.sent_at ? el('span', { class: 'muted' }, ` — ${dateTime(n.sent_at)}`) : el('span', { class: 'muted' }, ' — en cours d’envoi')))
     : el('li', { class: 'muted' }, 'Aucun pour l’instant.'));
+}
+
+/** A line as sold: what, its choices and note under its name, its allergens, its price. */
+function lineItem(l) {
+  const allergens = allergensText(l.allergens);
+  return el('li', {},
+    el('span', { class: 'line-what' },
+      el('span', {}, `${l.quantity} × ${l.name}`),
+      l.choices ? el('span', { class: 'choices' }, l.choices) : null,
+      l.note ? el('span', { class: 'line-note' }, `Remarque : « ${l.note} »`) : null,
+      allergens ? el('span', { class: 'muted allergens' }, `Allergènes : ${allergens}`) : null),
+    el('span', {}, euros(l.line_total_cents)));
 }
 
 function paymentText(method, pay) {
@@ -142,15 +157,22 @@ async function cancel() {
 function openEditor() {
   const box = $('#edit');
   box.hidden = false;
-  const inputs = order.lines.map((l) => el('input', { type: 'number', min: 0, max: 20, value: l.quantity, id: `edit-${l.product_id}`, dataset: { product: l.product_id } }));
+  // One field a line: `edit-<product>` for a product's first line, `edit-<product>-<n>` for the next ones.
+  const seen = new Map();
+  const fieldIds = order.lines.map((l) => {
+    const n = (seen.get(l.product_id) || 0) + 1;
+    seen.set(l.product_id, n);
+    return n === 1 ? `edit-${l.product_id}` : `edit-${l.product_id}-${n}`;
+  });
+  const inputs = order.lines.map((l, i) => el('input', { type: 'number', min: 0, max: 20, value: l.quantity, id: fieldIds[i] }));
   const out = el('div', { 'aria-live': 'assertive' });
   replace(box,
     el('h3', {}, 'Modifier les quantités'),
-    order.lines.map((l, i) => [el('label', { for: `edit-${l.product_id}` }, l.name), inputs[i]]),
+    order.lines.map((l, i) => [el('label', { for: fieldIds[i] }, l.choices ? `${l.name} (${l.choices})` : l.name), inputs[i]]),
     out,
     el('p', {}, el('button', {
       type: 'button', onclick: async () => {
-        const lines = inputs.map((input) => ({ product_id: Number(input.dataset.product), quantity: Number(input.value) })).filter((l) => l.quantity > 0);
+        const lines = order.lines.map((l, i) => ({ ...choicesOf(l), product_id: l.product_id, quantity: Number(inputs[i].value) })).filter((l) => l.quantity > 0);
         const r = await api('orders', `/orders/${id}${query}`, { method: 'PATCH', body: { lines }, token: token ? null : undefined });
         if (!r.ok) { replace(out, problemBox(r.problem)); return; }
         box.hidden = true;
@@ -160,6 +182,20 @@ function openEditor() {
         await load();
       },
     }, 'Enregistrer')));
+}
+
+/**
+ * A line's choices as checkout takes them, to keep them when the
+ * quantities change: those the order view gives in that form.
+ */
+function choicesOf(l) {
+  const kept = {};
+  if (typeof l.size_code === 'string') kept.size = l.size_code;
+  const ids = (list) => Array.isArray(list) && list.length > 0 && list.every(Number.isInteger);
+  if (ids(l.remove)) kept.remove = l.remove;
+  if (ids(l.extras)) kept.extras = l.extras;
+  if (l.note) kept.note = l.note;
+  return kept;
 }
 
 // ---- what is left to pay -------------------------------------------------

@@ -10,13 +10,17 @@
 //! Whether a pizzeria is open at an instant, and when it next opens, is
 //! [`hours`]' rule; a manager's pause of online orders is [`Pause`].
 
+pub mod choices;
 pub mod hours;
+pub mod listing;
 pub mod products;
 pub mod recipe;
 pub mod schedule;
 pub mod shops;
 
+pub use choices::Allergen;
 pub use hours::{OpeningPeriod, Period, Rule, SpecialDay};
+pub use listing::{MenuExtra, MenuIngredient, MenuSize};
 
 use crate::platform::clock;
 use crate::platform::ids::{PizzeriaId, ProductId};
@@ -123,12 +127,22 @@ pub struct MenuProduct {
     /// `not_on_this_menu` or `pizzeria_not_open`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable_reason: Option<&'static str>,
+    /// Of the recipe as listed (the first size, nothing left off).
+    pub allergens: Vec<Allergen>,
+    pub vegetarian: bool,
+    /// Extras one unit may take (0: none).
+    pub max_extras: i64,
+    /// Empty when it is sold as its recipe says; else the first is listed.
+    pub sizes: Vec<MenuSize>,
+    pub ingredients: Vec<MenuIngredient>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Menu {
     pub pizzeria: Pizzeria,
     pub products: Vec<MenuProduct>,
+    /// The extras a product with `max_extras` may take.
+    pub extras: Vec<MenuExtra>,
 }
 
 impl Pizzeria {
@@ -374,7 +388,22 @@ pub async fn pizzeria(
     Ok(Some(pizzeria_from_row(row, own, now)))
 }
 
-/// The menu's products in a pizzeria with their availability, in one query.
+/// The menu's products in a pizzeria with their availability and what may
+/// be chosen, and the extras.
+pub async fn listing(
+    pool: &MySqlPool,
+    pizzeria: &Pizzeria,
+) -> Result<(Vec<MenuProduct>, Vec<MenuExtra>), sqlx::Error> {
+    let mut products = products(pool, pizzeria).await?;
+    let mut conn = pool.acquire().await?;
+    let offer = choices::load(&mut conn, choices::Of::All).await?;
+    let available = listing::available(&mut conn, pizzeria.id).await?;
+    let extras = listing::describe(&mut products, &offer, &available);
+    Ok((products, extras))
+}
+
+/// The menu's products in a pizzeria with their availability (as listed:
+/// the first size), in one query.
 pub async fn products(
     pool: &MySqlPool,
     pizzeria: &Pizzeria,
@@ -420,6 +449,11 @@ pub async fn products(
                 available: max_quantity > 0,
                 max_quantity,
                 unavailable_reason: reason,
+                allergens: Vec::new(),
+                vegetarian: false,
+                max_extras: 0,
+                sizes: Vec::new(),
+                ingredients: Vec::new(),
             }
         })
         .collect())
@@ -434,6 +468,10 @@ pub async fn menu(
     let Some(pizzeria) = pizzeria(pool, id, now).await? else {
         return Ok(None);
     };
-    let products = products(pool, &pizzeria).await?;
-    Ok(Some(Menu { pizzeria, products }))
+    let (products, extras) = listing(pool, &pizzeria).await?;
+    Ok(Some(Menu {
+        pizzeria,
+        products,
+        extras,
+    }))
 }

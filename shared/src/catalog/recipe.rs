@@ -14,6 +14,8 @@ pub struct RecipeLine {
     pub name: String,
     pub quantity: i64,
     pub unit: String,
+    /// Added at the customer's request (an extra), on a ticket's card.
+    pub extra: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -110,6 +112,7 @@ pub async fn read(
                 name,
                 quantity: i64::from(quantity),
                 unit,
+                extra: false,
             });
     }
     for (product, text) in steps {

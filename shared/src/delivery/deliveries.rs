@@ -41,6 +41,8 @@ pub struct DeliveryView {
     /// Who has it, as the manager's list shows it.
     pub courier_name: Option<String>,
     pub address: Option<DeliveryAddress>,
+    /// The customer's door code, floor, intercom.
+    pub delivery_instructions: Option<String>,
     pub contact: StaffContact,
     pub payment_method: PaymentMethod,
     pub total_cents: i64,
@@ -71,6 +73,7 @@ struct DeliveryRow {
     address_line1: Option<String>,
     address_postcode: Option<String>,
     address_city: Option<String>,
+    delivery_instructions: Option<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
     contact_name: String,
@@ -105,7 +108,7 @@ macro_rules! delivery_rows {
                     d.pizzeria_id AS `pizzeria_id: PizzeriaId`, d.status AS `status: DeliveryStatus`, \
                     d.courier_id AS `courier_id: UserId`, c.name AS `courier_name?`, \
                     o.address_line1, o.address_postcode, \
-                    o.address_city, o.latitude, o.longitude, o.contact_name, o.contact_phone, \
+                    o.address_city, o.delivery_instructions, o.latitude, o.longitude, o.contact_name, o.contact_phone, \
                     o.payment_method AS `payment_method: PaymentMethod`, o.total_cents, \
                     d.distance_m, d.eta, d.cash_to_collect_cents, d.cash_collected_cents, d.created_at, \
                     d.assigned_at, d.picked_up_at, d.delivered_at, \
@@ -146,6 +149,7 @@ impl From<DeliveryRow> for DeliveryView {
             courier_id: r.courier_id,
             courier_name: r.courier_name,
             address,
+            delivery_instructions: r.delivery_instructions,
             contact: StaffContact {
                 name: r.contact_name,
                 phone: r.contact_phone,

@@ -9,7 +9,8 @@
 //! the ticket's own table (`TicketStatus::can_become`) is checked on every
 //! write so a ticket can never go back.
 
-use crate::catalog::recipe::{self, RecipeCard};
+use crate::catalog::choices::{self, Allergen, Choice};
+use crate::catalog::recipe::{self, RecipeCard, RecipeLine};
 use crate::order::view::StaffContact;
 use crate::order::Fulfilment;
 use crate::platform::clock::utc;
@@ -68,7 +69,18 @@ pub struct TicketLine {
     pub product_id: ProductId,
     pub name: String,
     pub quantity: i64,
-    /// `null` for what is not cooked (drinks, desserts).
+    /// The size's label; `null` when the product has no sizes.
+    pub size: Option<String>,
+    /// What was asked, in words: "Grande 40 cm · sans Oignons · + Chèvre".
+    pub choices: String,
+    /// Names of the toppings to leave off, and of the extras to add.
+    pub removed: Vec<String>,
+    pub extras: Vec<String>,
+    /// The customer's note ("bien cuite").
+    pub note: Option<String>,
+    pub allergens: Vec<Allergen>,
+    /// `null` for what is not cooked (drinks, desserts). Its quantities are
+    /// for this line's size, without what was left off, with the extras.
     pub recipe: Option<RecipeCard>,
 }
 
@@ -279,6 +291,22 @@ pub async fn ticket(
     Ok(tickets_of(pool, rows, now).await?.pop())
 }
 
+/// An order line as the kitchen reads it.
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: i64,
+    product_id: i64,
+    product_name: String,
+    quantity: i32,
+    size_code: Option<String>,
+    size_label: Option<String>,
+    removed: String,
+    extras: String,
+    choices: String,
+    allergens: String,
+    note: Option<String>,
+}
+
 /// The lines and recipe cards of these ticket rows.
 async fn tickets_of(
     pool: &MySqlPool,
@@ -290,27 +318,44 @@ async fn tickets_of(
     }
     // Runtime SQL: an `IN` list as long as the tickets shown.
     let mut q = QueryBuilder::<MySql>::new(
-        "SELECT order_id, product_id, product_name, quantity FROM order_lines WHERE order_id IN (",
+        "SELECT order_id, product_id, product_name, quantity, size_code, size_label, removed, extras, \
+                choices, allergens, note \
+         FROM order_lines WHERE order_id IN (",
     );
     let mut list = q.separated(", ");
     for row in &rows {
         list.push_bind(row.order_id);
     }
     q.push(") ORDER BY order_id, line_no");
-    let lines: Vec<(i64, i64, String, i32)> = q.build_query_as().fetch_all(pool).await?;
-    let mut products: Vec<ProductId> = lines.iter().map(|l| ProductId(l.1)).collect();
+    let lines: Vec<LineRow> = q.build_query_as().fetch_all(pool).await?;
+    let mut products: Vec<ProductId> = lines.iter().map(|l| ProductId(l.product_id)).collect();
     products.sort_unstable();
     products.dedup();
     let cards = recipe::cards(pool, &products).await?;
+    let offer = choices::load(&mut *pool.acquire().await?, choices::Of::These(&products)).await?;
 
     let mut by_order: BTreeMap<i64, Vec<TicketLine>> = BTreeMap::new();
-    for (order, product, name, quantity) in lines {
-        let product = ProductId(product);
-        by_order.entry(order).or_default().push(TicketLine {
+    for line in lines {
+        let product = ProductId(line.product_id);
+        let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
+        let made = offer.make(product, 0, &asked).ok();
+        let recipe = cards.get(&product).cloned().map(|mut card| {
+            if let Some(made) = &made {
+                card.ingredients = made.ingredients.iter().map(RecipeLine::from).collect();
+            }
+            card
+        });
+        by_order.entry(line.order_id).or_default().push(TicketLine {
             product_id: product,
-            name,
-            quantity: i64::from(quantity),
-            recipe: cards.get(&product).cloned(),
+            name: line.product_name,
+            quantity: i64::from(line.quantity),
+            size: line.size_label,
+            choices: line.choices,
+            removed: made.as_ref().map(|m| m.removed.clone()).unwrap_or_default(),
+            extras: made.as_ref().map(|m| m.extras.clone()).unwrap_or_default(),
+            note: line.note,
+            allergens: Allergen::split(&line.allergens),
+            recipe,
         });
     }
     Ok(rows

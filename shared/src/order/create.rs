@@ -25,6 +25,8 @@ pub struct NewAddress<'a> {
     pub latitude: f64,
     pub longitude: f64,
     pub distance_m: i64,
+    /// For the courier: door code, floor, intercom.
+    pub instructions: Option<&'a str>,
 }
 
 /// Who to call about the order and where to send its e-mails.
@@ -103,8 +105,8 @@ pub async fn create(
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
                 reservation_expires_at, created_by, created_at, updated_at, \
-                slot_at, release_at, promised_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                slot_at, release_at, promised_at, delivery_instructions) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             number,
             new.pizzeria_id.0,
             new.customer_id.map(|c| c.0),
@@ -134,6 +136,7 @@ pub async fn create(
             new.slot.map(|s| s.at.naive_utc()),
             new.slot.map(|s| s.release_at.naive_utc()),
             new.promised_at.naive_utc(),
+            address.and_then(|a| a.instructions),
         )
         .execute(&mut **tx)
         .await;

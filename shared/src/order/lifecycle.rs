@@ -23,6 +23,7 @@
 //!   manager decides a refund; cash was never collected);
 //! - every status the customer is told about: its notification (`notify`).
 
+use crate::catalog::choices::{Allergen, Choice};
 use crate::identity::auth::Caller;
 use crate::order::money_rule::Givers;
 use crate::order::notify;
@@ -123,7 +124,8 @@ pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sq
     order_head!("", id.0).fetch_optional(pool).await
 }
 
-/// Writes an order's lines with their price snapshots, numbered from 1.
+/// Writes an order's lines with their price snapshots and what was asked
+/// (size, removals, extras, note, the allergens declared), numbered from 1.
 pub async fn insert_lines(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
@@ -131,9 +133,11 @@ pub async fn insert_lines(
 ) -> Result<(), sqlx::Error> {
     // One multi-row INSERT whose number of rows is the cart's: built at run time.
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
-        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents) ",
+        "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, \
+         quantity, line_total_cents, size_code, size_label, removed, extras, choices, allergens, note) ",
     );
     insert.push_values(lines.iter().enumerate(), |mut row, (i, line)| {
+        let size = line.made.size.as_ref();
         row.push_bind(order.0)
             .push_bind(i as i32 + 1)
             .push_bind(line.product_id.0)
@@ -141,7 +145,14 @@ pub async fn insert_lines(
             .push_bind(line.unit_price.cents())
             .push_bind(line.vat_rate_bp as i32)
             .push_bind(line.quantity as i32)
-            .push_bind(line.total.cents());
+            .push_bind(line.total.cents())
+            .push_bind(size.map(|(code, _)| code.clone()))
+            .push_bind(size.map(|(_, label)| label.clone()))
+            .push_bind(Choice::ids(&line.choice.remove))
+            .push_bind(Choice::ids(&line.choice.extras))
+            .push_bind(&line.made.words)
+            .push_bind(Allergen::join(line.allergens()))
+            .push_bind(&line.note);
     });
     insert.build().execute(&mut **tx).await?;
     Ok(())

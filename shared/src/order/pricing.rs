@@ -4,14 +4,16 @@
 //! and the delivery minimum, so a change can never make an order checkout
 //! would have refused.
 
+use crate::catalog::choices::{self, Allergen, Choice, Made};
 use crate::catalog::Pizzeria;
 use crate::platform::http::ApiError;
+use crate::platform::ids::IngredientId;
 use crate::platform::ids::ProductId;
 use crate::platform::money::Money;
 use http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// VAT rate of the delivery fee: an accessory follows the main supply (food, 10 %).
 pub const DELIVERY_FEE_VAT_BP: u32 = 1000;
@@ -29,9 +31,58 @@ pub struct LineProblem {
     pub message: String,
 }
 
-/// Checks a cart's lines against the limits and merges repeated products,
-/// in product order. Every problem is listed.
-pub fn cart_lines(lines: &[(ProductId, i64)]) -> Result<Vec<(ProductId, i64)>, Vec<LineProblem>> {
+/// A line of a cart as a client sends it (checkout, a change of order).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LineRequest {
+    pub product_id: ProductId,
+    pub quantity: i64,
+    /// A size code; absent, the product's first size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Toppings to leave off (ingredient ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<IngredientId>,
+    /// Extras to add (ingredient ids), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<IngredientId>,
+    /// For the kitchen ("bien cuite").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A line checked in shape: equal lines (same product, choice and note)
+/// are merged, and ordered, so a cart has one way to be written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CartLine {
+    pub product_id: ProductId,
+    pub choice: Choice,
+    pub note: Option<String>,
+    pub quantity: i64,
+}
+
+/// A note is kept short and on one line: what a kitchen can read at a glance.
+pub const MAX_NOTE_CHARS: usize = 140;
+/// Choices per line, of each kind: more is not a pizza.
+pub const MAX_CHOICES: usize = 10;
+
+/// A free text from a customer, trimmed: `None` when empty, `Err` when too
+/// long or holding control characters (a line break, a NUL...).
+pub fn short_text(text: Option<&str>, max_chars: usize) -> Result<Option<String>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max_chars {
+        return Err(format!("At most {max_chars} characters."));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("One line of text, without control characters.".to_owned());
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Checks a cart's lines against the limits and merges equal lines. Every
+/// problem is listed.
+pub fn cart_lines(lines: &[LineRequest]) -> Result<Vec<CartLine>, Vec<LineProblem>> {
     let mut problems = Vec::new();
     let mut problem =
         |field: String, message: String| problems.push(LineProblem { field, message });
@@ -44,28 +95,77 @@ pub fn cart_lines(lines: &[(ProductId, i64)]) -> Result<Vec<(ProductId, i64)>, V
             format!("At most {MAX_LINES} lines per order."),
         );
     }
-    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
-    for (i, &(product, quantity)) in lines.iter().enumerate() {
-        if !(1..=MAX_QUANTITY_PER_LINE).contains(&quantity) {
+    let mut merged: BTreeMap<(ProductId, Choice, Option<String>), i64> = BTreeMap::new();
+    let mut per_product: BTreeMap<ProductId, i64> = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut ok = true;
+        if !(1..=MAX_QUANTITY_PER_LINE).contains(&line.quantity) {
             problem(
                 format!("lines[{i}].quantity"),
                 format!("A quantity is from 1 to {MAX_QUANTITY_PER_LINE}."),
             );
-        } else if product.0 <= 0 {
+            ok = false;
+        } else if line.product_id.0 <= 0 {
             problem(format!("lines[{i}].product_id"), "Unknown product.".into());
-        } else {
-            *merged.entry(product).or_default() += quantity;
+            ok = false;
+        }
+        let remove: BTreeSet<IngredientId> = line.remove.iter().copied().collect();
+        let extras: BTreeSet<IngredientId> = line.extras.iter().copied().collect();
+        for (field, asked, set) in [
+            ("remove", &line.remove, &remove),
+            ("extras", &line.extras, &extras),
+        ] {
+            if asked.len() > MAX_CHOICES || set.len() != asked.len() {
+                problem(
+                    format!("lines[{i}].{field}"),
+                    format!("Each ingredient once, at most {MAX_CHOICES}."),
+                );
+                ok = false;
+            }
+        }
+        if line
+            .size
+            .as_ref()
+            .is_some_and(|s| s.is_empty() || s.len() > 20)
+        {
+            problem(format!("lines[{i}].size"), "Unknown size.".into());
+            ok = false;
+        }
+        let note = match short_text(line.note.as_deref(), MAX_NOTE_CHARS) {
+            Ok(note) => note,
+            Err(message) => {
+                problem(format!("lines[{i}].note"), message);
+                ok = false;
+                None
+            }
+        };
+        if ok {
+            let choice = Choice {
+                size: line.size.clone(),
+                remove,
+                extras,
+            };
+            *merged.entry((line.product_id, choice, note)).or_default() += line.quantity;
+            *per_product.entry(line.product_id).or_default() += line.quantity;
         }
     }
-    let items: i64 = merged.values().sum();
-    if items > MAX_ITEMS || merged.values().any(|&q| q > MAX_QUANTITY_PER_LINE) {
+    let items: i64 = per_product.values().sum();
+    if items > MAX_ITEMS || per_product.values().any(|&q| q > MAX_QUANTITY_PER_LINE) {
         problem(
             "lines".into(),
             format!("At most {MAX_QUANTITY_PER_LINE} of a product and {MAX_ITEMS} items per order; call the pizzeria for more."),
         );
     }
     if problems.is_empty() {
-        Ok(merged.into_iter().collect())
+        Ok(merged
+            .into_iter()
+            .map(|((product_id, choice, note), quantity)| CartLine {
+                product_id,
+                choice,
+                note,
+                quantity,
+            })
+            .collect())
     } else {
         Err(problems)
     }
@@ -78,6 +178,14 @@ pub struct Unavailable {
     pub message: String,
 }
 
+/// A size, removal, extra or note that cannot be made on a product.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChoiceRefused {
+    pub product_id: ProductId,
+    pub field: &'static str,
+    pub message: String,
+}
+
 /// Why a cart cannot be priced as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum PricingError {
@@ -85,6 +193,8 @@ pub enum PricingError {
     BelowMinimum { minimum: Money, subtotal: Money },
     #[error("{} products cannot be ordered here", .0.len())]
     Unavailable(Vec<Unavailable>),
+    #[error("{} choices cannot be made", .0.len())]
+    Choices(Vec<ChoiceRefused>),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -107,6 +217,13 @@ impl From<PricingError> for ApiError {
                 "Some products cannot be ordered here; see `products`.",
             )
             .with("products", products),
+            PricingError::Choices(choices) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-choice",
+                "Choice not available",
+                "Some choices cannot be made; see `choices`.",
+            )
+            .with("choices", choices),
             PricingError::Database(e) => e.into(),
         }
     }
@@ -124,15 +241,25 @@ pub fn check_minimum(pizzeria: &Pizzeria, priced: &Priced) -> Result<(), Pricing
     Ok(())
 }
 
-/// A product line priced from the database.
+/// A product line priced from the database, as it will be made.
 #[derive(Debug, Clone)]
 pub struct PricedLine {
     pub product_id: ProductId,
     pub name: String,
+    pub choice: Choice,
+    pub note: Option<String>,
+    /// The size's or the product's price, and the extras'.
     pub unit_price: Money,
     pub vat_rate_bp: u32,
     pub quantity: i64,
     pub total: Money,
+    pub made: Made,
+}
+
+impl PricedLine {
+    pub fn allergens(&self) -> &BTreeSet<Allergen> {
+        &self.made.allergens
+    }
 }
 
 #[derive(Debug)]
@@ -146,16 +273,46 @@ pub struct Priced {
     pub total: Money,
 }
 
-/// Prices the cart from the database: current prices and VAT rates, products
-/// on this pizzeria's menu only.
+impl Priced {
+    /// The stock the order needs, as its lines will be made, and the
+    /// products without a recipe (they cannot be made, so not sold).
+    pub fn needs(&self) -> (BTreeMap<IngredientId, i64>, Vec<ProductId>) {
+        let mut needs = BTreeMap::new();
+        let mut without = Vec::new();
+        for line in &self.lines {
+            if line.made.ingredients.is_empty() {
+                without.push(line.product_id);
+            }
+            for (ingredient, per_unit) in line.made.needs() {
+                *needs.entry(ingredient).or_default() += per_unit * line.quantity;
+            }
+        }
+        (needs, without)
+    }
+
+    /// How many of each product the cart asks, whatever the choices.
+    pub fn per_product(&self) -> BTreeMap<ProductId, i64> {
+        let mut count = BTreeMap::new();
+        for line in &self.lines {
+            *count.entry(line.product_id).or_default() += line.quantity;
+        }
+        count
+    }
+}
+
+/// Prices the cart from the database: current prices, sizes, extras and VAT
+/// rates of products on this pizzeria's menu only, each line made as asked.
 pub async fn price(
     pool: &MySqlPool,
     pizzeria: &Pizzeria,
-    cart_lines: &[(ProductId, i64)],
+    cart_lines: &[CartLine],
     delivery: bool,
 ) -> Result<Priced, PricingError> {
+    let mut ids: Vec<ProductId> = cart_lines.iter().map(|l| l.product_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     // `IN` over the cart's products, as many as it has: built at run time.
-    let placeholders = vec!["?"; cart_lines.len()].join(",");
+    let placeholders = vec!["?"; ids.len()].join(",");
     let sql = format!(
         "SELECT p.id, p.name, p.price_cents, p.vat_rate_bp, p.active, COUNT(me.product_id) \
          FROM products p LEFT JOIN menu_exclusions me ON me.pizzeria_id = ? AND me.product_id = p.id \
@@ -163,19 +320,24 @@ pub async fn price(
     );
     let mut query =
         sqlx::query_as::<_, (i64, String, i64, i32, bool, i64)>(&sql).bind(pizzeria.id.0);
-    for (product, _) in cart_lines {
+    for product in &ids {
         query = query.bind(product.0);
     }
+    let mut conn = pool.acquire().await?;
     let found: BTreeMap<i64, (String, i64, i32, bool, i64)> = query
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .map(|(id, name, price, vat, active, excluded)| (id, (name, price, vat, active, excluded)))
         .collect();
+    let offer = choices::load(&mut conn, choices::Of::These(&ids)).await?;
+    drop(conn);
 
     let mut problems = Vec::new();
+    let mut refused = Vec::new();
     let mut lines = Vec::new();
-    for &(product_id, quantity) in cart_lines {
+    for line in cart_lines {
+        let product_id = line.product_id;
         match found.get(&product_id.0) {
             None => problems.push(Unavailable {
                 product_id,
@@ -189,21 +351,34 @@ pub async fn price(
                 product_id,
                 message: format!("{name} is not on the menu of {}.", pizzeria.name),
             }),
-            Some((name, price, vat, _, _)) => {
-                let unit_price = Money::from_cents(*price);
-                lines.push(PricedLine {
+            Some((name, price, vat, _, _)) => match offer.make(product_id, *price, &line.choice) {
+                Err(problem) => refused.push(ChoiceRefused {
                     product_id,
-                    name: name.clone(),
-                    unit_price,
-                    vat_rate_bp: u32::try_from(*vat).unwrap_or(0),
-                    quantity,
-                    total: unit_price * quantity,
-                })
-            }
+                    field: problem.field,
+                    message: problem.message,
+                }),
+                Ok(made) => {
+                    let unit_price = Money::from_cents(made.unit_price_cents);
+                    lines.push(PricedLine {
+                        product_id,
+                        name: name.clone(),
+                        choice: line.choice.clone(),
+                        note: line.note.clone(),
+                        unit_price,
+                        vat_rate_bp: u32::try_from(*vat).unwrap_or(0),
+                        quantity: line.quantity,
+                        total: unit_price * line.quantity,
+                        made,
+                    })
+                }
+            },
         }
     }
     if !problems.is_empty() {
         return Err(PricingError::Unavailable(problems));
+    }
+    if !refused.is_empty() {
+        return Err(PricingError::Choices(refused));
     }
 
     let subtotal: Money = lines.iter().map(|l| l.total).sum();

@@ -1,10 +1,11 @@
 //! The order as customers and staff read it: lines, history, address,
 //! contact, payment and the notifications sent, in one document.
 
+use crate::catalog::choices::{Allergen, Choice};
 use crate::order::money_rule;
 use crate::order::notify::{self, NotificationView};
 use crate::order::{Channel, Fulfilment, OrderStatus, PaymentMethod};
-use crate::platform::ids::{OrderId, PizzeriaId, ProductId};
+use crate::platform::ids::{IngredientId, OrderId, PizzeriaId, ProductId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
@@ -17,6 +18,16 @@ pub struct LineView {
     pub vat_rate_bp: i32,
     pub quantity: i64,
     pub line_total_cents: i64,
+    /// The size's label, and its code to send again in a change.
+    pub size: Option<String>,
+    pub size_code: Option<String>,
+    /// Ingredient ids left off and added, to send again in a change.
+    pub remove: Vec<IngredientId>,
+    pub extras: Vec<IngredientId>,
+    /// What was asked, in words ("Grande 40 cm · + Chèvre").
+    pub choices: String,
+    pub note: Option<String>,
+    pub allergens: Vec<Allergen>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +91,8 @@ pub struct OrderView {
     pub lines: Vec<LineView>,
     pub address: Option<AddressView>,
     pub distance_m: Option<i32>,
+    /// For the courier: door code, floor, intercom.
+    pub delivery_instructions: Option<String>,
     pub contact: ContactView,
     pub tracking_token: String,
     pub payment: PaymentView,
@@ -124,6 +137,7 @@ struct OrderRow {
     created_at: DateTime<Utc>,
     promised_at: Option<DateTime<Utc>>,
     slot_at: Option<DateTime<Utc>>,
+    delivery_instructions: Option<String>,
 }
 
 /// The whole order as its customer sees it. Five small indexed queries.
@@ -137,7 +151,8 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
                 contact_name, contact_phone, contact_email, tracking_token, \
                 reservation_expires_at AS `reservation_expires_at: DateTime<Utc>`, \
                 created_at AS `created_at: DateTime<Utc>`, \
-                promised_at AS `promised_at: DateTime<Utc>`, slot_at AS `slot_at: DateTime<Utc>` \
+                promised_at AS `promised_at: DateTime<Utc>`, slot_at AS `slot_at: DateTime<Utc>`, \
+                delivery_instructions \
          FROM orders WHERE id = ?",
         id.0
     )
@@ -146,7 +161,8 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
     let Some(r) = row else { return Ok(None) };
     let id = r.id;
     let lines = sqlx::query!(
-        "SELECT product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents \
+        "SELECT product_id, product_name, unit_price_cents, vat_rate_bp, quantity, line_total_cents, \
+                size_code, size_label, removed, extras, choices, allergens, note \
          FROM order_lines WHERE order_id = ? ORDER BY line_no",
         id
     )
@@ -213,6 +229,13 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
                 vat_rate_bp: line.vat_rate_bp,
                 quantity: i64::from(line.quantity),
                 line_total_cents: line.line_total_cents,
+                size: line.size_label,
+                size_code: line.size_code,
+                remove: Choice::parse_ids(&line.removed).into_iter().collect(),
+                extras: Choice::parse_ids(&line.extras).into_iter().collect(),
+                choices: line.choices,
+                note: line.note,
+                allergens: Allergen::split(&line.allergens),
             })
             .collect(),
         address: match (r.address_line1, r.address_postcode, r.address_city) {
@@ -226,6 +249,7 @@ pub async fn load(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderView>, sq
             _ => None,
         },
         distance_m: r.distance_m,
+        delivery_instructions: r.delivery_instructions,
         contact: ContactView {
             name: r.contact_name,
             phone: r.contact_phone,

@@ -12,49 +12,12 @@
 
 pub mod levels;
 
-use crate::platform::ids::{IngredientId, OrderId, PizzeriaId, ProductId, UserId};
+use crate::platform::ids::{IngredientId, OrderId, PizzeriaId, UserId};
 use sqlx::{MySql, Transaction};
 use std::collections::BTreeMap;
 
 /// Ingredient quantities in their unit, ordered by ingredient id.
 pub type Needs = BTreeMap<IngredientId, i64>;
-
-/// What an order needs of each ingredient for its lines, and the products
-/// that have no recipe (they cannot be made, so they cannot be sold).
-pub async fn needs_for(
-    db: impl sqlx::Executor<'_, Database = MySql>,
-    lines: &[(ProductId, i64)],
-) -> Result<(Needs, Vec<ProductId>), sqlx::Error> {
-    let mut needs = Needs::new();
-    if lines.is_empty() {
-        return Ok((needs, Vec::new()));
-    }
-    // Runtime SQL: an `IN` list as long as the order's lines.
-    let placeholders = vec!["?"; lines.len()].join(",");
-    let sql = format!(
-        "SELECT product_id, ingredient_id, quantity FROM recipe_lines WHERE product_id IN ({placeholders})"
-    );
-    let mut query = sqlx::query_as::<_, (i64, i64, i32)>(&sql);
-    for (product, _) in lines {
-        query = query.bind(product.0);
-    }
-    let mut with_recipe = Vec::new();
-    for (product, ingredient, per_unit) in query.fetch_all(db).await? {
-        let ordered: i64 = lines
-            .iter()
-            .filter(|(p, _)| p.0 == product)
-            .map(|(_, q)| q)
-            .sum();
-        *needs.entry(IngredientId(ingredient)).or_default() += i64::from(per_unit) * ordered;
-        with_recipe.push(product);
-    }
-    let without = lines
-        .iter()
-        .map(|(p, _)| *p)
-        .filter(|p| !with_recipe.contains(&p.0))
-        .collect();
-    Ok((needs, without))
-}
 
 /// Reserves every need, or reports `false` when any ingredient is short: the
 /// caller must then roll back (the rows already reserved and the ledger go

@@ -161,8 +161,25 @@ const product = (page, id) => page.locator(`li.product[data-product="${id}"]`);
 const orderIdOf = (page) => Number(new URL(page.url()).searchParams.get('order'));
 const stage = (page, s) => page.locator(`#timeline li[data-stage="${s}"]`);
 
+/**
+ * Adds product `id` `times` times, as it comes: a product with choices (a
+ * size, toppings to leave off, extras) opens its panel, confirmed as it
+ * opens (the first size, nothing left off, no extra).
+ */
 async function addToCart(page, id, times = 1) {
-  for (let i = 0; i < times; i++) await product(page, id).getByRole('button', { name: /^Ajouter/ }).click();
+  for (let i = 0; i < times; i++) {
+    const card = product(page, id);
+    const withChoices = (await card.getAttribute('data-choices')) === 'yes';
+    await card.getByRole('button', { name: /^Ajouter/ }).click();
+    if (withChoices) await confirmChoices(page);
+  }
+}
+
+/** The open choice panel, confirmed as it is. */
+async function confirmChoices(page) {
+  const panel = page.getByRole('dialog');
+  await panel.getByRole('button', { name: 'Ajouter au panier' }).click();
+  await panel.waitFor({ state: 'hidden' });
 }
 
 /** Nothing on the page (its text or its fields) reads "undefined". */
@@ -781,6 +798,191 @@ describe('OC Pizza in a browser', () => {
     await stage(page, 'delivered').and(page.locator('.done')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
     assert.match(await page.locator('#detail').innerText(), /Espèces : réglée/);
     await shot(page, '15-tracker-delivered');
+    await courier.context().close();
+    await page.context().close();
+    noProblems();
+  });
+
+  scenario('4e. a customer orders a large Reine without mushrooms, with goat’s cheese, a note for the kitchen and a door code: the menu’s filters, the cart’s price and allergens, the kitchen’s ticket and the courier’s screen', async () => {
+    const carte = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data;
+    const byName = (name) => carte.products.find((p) => p.name === name);
+    const reine = byName('Reine');
+    const margherita = byName('Margherita');
+    assert.ok(reine?.available && margherita?.available, 'the Reine and the Margherita can be ordered');
+    const large = reine.sizes.find((s) => s.label === 'Grande 40 cm');
+    assert.ok(large, `a large Reine: ${JSON.stringify(reine.sizes)}`);
+    assert.equal(reine.sizes[0].price_cents, reine.price_cents, 'the first size is the price on the menu');
+    const mushrooms = reine.ingredients.find((i) => i.name === 'Champignons de Paris');
+    assert.equal(mushrooms?.removable, true, 'the mushrooms can be left off');
+    const chevre = carte.extras.find((x) => x.name === 'Chèvre');
+    assert.ok(chevre && reine.max_extras >= 1, 'goat’s cheese is an extra the Reine takes');
+    const fee = carte.pizzeria.delivery.delivery_fee_cents;
+    const unit = large.price_cents + chevre.price_cents;
+    const words = 'Grande 40 cm · sans Champignons de Paris · + Chèvre';
+    const instructions = 'Code 4521B, 3e étage';
+
+    const page = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    await product(page, reine.id).waitFor();
+    // Each card says what it holds; the vegetarian ones say so.
+    assert.match(await product(page, reine.id).locator('.allergens').innerText(), /^Allergènes : Gluten\b.*Lait/);
+    assert.equal(await product(page, margherita.id).locator('.veg').innerText(), 'Végétarien');
+    assert.equal(await product(page, reine.id).locator('.veg').count(), 0);
+
+    // The filters: "Végétarien" hides the Reine and keeps the Margherita;
+    // "Sans gluten" leaves no pizza, and the drinks.
+    const shownNow = async (keep) => {
+      for (const p of carte.products) assert.equal(await product(page, p.id).count(), keep(p) ? 1 : 0, p.name);
+    };
+    const vegetarian = page.getByLabel('Végétarien', { exact: true });
+    await vegetarian.check();
+    await product(page, reine.id).waitFor({ state: 'detached' });
+    assert.equal(await product(page, margherita.id).isVisible(), true, 'the Margherita is vegetarian');
+    await shownNow((p) => p.vegetarian);
+    await vegetarian.uncheck();
+    const glutenFree = page.getByLabel('Sans gluten', { exact: true });
+    await glutenFree.check();
+    await product(page, margherita.id).waitFor({ state: 'detached' });
+    await shownNow((p) => !p.allergens.includes('gluten'));
+    for (const p of carte.products.filter((x) => x.category === reine.category && x.available)) {
+      assert.equal(await product(page, p.id).count(), 0, `${p.name}: no pizza without gluten`);
+    }
+    assert.equal(await page.locator('#menu h2').filter({ hasText: /^Boissons/ }).count(), 1, 'the drinks stay');
+    await shot(page, '12d-shop-gluten-free');
+    await glutenFree.uncheck();
+    await product(page, reine.id).waitFor();
+
+    // The Reine's panel: the large size, without mushrooms, with goat's
+    // cheese, a note; its price and allergens follow the choices.
+    await product(page, reine.id).getByRole('button', { name: /^Ajouter/ }).click();
+    const panel = page.getByRole('dialog', { name: 'Reine' });
+    await panel.waitFor();
+    await panel.getByLabel(/^Grande 40 cm/).check();
+    await panel.getByLabel('Sans Champignons de Paris', { exact: true }).check();
+    await panel.getByLabel(/^\+ Chèvre \(/).check();
+    // No more extras than the pizza takes: the others are then disabled.
+    const extraBoxes = panel.getByRole('checkbox', { name: /^\+ / });
+    const free = [];
+    for (let i = 0; i < await extraBoxes.count(); i++) {
+      const box = extraBoxes.nth(i);
+      if (await box.isEnabled() && !(await box.isChecked())) free.push(box);
+    }
+    if (free.length >= reine.max_extras) {
+      const more = free.slice(0, reine.max_extras - 1);
+      for (const box of more) await box.check();
+      assert.match(await panel.locator('#choice-extras-hint').innerText(), new RegExp(`^${reine.max_extras} suppléments? au plus`));
+      for (const box of free.slice(reine.max_extras - 1)) assert.equal(await box.isDisabled(), true, 'no extra beyond the limit');
+      for (const box of more) await box.uncheck();
+    }
+    await panel.getByLabel('Une remarque pour la cuisine ?').fill('bien cuite');
+    assert.equal(await panel.locator('#choice-words').innerText(), words);
+    assert.equal(await panel.locator('#choice-price').innerText(), eur(unit));
+    assert.match(await panel.locator('#choice-allergens').innerText(), /^Allergènes : Gluten\b.*Lait/);
+    await shot(page, '12e-shop-choice-panel');
+    await panel.getByRole('button', { name: 'Ajouter au panier' }).click();
+    await panel.waitFor({ state: 'hidden' });
+
+    // In the cart: the choices as the server words them, the note, the
+    // price with the extra, the allergens of the line and of the order.
+    const reineLines = page.locator('#cart .cart-line').filter({ hasText: 'Reine' });
+    assert.equal(await reineLines.count(), 1);
+    const line = reineLines.first();
+    assert.equal(await line.locator('.choices').innerText(), words);
+    assert.equal(await line.locator('.line-note').innerText(), 'Remarque : « bien cuite »');
+    assert.equal(await line.locator('.line-total').innerText(), eur(unit));
+    assert.match(await line.locator('.allergens').innerText(), /^Allergènes : Gluten\b.*Lait/);
+    assert.equal(await product(page, reine.id).locator('output').innerText(), '1');
+    // The Reine as it comes is another line, taken off again from the cart.
+    await addToCart(page, reine.id);
+    assert.equal(await reineLines.count(), 2, 'other choices, another line');
+    await page.getByRole('button', { name: `Une de moins : Reine (${reine.sizes[0].label})`, exact: true }).click();
+    assert.equal(await reineLines.count(), 1);
+    // A delivery has a minimum: drinks make it up if the pizza falls short.
+    const min = carte.pizzeria.delivery.min_order_cents;
+    const drink = carte.products.find((p) => p.category.startsWith('Boisson') && p.available && !p.allergens.length);
+    let subtotal = unit;
+    while (subtotal < min) { await addToCart(page, drink.id); subtotal += drink.price_cents; }
+    assert.match(await page.locator('#order-allergens').innerText(), /^Allergènes de votre commande : Gluten\b.*Lait/);
+
+    await page.getByLabel('En livraison').check();
+    await page.locator('#line1').fill('25 rue Victor Hugo');
+    await page.locator('#postcode').fill('69002');
+    await page.locator('#city').fill('Lyon');
+    await page.getByLabel('Instructions pour le livreur (code, étage, interphone)').fill(instructions);
+    await page.getByLabel('Espèces à la livraison').check();
+    await fillContact(page, 'Rose Lemaire');
+    const button = page.getByRole('button', { name: /^Commander/ });
+    assert.equal(await page.locator('#subtotal').innerText(), eur(subtotal));
+    assert.equal(await button.innerText(), `Commander (${eur(subtotal + fee)})`, 'the large size’s price and the extra’s, and the fee');
+    await shot(page, '12f-shop-cart-with-choices');
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/checkout/orders')),
+      button.click(),
+    ]);
+    const sent = request.postDataJSON();
+    assert.deepEqual(sent.lines.find((l) => l.product_id === reine.id),
+      { product_id: reine.id, quantity: 1, size: large.code, remove: [mushrooms.id], extras: [chevre.ingredient_id], note: 'bien cuite' });
+    assert.equal(sent.delivery_instructions, instructions);
+    await page.waitForURL(/track\.html\?order=\d+&token=/);
+    const id = orderIdOf(page);
+    const token = new URL(page.url()).searchParams.get('token');
+
+    // The tracker reads the choices and the note under the pizza's name.
+    const detail = page.locator('#detail');
+    await detail.locator('.choices').filter({ hasText: words }).waitFor();
+    const text = await detail.innerText();
+    assert.ok(text.includes('Remarque : « bien cuite »'), text);
+    assert.ok(text.includes(`Instructions pour le livreur : ${instructions}`), text);
+    const placed = (await call('orders', `/orders/${id}?token=${token}`)).data.order;
+    assert.equal(placed.total_cents, subtotal + fee, 'charged what the button said');
+    const sold = placed.lines.find((l) => l.product_id === reine.id);
+    assert.equal(sold.choices, words, 'the page words the choices as the server does');
+    assert.equal(sold.size, large.label);
+    assert.equal(sold.note, 'bien cuite');
+    assert.ok(sold.allergens.includes('gluten') && sold.allergens.includes('milk'), JSON.stringify(sold.allergens));
+    assert.equal(placed.delivery_instructions, instructions);
+    await shot(page, '12g-tracker-choices');
+
+    // The kitchen: the size, SANS, the extra, the note and the allergens,
+    // and a recipe card for the large size with the goat's cheese, without the mushrooms.
+    const kitchen = await open(TABLET);
+    await signIn(kitchen, `pizzaiolo.${PIZZERIA}@ocpizza.test`, 'kitchen.html');
+    const ticket = kitchen.locator(`li.ticket[data-order="${id}"]`);
+    await ticket.waitFor({ timeout: 15000 });
+    const pizza = ticket.locator('section').filter({ hasText: 'Reine' });
+    const asked = await pizza.locator('.asked').innerText();
+    for (const expected of ['Grande 40 cm', 'SANS Champignons de Paris', '+ Chèvre', '« bien cuite »']) {
+      assert.ok(asked.includes(expected), `"${expected}" on the ticket: ${asked}`);
+    }
+    assert.match(asked, /Allergènes : Gluten\b.*Lait/);
+    assert.match(await pizza.locator('.recipe li.extra').innerText(), /^\+ Chèvre : \d+ \S+/);
+    assert.doesNotMatch(await pizza.locator('.recipe').innerText(), /Champignons de Paris/, 'what was left off is not on the card');
+    await shot(kitchen, '12h-kitchen-choices');
+    await ticket.getByRole('button', { name: 'Commencer' }).click();
+    await ticket.getByRole('button', { name: 'Prête' }).waitFor();
+    await ticket.getByRole('button', { name: 'Prête' }).click();
+    await ticket.waitFor({ state: 'detached' });
+    await kitchen.context().close();
+
+    // The courier reads the door code and the floor.
+    let assignee = null;
+    for (let i = 0; i < 60 && !assignee; i++) {
+      for (const email of [`courier.${PIZZERIA}@ocpizza.test`, `courier2.${PIZZERIA}@ocpizza.test`]) {
+        const mine = await call('delivery', '/deliveries', { token: await tokenOf(email) });
+        if (mine.data.deliveries.some((d) => d.order_id === id)) assignee = email;
+      }
+      if (!assignee) await page.waitForTimeout(500);
+    }
+    assert.ok(assignee, 'a courier got the delivery');
+    const courier = await open(PHONE);
+    await signIn(courier, assignee, 'courier.html');
+    const delivery = courier.locator(`li.delivery[data-order="${id}"]`);
+    await delivery.waitFor({ timeout: 20000 });
+    assert.equal(await delivery.locator('.instructions').innerText(), `Instructions : ${instructions}`);
+    await shot(courier, '12i-courier-instructions');
+    await delivery.getByRole('button', { name: /je pars/ }).click();
+    await delivery.getByRole('button', { name: 'Livrée' }).click();
+    await delivery.locator('h2').filter({ hasText: 'Livrée' }).waitFor();
+    await stage(page, 'delivered').and(page.locator('.done')).waitFor({ timeout: FOLLOWS_WITHIN_MS });
     await courier.context().close();
     await page.context().close();
     noProblems();
@@ -1474,6 +1676,17 @@ describe('OC Pizza in a browser', () => {
     }
     assert.match(label, /^Ajouter une /, 'a "+" button is reachable with Tab');
     await shop.keyboard.press('Space');
+    // A product with choices opens its panel: Tab to "Ajouter au panier", Enter.
+    if (await shop.locator('dialog[open]').count()) {
+      let focused = '';
+      for (let i = 0; i < 60 && focused !== 'Ajouter au panier'; i++) {
+        await shop.keyboard.press('Tab');
+        focused = await shop.evaluate(() => document.activeElement?.textContent || '');
+      }
+      assert.equal(focused, 'Ajouter au panier', 'the panel\'s button is reachable with Tab');
+      await shop.keyboard.press('Enter');
+      await shop.getByRole('dialog').waitFor({ state: 'hidden' });
+    }
     const name = label.replace('Ajouter une ', '');
     assert.equal(await shop.getByLabel(`Quantité de ${name}`).innerText(), '1');
     await shop.context().close();
