@@ -177,6 +177,37 @@ impl World {
         paid
     }
 
+    /// Applies what waits on the kitchen queue, then on the delivery queue,
+    /// as the consumers do.
+    pub async fn run_consumers(&self) {
+        let quiet = std::time::Duration::from_millis(300);
+        let queues = &self.checkout.queues;
+        for envelope in drain(queues, ocpizza::platform::queue::QueueName::Kitchen, quiet).await {
+            kitchen::apply(&self.pool, envelope)
+                .await
+                .unwrap_or_else(|e| panic!("kitchen: {e:?}"));
+        }
+        for envelope in drain(queues, ocpizza::platform::queue::QueueName::Delivery, quiet).await {
+            delivery::apply(&self.pool, envelope)
+                .await
+                .unwrap_or_else(|e| panic!("delivery: {e:?}"));
+        }
+    }
+
+    /// Pizzeria 1's pizzaiolo moves the ticket along from the display
+    /// (`start`, then `ready`), and the consumers run.
+    pub async fn cook(&self, order: i64, steps: &[&str]) {
+        let chef = self.token("pizzaiolo.1@ocpizza.test").await;
+        for step in steps {
+            let uri = format!("/tickets/{order}/{step}");
+            let (status, answer) = self
+                .call(Function::Kitchen, "POST", &uri, None, Some(&chef))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{step}: {answer}");
+        }
+        self.run_consumers().await;
+    }
+
     /// A JSON request (with an `Idempotency-Key`), its answer checked against
     /// the contract; the status and the JSON body (`null` when none).
     pub async fn call(
