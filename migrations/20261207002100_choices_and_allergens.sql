@@ -64,13 +64,13 @@ CREATE TABLE extras (
 -- - `allergens`: the line's allergen codes, comma-separated;
 -- - `note`: the customer's note for the kitchen ("bien cuite").
 ALTER TABLE order_lines
-    ADD COLUMN size_code  VARCHAR(20)  NULL,
-    ADD COLUMN size_label VARCHAR(50)  NULL,
-    ADD COLUMN removed    VARCHAR(200) NOT NULL DEFAULT '',
-    ADD COLUMN extras     VARCHAR(200) NOT NULL DEFAULT '',
-    ADD COLUMN choices    VARCHAR(500) NOT NULL DEFAULT '',
-    ADD COLUMN allergens  VARCHAR(200) NOT NULL DEFAULT '',
-    ADD COLUMN note       VARCHAR(140) NULL;
+    ADD COLUMN size_code  VARCHAR(20)   NULL,
+    ADD COLUMN size_label VARCHAR(50)   NULL,
+    ADD COLUMN removed    VARCHAR(400)  NOT NULL DEFAULT '',
+    ADD COLUMN extras     VARCHAR(400)  NOT NULL DEFAULT '',
+    ADD COLUMN choices    VARCHAR(2500) NOT NULL DEFAULT '',
+    ADD COLUMN allergens  VARCHAR(200)  NOT NULL DEFAULT '',
+    ADD COLUMN note       VARCHAR(140)  NULL;
 
 -- For the courier: door code, floor, intercom.
 ALTER TABLE orders

@@ -213,8 +213,8 @@ ON DUPLICATE KEY UPDATE quantity = VALUES(quantity);
 
 -- What a customer must know: the 14 regulated allergens (EU 1169/2011,
 -- annex II) of each ingredient, and whether it is vegetarian (no meat nor
--- fish). Parmesan is made with animal rennet and panna cotta with gelatine:
--- neither is vegetarian. The fondant's chocolate carries soy lecithin.
+-- fish, nor what is made of them: the panna cotta's gelatine is). The
+-- fondant's chocolate carries soy lecithin.
 INSERT INTO ingredient_allergens (ingredient_id, allergen) VALUES
 (1, 'gluten'), (3, 'milk'), (7, 'milk'), (9, 'milk'), (10, 'milk'), (11, 'fish'),
 (19, 'milk'), (22, 'milk'), (23, 'fish'), (27, 'eggs'), (31, 'milk'),
@@ -222,7 +222,7 @@ INSERT INTO ingredient_allergens (ingredient_id, allergen) VALUES
 (61, 'gluten'), (61, 'eggs'), (61, 'milk'), (62, 'milk'),
 (63, 'gluten'), (63, 'eggs'), (63, 'milk'), (63, 'soybeans')
 ON DUPLICATE KEY UPDATE allergen = VALUES(allergen);
-UPDATE ingredients SET vegetarian = id NOT IN (4, 6, 10, 11, 20, 23, 25, 28, 30, 62);
+UPDATE ingredients SET vegetarian = id NOT IN (4, 6, 11, 20, 23, 25, 28, 30, 62);
 
 -- What a customer may ask. The toppings of a pizza may be left off; its
 -- dough and its base (tomato or cream) stay.

@@ -252,12 +252,9 @@ pub async fn remake(
     // Made again as it was asked: the same size, removals and extras.
     let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
     let offer = choices::load(tx, choices::Of::These(&[line.product_id])).await?;
-    let made = offer
-        .make(line.product_id, 0, &asked)
-        .or_else(|_| offer.make(line.product_id, 0, &Choice::default()))
-        .map(|made| made.needs())
-        .unwrap_or_default();
-    let needs: stock::Needs = made
+    let needs: stock::Needs = offer
+        .make_sold(line.product_id, &asked)
+        .needs()
         .into_iter()
         .map(|(ingredient, per_unit)| (ingredient, per_unit * quantity))
         .collect();

@@ -16,8 +16,13 @@
 //! - `GET /me` → `{"user"}`; `POST /me/password`
 //!   `{current_password,new_password}` → a new session (older tokens end);
 //! - `POST /password-links` `{token,new_password}` → a session: the
-//!   password set with a one-time link (`ocpizza-admin bootstrap`), 410 for
-//!   a link unknown, used or expired (one answer for the three);
+//!   password set with a one-time link (`ocpizza-admin bootstrap`, or a
+//!   forgotten password's), 410 for a link unknown, used or expired (one
+//!   answer for the three);
+//! - `POST /password-resets` `{email}` → 202, the same answer whether or not
+//!   the address has an account; when it has, a link valid one hour is
+//!   e-mailed (`accounts::reset`); 429 past [`rate_limit::RESETS_PER_ADDRESS`]
+//!   or [`rate_limit::RESETS_PER_EMAIL`];
 //! - `POST /staff` `{email,password,name,phone,role,pizzeria_id}` → 201
 //!   `{"user"}`: a manager creates cashiers, pizzaiolos and couriers of their
 //!   pizzeria; the admin creates managers and any staff anywhere;
@@ -69,6 +74,7 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::GET, ["me"]) => me(state, &req).await,
         (&Method::POST, ["me", "password"]) => change_password(state, &req).await,
         (&Method::POST, ["password-links"]) => use_link(state, &req).await,
+        (&Method::POST, ["password-resets"]) => forgotten_password(state, &req).await,
         (&Method::POST, ["staff"]) => create_staff(state, &req).await,
         (&Method::GET, ["staff"]) => list_staff(state, &req).await,
         (&Method::POST, ["staff", id, "deactivate"]) => {
@@ -81,7 +87,7 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         | (_, ["me", "password"])
         | (_, ["staff", _, "deactivate" | "unlock"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET])),
-        (_, ["password-links"]) => Err(edge::no_route(&req, &[Method::POST])),
+        (_, ["password-links" | "password-resets"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
     }
@@ -282,6 +288,53 @@ async fn use_link(state: &State, req: &Request) -> Result<Response, ApiError> {
     .await?;
     tracing::info!(user_id = %user.id, "password set with a one-time link");
     session_for(state, user)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetAsked {
+    email: String,
+}
+
+/// A forgotten password: a one-time link by e-mail when the address is an
+/// active account's. The answer is the same either way, so nobody learns
+/// who has an account here.
+#[tracing::instrument(skip_all)]
+async fn forgotten_password(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let body: ResetAsked = edge::parse_json(req)?;
+    per_address(
+        state,
+        req,
+        rate_limit::RESETS_PER_ADDRESS,
+        "Trop de demandes depuis cette connexion : réessayez plus tard \
+         (too many password resets asked from this address; try again later).",
+    )
+    .await?;
+    let typed = accounts::normalise_email(&body.email);
+    if typed.is_empty() || typed.len() > 254 {
+        return Err(
+            ApiError::unprocessable("Give the e-mail address of the account.").with(
+                "errors",
+                json!([{"field": "email", "message": "Give an e-mail address."}]),
+            ),
+        );
+    }
+    rate_limit::check(
+        &state.pool,
+        rate_limit::RESETS_PER_EMAIL,
+        &typed,
+        "Un lien vient déjà d'être envoyé plusieurs fois : regardez vos e-mails, ou réessayez dans une heure \
+         (too many links asked for this address; try again later).",
+    )
+    .await?;
+    if let Some(user) = accounts::reset::request(&state.pool, &typed, Utc::now()).await? {
+        tracing::info!(user_id = %user, "password reset link queued");
+    }
+    edge::json(
+        StatusCode::ACCEPTED,
+        &json!({ "message": "Si un compte existe pour cette adresse, un lien pour choisir un nouveau \
+                             mot de passe vient de lui être envoyé. Il est valable une heure." }),
+    )
 }
 
 #[derive(Deserialize)]

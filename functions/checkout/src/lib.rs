@@ -18,7 +18,6 @@ pub mod cart;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
-use ocpizza::catalog::recipe;
 use ocpizza::catalog::{self, PauseScope, Pizzeria};
 use ocpizza::delivery::geo::{self, Geocoder};
 use ocpizza::identity::access::{self, Action};
@@ -34,7 +33,7 @@ use ocpizza::platform::clock::Clock;
 use ocpizza::platform::config::Config;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::idempotency::{self, Begin};
-use ocpizza::platform::ids::{OrderId, ProductId, UserId};
+use ocpizza::platform::ids::{OrderId, UserId};
 use ocpizza::platform::metrics::{self, Metric};
 use ocpizza::platform::queue::{Envelope, Queues};
 use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock, Money};
@@ -641,8 +640,13 @@ async fn place(
         no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
     if !reserved {
         tx.rollback().await?;
-        let short = stock::shortages(&state.pool, pizzeria.id, &needs).await?;
-        return Err(out_of_stock(state, pizzeria, priced, &short, &no_recipe).await?);
+        return Err(pricing::out_of_stock(
+            &state.pool,
+            pizzeria,
+            priced,
+            "Some products ran out while you were choosing; see `products` for what can still be made.",
+        )
+        .await?);
     }
 
     let body = json!({
@@ -706,41 +710,6 @@ async fn place(
         body,
         events: created.events,
     })
-}
-
-/// The 409: each product of the cart that uses a short ingredient (or has no
-/// recipe at all), with how many can still be made.
-async fn out_of_stock(
-    state: &State,
-    pizzeria: &Pizzeria,
-    priced: &Priced,
-    short: &[ocpizza::platform::ids::IngredientId],
-    no_recipe: &[ProductId],
-) -> Result<ApiError, ApiError> {
-    let mut affected: Vec<i64> = no_recipe.iter().map(|p| p.0).collect();
-    affected.extend(
-        recipe::products_using(&state.pool, short)
-            .await?
-            .into_iter()
-            .map(|p| p.0),
-    );
-    let menu = catalog::products(&state.pool, pizzeria).await?;
-    let products: Vec<Value> = priced
-        .per_product()
-        .iter()
-        .filter(|(p, _)| affected.contains(&p.0))
-        .filter_map(|(p, requested)| {
-            menu.iter().find(|m| m.id == *p).map(|m| {
-                json!({ "product_id": p, "name": m.name, "requested": requested, "max_quantity": m.max_quantity })
-            })
-        })
-        .collect();
-    Ok(ApiError::conflict(
-        "out-of-stock",
-        "Not enough stock",
-        "Some products ran out while you were choosing; see `products` for what can still be made.",
-    )
-    .with("products", products))
 }
 
 /// Creates (or finds again: Stripe's idempotency key is per order) the

@@ -285,20 +285,13 @@ async fn modify(state: &State, req: &Request, id: OrderId) -> Result<Response, A
         no_recipe.is_empty() && stock::reserve(&mut tx, order.pizzeria_id, id, &needs).await?;
     if !reserved {
         tx.rollback().await?;
-        let menu = catalog::products(&state.pool, &pizzeria).await?;
-        let products: Vec<_> = priced
-            .per_product()
-            .iter()
-            .filter_map(|(p, requested)| menu.iter().find(|m| m.id == *p).map(|m| (m, requested)))
-            .filter(|(m, requested)| m.max_quantity < **requested)
-            .map(|(m, requested)| json!({"product_id": m.id, "name": m.name, "requested": requested, "max_quantity": m.max_quantity}))
-            .collect();
-        return Err(ApiError::conflict(
-            "out-of-stock",
-            "Not enough stock",
+        return Err(pricing::out_of_stock(
+            &state.pool,
+            &pizzeria,
+            &priced,
             "Not enough stock for this change; see `products`.",
         )
-        .with("products", products));
+        .await?);
     }
     // The money rule, in the same transaction: refunds of a reduction are
     // decided here, under the order's lock; a paid order made bigger goes

@@ -268,3 +268,186 @@ async fn etag_revalidation_head_and_problems() {
     assert_eq!(post.status(), 405);
     assert_eq!(header_of(&post, "content-type"), "application/problem+json");
 }
+
+/// The legal pages every page links from its footer: the file, the link's
+/// text.
+const LEGAL: [(&str, &str); 3] = [
+    ("mentions-legales.html", "Mentions légales"),
+    ("cgv.html", "CGV"),
+    ("confidentialite.html", "Confidentialité"),
+];
+
+/// Each `<a …>text</a>` in a piece of HTML: its `href`, its text, and
+/// whether it says it is the current page.
+fn links_in(html: &str) -> Vec<(String, String, bool)> {
+    html.split("<a ")
+        .skip(1)
+        .filter_map(|rest| {
+            let (open, after) = rest.split_once('>')?;
+            let href = open.split("href=\"").nth(1)?.split('"').next()?;
+            let text = after.split("</a>").next()?;
+            Some((
+                href.to_owned(),
+                text.trim().to_owned(),
+                open.contains("aria-current=\"page\""),
+            ))
+        })
+        .collect()
+}
+
+/// Every page, the legal ones included, ends with a footer whose navigation
+/// links the three legal pages by relative links (they follow the page's
+/// `<base href>`), each of them a page the storefront serves.
+#[tokio::test]
+async fn every_page_links_the_legal_pages_from_its_footer() {
+    let state = local();
+    let pages: Vec<&str> = ASSETS
+        .iter()
+        .filter(|a| a.content_type.starts_with("text/html"))
+        .map(|a| a.path)
+        .collect();
+    for (legal, _) in LEGAL {
+        assert!(pages.contains(&legal), "{legal} is not served as a page");
+    }
+    for page in &pages {
+        let html = text(&get(&state, &format!("/{page}")).await);
+        assert_eq!(html.matches("<footer").count(), 1, "{page}: one footer");
+        let main_ends = html.find("</main>").unwrap_or(usize::MAX);
+        let footer_starts = html.find("<footer").unwrap_or(0);
+        assert!(
+            main_ends < footer_starts,
+            "{page}: the footer comes after the main content"
+        );
+        let footer = html[footer_starts..]
+            .split("</footer>")
+            .next()
+            .unwrap_or("");
+        assert!(
+            footer.contains("<nav aria-label=\"Informations légales\">"),
+            "{page}: the footer's links are a navigation named for screen readers"
+        );
+        let links = links_in(footer);
+        let found: Vec<(&str, &str)> = links
+            .iter()
+            .map(|(href, text, _)| (href.as_str(), text.as_str()))
+            .collect();
+        assert_eq!(found, LEGAL.to_vec(), "{page}: the footer's links");
+        for (target, _) in &found {
+            let response = get(&state, &format!("/{target}")).await;
+            assert_eq!(response.status(), 200, "{page} links to {target}");
+            assert_eq!(
+                header_of(&response, "content-type"),
+                "text/html; charset=utf-8",
+                "{page} links to {target}"
+            );
+        }
+        let current: Vec<&str> = links
+            .iter()
+            .filter(|(_, _, current)| *current)
+            .map(|(href, _, _)| href.as_str())
+            .collect();
+        let expected: Vec<&str> = LEGAL
+            .iter()
+            .map(|(legal, _)| *legal)
+            .filter(|legal| legal == page)
+            .collect();
+        assert_eq!(current, expected, "{page}: the link to itself is marked");
+    }
+}
+
+/// The legal pages: plain pages with no script, their title and date, the
+/// facts the law asks them to give, and landmarks that name real headings.
+#[tokio::test]
+async fn the_legal_pages_say_what_they_must_without_a_script() {
+    let state = local();
+    let pages: [(&str, &str, &[&str]); 3] = [
+        (
+            "mentions-legales.html",
+            "Mentions légales",
+            &[
+                "<strong>OC Pizza</strong>, société par actions simplifiée",
+                "Directeur de la publication",
+                "Amazon Web Services EMEA SARL</strong><br>38 avenue John F. Kennedy, L-1855 Luxembourg",
+                "eu-west-3",
+                "OC Pizza Lyon Presqu'île",
+                "OC Pizza Villeurbanne Gratte-Ciel",
+                "OC Pizza Paris Oberkampf",
+                "OC Pizza Lille Vieux-Lille",
+                "OC Pizza Bordeaux Chartrons",
+            ],
+        ),
+        (
+            "cgv.html",
+            "Conditions générales de vente",
+            &[
+                "toutes taxes comprises (TTC)",
+                "10&nbsp;%",
+                "20&nbsp;%",
+                "minimum de commande",
+                "Stripe",
+                "En espèces",
+                "6 jours à l'avance",
+                "Tant que la cuisine n'a pas commencé",
+                "règlement (UE) n°&nbsp;1169/2011",
+                "L221-28,&nbsp;4°",
+                "Livraison impossible",
+                "Commande non retirée",
+                "L3342-1",
+                "médiateur de la consommation",
+                "droit français",
+            ],
+        ),
+        (
+            "confidentialite.html",
+            "Politique de confidentialité",
+            &[
+                "RGPD",
+                "L123-22 du Code de commerce",
+                "Stripe",
+                "Google Maps Platform",
+                "Amazon Web Services",
+                "aucun cookie",
+                "localStorage",
+                "exporter vos données et supprimer votre compte",
+                "droit d'accès, de rectification, d'effacement",
+                "portabilité",
+                "opposition",
+                "CNIL",
+            ],
+        ),
+    ];
+    for (page, title, facts) in pages {
+        let html = text(&get(&state, &format!("/{page}")).await);
+        assert!(
+            html.contains(&format!("<title>OC Pizza — {title}</title>")),
+            "{page}: its title"
+        );
+        assert_eq!(html.matches("<h1").count(), 1, "{page}: one h1");
+        assert!(
+            html.contains(&format!("<h1>{title}</h1>")),
+            "{page}: its h1"
+        );
+        assert!(
+            html.contains(
+                "Dernière mise à jour : <time datetime=\"2026-12-07\">7 décembre 2026</time>"
+            ),
+            "{page}: its date"
+        );
+        assert!(!html.contains("<script"), "{page} needs no script");
+        assert!(
+            html.contains("<link rel=\"stylesheet\" href=\"style.css\">"),
+            "{page}: the shared stylesheet"
+        );
+        assert!(html.contains("<main"), "{page}: a main landmark");
+        for fact in facts {
+            assert!(html.contains(fact), "{page} does not say {fact:?}");
+        }
+        for rest in html.split("aria-labelledby=\"").skip(1) {
+            let id = rest.split('"').next().unwrap_or("");
+            assert!(
+                html.contains(&format!("<h2 id=\"{id}\">")),
+                "{page}: a section named by #{id}, which is not a heading"
+            );
+        }
+    }
+}

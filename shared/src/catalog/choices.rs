@@ -82,26 +82,6 @@ impl Allergen {
         }
     }
 
-    /// As a customer reads it (`Lait`).
-    pub fn french(self) -> &'static str {
-        match self {
-            Allergen::Gluten => "Gluten",
-            Allergen::Crustaceans => "Crustacés",
-            Allergen::Eggs => "Œufs",
-            Allergen::Fish => "Poissons",
-            Allergen::Peanuts => "Arachides",
-            Allergen::Soybeans => "Soja",
-            Allergen::Milk => "Lait",
-            Allergen::Nuts => "Fruits à coque",
-            Allergen::Celery => "Céleri",
-            Allergen::Mustard => "Moutarde",
-            Allergen::Sesame => "Sésame",
-            Allergen::Sulphites => "Sulfites",
-            Allergen::Lupin => "Lupin",
-            Allergen::Molluscs => "Mollusques",
-        }
-    }
-
     pub fn parse(code: &str) -> Option<Allergen> {
         Allergen::ALL.into_iter().find(|a| a.code() == code)
     }
@@ -234,7 +214,7 @@ impl From<&MadeOf> for crate::catalog::recipe::RecipeLine {
 }
 
 /// A product as it will be made for a choice.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Made {
     /// The size's price (or `base_price_cents`) and the extras'.
     pub unit_price_cents: i64,
@@ -283,6 +263,25 @@ impl Offer {
         base_price_cents: i64,
         choice: &Choice,
     ) -> Result<Made, ChoiceProblem> {
+        self.build(product, base_price_cents, choice, true)
+    }
+
+    /// A line already sold, made as it was asked even when the catalogue
+    /// changed since (a size, an extra or a removable topping withdrawn):
+    /// what was asked is never checked again. A size gone is made as the
+    /// recipe says; an extra gone keeps its name, without a quantity.
+    pub fn make_sold(&self, product: ProductId, choice: &Choice) -> Made {
+        // Never refused when not strict.
+        self.build(product, 0, choice, false).unwrap_or_default()
+    }
+
+    fn build(
+        &self,
+        product: ProductId,
+        base_price_cents: i64,
+        choice: &Choice,
+        strict: bool,
+    ) -> Result<Made, ChoiceProblem> {
         let empty = ProductOffer::default();
         let offer = self.products.get(&product).unwrap_or(&empty);
         let problem = |field, message: &str| ChoiceProblem {
@@ -291,40 +290,18 @@ impl Offer {
         };
         let size = match (&choice.size, offer.sizes.first()) {
             (None, first) => first,
-            (Some(code), _) => Some(
-                offer
-                    .sizes
-                    .iter()
-                    .find(|s| &s.code == code)
-                    .ok_or_else(|| problem("size", "This product has no such size."))?,
-            ),
+            (Some(code), _) => match offer.sizes.iter().find(|s| &s.code == code) {
+                Some(size) => Some(size),
+                None if strict => {
+                    return Err(problem("size", "This product has no such size."));
+                }
+                None => None,
+            },
         };
         let percent = size.map_or(100, |s| s.recipe_percent);
         let mut unit_price_cents = size.map_or(base_price_cents, |s| s.price_cents);
-
-        for removed in &choice.remove {
-            if !offer
-                .recipe
-                .iter()
-                .any(|p| p.ingredient == *removed && p.removable)
-            {
-                return Err(problem(
-                    "remove",
-                    "Only this product's own toppings can be left off.",
-                ));
-            }
-        }
-        if choice.extras.len() as i64 > offer.max_extras {
-            return Err(ChoiceProblem {
-                field: "extras",
-                message: format!("This product takes at most {} extras.", offer.max_extras),
-            });
-        }
-        if !choice.remove.is_disjoint(&choice.extras) {
-            return Err(problem(
-                "extras",
-                "An ingredient cannot be both left off and added.",
-            ));
+        if strict {
+            check(offer, choice)?;
         }
 
         let mut made = Made {
@@ -346,7 +323,12 @@ impl Offer {
             made.ingredients.push(MadeOf {
                 ingredient_id: id,
                 name: ingredient.name.clone(),
-                quantity,
+                // A piece is a piece (an egg, a can) whatever the size.
+                quantity: if ingredient.unit == "piece" {
+                    quantity
+                } else {
+                    scaled(quantity, percent)
+                },
                 unit: ingredient.unit.clone(),
                 extra,
             });
@@ -356,23 +338,19 @@ impl Offer {
                 let name = self.name(part.ingredient);
                 made.removed.push(name);
             } else {
-                add(
-                    &mut made,
-                    part.ingredient,
-                    scaled(part.quantity, percent),
-                    false,
-                );
+                add(&mut made, part.ingredient, part.quantity, false);
             }
         }
         for id in &choice.extras {
-            let extra = self
-                .extras
-                .iter()
-                .find(|e| e.ingredient_id == *id)
-                .ok_or_else(|| problem("extras", "No such extra."))?;
-            unit_price_cents += extra.price_cents;
-            made.extras.push(extra.name.clone());
-            add(&mut made, *id, scaled(extra.quantity, percent), true);
+            match self.extras.iter().find(|e| e.ingredient_id == *id) {
+                Some(extra) => {
+                    unit_price_cents += extra.price_cents;
+                    made.extras.push(extra.name.clone());
+                    add(&mut made, *id, extra.quantity, true);
+                }
+                None if strict => return Err(problem("extras", "No such extra.")),
+                None => made.extras.push(self.name(*id)),
+            }
         }
         made.unit_price_cents = unit_price_cents;
         made.words = words(&made, offer.sizes.len() > 1);
@@ -384,6 +362,40 @@ impl Offer {
             .get(&id)
             .map_or_else(|| format!("#{id}"), |i| i.name.clone())
     }
+}
+
+/// What a customer may ask of this product: its own removable toppings, at
+/// most its `max_extras`, nothing both left off and added.
+fn check(offer: &ProductOffer, choice: &Choice) -> Result<(), ChoiceProblem> {
+    let problem = |field, message: &str| ChoiceProblem {
+        field,
+        message: message.to_owned(),
+    };
+    for removed in &choice.remove {
+        if !offer
+            .recipe
+            .iter()
+            .any(|p| p.ingredient == *removed && p.removable)
+        {
+            return Err(problem(
+                "remove",
+                "Only this product's own toppings can be left off.",
+            ));
+        }
+    }
+    if choice.extras.len() as i64 > offer.max_extras {
+        return Err(ChoiceProblem {
+            field: "extras",
+            message: format!("This product takes at most {} extras.", offer.max_extras),
+        });
+    }
+    if !choice.remove.is_disjoint(&choice.extras) {
+        return Err(problem(
+            "extras",
+            "An ingredient cannot be both left off and added.",
+        ));
+    }
+    Ok(())
 }
 
 /// "Grande 40 cm · sans Oignons rouges · + Chèvre": the size when there is

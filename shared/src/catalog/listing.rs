@@ -5,7 +5,7 @@
 //! the pizzeria's stock net of reservations, so the shop can compute a
 //! line's price and allergens exactly as checkout will.
 
-use crate::catalog::choices::{scaled, Allergen, Choice, Offer};
+use crate::catalog::choices::{Allergen, Choice, Offer};
 use crate::catalog::MenuProduct;
 use crate::platform::ids::{IngredientId, PizzeriaId};
 use serde::Serialize;
@@ -107,11 +107,11 @@ pub fn describe(
             .sizes
             .iter()
             .map(|size| {
-                let needs = own
-                    .recipe
-                    .iter()
-                    .map(|p| (p.ingredient, scaled(p.quantity, size.recipe_percent)))
-                    .collect();
+                let asked = Choice {
+                    size: Some(size.code.clone()),
+                    ..Choice::default()
+                };
+                let needs = offer.make_sold(product.id, &asked).needs();
                 MenuSize {
                     code: size.code.clone(),
                     label: size.label.clone(),

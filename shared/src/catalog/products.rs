@@ -462,6 +462,26 @@ pub async fn update(
     .execute(&mut *tx)
     .await
     .map_err(write_error)?;
+    if let Some(price) = change.price_cents {
+        // A product sold in sizes is listed as its first: that size's price
+        // is the product's (the others keep theirs).
+        let first = sqlx::query_scalar!(
+            "SELECT code FROM product_sizes WHERE product_id = ? ORDER BY position, code LIMIT 1",
+            product.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(code) = first {
+            sqlx::query!(
+                "UPDATE product_sizes SET price_cents = ? WHERE product_id = ? AND code = ?",
+                price,
+                product.0,
+                code
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     if let Some(recipe) = &change.recipe {
         replace_recipe(&mut tx, product, recipe).await?;
     }

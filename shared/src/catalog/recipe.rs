@@ -169,13 +169,20 @@ pub async fn cards(
 }
 
 /// Replaces a product's recipe (lines: ingredient and quantity; steps in
-/// order), in the caller's transaction.
+/// order), in the caller's transaction. An ingredient a customer could leave
+/// off stays so; a new one cannot be left off.
 pub async fn replace(
     tx: &mut Transaction<'_, MySql>,
     product: ProductId,
     lines: &[(IngredientId, i64)],
     steps: &[String],
 ) -> Result<(), sqlx::Error> {
+    let removable = sqlx::query_scalar!(
+        "SELECT ingredient_id FROM recipe_lines WHERE product_id = ? AND removable",
+        product.0
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     sqlx::query!("DELETE FROM recipe_lines WHERE product_id = ?", product.0)
         .execute(&mut **tx)
         .await?;
@@ -185,12 +192,13 @@ pub async fn replace(
     // Runtime SQL below: one multi-row INSERT each, as many rows as given.
     if !lines.is_empty() {
         let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO recipe_lines (product_id, ingredient_id, quantity) ",
+            "INSERT INTO recipe_lines (product_id, ingredient_id, quantity, removable) ",
         );
         q.push_values(lines, |mut row, (ingredient, quantity)| {
             row.push_bind(product.0)
                 .push_bind(ingredient.0)
-                .push_bind(*quantity);
+                .push_bind(*quantity)
+                .push_bind(removable.contains(&ingredient.0));
         });
         q.build().execute(&mut **tx).await?;
     }
@@ -205,28 +213,4 @@ pub async fn replace(
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// The products whose recipe uses any of these ingredients.
-pub async fn products_using(
-    pool: &MySqlPool,
-    ingredients: &[IngredientId],
-) -> Result<Vec<ProductId>, sqlx::Error> {
-    if ingredients.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Runtime SQL: an `IN` list as long as the ingredients given.
-    let mut q = QueryBuilder::<MySql>::new("SELECT DISTINCT product_id FROM recipe_lines");
-    q.push(" WHERE ingredient_id IN (");
-    let mut list = q.separated(", ");
-    for id in ingredients {
-        list.push_bind(id.0);
-    }
-    list.push_unseparated(") ORDER BY product_id");
-    Ok(q.build_query_scalar::<i64>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(ProductId)
-        .collect())
 }

@@ -338,11 +338,10 @@ async fn tickets_of(
     for line in lines {
         let product = ProductId(line.product_id);
         let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
-        let made = offer.make(product, 0, &asked).ok();
+        // As it was sold, even if the catalogue changed since.
+        let made = offer.make_sold(product, &asked);
         let recipe = cards.get(&product).cloned().map(|mut card| {
-            if let Some(made) = &made {
-                card.ingredients = made.ingredients.iter().map(RecipeLine::from).collect();
-            }
+            card.ingredients = made.ingredients.iter().map(RecipeLine::from).collect();
             card
         });
         by_order.entry(line.order_id).or_default().push(TicketLine {
@@ -351,8 +350,8 @@ async fn tickets_of(
             quantity: i64::from(line.quantity),
             size: line.size_label,
             choices: line.choices,
-            removed: made.as_ref().map(|m| m.removed.clone()).unwrap_or_default(),
-            extras: made.as_ref().map(|m| m.extras.clone()).unwrap_or_default(),
+            removed: made.removed,
+            extras: made.extras,
             note: line.note,
             allergens: Allergen::split(&line.allergens),
             recipe,

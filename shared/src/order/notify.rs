@@ -16,7 +16,7 @@
 //! never in `notifications`, and never in a log line.
 
 use crate::order::{Fulfilment, OrderStatus};
-use crate::platform::config::Config;
+use crate::platform::config::{Config, SITE_PLACEHOLDER};
 use crate::platform::ids::OrderId;
 use crate::platform::money::Money;
 use chrono::{DateTime, Utc};
@@ -276,6 +276,9 @@ async fn insert(
     Ok(())
 }
 
+/// What an account's e-mail keeps once sent: its one-time link removed.
+pub const LINK_REMOVED: &str = "(Envoyé ; le lien à usage unique n'est pas conservé.)";
+
 /// A notification as the order's page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct NotificationView {
@@ -384,10 +387,13 @@ impl Mailer {
             .subject(n.subject.clone())
             .message_id(Some(message_id))
             .header(ContentType::TEXT_PLAIN)
-            .body(with_link(
-                &n.body,
-                &tracking_link(&self.site_url, n.order_id, &n.tracking_token),
-            ))
+            .body(match n.order_id {
+                Some(order) => with_link(
+                    &n.body,
+                    &tracking_link(&self.site_url, order, &n.tracking_token),
+                ),
+                None => n.body.replace(SITE_PLACEHOLDER, &self.site_url),
+            })
             .map_err(|e| SendError::Permanent(format!("invalid message: {e}")))?;
         self.transport
             .send(email)
@@ -439,7 +445,8 @@ pub struct SendReport {
 
 struct Claimed {
     id: i64,
-    order_id: OrderId,
+    /// `None` for an e-mail about an account (a forgotten password).
+    order_id: Option<OrderId>,
     /// The order's, for the link; read after the claim, not stored with the
     /// notification.
     tracking_token: String,
@@ -462,7 +469,7 @@ pub async fn send_pending(
     let lease_seconds = u64::from(limit) * SEND_TIMEOUT.as_secs() + 60;
     let mut tx = pool.begin().await?;
     let mut claimed: Vec<Claimed> = sqlx::query!(
-        "SELECT id, order_id AS `order_id: OrderId`, kind, recipient, subject, body, attempts FROM notifications \
+        "SELECT id, order_id AS `order_id?: OrderId`, kind, recipient, subject, body, attempts FROM notifications \
          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6)) \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
         limit
@@ -505,8 +512,9 @@ pub async fn send_pending(
     let mut tokens =
         sqlx::QueryBuilder::<MySql>::new("SELECT id, tracking_token FROM orders WHERE id IN (");
     let mut ids = tokens.separated(", ");
-    for n in &claimed {
-        ids.push_bind(n.order_id.0);
+    ids.push_bind(0);
+    for id in claimed.iter().filter_map(|n| n.order_id) {
+        ids.push_bind(id.0);
     }
     tokens.push(")");
     let tokens: std::collections::HashMap<i64, String> = tokens
@@ -516,7 +524,10 @@ pub async fn send_pending(
         .into_iter()
         .collect();
     for n in &mut claimed {
-        n.tracking_token = tokens.get(&n.order_id.0).cloned().unwrap_or_default();
+        n.tracking_token = n
+            .order_id
+            .and_then(|id| tokens.get(&id.0).cloned())
+            .unwrap_or_default();
     }
 
     let mut report = SendReport::default();
@@ -526,8 +537,11 @@ pub async fn send_pending(
             Ok(()) => {
                 sqlx::query!(
                     "UPDATE notifications SET status = 'sent', sent_at = UTC_TIMESTAMP(6), attempts = ?, \
-                     next_attempt_at = NULL, last_error = NULL WHERE id = ?",
+                     next_attempt_at = NULL, last_error = NULL, \
+                     body = IF(order_id IS NULL, ?, body) WHERE id = ?",
                     attempts,
+                    // An account's one-time link is not kept once sent.
+                    LINK_REMOVED,
                     n.id,
                 )
                 .execute(pool)

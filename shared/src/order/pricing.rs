@@ -300,6 +300,45 @@ impl Priced {
     }
 }
 
+/// The 409 when the stock cannot make the cart (checked after a failed
+/// reservation was rolled back): each line that needs a short ingredient,
+/// or whose product has no recipe, with how many of its size can still be
+/// made. `detail` is what the person is told.
+pub async fn out_of_stock(
+    pool: &MySqlPool,
+    pizzeria: &Pizzeria,
+    priced: &Priced,
+    detail: &str,
+) -> Result<ApiError, sqlx::Error> {
+    let (needs, no_recipe) = priced.needs();
+    let short = crate::stock::shortages(pool, pizzeria.id, &needs).await?;
+    let (menu, _) = crate::catalog::listing(pool, pizzeria).await?;
+    let products: Vec<serde_json::Value> = priced
+        .lines
+        .iter()
+        .filter(|line| {
+            no_recipe.contains(&line.product_id)
+                || line.made.needs().keys().any(|i| short.contains(i))
+        })
+        .map(|line| {
+            let listed = menu.iter().find(|m| m.id == line.product_id);
+            let size = line.made.size.as_ref();
+            let max_quantity = listed.map_or(0, |m| {
+                size.and_then(|(code, _)| m.sizes.iter().find(|s| &s.code == code))
+                    .map_or(m.max_quantity, |s| s.max_quantity)
+            });
+            serde_json::json!({
+                "product_id": line.product_id,
+                "name": line.name,
+                "size": size.map(|(_, label)| label),
+                "requested": line.quantity,
+                "max_quantity": max_quantity,
+            })
+        })
+        .collect();
+    Ok(ApiError::conflict("out-of-stock", "Not enough stock", detail).with("products", products))
+}
+
 /// Prices the cart from the database: current prices, sizes, extras and VAT
 /// rates of products on this pizzeria's menu only, each line made as asked.
 pub async fn price(
@@ -380,6 +419,22 @@ pub async fn price(
     if !refused.is_empty() {
         return Err(PricingError::Choices(refused));
     }
+    // No size asked is the first size: a line written either way is one line.
+    let mut merged: Vec<PricedLine> = Vec::with_capacity(lines.len());
+    for mut line in lines {
+        line.choice.size = line.made.size.as_ref().map(|(code, _)| code.clone());
+        let same = merged.iter_mut().find(|m| {
+            m.product_id == line.product_id && m.choice == line.choice && m.note == line.note
+        });
+        match same {
+            Some(m) => {
+                m.quantity += line.quantity;
+                m.total = m.unit_price * m.quantity;
+            }
+            None => merged.push(line),
+        }
+    }
+    let lines = merged;
 
     let subtotal: Money = lines.iter().map(|l| l.total).sum();
     let delivery_fee = if delivery {

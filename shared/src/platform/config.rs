@@ -145,6 +145,10 @@ fn check_database_tls(url: &str) -> Result<(), ConfigError> {
     })
 }
 
+/// In an e-mail written where the site's address is not known (the
+/// accounts function's): replaced by `site_url` when the notifier sends it.
+pub const SITE_PLACEHOLDER: &str = "{site}";
+
 /// Production's `SITE_URL`: `https://host/…`, nothing else (no query, no
 /// fragment, no credentials, no space). Customers' e-mails link to the
 /// tracker under it with the order's token, which must not travel in clear.

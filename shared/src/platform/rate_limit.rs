@@ -62,14 +62,21 @@ pub const SIGN_INS_PER_ADDRESS: Limit = Limit::new("sign-ins-address", 60, 900);
 /// Addresses geocoded by Google (a paid call each) per client address.
 pub const GEOCODING_MISSES_PER_ADDRESS: Limit = Limit::new("geocoding-address", 30, 3600);
 
+/// Forgotten-password e-mails asked per client address (whatever the e-mail).
+pub const RESETS_PER_ADDRESS: Limit = Limit::new("resets-address", 10, 3600);
+/// Forgotten-password e-mails per e-mail address typed: nobody floods an inbox.
+pub const RESETS_PER_EMAIL: Limit = Limit::new("resets-email", 3, 3600);
+
 /// Every limit, for `docs/architecture.md` ("Limits") and the tests.
-pub const ALL: [Limit; 6] = [
+pub const ALL: [Limit; 8] = [
     CARD_ATTEMPTS,
     GUEST_ORDERS_PER_PHONE,
     GUEST_ORDERS_PER_ADDRESS,
     SIGN_UPS_PER_ADDRESS,
     SIGN_INS_PER_ADDRESS,
     GEOCODING_MISSES_PER_ADDRESS,
+    RESETS_PER_ADDRESS,
+    RESETS_PER_EMAIL,
 ];
 
 /// What counting a hit found.

@@ -279,9 +279,15 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                  UNION ALL \
                  SELECT n.order_id, CONCAT('e-mail about ', n.kind, ', a status it never had') \
                  FROM notifications n \
-                 WHERE n.kind NOT LIKE 'refund-%' AND NOT EXISTS (SELECT 1 FROM order_status_history h \
+                 WHERE n.order_id IS NOT NULL AND n.kind NOT LIKE 'refund-%' \
+                    AND NOT EXISTS (SELECT 1 FROM order_status_history h \
                     WHERE h.order_id = n.order_id AND h.status = n.kind) \
+                 UNION ALL \
+                 SELECT NULL, CONCAT('account e-mail ', n.id, ' (', n.kind, ') sent but its link kept') \
+                 FROM notifications n \
+                 WHERE n.order_id IS NULL AND n.status = 'sent' AND n.body <> ? \
                  LIMIT ?",
+                crate::order::notify::LINK_REMOVED,
                 limit
             )
             .fetch_all(pool)

@@ -396,6 +396,10 @@ async fn the_menu_counts_each_size_and_extra_from_the_stock_and_follows_an_order
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{short}");
     assert_eq!(short["type"], "/problems/out-of-stock");
+    // It names the line the extra ran short for, with what is left of its size.
+    assert_eq!(short["products"][0]["product_id"], REINE, "{short}");
+    assert_eq!(short["products"][0]["size"], "Grande 40 cm");
+    assert_eq!(short["products"][0]["max_quantity"], 2);
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 1);
     world.run_consumers().await;
     testkit::assert_reconciled(&pool, Scope::Settled).await;
