@@ -19,6 +19,10 @@
 //!   password set with a one-time link (`ocpizza-admin bootstrap`, or a
 //!   forgotten password's), 410 for a link unknown, used or expired (one
 //!   answer for the three);
+//! - `GET /me/export` → everything kept about the signed-in customer (a
+//!   download); `DELETE /me` `{password}` → the account deleted, its orders
+//!   kept without personal data (`accounts::privacy`); 409 while an order is
+//!   under way; 403 for staff;
 //! - `POST /password-resets` `{email}` → 202, the same answer whether or not
 //!   the address has an account; when it has, a link valid one hour is
 //!   e-mailed (`accounts::reset`); 429 past [`rate_limit::RESETS_PER_ADDRESS`]
@@ -73,6 +77,8 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["sessions"]) => sign_in(state, &req).await,
         (&Method::GET, ["me"]) => me(state, &req).await,
         (&Method::POST, ["me", "password"]) => change_password(state, &req).await,
+        (&Method::GET, ["me", "export"]) => export(state, &req).await,
+        (&Method::DELETE, ["me"]) => delete_account(state, &req).await,
         (&Method::POST, ["password-links"]) => use_link(state, &req).await,
         (&Method::POST, ["password-resets"]) => forgotten_password(state, &req).await,
         (&Method::POST, ["staff"]) => create_staff(state, &req).await,
@@ -86,7 +92,8 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (_, ["accounts" | "sessions"])
         | (_, ["me", "password"])
         | (_, ["staff", _, "deactivate" | "unlock"]) => Err(edge::no_route(&req, &[Method::POST])),
-        (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET])),
+        (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET, Method::DELETE])),
+        (_, ["me", "export"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["password-links" | "password-resets"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
@@ -288,6 +295,50 @@ async fn use_link(state: &State, req: &Request) -> Result<Response, ApiError> {
     .await?;
     tracing::info!(user_id = %user.id, "password set with a one-time link");
     session_for(state, user)
+}
+
+/// A signed-in customer (staff accounts are their managers' to close).
+async fn customer(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    let caller = signed_in(state, req).await?;
+    if caller.role != Role::Customer {
+        return Err(ApiError::forbidden(
+            "Un compte du personnel est fermé par son gérant (a staff account is closed by its manager).",
+        ));
+    }
+    Ok(caller)
+}
+
+/// A copy of everything kept about the signed-in customer, to download.
+#[tracing::instrument(skip_all)]
+async fn export(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = customer(state, req).await?;
+    let data = accounts::privacy::export(&state.pool, caller.user_id).await?;
+    tracing::info!(user_id = %caller.user_id, "data exported");
+    let mut response = edge::json(StatusCode::OK, &data)?;
+    response.headers_mut().insert(
+        http::header::CONTENT_DISPOSITION,
+        http::HeaderValue::from_static("attachment; filename=\"mes-donnees-oc-pizza.json\""),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deletion {
+    password: String,
+}
+
+/// Deletes the signed-in customer's account (their password again); orders
+/// are kept for accounting without their personal data.
+#[tracing::instrument(skip_all)]
+async fn delete_account(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = customer(state, req).await?;
+    let body: Deletion = edge::parse_json(req)?;
+    accounts::privacy::delete(&state.pool, caller.user_id, &body.password).await?;
+    edge::json(
+        StatusCode::OK,
+        &json!({ "message": "Votre compte est supprimé. Vos commandes sont gardées pour la comptabilité, sans vos données personnelles." }),
+    )
 }
 
 #[derive(Deserialize)]

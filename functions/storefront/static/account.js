@@ -1,7 +1,7 @@
 // Sign-in (customers and staff), sign-up, and a customer's past orders.
 
 import {
-  $, STATUS, api, dateTime, el, euros, frame, homeOf, onSubmit, problemBox, rememberedOrders, replace, saveSession, session, showProblem, trackUrl,
+  $, STATUS, api, dateTime, el, euros, frame, homeOf, onSubmit, problemBox, rememberedOrders, replace, saveSession, session, showProblem, signOut, trackUrl,
 } from './common.js';
 
 frame();
@@ -21,6 +21,17 @@ onSubmit($('#login'), () => {
   signIn($('#login-email').value.trim(), $('#login-password').value, $('#login-problem'));
 });
 
+// A forgotten password: the answer is the same whether or not the address
+// has an account; the link comes by e-mail and opens set-password.html.
+onSubmit($('#forgot'), async () => {
+  const out = $('#forgot-problem');
+  replace(out);
+  const email = $('#forgot-email').value.trim();
+  const r = await api('accounts', '/password-resets', { method: 'POST', body: { email }, token: null });
+  if (!r.ok) { showProblem(out, r.problem); return; }
+  $('#forgot-done').textContent = r.data.message;
+});
+
 onSubmit($('#signup'), async () => {
   const body = {
     name: $('#signup-name').value.trim(),
@@ -34,9 +45,39 @@ onSubmit($('#signup'), async () => {
   await signIn(body.email, body.password, out);
 });
 
+// A customer's data: a copy to download, and the account's deletion.
+async function downloadData() {
+  const out = $('#export-problem');
+  replace(out);
+  const r = await api('accounts', '/me/export');
+  if (!r.ok) { showProblem(out, r.problem); return; }
+  const file = new Blob([JSON.stringify(r.data, null, 2)], { type: 'application/json' });
+  const link = el('a', { href: URL.createObjectURL(file), download: 'mes-donnees-oc-pizza.json' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function myData() {
+  $('#my-data').hidden = false;
+  $('#export').addEventListener('click', downloadData);
+  onSubmit($('#delete-account'), async () => {
+    const out = $('#delete-problem');
+    replace(out);
+    const r = await api('accounts', '/me', { method: 'DELETE', body: { password: $('#delete-password').value } });
+    if (!r.ok) { showProblem(out, r.problem); return; }
+    signOut(false);
+    $('#signed-in').hidden = true;
+    $('#my-data').hidden = true;
+    $('#title').textContent = 'Compte supprimé';
+    replace($('#deleted'), r.data.message);
+  });
+}
+
 async function showOrders(me) {
   $('#signed-out').hidden = true;
   $('#signed-in').hidden = false;
+  myData();
   $('#title').textContent = `Bonjour ${me.user.name}`;
   const r = await api('orders', '/orders');
   const box = $('#orders');

@@ -33,6 +33,8 @@ const KINDS = {
   unauthorized: ['Connexion requise', 'Connectez-vous pour continuer.'],
   'invalid-credentials': ['Connexion refusée', 'E-mail ou mot de passe incorrect.'],
   'session-ended': ['Session terminée', 'Votre session a pris fin : reconnectez-vous.'],
+  'wrong-password': ['Mot de passe incorrect', 'Ce n’est pas le mot de passe de votre compte : retapez-le.'],
+  'orders-underway': ['Commande en cours', 'Une commande est encore en cours : le compte pourra être supprimé une fois qu’elle sera livrée, retirée ou annulée.'],
   'password-changed': ['Mot de passe déjà changé', 'Ce mot de passe a déjà été changé : reconnectez-vous.'],
   'too-many-attempts': ['Trop d’essais', (p) => `Par sécurité, réessayez ${wait(p.retry_after_seconds)}.`],
   'rate-limited': ['Trop de demandes', (p) => `Par sécurité, cette action est suspendue un moment : réessayez ${wait(p.retry_after_seconds)}.`],

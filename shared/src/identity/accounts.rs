@@ -123,6 +123,7 @@ impl Email {
 mod error;
 pub mod links;
 mod password;
+pub mod privacy;
 pub mod reset;
 mod sign_in;
 mod users;

@@ -285,9 +285,8 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                  UNION ALL \
                  SELECT NULL, CONCAT('account e-mail ', n.id, ' (', n.kind, ') sent but its link kept') \
                  FROM notifications n \
-                 WHERE n.order_id IS NULL AND n.status = 'sent' AND n.body <> ? \
+                 WHERE n.order_id IS NULL AND n.status = 'sent' AND n.body LIKE '%token=%' \
                  LIMIT ?",
-                crate::order::notify::LINK_REMOVED,
                 limit
             )
             .fetch_all(pool)

@@ -17,6 +17,7 @@
 
 mod contract;
 pub mod fuzz;
+pub mod mail;
 pub mod stripe;
 mod support;
 

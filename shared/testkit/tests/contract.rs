@@ -759,6 +759,17 @@ async fn every_documented_route_answers_as_documented(pool: MySqlPool) {
         )
         .await;
     assert_eq!(status, StatusCode::GONE, "{answer}");
+    // A forgotten password: the same answer whoever asks.
+    let (status, answer) = world
+        .call(
+            Accounts,
+            "POST",
+            "/password-resets",
+            Some(json!({"email": "personne@example.fr"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 
     let (status, answer) = world
         .call(

@@ -108,7 +108,10 @@ impl From<AccountError> for ApiError {
             AccountError::SessionEnded => {
                 ApiError::unauthorized("The session has ended; sign in again.")
             }
-            AccountError::WrongCurrentPassword => ApiError::forbidden(
+            AccountError::WrongCurrentPassword => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong-password",
+                "Wrong password",
                 "Le mot de passe actuel est incorrect (the current password is not right).",
             ),
             AccountError::PasswordChanged => ApiError::conflict(
