@@ -316,6 +316,10 @@ async fn export(state: &State, req: &Request) -> Result<Response, ApiError> {
     tracing::info!(user_id = %caller.user_id, "data exported");
     let mut response = edge::json(StatusCode::OK, &data)?;
     response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response.headers_mut().insert(
         http::header::CONTENT_DISPOSITION,
         http::HeaderValue::from_static("attachment; filename=\"mes-donnees-oc-pizza.json\""),
     );

@@ -576,6 +576,15 @@ async fn place(
         Begin::Mismatch => return Err(idempotency::mismatch()),
         Begin::Stranger => return Err(idempotency::stranger()),
     }
+    if let Some(customer) = customer_id {
+        // Still an account, under a shared lock until the commit: an
+        // account being deleted either waits for this order (and refuses,
+        // as an order is under way) or is gone, and this order is refused.
+        if !customers::lock_active(&mut tx, customer).await? {
+            tx.rollback().await?;
+            return Err(ApiError::unauthorized("This account is no longer active."));
+        }
+    }
     if let Some(slot) = slot {
         // The pizzeria's row is locked until the commit: two checkouts for
         // the last place of a slot queue up, and the second sees it taken.

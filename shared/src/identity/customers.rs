@@ -65,3 +65,19 @@ pub async fn by_phone(pool: &MySqlPool, e164: &str) -> Result<Vec<CustomerMatch>
     .fetch_all(pool)
     .await
 }
+
+/// Is the customer's account still active? Read under a shared lock held
+/// until the caller's transaction ends, so the account cannot be deleted
+/// meanwhile (`accounts::privacy::delete` locks the same row first).
+pub async fn lock_active(
+    tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
+    id: UserId,
+) -> Result<bool, sqlx::Error> {
+    let active = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE id = ? AND active LOCK IN SHARE MODE",
+        id.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(active.is_some())
+}

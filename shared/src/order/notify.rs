@@ -556,11 +556,15 @@ pub async fn send_pending(
                 tracing::warn!(notification_id = n.id, attempts, give_up, error = %error, "e-mail not sent");
                 sqlx::query!(
                     "UPDATE notifications SET status = ?, attempts = ?, last_error = ?, \
-                     next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND WHERE id = ?",
+                     next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, \
+                     body = IF(order_id IS NULL AND ?, ?, body) WHERE id = ?",
                     if give_up { "failed" } else { "pending" },
                     attempts,
                     error,
                     retry_delay_seconds(attempts),
+                    // Given up: an account's link is not kept either.
+                    give_up,
+                    LINK_REMOVED,
                     n.id,
                 )
                 .execute(pool)

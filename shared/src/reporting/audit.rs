@@ -283,9 +283,9 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
                     AND NOT EXISTS (SELECT 1 FROM order_status_history h \
                     WHERE h.order_id = n.order_id AND h.status = n.kind) \
                  UNION ALL \
-                 SELECT NULL, CONCAT('account e-mail ', n.id, ' (', n.kind, ') sent but its link kept') \
+                 SELECT NULL, CONCAT('account e-mail ', n.id, ' (', n.kind, ') ', n.status, ' but its link kept') \
                  FROM notifications n \
-                 WHERE n.order_id IS NULL AND n.status = 'sent' AND n.body LIKE '%token=%' \
+                 WHERE n.order_id IS NULL AND n.status <> 'pending' AND n.body LIKE '%token=%' \
                  LIMIT ?",
                 limit
             )

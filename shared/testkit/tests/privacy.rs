@@ -165,6 +165,13 @@ async fn a_customer_downloads_their_data_then_deletes_their_account_and_the_orde
         )).await;
         assert_eq!(found, 0, "{table} still names her");
     }
+    // Nor the answers kept for a retry of her checkout.
+    let kept_answers = scalar(
+        &pool,
+        "SELECT COUNT(*) FROM idempotency_keys WHERE response_body LIKE '%Sidonie%'",
+    )
+    .await;
+    assert_eq!(kept_answers, 0);
     // Kept for the books: the order, its total, where it went.
     let kept = scalar(&pool, &format!(
         "SELECT COUNT(*) FROM orders WHERE id = {id} AND number = '{number}' AND total_cents = {total} \

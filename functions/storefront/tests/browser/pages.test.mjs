@@ -205,7 +205,7 @@ function mailText(raw) {
   return body;
 }
 
-/** The text of the first e-mail that names order `number` (waits for it up to 20 s). */
+/** The text of the first e-mail that names `number` (an order's, or a person's name; waits up to 20 s). */
 async function mailAbout(number) {
   for (let i = 0; i < 80; i++) {
     let files = [];
@@ -1733,8 +1733,11 @@ describe('OC Pizza in a browser', () => {
   });
 
   scenario('a forgotten password: the link comes by e-mail, works once, and the new password signs in; then her data downloaded and her account deleted', async () => {
-    const email = `oubli.${Date.now()}@example.test`;
-    const created = await call('accounts', '/accounts', { method: 'POST', body: { email, password: 'ancien-mot-de-passe', name: 'Inès Morel' } });
+    const stamp = Date.now();
+    const email = `oubli.${stamp}@example.test`;
+    // A name of her own: the e-mail is found by it (its text does not hold the address).
+    const name = `Inès Morel ${stamp}`;
+    const created = await call('accounts', '/accounts', { method: 'POST', body: { email, password: 'ancien-mot-de-passe', name } });
     assert.equal(created.status, 201, JSON.stringify(created.data));
     const page = await open(PHONE, `${SITE}account.html`);
     await page.getByText('Mot de passe oublié ?').click();
@@ -1748,7 +1751,7 @@ describe('OC Pizza in a browser', () => {
     assert.equal(await page.locator('#forgot-done').innerText(), said);
     await shot(page, '26-forgotten-password');
     // The e-mail, as the SMTP server received it (the notifier runs every 10 s).
-    const mail = await mailAbout(email);
+    const mail = await mailAbout(name);
     assert.match(mail, /Choisir un nouveau mot de passe OC Pizza/);
     const link = mail.match(/https?:\/\/\S+set-password\.html#token=[0-9a-f]{64}/)?.[0];
     assert.ok(link, `a link in: ${mail}`);
@@ -1759,7 +1762,7 @@ describe('OC Pizza in a browser', () => {
     // Signed in, the customer lands on the shop; their account greets them.
     await page.waitForURL((url) => !url.pathname.endsWith('set-password.html'));
     await page.goto(`${SITE}account.html`);
-    await page.getByRole('heading', { name: 'Bonjour Inès Morel' }).waitFor();
+    await page.getByRole('heading', { name: `Bonjour ${name}` }).waitFor();
     // Once only: the same link again is refused in French.
     const again = await page.context().newPage();
     openPages.add(again);
@@ -1778,7 +1781,7 @@ describe('OC Pizza in a browser', () => {
     assert.equal(download.suggestedFilename(), 'mes-donnees-oc-pizza.json');
     const copy = JSON.parse(readFileSync(await download.path(), 'utf8'));
     assert.equal(copy.account.email, email);
-    assert.equal(copy.account.name, 'Inès Morel');
+    assert.equal(copy.account.name, name);
     await page.getByText('Supprimer mon compte').click();
     await page.getByLabel('Votre mot de passe, pour confirmer').fill('pas-le-bon-mot');
     await page.getByRole('button', { name: 'Supprimer définitivement mon compte' }).click();

@@ -259,8 +259,8 @@ mod tests {
                 None,
                 problem(
                     403,
-                    "forbidden",
-                    "Forbidden",
+                    "wrong-password",
+                    "Wrong password",
                     "Le mot de passe actuel est incorrect (the current password is not right)."
                 )
             )

@@ -49,6 +49,15 @@ fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// A new link's token (32 random bytes, in hex) and the SHA-256 to store.
+pub(super) fn new_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let digest = sha256(&token);
+    (token, digest)
+}
+
 /// Creates the first admin (`name`, `email`) and a one-time link to set
 /// their password, on the site `site_url`. Refused when an admin exists,
 /// unless it is this same admin who has not set a password yet (their link
@@ -139,14 +148,12 @@ async fn create_admin(
             }
         }
     };
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let (token, digest) = new_token();
     let expires_at = now + chrono::TimeDelta::hours(LINK_HOURS);
     sqlx::query!(
         "INSERT INTO password_links (token_sha256, user_id, purpose, expires_at) \
          VALUES (?, ?, 'bootstrap', ?)",
-        sha256(&token),
+        digest,
         id,
         expires_at.naive_utc()
     )
@@ -214,6 +221,14 @@ pub async fn set_password_with_link(
         tx.rollback().await?;
         return Err(LinkError::Invalid);
     }
+    // The password is chosen: the account's other links stop working.
+    sqlx::query!(
+        "UPDATE password_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+        now.naive_utc(),
+        found.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE users SET password_hash = ?, token_version = token_version + 1, \
          updated_at = UTC_TIMESTAMP(6) WHERE id = ?",

@@ -117,8 +117,9 @@ pub async fn delete(pool: &MySqlPool, id: UserId, password: &str) -> Result<(), 
     clear_attempts(pool, &key).await?;
 
     let mut tx = pool.begin().await?;
-    // The account's row first: it locks out a checkout that would add an
-    // order to it meanwhile (its customer is read with the account).
+    // The account's row first: a checkout for this customer checks the
+    // account is still active under a shared lock of the same row, so it
+    // either commits before (and is counted below) or finds it deleted.
     sqlx::query!("SELECT id FROM users WHERE id = ? FOR UPDATE", id.0)
         .fetch_one(&mut *tx)
         .await?;
@@ -160,10 +161,23 @@ pub async fn delete(pool: &MySqlPool, id: UserId, password: &str) -> Result<(), 
     )
     .execute(&mut *tx)
     .await?;
+    // Two statements, each on an index (an `OR` across both would scan).
     sqlx::query!(
-        "UPDATE notifications n LEFT JOIN orders o ON o.id = n.order_id \
-         SET n.recipient = '', n.body = '' WHERE o.customer_id = ? OR n.user_id = ?",
-        id.0,
+        "UPDATE notifications n JOIN orders o ON o.id = n.order_id \
+         SET n.recipient = '', n.body = '' WHERE o.customer_id = ?",
+        id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE notifications SET recipient = '', body = '' WHERE user_id = ?",
+        id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    // The answers kept for retries hold the contact, the address and notes.
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE caller = CONCAT('user:', ?)",
         id.0
     )
     .execute(&mut *tx)

@@ -32,16 +32,15 @@ pub async fn request(
         return Ok(None);
     };
     let user = sqlx::query!(
-        "SELECT id, name, email FROM users WHERE email = ? AND active",
+        "SELECT id, name, email FROM users WHERE email = ? AND CAST(email AS BINARY) = CAST(? AS BINARY) AND active",
+        email.as_str(),
         email.as_str()
     )
     .fetch_optional(pool)
     .await?;
     let Some(user) = user else { return Ok(None) };
 
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let (token, digest) = super::links::new_token();
     let expires_at = now + chrono::TimeDelta::minutes(RESET_MINUTES);
     let subject = "Choisir un nouveau mot de passe OC Pizza";
     let body = format!(
@@ -54,6 +53,17 @@ pub async fn request(
         name = user.name,
     );
     let mut tx = pool.begin().await?;
+    // One request at a time per account (two at once would deadlock on the
+    // links' index), and none after the account was deleted meanwhile.
+    let still = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE id = ? AND active FOR UPDATE",
+        user.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if still.is_none() {
+        return Ok(None);
+    }
     // One link at a time: the newest.
     sqlx::query!(
         "UPDATE password_links SET used_at = ? WHERE user_id = ? AND purpose = 'reset' AND used_at IS NULL",
@@ -65,7 +75,7 @@ pub async fn request(
     sqlx::query!(
         "INSERT INTO password_links (token_sha256, user_id, purpose, created_at, expires_at) \
          VALUES (?, ?, 'reset', ?, ?)",
-        Sha256::digest(token.as_bytes()).to_vec(),
+        digest,
         user.id,
         now.naive_utc(),
         expires_at.naive_utc()
