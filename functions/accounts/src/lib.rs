@@ -19,6 +19,8 @@
 //!   password set with a one-time link (`ocpizza-admin bootstrap`, or a
 //!   forgotten password's), 410 for a link unknown, used or expired (one
 //!   answer for the three);
+//! - `PATCH /me` `{name,phone}` → `{"user"}`, the profile changed (the phone
+//!   in E.164; empty clears it); 422 listing every problem;
 //! - `GET /me/export` → everything kept about the signed-in customer (a
 //!   download); `DELETE /me` `{password}` → the account deleted, its orders
 //!   kept without personal data (`accounts::privacy`); 409 while an order is
@@ -79,6 +81,7 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, ["me", "password"]) => change_password(state, &req).await,
         (&Method::GET, ["me", "export"]) => export(state, &req).await,
         (&Method::DELETE, ["me"]) => delete_account(state, &req).await,
+        (&Method::PATCH, ["me"]) => update_profile(state, &req).await,
         (&Method::POST, ["password-links"]) => use_link(state, &req).await,
         (&Method::POST, ["password-resets"]) => forgotten_password(state, &req).await,
         (&Method::POST, ["staff"]) => create_staff(state, &req).await,
@@ -92,7 +95,10 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (_, ["accounts" | "sessions"])
         | (_, ["me", "password"])
         | (_, ["staff", _, "deactivate" | "unlock"]) => Err(edge::no_route(&req, &[Method::POST])),
-        (_, ["me"]) => Err(edge::no_route(&req, &[Method::GET, Method::DELETE])),
+        (_, ["me"]) => Err(edge::no_route(
+            &req,
+            &[Method::GET, Method::PATCH, Method::DELETE],
+        )),
         (_, ["me", "export"]) => Err(edge::no_route(&req, &[Method::GET])),
         (_, ["password-links" | "password-resets"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
@@ -295,6 +301,30 @@ async fn use_link(state: &State, req: &Request) -> Result<Response, ApiError> {
     .await?;
     tracing::info!(user_id = %user.id, "password set with a one-time link");
     session_for(state, user)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    name: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// The signed-in person changes their name and phone number.
+#[tracing::instrument(skip_all)]
+async fn update_profile(state: &State, req: &Request) -> Result<Response, ApiError> {
+    let caller = signed_in(state, req).await?;
+    let body: Profile = edge::parse_json(req)?;
+    let user = accounts::update_profile(
+        &state.pool,
+        caller.user_id,
+        &body.name,
+        body.phone.as_deref(),
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "profile changed");
+    edge::json(StatusCode::OK, &json!({ "user": user }))
 }
 
 /// A signed-in customer (staff accounts are their managers' to close).

@@ -58,6 +58,35 @@ async function downloadData() {
   link.remove();
 }
 
+// Their name and phone, and their password (a new session: the others end).
+function myProfile(me) {
+  $('#my-profile').hidden = false;
+  $('#profile-name').value = me.user.name;
+  $('#profile-phone').value = me.user.phone || '';
+  onSubmit($('#profile'), async () => {
+    const out = $('#profile-problem');
+    replace(out);
+    $('#profile-done').textContent = '';
+    const body = { name: $('#profile-name').value.trim(), phone: $('#profile-phone').value.trim() };
+    const r = await api('accounts', '/me', { method: 'PATCH', body });
+    if (!r.ok) { showProblem(out, r.problem); return; }
+    saveSession({ ...session(), user: r.data.user });
+    $('#title').textContent = `Bonjour ${r.data.user.name}`;
+    $('#profile-done').textContent = 'Profil enregistré.';
+  });
+  onSubmit($('#password'), async () => {
+    const out = $('#password-problem');
+    replace(out);
+    $('#password-done').textContent = '';
+    const body = { current_password: $('#current-password').value, new_password: $('#changed-password').value };
+    const r = await api('accounts', '/me/password', { method: 'POST', body });
+    if (!r.ok) { showProblem(out, r.problem); return; }
+    saveSession(r.data);
+    $('#password').reset();
+    $('#password-done').textContent = 'Mot de passe changé : vos autres sessions sont terminées.';
+  });
+}
+
 function myData() {
   $('#my-data').hidden = false;
   $('#export').addEventListener('click', downloadData);
@@ -68,6 +97,7 @@ function myData() {
     if (!r.ok) { showProblem(out, r.problem); return; }
     signOut(false);
     $('#signed-in').hidden = true;
+    $('#my-profile').hidden = true;
     $('#my-data').hidden = true;
     $('#title').textContent = 'Compte supprimé';
     replace($('#deleted'), r.data.message);
@@ -77,6 +107,7 @@ function myData() {
 async function showOrders(me) {
   $('#signed-out').hidden = true;
   $('#signed-in').hidden = false;
+  myProfile(me);
   myData();
   $('#title').textContent = `Bonjour ${me.user.name}`;
   const r = await api('orders', '/orders');

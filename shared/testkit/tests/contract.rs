@@ -110,6 +110,11 @@ async fn walk_every_route(pool: MySqlPool) {
         .call(Accounts, "GET", "/me", None, Some(&customer))
         .await;
     assert_eq!(status, StatusCode::OK);
+    let profile = json!({"name": "Romane Petit", "phone": "06 12 34 56 78"});
+    let (status, answer) = world
+        .call(Accounts, "PATCH", "/me", Some(profile), Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     let (status, copy) = world
         .call(Accounts, "GET", "/me/export", None, Some(&customer))
         .await;

@@ -189,3 +189,39 @@ async fn a_customer_downloads_their_data_then_deletes_their_account_and_the_orde
     world.run_consumers().await;
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_signed_in_person_changes_their_name_and_phone_and_nothing_else(pool: MySqlPool) {
+    let world = World::demo(&pool, Utc::now()).await;
+    let token = world.token("client.1@ocpizza.test").await;
+    let profile = json!({"name": "  Camille Martin-Leroy ", "phone": "06 39 98 00 02"});
+    let (status, changed) = world
+        .call(Accounts, "PATCH", "/me", Some(profile), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["user"]["name"], "Camille Martin-Leroy");
+    assert_eq!(changed["user"]["phone"], "+33639980002");
+    let (_, me) = world.call(Accounts, "GET", "/me", None, Some(&token)).await;
+    assert_eq!(me["user"]["name"], "Camille Martin-Leroy");
+    // Every problem at once, nothing written; no session, no change; no
+    // role or e-mail slipped in.
+    let bad = json!({"name": "", "phone": "12"});
+    let (status, problem) = world
+        .call(Accounts, "PATCH", "/me", Some(bad), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = testing::field_errors(&problem);
+    fields.sort();
+    assert_eq!(fields, ["name", "phone"]);
+    let sneaky = json!({"name": "Camille", "role": "admin"});
+    let (status, _) = world
+        .call(Accounts, "PATCH", "/me", Some(sneaky), Some(&token))
+        .await;
+    assert!(status.is_client_error());
+    let (status, _) = world
+        .call(Accounts, "PATCH", "/me", Some(json!({"name": "X"})), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let role = scalar(&pool, "SELECT COUNT(*) FROM users WHERE email = 'client.1@ocpizza.test' AND role = 'customer' AND name = 'Camille Martin-Leroy'").await;
+    assert_eq!(role, 1);
+}

@@ -1728,6 +1728,28 @@ describe('OC Pizza in a browser', () => {
     await rows.first().waitFor();
     assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.order))), [placed]);
     await shot(page, '25-account-orders');
+
+    // Her profile: a new name and number, kept after a reload.
+    await page.getByLabel('Votre nom').fill('Zoé Garnier-Roux');
+    await page.getByLabel('Votre téléphone').fill('06 22 33 44 66');
+    await page.getByRole('button', { name: 'Enregistrer mon profil' }).click();
+    await page.locator('#profile-done').filter({ hasText: 'Profil enregistré.' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Bonjour Zoé Garnier-Roux' }).waitFor();
+    assert.equal(await page.locator('#profile-phone').inputValue(), '+33622334466');
+    // Her password: a wrong current one is refused in French; then changed.
+    await page.getByLabel('Mot de passe actuel').fill('pas-le-bon-mot');
+    await page.getByLabel(/^Nouveau mot de passe/).fill('pizza-du-vendredi');
+    await page.getByRole('button', { name: 'Changer mon mot de passe' }).click();
+    await page.locator('#password-problem').filter({ hasText: 'Mot de passe incorrect' }).waitFor();
+    await page.getByLabel('Mot de passe actuel').fill('pizza-du-jeudi');
+    await page.getByLabel(/^Nouveau mot de passe/).fill('pizza-du-vendredi');
+    await page.getByRole('button', { name: 'Changer mon mot de passe' }).click();
+    await page.locator('#password-done').filter({ hasText: 'Mot de passe changé' }).waitFor();
+    const before = await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'pizza-du-jeudi' } });
+    assert.equal(before.status, 401);
+    const after = await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'pizza-du-vendredi' } });
+    assert.equal(after.status, 200);
     await page.context().close();
     noProblems();
   });

@@ -119,29 +119,19 @@ impl NewUser {
         if let Err(message) = check_password(password, email) {
             add("password", &message);
         }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            add(
-                "name",
-                "Le nom est requis, 100 caractères au plus (a name of 1 to 100 characters).",
-            );
-        }
-        // Optional; stored in E.164 like every phone number (`phone::parse`).
-        let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
-            None => None,
-            Some(typed) => match crate::platform::phone::parse(typed) {
-                Ok(phone) => Some(phone),
-                Err(why) => {
-                    add(
-                        "phone",
-                        &format!(
-                            "Numéro de téléphone invalide, par exemple 06 12 34 56 78 \
-                             (not a valid phone number: {why})."
-                        ),
-                    );
-                    None
-                }
-            },
+        let name = match profile_name(name) {
+            Ok(name) => name,
+            Err(problem) => {
+                add(problem.field, &problem.message);
+                String::new()
+            }
+        };
+        let phone = match profile_phone(phone) {
+            Ok(phone) => phone,
+            Err(problem) => {
+                add(problem.field, &problem.message);
+                None
+            }
         };
         if role.is_pizzeria_staff() != pizzeria_id.is_some() {
             add(
@@ -157,7 +147,7 @@ impl NewUser {
             Ok(email) if errors.is_empty() => Ok(NewUser {
                 email,
                 password: password.to_owned(),
-                name: name.to_owned(),
+                name,
                 phone,
                 role,
                 pizzeria_id,
@@ -165,6 +155,65 @@ impl NewUser {
             _ => Err(AccountError::InvalidAccount(errors)),
         }
     }
+}
+
+/// A person's name as an account keeps it: trimmed, 1 to 100 characters.
+fn profile_name(name: &str) -> Result<String, FieldProblem> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(FieldProblem {
+            field: "name",
+            message: "Le nom est requis, 100 caractères au plus (a name of 1 to 100 characters)."
+                .to_owned(),
+        });
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional phone number, stored in E.164 like every phone number
+/// (`phone::parse`); empty is none.
+fn profile_phone(phone: Option<&str>) -> Result<Option<E164>, FieldProblem> {
+    match phone.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(typed) => crate::platform::phone::parse(typed)
+            .map(Some)
+            .map_err(|why| FieldProblem {
+                field: "phone",
+                message: format!(
+                    "Numéro de téléphone invalide, par exemple 06 12 34 56 78 \
+                     (not a valid phone number: {why})."
+                ),
+            }),
+    }
+}
+
+/// Changes the name and phone number of an active account (its profile);
+/// every problem is listed at once.
+pub async fn update_profile(
+    pool: &MySqlPool,
+    id: UserId,
+    name: &str,
+    phone: Option<&str>,
+) -> Result<User, AccountError> {
+    let (name, phone) = match (profile_name(name), profile_phone(phone)) {
+        (Ok(name), Ok(phone)) => (name, phone),
+        (name, phone) => {
+            let problems = [name.err(), phone.err()].into_iter().flatten().collect();
+            return Err(AccountError::InvalidAccount(problems));
+        }
+    };
+    let done = sqlx::query!(
+        "UPDATE users SET name = ?, phone = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND active",
+        name,
+        phone.as_ref().map(|p| p.as_str()),
+        id.0
+    )
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AccountError::SessionEnded);
+    }
+    find(pool, id).await?.ok_or(AccountError::SessionEnded)
 }
 
 /// Creates the account: [`AccountError::EmailTaken`] when the e-mail is
