@@ -1707,8 +1707,8 @@ describe('OC Pizza in a browser', () => {
   scenario('sign-up, then past orders on the account page', async () => {
     const page = await open(PHONE, `${SITE}account.html`);
     const email = `client.${Date.now()}@example.test`;
-    await page.getByLabel('Nom').fill('Zoé Garnier');
-    await page.getByLabel('Téléphone').fill('0622334455');
+    await page.getByLabel('Nom', { exact: true }).fill('Zoé Garnier');
+    await page.getByLabel('Téléphone', { exact: true }).fill('0622334455');
     await page.locator('#signup-email').fill(email);
     await page.getByLabel(/^Mot de passe \(10/).fill('pizza-du-jeudi');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
