@@ -42,6 +42,13 @@ fn large_reine() -> Value {
            "remove": [MUSHROOMS], "extras": [GOAT], "note": "bien cuite"})
 }
 
+/// A guest's checkout of `body`.
+async fn place(world: &World, body: Value) -> (StatusCode, Value) {
+    world
+        .call(Checkout, "POST", "/orders", Some(body), None)
+        .await
+}
+
 /// What pizzeria 1's menu says.
 async fn menu(world: &World) -> Value {
     let (status, menu) = world
@@ -139,9 +146,7 @@ async fn a_large_reine_without_mushrooms_with_goats_cheese_is_priced_reserved_an
     // A client's own idea of the price is ignored.
     let mut line = large_reine();
     line["unit_price_cents"] = json!(1);
-    let (status, placed) = world
-        .call(Checkout, "POST", "/orders", Some(cart(json!([line]))), None)
-        .await;
+    let (status, placed) = place(&world, cart(json!([line]))).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let order = &placed["order"];
     let id = order["id"].as_i64().unwrap_or_default();
@@ -259,9 +264,7 @@ async fn equal_choices_merge_other_choices_stay_apart_and_the_tracker_can_send_t
     let world = world(&pool).await;
     let plain = json!({"product_id": REINE, "quantity": 1});
     let lines = json!([large_reine(), plain, large_reine(), {"product_id": COLA, "quantity": 2}]);
-    let (status, placed) = world
-        .call(Checkout, "POST", "/orders", Some(cart(lines)), None)
-        .await;
+    let (status, placed) = place(&world, cart(lines)).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let order = &placed["order"];
     let id = order["id"].as_i64().unwrap_or_default();
@@ -365,15 +368,7 @@ async fn the_menu_counts_each_size_and_extra_from_the_stock_and_follows_an_order
     assert_eq!(reine["max_quantity"], 5, "as listed: the first size");
     assert_eq!(extra(&menu_before, GOAT)["max_quantity"], 2);
 
-    let (status, placed) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart(json!([large_reine()]))),
-            None,
-        )
-        .await;
+    let (status, placed) = place(&world, cart(json!([large_reine()]))).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let menu_after = menu(&world).await;
     let reine = product(&menu_after, REINE);
@@ -385,15 +380,7 @@ async fn the_menu_counts_each_size_and_extra_from_the_stock_and_follows_an_order
     assert_eq!(size(&reine, "large")["max_quantity"], 2);
     assert_eq!(extra(&menu_after, GOAT)["max_quantity"], 0, "90 - 60 < 40");
     // A second goat's cheese is more than the stock: refused, nothing held.
-    let (status, short) = world
-        .call(
-            Checkout,
-            "POST",
-            "/orders",
-            Some(cart(json!([large_reine()]))),
-            None,
-        )
-        .await;
+    let (status, short) = place(&world, cart(json!([large_reine()]))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{short}");
     assert_eq!(short["type"], "/problems/out-of-stock");
     // It names the line the extra ran short for, with what is left of its size.
@@ -473,9 +460,7 @@ async fn what_a_hostile_customer_asks_is_refused_in_plain_words_with_nothing_wri
         ),
     ];
     for (body, kind, field) in cases {
-        let (status, problem) = world
-            .call(Checkout, "POST", "/orders", Some(body.clone()), None)
-            .await;
+        let (status, problem) = place(&world, body.clone()).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,6 +13,14 @@ use serde_json::json;
 use sqlx::MySqlPool;
 use testkit::{self as testing, scalar, Function::*, World};
 
+/// A sign-in through the accounts function: its status and answer.
+async fn sign_in(world: &World, email: &str, password: &str) -> (StatusCode, serde_json::Value) {
+    let body = json!({"email": email, "password": password});
+    world
+        .call(Accounts, "POST", "/sessions", Some(body), None)
+        .await
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_customer_downloads_their_data_then_deletes_their_account_and_the_orders_stay_anonymous(
     pool: MySqlPool,
@@ -25,15 +33,7 @@ async fn a_customer_downloads_their_data_then_deletes_their_account_and_the_orde
         .call(Accounts, "POST", "/accounts", Some(account), None)
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, session) = world
-        .call(
-            Accounts,
-            "POST",
-            "/sessions",
-            Some(json!({"email": email, "password": "pizza-du-samedi"})),
-            None,
-        )
-        .await;
+    let (status, session) = sign_in(&world, email, "pizza-du-samedi").await;
     assert_eq!(status, StatusCode::OK, "{session}");
     let token = session["token"].as_str().unwrap_or_default().to_owned();
 
@@ -141,15 +141,7 @@ async fn a_customer_downloads_their_data_then_deletes_their_account_and_the_orde
     // Gone: the session, the sign-in, the personal data.
     let (status, _) = world.call(Accounts, "GET", "/me", None, Some(&token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/sessions",
-            Some(json!({"email": email, "password": "pizza-du-samedi"})),
-            None,
-        )
-        .await;
+    let (status, _) = sign_in(&world, email, "pizza-du-samedi").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let personal = format!(
         "SELECT COUNT(*) FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.id = {id} AND \
