@@ -15,9 +15,11 @@ on an HTTP function, the RATE_<NAME> of shared/src/platform/rate_limit.rs's limi
 
 It also checks the template's hardening stays in place: every function has a
 concurrency ceiling, every DATABASE_URL verifies TLS, every AWS_IAM function
-URL is a CloudFront origin with Origin Access Control and lets only this
-distribution invoke it, every cache behaviour has the security headers, and
-the distribution has a web ACL.
+URL is a CloudFront origin with Origin Access Control and lets only its
+distribution invoke it, every cache behaviour has the security headers, the
+distribution in front of the functions has a web ACL, and a bucket behind
+CloudFront (the photos) blocks public access and lets only its distribution
+read it.
 
     template_test.py [--template PATH]   the checks (exit 1 with the findings)
     template_test.py --waf-template      the web ACL alone, as a template for
@@ -247,41 +249,76 @@ def check(template_path):
         if path and f'"{var_name}"' not in (ROOT / path).read_text():
             problems.append(f"READ_ELSEWHERE: {path} no longer names {var_name}: update infra/template_test.py")
 
-    # The edge: OAC, the invoke permissions, headers, WAF.
-    distribution = next(
-        (n for n, r in resources.items() if r.get("Type") == "AWS::CloudFront::Distribution"), None
-    )
-    if iam_functions and not distribution:
+    # The edge: OAC, the invoke permissions, headers, WAF; the photos bucket.
+    distributions = {
+        n: r for n, r in resources.items() if r.get("Type") == "AWS::CloudFront::Distribution"
+    }
+    if iam_functions and not distributions:
         problems.append("AWS_IAM function URLs but no CloudFront distribution")
-    if distribution:
-        config = resources[distribution]["Properties"]["DistributionConfig"]
-        if not config.get("WebACLId"):
+    origins_of = {
+        n: (r["Properties"]["DistributionConfig"].get("Origins") or []) for n, r in distributions.items()
+    }
+    permissions = [r.get("Properties") or {} for r in resources.values() if r.get("Type") == "AWS::Lambda::Permission"]
+    for fn in iam_functions:
+        found = [
+            (dn, o) for dn, origins in origins_of.items() for o in origins
+            if refers_to(o.get("DomainName"), fn + "Url")
+        ]
+        if not found:
+            problems.append(f"{fn}: AWS_IAM URL but no CloudFront origin for it")
+            continue
+        distribution, origin = found[0]
+        if not origin.get("OriginAccessControlId"):
+            problems.append(f"{fn}: its CloudFront origin has no OriginAccessControlId")
+        for action in ("lambda:InvokeFunctionUrl", "lambda:InvokeFunction"):
+            granted = [
+                p for p in permissions
+                if p.get("Action") == action and refers_to(p.get("FunctionName"), fn)
+            ]
+            if not granted:
+                problems.append(f"{fn}: no {action} permission for CloudFront")
+            for p in granted:
+                if p.get("Principal") != "cloudfront.amazonaws.com" or not refers_to(p.get("SourceArn"), distribution):
+                    problems.append(f"{fn}: {action} must be for cloudfront.amazonaws.com with SourceArn the distribution")
+    policies = [r.get("Properties") or {} for r in resources.values() if r.get("Type") == "AWS::S3::BucketPolicy"]
+    for distribution, res in sorted(distributions.items()):
+        config = res["Properties"]["DistributionConfig"]
+        origins = origins_of[distribution]
+        serves_functions = any(
+            refers_to(o.get("DomainName"), fn + "Url") for o in origins for fn in functions
+        )
+        if serves_functions and not config.get("WebACLId"):
             problems.append(f"{distribution}: no WebACLId (AWS WAF)")
         behaviours = [config.get("DefaultCacheBehavior") or {}] + list(config.get("CacheBehaviors") or [])
         for b in behaviours:
             if not b.get("ResponseHeadersPolicyId"):
                 problems.append(f"{distribution}: behaviour {b.get('PathPattern', 'default')} has no ResponseHeadersPolicyId")
-        origins = config.get("Origins") or []
-        permissions = [r.get("Properties") or {} for r in resources.values() if r.get("Type") == "AWS::Lambda::Permission"]
-        for fn in iam_functions:
-            origin = next((o for o in origins if refers_to(o.get("DomainName"), fn + "Url")), None)
-            if origin is None:
-                problems.append(f"{fn}: AWS_IAM URL but no CloudFront origin for it")
-            elif not origin.get("OriginAccessControlId"):
-                problems.append(f"{fn}: its CloudFront origin has no OriginAccessControlId")
-            for action in ("lambda:InvokeFunctionUrl", "lambda:InvokeFunction"):
-                granted = [
-                    p for p in permissions
-                    if p.get("Action") == action and refers_to(p.get("FunctionName"), fn)
-                ]
-                if not granted:
-                    problems.append(f"{fn}: no {action} permission for CloudFront")
-                for p in granted:
-                    if p.get("Principal") != "cloudfront.amazonaws.com" or not refers_to(p.get("SourceArn"), distribution):
-                        problems.append(f"{fn}: {action} must be for cloudfront.amazonaws.com with SourceArn the distribution")
         for o in origins:
             if not o.get("OriginAccessControlId"):
                 problems.append(f"{distribution}: origin {o.get('Id')} has no Origin Access Control")
+            if "S3OriginConfig" not in o:
+                continue
+            # A bucket behind CloudFront: private, and read by this distribution alone.
+            bucket = next((b for b, r in resources.items()
+                           if r.get("Type") == "AWS::S3::Bucket" and refers_to(o.get("DomainName"), b)), None)
+            if bucket is None:
+                problems.append(f"{distribution}: origin {o.get('Id')} is not a bucket of this template")
+                continue
+            block = (resources[bucket].get("Properties") or {}).get("PublicAccessBlockConfiguration") or {}
+            for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+                if block.get(key) is not True:
+                    problems.append(f"{bucket}: PublicAccessBlockConfiguration.{key} must be true")
+            statements = [
+                st for pol in policies if refers_to(pol.get("Bucket"), bucket)
+                for st in ((pol.get("PolicyDocument") or {}).get("Statement") or [])
+            ]
+            readers = [st for st in statements if st.get("Effect") == "Allow"]
+            if not readers:
+                problems.append(f"{bucket}: no bucket policy lets {distribution} read it")
+            for st in readers:
+                principal = st.get("Principal") or {}
+                if principal != {"Service": "cloudfront.amazonaws.com"} or not refers_to(st.get("Condition"), distribution):
+                    problems.append(f"{bucket}: its policy allows someone else than {distribution} (Service cloudfront.amazonaws.com, AWS:SourceArn the distribution)")
 
     return problems, len(functions), total_concurrency
 

@@ -27,6 +27,10 @@ export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:2525}"
 export SMTP_FROM="${SMTP_FROM:-OC Pizza <commandes@ocpizza.test>}"
 # Where e-mails' tracker links lead: the storefront as `make run` serves it.
 export SITE_URL="${SITE_URL:-http://localhost:${WATCH_PORT:-9000}/lambda-url/storefront/}"
+# The product photos: a bucket on the local S3 server (moto serves S3 beside
+# SQS, on the same port), read path-style and without signing by the pages.
+export PHOTOS_BUCKET="${PHOTOS_BUCKET:-ocpizza-photos}"
+export PHOTOS_URL="${PHOTOS_URL:-$AWS_ENDPOINT_URL/$PHOTOS_BUCKET}"
 # Where the local SMTP server keeps what it receives (a maildir; tests read it).
 export MAILDIR="${MAILDIR:-$RUN_DIR/mail}"
 
@@ -129,6 +133,27 @@ stop_started() {
 }
 
 need_sqs() { start_service sqs "$SQS_PORT" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$SQS_PORT"; }
+# The photos bucket on the local S3 server, made once (moto keeps it while it
+# runs), with a policy letting anyone read its files: locally the pages load
+# the photos from it directly, as CloudFront alone reads the real one.
+need_photos_bucket() {
+    "$VENV/bin/python" - "$AWS_ENDPOINT_URL" "$AWS_REGION" "$PHOTOS_BUCKET" <<'PY'
+import json, sys
+import boto3
+endpoint, region, bucket = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                  aws_access_key_id="local", aws_secret_access_key="local")
+if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
+s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                   "Resource": f"arn:aws:s3:::{bucket}/*"}],
+}))
+print(f"photos bucket {bucket}: {endpoint}/{bucket}")
+PY
+}
 # --from-scratch: without it localstripe loads /tmp/localstripe.pickle, which it
 # rewrites whole on every change; a file left by an earlier run (or cut short
 # when that run was killed) made it slow to start or crash before listening.

@@ -30,6 +30,7 @@ cargo build --quiet -p ocpizza --bin ocpizza-admin -p event-source
 admin migrate
 admin seed
 admin queues
+need_photos_bucket
 
 # localstripe signs its payment_intent.* webhooks with the local secret and
 # posts them to the stripe-webhook function, as Stripe would.
@@ -86,11 +87,14 @@ OC Pizza is starting (functions compile on their first request).
   Sign in              POST http://localhost:$WATCH_PORT/lambda-url/accounts/sessions
                        {"email":"pizzaiolo.1@ocpizza.test","password":"ocpizza-demo"} → a bearer token
   Back office          http://localhost:$WATCH_PORT/lambda-url/backoffice/pizzerias/1/stock  (manager token)
+  A product's photo    PUT http://localhost:$WATCH_PORT/lambda-url/photos/products/ID/photo  (admin token;
+                       the picture as the body, Content-Type image/jpeg|png|webp)
   Any function F       http://localhost:$WATCH_PORT/lambda-url/F/...
 
   Database   $DATABASE_URL
   SQS        $AWS_ENDPOINT_URL  (queues ocpizza-kitchen, ocpizza-delivery and their -dlq;
              the poller's log: .run/event-source.log)
+  Photos     $PHOTOS_URL  (bucket $PHOTOS_BUCKET on the same server: S3)
   Stripe     $STRIPE_API_BASE  (localstripe)
   E-mail     $SMTP_URL  (aiosmtpd; every e-mail lands in $MAILDIR/new)
 

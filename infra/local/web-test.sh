@@ -60,7 +60,7 @@ done
 listening "$WATCH_PORT" || { tail -30 "$LOG" >&2; die "make run did not serve on $WATCH_PORT in 5 minutes"; }
 say "waking every function up"
 for url in storefront/config.json menu/pizzerias orders/orders checkout/orders kitchen/recipes/1 delivery/deliveries \
-    accounts/me backoffice/products geocode/geocode stripe-webhook/; do
+    accounts/me backoffice/products photos/photos geocode/geocode stripe-webhook/; do
     curl -s -o /dev/null --max-time 300 "$BASE/$url" || die "$BASE/$url does not answer (see $LOG)"
 done
 say "browser tests (screenshots in target/screenshots/)"

@@ -237,7 +237,7 @@ pub async fn remake(
         });
     }
     let line = sqlx::query!(
-        "SELECT product_id AS `product_id: ProductId`, product_name, quantity, size_code, removed, extras \
+        "SELECT product_id AS `product_id: ProductId`, product_name, quantity, size_code, removed, extras, made_of \
          FROM order_lines WHERE order_id = ? AND line_no = ?",
         order.id.0,
         line_no
@@ -253,7 +253,7 @@ pub async fn remake(
     let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
     let offer = choices::load(tx, choices::Of::These(&[line.product_id])).await?;
     let needs: stock::Needs = offer
-        .make_sold(line.product_id, &asked)
+        .made_as_sold(line.product_id, &asked, line.made_of.as_deref())
         .needs()
         .into_iter()
         .map(|(ingredient, per_unit)| (ingredient, per_unit * quantity))

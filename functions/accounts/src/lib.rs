@@ -25,6 +25,9 @@
 //!   download); `DELETE /me` `{password}` → the account deleted, its orders
 //!   kept without personal data (`accounts::privacy`); 409 while an order is
 //!   under way; 403 for staff;
+//! - `GET/POST /me/addresses`, `DELETE /me/addresses/{id}`: the address
+//!   book; `POST /me/email` and `POST /email-confirmations`: a change of
+//!   e-mail confirmed from the new address (see [`me`]);
 //! - `POST /password-resets` `{email}` → 202, the same answer whether or not
 //!   the address has an account; when it has, a link valid one hour is
 //!   e-mailed (`accounts::reset`); 429 past [`rate_limit::RESETS_PER_ADDRESS`]
@@ -43,6 +46,8 @@
 //!
 //! Every route but sign-up and sign-in needs a session that is still valid
 //! in the database ([`auth::authenticate`]). Deny by default.
+
+pub mod me;
 
 use chrono::{DateTime, Utc};
 use http::{Method, StatusCode};
@@ -82,6 +87,13 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         (&Method::GET, ["me", "export"]) => export(state, &req).await,
         (&Method::DELETE, ["me"]) => delete_account(state, &req).await,
         (&Method::PATCH, ["me"]) => update_profile(state, &req).await,
+        (&Method::GET, ["me", "addresses"]) => me::list_addresses(state, &req).await,
+        (&Method::POST, ["me", "addresses"]) => me::add_address(state, &req).await,
+        (&Method::DELETE, ["me", "addresses", id]) => {
+            me::delete_address(state, &req, edge::path_param(id, "address")?).await
+        }
+        (&Method::POST, ["me", "email"]) => me::change_email(state, &req).await,
+        (&Method::POST, ["email-confirmations"]) => me::confirm_email(state, &req).await,
         (&Method::POST, ["password-links"]) => use_link(state, &req).await,
         (&Method::POST, ["password-resets"]) => forgotten_password(state, &req).await,
         (&Method::POST, ["staff"]) => create_staff(state, &req).await,
@@ -100,6 +112,11 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
             &[Method::GET, Method::PATCH, Method::DELETE],
         )),
         (_, ["me", "export"]) => Err(edge::no_route(&req, &[Method::GET])),
+        (_, ["me", "addresses"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
+        (_, ["me", "addresses", _]) => Err(edge::no_route(&req, &[Method::DELETE])),
+        (_, ["me", "email"] | ["email-confirmations"]) => {
+            Err(edge::no_route(&req, &[Method::POST]))
+        }
         (_, ["password-links" | "password-resets"]) => Err(edge::no_route(&req, &[Method::POST])),
         (_, ["staff"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         _ => Err(edge::no_route(&req, &[])),
@@ -328,7 +345,7 @@ async fn update_profile(state: &State, req: &Request) -> Result<Response, ApiErr
 }
 
 /// A signed-in customer (staff accounts are their managers' to close).
-async fn customer(state: &State, req: &Request) -> Result<Caller, ApiError> {
+pub(crate) async fn customer(state: &State, req: &Request) -> Result<Caller, ApiError> {
     let caller = signed_in(state, req).await?;
     if caller.role != Role::Customer {
         return Err(ApiError::forbidden(

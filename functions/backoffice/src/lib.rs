@@ -13,6 +13,8 @@
 //!   from the stock;
 //! - `PATCH /pizzerias/{id}/stock/{ingredient_id}`: the low-stock threshold;
 //! - `GET/POST /products`, `GET/PATCH /products/{id}`: the menu (see [`products`]);
+//! - `PUT /ingredients/{id}/allergens`, `PUT /products/{id}/sizes`,
+//!   `GET/PUT /extras`: what the menu's choices are made of (see [`choices`]);
 //! - `POST /pizzerias`, `PATCH /pizzerias/{id}`, `GET/POST /ingredients`,
 //!   `GET/POST /categories`, `POST /pizzerias/{id}/stock`: opening a
 //!   pizzeria from the screens (see [`shops`]);
@@ -24,6 +26,7 @@
 //!   pizzeria, or all of them (`pizzeria_id=all`, or none: the admin's
 //!   only); see `ocpizza::reporting::revenue` for what counts and the CSV's shape.
 
+pub mod choices;
 pub mod hours;
 pub mod products;
 pub mod shops;
@@ -92,6 +95,14 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         }
         (&Method::GET, ["ingredients"]) => shops::list_ingredients(state, &req).await,
         (&Method::POST, ["ingredients"]) => shops::create_ingredient(state, &req).await,
+        (&Method::PUT, ["ingredients", i, "allergens"]) => {
+            choices::set_allergens(state, &req, edge::path_param(i, "ingredient")?).await
+        }
+        (&Method::PUT, ["products", id, "sizes"]) => {
+            choices::set_sizes(state, &req, edge::path_param(id, "product")?).await
+        }
+        (&Method::GET, ["extras"]) => choices::list_extras(state, &req).await,
+        (&Method::PUT, ["extras"]) => choices::set_extras(state, &req).await,
         (&Method::GET, ["categories"]) => shops::list_categories(state, &req).await,
         (&Method::POST, ["categories"]) => shops::create_category(state, &req).await,
         (&Method::GET, ["pizzerias", p, "stock"]) => {
@@ -175,6 +186,10 @@ async fn route(state: &State, req: Request) -> Result<Response, ApiError> {
         }
         (_, ["products"]) => Err(edge::no_route(&req, &[Method::GET, Method::POST])),
         (_, ["products", _]) => Err(edge::no_route(&req, &[Method::GET, Method::PATCH])),
+        (_, ["ingredients", _, "allergens"] | ["products", _, "sizes"]) => {
+            Err(edge::no_route(&req, &[Method::PUT]))
+        }
+        (_, ["extras"]) => Err(edge::no_route(&req, &[Method::GET, Method::PUT])),
         _ => Err(edge::no_route(&req, &[])),
     }
 }

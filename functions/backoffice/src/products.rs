@@ -32,7 +32,7 @@ pub(crate) async fn known_product(state: &State, product: ProductId) -> Result<(
     }
 }
 
-fn no_product(product: ProductId) -> ApiError {
+pub(crate) fn no_product(product: ProductId) -> ApiError {
     ApiError::not_found(format!("No product with id {product}."))
 }
 
@@ -61,7 +61,7 @@ pub(crate) async fn one(
 }
 
 /// The 422 for the rules a request breaks.
-fn problems(found: Vec<FieldProblem>) -> ApiError {
+pub(crate) fn problems(found: Vec<FieldProblem>) -> ApiError {
     invalid(
         found
             .iter()

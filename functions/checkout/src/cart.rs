@@ -4,6 +4,7 @@
 //! the database's business.
 
 use chrono::{DateTime, Utc};
+use ocpizza::identity::accounts::address_book;
 use ocpizza::order::pricing;
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::platform::http::ApiError;
@@ -24,6 +25,10 @@ pub struct CheckoutRequest {
     pub fulfilment: Fulfilment,
     #[serde(default)]
     pub address: Option<AddressIn>,
+    /// Instead of `address`: one of the ordering customer's saved addresses
+    /// (`accounts::address_book`), read by the handler before parsing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<i64>,
     pub payment_method: PaymentMethod,
     pub lines: Vec<LineRequest>,
     #[serde(default)]
@@ -115,24 +120,19 @@ pub fn parse(request: CheckoutRequest) -> Result<Cart, ApiError> {
             None
         }
         (Fulfilment::Delivery, Some(a)) => {
-            let a = AddressIn {
-                line1: trimmed(&a.line1),
-                postcode: trimmed(&a.postcode),
-                city: trimmed(&a.city),
-            };
-            if a.line1.is_empty() || a.line1.len() > 200 {
-                errors.add(
-                    "address.line1",
-                    "Give the street and number (at most 200 characters).",
-                );
+            match address_book::check_street(&a.line1, &a.postcode, &a.city) {
+                Ok(street) => Some(AddressIn {
+                    line1: street.line1,
+                    postcode: street.postcode,
+                    city: street.city,
+                }),
+                Err(problems) => {
+                    for p in problems {
+                        errors.add(&format!("address.{}", p.field), &p.message);
+                    }
+                    Some(a)
+                }
             }
-            if a.postcode.len() != 5 || !a.postcode.bytes().all(|b| b.is_ascii_digit()) {
-                errors.add("address.postcode", "A French postcode has 5 digits.");
-            }
-            if a.city.is_empty() || a.city.len() > 100 {
-                errors.add("address.city", "Give the city (at most 100 characters).");
-            }
-            Some(a)
         }
         (Fulfilment::Pickup, _) => None,
     };

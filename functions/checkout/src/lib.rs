@@ -21,6 +21,7 @@ use http::{header, HeaderValue, Method, StatusCode};
 use ocpizza::catalog::{self, PauseScope, Pizzeria};
 use ocpizza::delivery::geo::{self, Geocoder};
 use ocpizza::identity::access::{self, Action};
+use ocpizza::identity::accounts::address_book;
 use ocpizza::identity::auth::{self, Caller};
 use ocpizza::identity::customers;
 use ocpizza::identity::role::Role;
@@ -115,6 +116,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     let hash =
         idempotency::fingerprint(&[&serde_json::to_vec(&request).map_err(ApiError::internal)?]);
     let customer_id = who_orders(state, caller.as_ref(), &mut request).await?;
+    use_saved_address(state, caller.as_ref(), &mut request).await?;
     let who = caller
         .as_ref()
         .map_or_else(|| "guest".to_owned(), |c| format!("user:{}", c.user_id));
@@ -530,6 +532,47 @@ async fn who_orders(
             Ok(Some(customer))
         }
     }
+}
+
+/// A delivery to one of the signed-in customer's saved addresses
+/// (`address_id`): the address is read from their own address book, as if
+/// typed. Someone else's id is answered as an unknown one; staff name no
+/// saved address (they would learn a customer's street by guessing ids: a
+/// phone order's address is typed as the customer says it).
+async fn use_saved_address(
+    state: &State,
+    caller: Option<&Caller>,
+    request: &mut CheckoutRequest,
+) -> Result<(), ApiError> {
+    let Some(id) = request.address_id else {
+        return Ok(());
+    };
+    let unknown = |message: &str| {
+        ApiError::unprocessable(message.to_owned()).with(
+            "errors",
+            json!([{"field": "address_id", "message": message}]),
+        )
+    };
+    if request.fulfilment != Fulfilment::Delivery {
+        return Err(unknown("A saved address is for a delivery."));
+    }
+    if request.address.is_some() {
+        return Err(unknown("Give either `address` or `address_id`, not both."));
+    }
+    let Some(owner) = caller.filter(|c| c.role == Role::Customer) else {
+        return Err(unknown(
+            "A saved address is the signed-in customer's: sign in, or type the address.",
+        ));
+    };
+    let saved = address_book::saved(&state.pool, owner.user_id, id)
+        .await?
+        .ok_or_else(|| unknown("No such address in your address book."))?;
+    request.address = Some(cart::AddressIn {
+        line1: saved.line1,
+        postcode: saved.postcode,
+        city: saved.city,
+    });
+    Ok(())
 }
 
 /// A guest's order holds stock until it is paid or cancelled: at most so

@@ -3,6 +3,8 @@
 //!
 //! `GET /pizzerias` and `GET /pizzerias/{id}/menu`; both answer with an `ETag`
 //! so a page polling for availability pays for a 304 when nothing changed.
+//! Each product of a menu carries its `photo` (or `null`), its addresses
+//! built from `PHOTOS_URL` and the recorded version: the menu never asks S3.
 
 use chrono::{DateTime, Utc};
 use http::Method;
@@ -33,6 +35,8 @@ pub struct State {
     pub cors: Cors,
     /// "Now" for the promised times and the slots.
     pub clock: Clock,
+    /// `PHOTOS_URL`: where the product photos are served (empty: no photos).
+    pub photos_url: String,
     pizzerias: Arc<RwLock<Option<Kept>>>,
 }
 
@@ -45,6 +49,7 @@ impl State {
             pool,
             cors,
             clock: Clock::System,
+            photos_url: String::new(),
             pizzerias: Arc::default(),
         }
     }
@@ -109,7 +114,9 @@ async fn list_pizzerias(state: &State, req: &Request) -> Result<Response, ApiErr
 async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, ApiError> {
     let pizzeria = state.pizzeria(id, Utc::now()).await?;
     // Availability is live: read from the stock at each request, never cached.
-    let (products, extras) = catalog::listing(&state.pool, &pizzeria).await?;
+    let (mut products, extras) = catalog::listing(&state.pool, &pizzeria).await?;
+    let photos = catalog::photos::all(&state.pool).await?;
+    catalog::photos::attach(&mut products, &photos, &state.photos_url);
     edge::json_with_etag(
         req,
         &catalog::Menu {

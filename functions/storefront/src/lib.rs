@@ -16,7 +16,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The functions the pages call, by the name of their function URL.
-pub const FUNCTIONS: [&str; 8] = [
+pub const FUNCTIONS: [&str; 9] = [
     "menu",
     "checkout",
     "orders",
@@ -25,6 +25,7 @@ pub const FUNCTIONS: [&str; 8] = [
     "kitchen",
     "delivery",
     "backoffice",
+    "photos",
 ];
 
 /// One embedded file.
@@ -73,7 +74,9 @@ pub static ASSETS: &[Asset] = assets! {
     "cashier.js" => JS,
     "manager.js" => JS,
     "manager-hours.js" => JS,
+    "manager-choices.js" => JS,
     "manager-open.js" => JS,
+    "manager-photos.js" => JS,
     "set-password.js" => JS,
 };
 
@@ -205,7 +208,8 @@ fn origin(url: &str) -> Option<&str> {
 }
 
 /// Scripts only from here and Stripe.js; calls only to the functions and
-/// Stripe's API; no inline script or style, no framing by anyone.
+/// Stripe's API; images from here and the product photos' origin
+/// (`PHOTOS_URL`); no inline script or style, no framing by anyone.
 fn content_security_policy(
     config: &Config,
     functions: &[(&str, String)],
@@ -232,6 +236,13 @@ fn content_security_policy(
             connect.push(o.clone());
         }
     }
+    let mut images = "'self' data:".to_owned();
+    if let Some(photos) = origin(&config.photos_url) {
+        if !photos.contains(['\'', ';', ' ', '"']) {
+            images.push(' ');
+            images.push_str(photos);
+        }
+    }
     // Stripe.js draws the card field and 3-D Secure in frames of its own.
     let frames = if config.env == Environment::Local {
         stripe_js_origin.clone()
@@ -240,7 +251,7 @@ fn content_security_policy(
     };
     format!(
         "default-src 'none'; script-src 'self' {stripe_js_origin}; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src {}; frame-src {frames}; \
+         img-src {images}; font-src 'self'; connect-src {}; frame-src {frames}; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'none'; manifest-src 'self'",
         connect.join(" ")
     )

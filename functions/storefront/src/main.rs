@@ -5,9 +5,9 @@ use ocpizza::platform::http::Cors;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ocpizza::platform::telemetry::init();
-    // The pages need no secret: only where the functions and Stripe.js live,
-    // and Stripe.js's (public) key.
-    let config = Config::load_or_exit(&[var::STRIPE_PUBLISHABLE_KEY]);
+    // The pages need no secret: only where the functions, Stripe.js and the
+    // product photos live, and Stripe.js's (public) key.
+    let config = Config::load_or_exit(&[var::STRIPE_PUBLISHABLE_KEY, var::PHOTOS_URL]);
     let site = match storefront::Site::from_env(&config, |name| std::env::var(name).ok()) {
         Ok(site) => site,
         Err(reason) => {

@@ -87,6 +87,81 @@ function myProfile(me) {
   });
 }
 
+// A new e-mail: a link goes to it; the account changes once it is opened.
+function myEmail() {
+  onSubmit($('#email-change'), async () => {
+    const out = $('#email-problem');
+    replace(out);
+    $('#email-done').textContent = '';
+    const body = { new_email: $('#new-email').value.trim(), password: $('#email-password').value };
+    const r = await api('accounts', '/me/email', { method: 'POST', body });
+    if (!r.ok) { showProblem(out, r.problem); return; }
+    $('#email-change').reset();
+    $('#email-done').textContent = r.data.message;
+  });
+}
+
+// The address book, offered at checkout.
+function showAddresses(addresses) {
+  const list = $('#address-list');
+  if (!addresses.length) { replace(list, el('li', { class: 'muted' }, 'Aucune adresse enregistrée.')); return; }
+  replace(list, addresses.map((a) => el('li', { dataset: { address: a.id } },
+    el('strong', {}, a.label), ` — ${a.line1}, ${a.postcode} ${a.city} `,
+    el('button', {
+      type: 'button',
+      class: 'secondary',
+      'aria-label': `Supprimer l’adresse ${a.label}`,
+      onclick: async () => {
+        const out = $('#address-list-problem');
+        replace(out);
+        const r = await api('accounts', `/me/addresses/${a.id}`, { method: 'DELETE' });
+        if (!r.ok) { showProblem(out, r.problem); return; }
+        showAddresses(r.data.addresses);
+      },
+    }, 'Supprimer'))));
+}
+
+async function myAddresses() {
+  $('#my-addresses').hidden = false;
+  const r = await api('accounts', '/me/addresses');
+  if (!r.ok) { showProblem($('#address-list-problem'), r.problem); return; }
+  showAddresses(r.data.addresses);
+  onSubmit($('#address-add'), async () => {
+    const out = $('#address-problem');
+    replace(out);
+    $('#address-done').textContent = '';
+    const body = {
+      label: $('#address-label').value.trim(),
+      line1: $('#address-line1').value.trim(),
+      postcode: $('#address-postcode').value.trim(),
+      city: $('#address-city').value.trim(),
+    };
+    const added = await api('accounts', '/me/addresses', { method: 'POST', body });
+    if (!added.ok) { showProblem(out, added.problem); return; }
+    $('#address-add').reset();
+    $('#address-done').textContent = `Adresse « ${added.data.address.label} » enregistrée.`;
+    const all = await api('accounts', '/me/addresses');
+    if (all.ok) showAddresses(all.data.addresses);
+  });
+}
+
+// The link e-mailed to a new address: #email-token=… (a fragment, never
+// sent to a server). Works signed in or not, on any device.
+async function confirmEmail() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('email-token');
+  if (!token) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  const out = $('#email-confirmed');
+  const r = await api('accounts', '/email-confirmations', { method: 'POST', body: { token }, token: null });
+  if (!r.ok) { showProblem(out, r.problem); return; }
+  replace(out, el('p', { class: 'notice' }, `Votre adresse e-mail est désormais ${r.data.email}.`));
+  // Signed in on this device: the session's copy of the account follows.
+  if (session()) {
+    const fresh = await api('accounts', '/me');
+    if (fresh.ok) saveSession({ ...session(), user: fresh.data.user });
+  }
+}
+
 function myData() {
   $('#my-data').hidden = false;
   $('#export').addEventListener('click', downloadData);
@@ -99,6 +174,7 @@ function myData() {
     $('#signed-in').hidden = true;
     $('#my-profile').hidden = true;
     $('#my-data').hidden = true;
+    $('#my-addresses').hidden = true;
     $('#title').textContent = 'Compte supprimé';
     replace($('#deleted'), r.data.message);
   });
@@ -108,6 +184,8 @@ async function showOrders(me) {
   $('#signed-out').hidden = true;
   $('#signed-in').hidden = false;
   myProfile(me);
+  myEmail();
+  myAddresses();
   myData();
   $('#title').textContent = `Bonjour ${me.user.name}`;
   const r = await api('orders', '/orders');
@@ -125,6 +203,7 @@ async function showOrders(me) {
       el('td', {}, el('a', { href: `track.html?order=${o.id}` }, 'Suivre')))))));
 }
 
+confirmEmail();
 const me = session();
 if (me && me.user.role === 'customer') showOrders(me);
 else if (me) {

@@ -122,13 +122,18 @@ const unreachable = () => ({ status: 0, ok: false, problem: { title: 'Service in
  * Calls function `fn` at `path`. Answers {status, ok, data, etag, problem}:
  * never throws; a network failure is status 0 with a problem in French.
  */
-/** The hex SHA-256 of a text, as AWS signatures want a body's. */
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+/** The hex SHA-256 of a text or of bytes, as AWS signatures want a body's. */
+async function sha256Hex(data) {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function api(fn, path, { method = 'GET', body, token, etag, idempotencyKey } = {}) {
+/**
+ * `bytes` (an ArrayBuffer) is sent as the body instead of JSON, as
+ * `contentType`: a photo for the photos function.
+ */
+export async function api(fn, path, { method = 'GET', body, bytes, contentType, token, etag, idempotencyKey } = {}) {
   const base = config.functions[fn];
   const headers = { accept: 'application/json' };
   const bearer = token === undefined ? session()?.token : token;
@@ -137,14 +142,15 @@ export async function api(fn, path, { method = 'GET', body, token, etag, idempot
   if (bearer) headers['x-ocpizza-token'] = bearer;
   const text = body === undefined ? undefined : JSON.stringify(body);
   if (text !== undefined) headers['content-type'] = 'application/json';
+  if (bytes !== undefined) headers['content-type'] = contentType;
   // Origin Access Control signs the request for the function URL, and for a
   // POST, PUT or PATCH it needs the body's SHA-256 (of '' when empty) from us.
-  if (method !== 'GET' && method !== 'HEAD') headers['x-amz-content-sha256'] = await sha256Hex(text ?? '');
+  if (method !== 'GET' && method !== 'HEAD') headers['x-amz-content-sha256'] = await sha256Hex(bytes ?? text ?? '');
   if (etag) headers['if-none-match'] = etag;
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   let response;
   try {
-    response = await fetch(base + path, { method, headers, body: text, cache: 'no-store' });
+    response = await fetch(base + path, { method, headers, body: bytes ?? text, cache: 'no-store' });
   } catch {
     return unreachable();
   }

@@ -1,26 +1,32 @@
 // The manager's (and admin's) screen: stock with low levels highlighted,
 // restock, inventory counts, losses and thresholds; orders; the pizzeria's
 // hours, special days and pause (manager-hours.js); the menu and its
-// prices; the staff; revenue per day and pizzeria as an SVG chart drawn here
-// (no outside service).
+// prices; the admin's choices and allergens (manager-choices.js); the staff;
+// revenue per day and pizzeria as an SVG chart drawn here (no outside
+// service).
 
 import {
   $, ROLE, STATUS, api, dateTime, el, euros, frame, onSubmit, phoneFr, problemBox, replace, requireStaff, shortDay, showProblem,
   staffPizzeria, svg,
 } from './common.js';
+import { loadChoices } from './manager-choices.js';
 import { loadHours } from './manager-hours.js';
 import { loadOpen } from './manager-open.js';
+import { loadPhotos, photoCell } from './manager-photos.js';
 
 frame();
 const me = requireStaff(['manager', 'admin']);
 const admin = me?.user.role === 'admin';
 const pizzeria = me ? await staffPizzeria(me) : null;
-// The last tab, opening a pizzeria, is the admin's only.
-const TABS = ['stock', 'orders', 'hours', 'menu', 'staff', 'revenue', ...(admin ? ['open'] : [])];
+// The menu's choices and allergens, and opening a pizzeria, are the admin's only.
+const TABS = ['stock', 'orders', 'hours', 'menu', 'staff', 'revenue', ...(admin ? ['choices', 'open'] : [])];
 const loaders = {
-  stock: loadStock, orders: loadOrders, hours: () => loadHours(pizzeria), menu: loadProducts, staff: loadStaff, revenue: loadRevenue, open: loadOpen,
+  stock: loadStock, orders: loadOrders, hours: () => loadHours(pizzeria), menu: loadProducts, staff: loadStaff, revenue: loadRevenue, choices: loadChoices, open: loadOpen,
 };
-if (admin) $('#tab-open').hidden = false;
+if (admin) {
+  $('#tab-open').hidden = false;
+  $('#tab-choices').hidden = false;
+}
 
 function show(tab) {
   for (const t of TABS) {
@@ -229,7 +235,7 @@ async function openOrder(id) {
 // ---- menu -----------------------------------------------------------------
 
 async function loadProducts() {
-  const r = await api('backoffice', '/products');
+  const [r, photos] = await Promise.all([api('backoffice', '/products'), loadPhotos()]);
   if (!r.ok) { showProblem($('#problem'), r.problem); return; }
   replace($('#product-rows'), r.data.products.map((p) => {
     const out = el('span', { 'aria-live': 'polite' });
@@ -255,7 +261,8 @@ async function loadProducts() {
       el('td', {}, p.category),
       el('td', { class: 'num' }, priceCell),
       el('td', { class: 'num' }, `${(p.vat_rate_bp / 100).toLocaleString('fr-FR')} %`),
-      el('td', {}, el('label', { class: 'choice', for: `on-menu-${p.id}` }, onMenu, 'À la carte'), out));
+      el('td', {}, el('label', { class: 'choice', for: `on-menu-${p.id}` }, onMenu, 'À la carte'), out),
+      photoCell(p, photos, admin));
   }));
 }
 

@@ -62,10 +62,19 @@ const sum = (lines) => lines.reduce((n, l) => n + l.quantity, 0);
 const keyOf = (l) => JSON.stringify([l.product_id, l.size, l.remove, l.extras, l.note]);
 const ids = (values) => [...new Set(values.map(Number))].sort((a, b) => a - b);
 
+/**
+ * How wide a card's photo is shown (style.css): a thumbnail on a phone, the
+ * card's width (about 22rem at most) elsewhere; the browser picks the file.
+ */
+const PHOTO_SIZES = '(max-width: 40rem) 5rem, 22rem';
+
 export class OrderForm {
   /** menuRoot: where the products go; cartRoot: the cart's lines and total. */
-  constructor({ menuRoot, cartRoot, onChange = () => {} }) {
+  constructor({ menuRoot, cartRoot, onChange = () => {}, photos = false }) {
     this.menuRoot = menuRoot;
+    // The shop shows each product's photo (the counter's screen does not).
+    this.photos = photos;
+    this.pictures = new Map(); // product id → its photo's frame, kept between drawings
     this.cartRoot = cartRoot;
     this.onChange = onChange;
     this.products = new Map();
@@ -302,6 +311,7 @@ export class OrderForm {
     const last = [...this.cart].filter(([, l]) => l.product_id === p.id).pop();
     const sizes = p.sizes || [];
     return el('li', { class: `product${p.available ? '' : ' sold-out'}`, dataset: choices ? { product: p.id, choices: 'yes' } : { product: p.id } },
+      this.photos ? this.picture(p) : null,
       el('span', { class: 'name' }, name),
       p.description ? el('span', { class: 'muted' }, p.description) : null,
       el('span', { class: 'price' }, euros(p.price_cents)),
@@ -320,6 +330,29 @@ export class OrderForm {
           disabled: full, onclick: () => (choices ? this.openChoices(p) : this.add(this.plain(p))),
         }, '+'),
         full && max > 0 ? el('span', { class: 'muted max' }, 'maximum atteint') : null));
+  }
+
+  /**
+   * The product's photo at the width the card needs (`srcset`, loaded when
+   * it comes near the screen), or a neutral placeholder when it has none or
+   * its file does not load: never a broken image. The same element from
+   * one drawing of the menu to the next, so a photo is not fetched again.
+   */
+  picture(p) {
+    const photo = p.photo;
+    const kept = this.pictures.get(p.id);
+    if (kept && kept.dataset.src === (photo?.src || '')) return kept;
+    const frame = el('div', { class: photo ? 'photo' : 'photo placeholder', dataset: { src: photo?.src || '' } });
+    if (photo) {
+      const img = el('img', {
+        src: photo.src, srcset: photo.srcset, sizes: PHOTO_SIZES, width: photo.width, height: photo.height,
+        alt: '', loading: 'lazy', decoding: 'async',
+      });
+      img.addEventListener('error', () => { img.remove(); frame.classList.add('placeholder'); }, { once: true });
+      frame.append(img);
+    }
+    this.pictures.set(p.id, frame);
+    return frame;
   }
 
   /** Back on the product's "+" (the menu was drawn again). */

@@ -9,7 +9,7 @@ import { OrderForm, allergensText, sortAllergens } from './order-form.js';
 
 frame();
 const me = session();
-const form = new OrderForm({ menuRoot: $('#menu'), cartRoot: $('#cart'), onChange: update });
+const form = new OrderForm({ menuRoot: $('#menu'), cartRoot: $('#cart'), onChange: update, photos: true });
 const place = $('#place');
 const orderForm = $('#order');
 let pizzerias = [];
@@ -29,6 +29,31 @@ let times = null; // GET /pizzerias/{id}/times: the promise and the slots
 
 if (me && me.user.role === 'customer') {
   $('#contact').hidden = true;
+  offerSavedAddresses();
+}
+
+/** The address chosen from the customer's book, if any (its id is sent, not the fields). */
+const savedAddress = () => (fulfilment() === 'delivery' && Number($('#saved-address').value)) || null;
+
+/** A signed-in customer's address book, to deliver to one of them in one choice. */
+async function offerSavedAddresses() {
+  const r = await api('accounts', '/me/addresses');
+  if (!r.ok || !r.data.addresses.length) return;
+  const book = r.data.addresses;
+  const select = $('#saved-address');
+  replace(select,
+    book.map((a) => el('option', { value: a.id }, `${a.label} — ${a.line1}, ${a.postcode} ${a.city}`)),
+    el('option', { value: '' }, 'Une autre adresse…'));
+  const fill = () => {
+    const chosen = book.find((a) => a.id === Number(select.value));
+    for (const id of ['line1', 'postcode', 'city']) {
+      $(`#${id}`).value = chosen ? chosen[id] : '';
+      $(`#${id}`).readOnly = Boolean(chosen);
+    }
+  };
+  select.addEventListener('change', fill);
+  $('#saved-box').hidden = false;
+  fill();
 }
 
 /** "Sans gluten", "Végétarien": what the menu shows (as ticked, even after a reload). */
@@ -198,6 +223,9 @@ function select(p) {
 function fillAddress(text) {
   // "12 Rue de la Paix, 75002 Paris, France" → line, postcode, city
   const m = text.match(/^(.*?),\s*(\d{5})\s+([^,]+)/);
+  // A found address is typed in: the book's choice steps aside.
+  const saved = $('#saved-address');
+  if (saved.value) { saved.value = ''; saved.dispatchEvent(new Event('change')); }
   if (m) { $('#line1').value = m[1]; $('#postcode').value = m[2]; $('#city').value = m[3]; }
   else $('#line1').value = text;
 }
@@ -318,7 +346,8 @@ orderForm.addEventListener('submit', async (e) => {
       };
       if (slot()) body.slot_at = slot();
       if (body.fulfilment === 'delivery') {
-        body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
+        if (savedAddress()) body.address_id = savedAddress();
+        else body.address = { line1: $('#line1').value.trim(), postcode: $('#postcode').value.trim(), city: $('#city').value.trim() };
         if (instructions()) body.delivery_instructions = instructions();
       }
       if (!(me && me.user.role === 'customer')) {

@@ -54,6 +54,11 @@ async fn every_file_is_served_with_its_type_and_the_security_headers() {
             "{csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        // The product photos, from the local S3 server.
+        assert!(
+            csp.contains("img-src 'self' data: http://127.0.0.1:9324;"),
+            "{csp}"
+        );
         assert!(
             !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
             "{csp}"
@@ -216,6 +221,19 @@ async fn production_config_uses_the_domain_or_a_function_url_and_the_csp_follows
     assert!(
         csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"),
         "{csp}"
+    );
+    // Without PHOTOS_URL, images from the site alone.
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    let state = state_with(&[
+        ("ENV", "PRODUCTION"),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_live_abc"),
+        ("PHOTOS_URL", "https://d222photos.cloudfront.net"),
+    ])
+    .expect("a valid production site");
+    let csp = header_of(&get(&state, "/").await, "content-security-policy").to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: https://d222photos.cloudfront.net;"),
+        "the product photos' domain: {csp}"
     );
 }
 

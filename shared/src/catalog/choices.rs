@@ -199,6 +199,8 @@ pub struct MadeOf {
     pub unit: String,
     /// Added at the customer's request.
     pub extra: bool,
+    /// A topping of the recipe the customer could have left off.
+    pub removable: bool,
 }
 
 impl From<&MadeOf> for crate::catalog::recipe::RecipeLine {
@@ -209,6 +211,7 @@ impl From<&MadeOf> for crate::catalog::recipe::RecipeLine {
             quantity: part.quantity,
             unit: part.unit.clone(),
             extra: part.extra,
+            removable: part.removable,
         }
     }
 }
@@ -289,6 +292,8 @@ impl Offer {
             message: message.to_owned(),
         };
         let size = match (&choice.size, offer.sizes.first()) {
+            // Sold without a size: the product had none then.
+            (None, _) if !strict => None,
             (None, first) => first,
             (Some(code), _) => match offer.sizes.iter().find(|s| &s.code == code) {
                 Some(size) => Some(size),
@@ -314,7 +319,7 @@ impl Offer {
             vegetarian: true,
             ingredients: Vec::new(),
         };
-        let add = |made: &mut Made, id: IngredientId, quantity: i64, extra: bool| {
+        let add = |made: &mut Made, id: IngredientId, quantity: i64, extra: bool, removable| {
             let Some(ingredient) = self.ingredients.get(&id) else {
                 return;
             };
@@ -331,6 +336,7 @@ impl Offer {
                 },
                 unit: ingredient.unit.clone(),
                 extra,
+                removable,
             });
         };
         for part in &offer.recipe {
@@ -338,7 +344,13 @@ impl Offer {
                 let name = self.name(part.ingredient);
                 made.removed.push(name);
             } else {
-                add(&mut made, part.ingredient, part.quantity, false);
+                add(
+                    &mut made,
+                    part.ingredient,
+                    part.quantity,
+                    false,
+                    part.removable,
+                );
             }
         }
         for id in &choice.extras {
@@ -346,7 +358,7 @@ impl Offer {
                 Some(extra) => {
                     unit_price_cents += extra.price_cents;
                     made.extras.push(extra.name.clone());
-                    add(&mut made, *id, extra.quantity, true);
+                    add(&mut made, *id, extra.quantity, true, false);
                 }
                 None if strict => return Err(problem("extras", "No such extra.")),
                 None => made.extras.push(self.name(*id)),
@@ -538,6 +550,8 @@ pub async fn load(db: &mut MySqlConnection, of: Of<'_>) -> Result<Offer, sqlx::E
     }
     Ok(offer)
 }
+
+mod sold;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,8 @@
 pub mod choices;
 pub mod hours;
 pub mod listing;
+pub mod options;
+pub mod photos;
 pub mod products;
 pub mod recipe;
 pub mod schedule;
@@ -135,6 +137,9 @@ pub struct MenuProduct {
     /// Empty when it is sold as its recipe says; else the first is listed.
     pub sizes: Vec<MenuSize>,
     pub ingredients: Vec<MenuIngredient>,
+    /// Its photo at the shop's widths, `null` without one (the menu
+    /// function fills it in: [`photos::attach`]).
+    pub photo: Option<photos::PhotoView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -454,6 +459,7 @@ pub async fn products(
                 max_extras: 0,
                 sizes: Vec::new(),
                 ingredients: Vec::new(),
+                photo: None,
             }
         })
         .collect())

@@ -1,6 +1,8 @@
 //! The group's products as the back office edits them: category, name,
-//! price, VAT rate, position and recipe, and the pizzerias whose menu leaves
-//! each one out (`menu_exclusions`).
+//! price, VAT rate, position, recipe (with the toppings a customer may leave
+//! off) and how many extras a unit takes, and the pizzerias whose menu
+//! leaves each one out (`menu_exclusions`). A product's sizes are read here
+//! and replaced through [`super::options`].
 //!
 //! This module owns the `products` rows and the rules of what a product may
 //! be (a French VAT rate, a price within bounds, a name no other product
@@ -9,7 +11,8 @@
 //! into its answer. Recipes are read and replaced through [`recipe`]. A
 //! product is never deleted — past orders point at it — but deactivated.
 
-use super::recipe::{self, Recipe};
+use super::choices::Size;
+use super::recipe::{self, NewLine, Recipe};
 use crate::platform::db;
 use crate::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use serde::{Deserialize, Serialize};
@@ -30,6 +33,8 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_STEP_CHARS: usize = 500;
 pub const MAX_POSITION: i32 = 10_000;
+/// The most extras one unit may take (the schema's `ck_products_max_extras`).
+pub const MAX_EXTRAS: i64 = 10;
 
 /// The unique key on `products.name`.
 const NAME_KEY: &str = "uq_products_name";
@@ -46,6 +51,11 @@ pub struct Product {
     pub active: bool,
     pub position: i32,
     pub recipe: Recipe,
+    /// How many extras one unit may take (0: none).
+    pub max_extras: i64,
+    /// In position order; empty when sold as its recipe says, at
+    /// `price_cents` (which follows the first size's price otherwise).
+    pub sizes: Vec<Size>,
     /// The pizzerias whose menu does not show it.
     pub unavailable_in: Vec<PizzeriaId>,
 }
@@ -55,7 +65,7 @@ pub async fn load(pool: &MySqlPool, only: Option<ProductId>) -> Result<Vec<Produ
     let only_id = only.map(|p| p.0);
     let rows = sqlx::query!(
         "SELECT p.id, p.category_id, c.name AS category, p.name, p.description, p.price_cents, \
-                p.vat_rate_bp, p.active AS `active: bool`, p.position \
+                p.vat_rate_bp, p.active AS `active: bool`, p.position, p.max_extras \
          FROM products p JOIN categories c ON c.id = p.category_id \
          WHERE (? IS NULL OR p.id = ?) ORDER BY c.position, p.position, p.id",
         only_id,
@@ -80,7 +90,24 @@ pub async fn load(pool: &MySqlPool, only: Option<ProductId>) -> Result<Vec<Produ
     )
     .fetch_all(pool)
     .await?;
+    let size_rows = sqlx::query!(
+        "SELECT product_id, code, label, price_cents, recipe_percent FROM product_sizes \
+         WHERE (? IS NULL OR product_id = ?) ORDER BY product_id, position, code",
+        only_id,
+        only_id,
+    )
+    .fetch_all(pool)
+    .await?;
 
+    let mut sizes: BTreeMap<i64, Vec<Size>> = BTreeMap::new();
+    for row in size_rows {
+        sizes.entry(row.product_id).or_default().push(Size {
+            code: row.code,
+            label: row.label,
+            price_cents: row.price_cents,
+            recipe_percent: i64::from(row.recipe_percent),
+        });
+    }
     let mut exclusions: BTreeMap<i64, Vec<PizzeriaId>> = BTreeMap::new();
     for row in excluded {
         exclusions
@@ -101,6 +128,8 @@ pub async fn load(pool: &MySqlPool, only: Option<ProductId>) -> Result<Vec<Produ
             active: row.active,
             position: row.position,
             recipe: recipes.remove(&ProductId(row.id)).unwrap_or_default(),
+            max_extras: i64::from(row.max_extras),
+            sizes: sizes.remove(&row.id).unwrap_or_default(),
             unavailable_in: exclusions.remove(&row.id).unwrap_or_default(),
         })
         .collect())
@@ -174,6 +203,10 @@ pub async fn known_ingredients(
 pub struct RecipeLineChange {
     pub ingredient_id: i64,
     pub quantity: i64,
+    /// May the customer leave it off? Not given: as it was on this
+    /// product's recipe (a new line: no).
+    #[serde(default)]
+    pub removable: Option<bool>,
 }
 
 /// A whole recipe as given, to replace the product's.
@@ -199,6 +232,8 @@ pub struct ProductChange {
     pub active: Option<bool>,
     pub position: Option<i32>,
     pub recipe: Option<RecipeChange>,
+    /// Extras one unit may take, 0 to [`MAX_EXTRAS`].
+    pub max_extras: Option<i64>,
 }
 
 /// A rule a given field breaks: the field's path (`name`,
@@ -291,6 +326,14 @@ pub async fn check(
             errors.push(FieldProblem::new(
                 "position",
                 format!("From 0 to {MAX_POSITION}."),
+            ));
+        }
+    }
+    if let Some(max) = change.max_extras {
+        if !(0..=MAX_EXTRAS).contains(&max) {
+            errors.push(FieldProblem::new(
+                "max_extras",
+                format!("From 0 (no extras) to {MAX_EXTRAS} extras a unit."),
             ));
         }
     }
@@ -391,10 +434,14 @@ async fn replace_recipe(
     product: ProductId,
     recipe: &RecipeChange,
 ) -> Result<(), sqlx::Error> {
-    let lines: Vec<(IngredientId, i64)> = recipe
+    let lines: Vec<NewLine> = recipe
         .lines
         .iter()
-        .map(|l| (IngredientId(l.ingredient_id), l.quantity))
+        .map(|l| NewLine {
+            ingredient: IngredientId(l.ingredient_id),
+            quantity: l.quantity,
+            removable: l.removable,
+        })
         .collect();
     recipe::replace(tx, product, &lines, &recipe.steps).await
 }
@@ -412,9 +459,9 @@ pub async fn create(pool: &MySqlPool, new: &ProductChange) -> Result<ProductId, 
     };
     let mut tx = pool.begin().await?;
     let id = sqlx::query!(
-        "INSERT INTO products (category_id, name, description, price_cents, vat_rate_bp, active, position, created_at, updated_at) \
+        "INSERT INTO products (category_id, name, description, price_cents, vat_rate_bp, active, position, max_extras, created_at, updated_at) \
          SELECT ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM products WHERE category_id = ?)), \
-                UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)",
+                ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)",
         category,
         name,
         new.description.as_deref().unwrap_or(""),
@@ -423,6 +470,7 @@ pub async fn create(pool: &MySqlPool, new: &ProductChange) -> Result<ProductId, 
         new.active.unwrap_or(true),
         new.position,
         category,
+        new.max_extras.unwrap_or(0),
     )
     .execute(&mut *tx)
     .await
@@ -448,7 +496,8 @@ pub async fn update(
         "UPDATE products SET category_id = COALESCE(?, category_id), name = COALESCE(?, name), \
              description = COALESCE(?, description), price_cents = COALESCE(?, price_cents), \
              vat_rate_bp = COALESCE(?, vat_rate_bp), active = COALESCE(?, active), \
-             position = COALESCE(?, position), updated_at = UTC_TIMESTAMP(6) \
+             position = COALESCE(?, position), max_extras = COALESCE(?, max_extras), \
+             updated_at = UTC_TIMESTAMP(6) \
          WHERE id = ?",
         change.category_id,
         change.name.as_deref(),
@@ -457,6 +506,7 @@ pub async fn update(
         change.vat_rate_bp,
         change.active,
         change.position,
+        change.max_extras,
         product.0,
     )
     .execute(&mut *tx)

@@ -16,6 +16,8 @@ pub struct RecipeLine {
     pub unit: String,
     /// Added at the customer's request (an extra), on a ticket's card.
     pub extra: bool,
+    /// A topping the customer may leave off ("sans oignons").
+    pub removable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -58,21 +60,32 @@ pub async fn read(
     products: Products<'_>,
 ) -> Result<BTreeMap<ProductId, Recipe>, sqlx::Error> {
     let mut recipes: BTreeMap<ProductId, Recipe> = BTreeMap::new();
-    // A line: product, ingredient, its name, quantity, unit; a step: product, text.
-    type Lines = Vec<(i64, i64, String, i32, String)>;
+    // A line: product, ingredient, its name, quantity, unit, removable; a
+    // step: product, text.
+    type Lines = Vec<(i64, i64, String, i32, String, bool)>;
     type Steps = Vec<(i64, String)>;
     let (lines, steps): (Lines, Steps) = match products {
         Products::These([]) => return Ok(recipes),
         Products::All => {
             let lines = sqlx::query!(
-                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit \
+                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit, \
+                        r.removable AS `removable: bool` \
                  FROM recipe_lines r JOIN ingredients i ON i.id = r.ingredient_id \
                  ORDER BY r.product_id, r.quantity DESC, i.name"
             )
             .fetch_all(pool)
             .await?
             .into_iter()
-            .map(|r| (r.product_id, r.ingredient_id, r.name, r.quantity, r.unit))
+            .map(|r| {
+                (
+                    r.product_id,
+                    r.ingredient_id,
+                    r.name,
+                    r.quantity,
+                    r.unit,
+                    r.removable,
+                )
+            })
             .collect();
             let steps = sqlx::query!(
                 "SELECT product_id, text FROM recipe_steps ORDER BY product_id, position"
@@ -88,7 +101,7 @@ pub async fn read(
         // long as the products asked for.
         Products::These(ids) => {
             let mut q = QueryBuilder::<MySql>::new(
-                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit \
+                "SELECT r.product_id, r.ingredient_id, i.name, r.quantity, i.unit, r.removable \
                  FROM recipe_lines r JOIN ingredients i ON i.id = r.ingredient_id",
             );
             push_in(&mut q, "r.product_id", ids);
@@ -102,7 +115,7 @@ pub async fn read(
         }
     };
 
-    for (product, ingredient, name, quantity, unit) in lines {
+    for (product, ingredient, name, quantity, unit, removable) in lines {
         recipes
             .entry(ProductId(product))
             .or_default()
@@ -113,6 +126,7 @@ pub async fn read(
                 quantity: i64::from(quantity),
                 unit,
                 extra: false,
+                removable,
             });
     }
     for (product, text) in steps {
@@ -168,13 +182,22 @@ pub async fn cards(
         .collect())
 }
 
-/// Replaces a product's recipe (lines: ingredient and quantity; steps in
-/// order), in the caller's transaction. An ingredient a customer could leave
-/// off stays so; a new one cannot be left off.
+/// A line of a recipe to write: `removable` says whether the customer may
+/// leave it off; `None` keeps what the product's recipe said (a new line:
+/// not removable), so an editor that does not know of it changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewLine {
+    pub ingredient: IngredientId,
+    pub quantity: i64,
+    pub removable: Option<bool>,
+}
+
+/// Replaces a product's recipe (lines; steps in order), in the caller's
+/// transaction.
 pub async fn replace(
     tx: &mut Transaction<'_, MySql>,
     product: ProductId,
-    lines: &[(IngredientId, i64)],
+    lines: &[NewLine],
     steps: &[String],
 ) -> Result<(), sqlx::Error> {
     let removable = sqlx::query_scalar!(
@@ -194,11 +217,15 @@ pub async fn replace(
         let mut q = QueryBuilder::<MySql>::new(
             "INSERT INTO recipe_lines (product_id, ingredient_id, quantity, removable) ",
         );
-        q.push_values(lines, |mut row, (ingredient, quantity)| {
+        q.push_values(lines, |mut row, line| {
+            let ingredient = line.ingredient.0;
             row.push_bind(product.0)
-                .push_bind(ingredient.0)
-                .push_bind(*quantity)
-                .push_bind(removable.contains(&ingredient.0));
+                .push_bind(ingredient)
+                .push_bind(line.quantity)
+                .push_bind(
+                    line.removable
+                        .unwrap_or_else(|| removable.contains(&ingredient)),
+                );
         });
         q.build().execute(&mut **tx).await?;
     }

@@ -7,6 +7,7 @@
 //! screen asks the geocode function for the address first); they must fall
 //! in metropolitan France, against a slip that would put the shop at sea.
 
+use super::choices::Allergen;
 use super::products::FieldProblem;
 use crate::platform::db;
 use crate::platform::ids::{IngredientId, PizzeriaId};
@@ -265,27 +266,63 @@ pub async fn update_pizzeria(
     Ok(done.rows_affected() == 1)
 }
 
-/// An ingredient of the group.
+/// An ingredient of the group, with what a customer must know of it (set
+/// through [`super::options`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Ingredient {
     pub id: IngredientId,
     pub name: String,
     /// `g`, `ml` or `piece`.
     pub unit: String,
+    /// In the regulation's order.
+    pub allergens: Vec<Allergen>,
+    /// No meat nor fish (false until someone has said so).
+    pub vegetarian: bool,
+}
+
+/// Every ingredient (or one), by name, with its allergens.
+async fn read_ingredients(
+    pool: &MySqlPool,
+    only: Option<IngredientId>,
+) -> Result<Vec<Ingredient>, sqlx::Error> {
+    let only = only.map(|i| i.0);
+    let rows = sqlx::query!(
+        "SELECT i.id, i.name, i.unit, i.vegetarian AS `vegetarian: bool`, \
+                COALESCE(GROUP_CONCAT(a.allergen SEPARATOR ','), '') AS `allergens!: String` \
+         FROM ingredients i LEFT JOIN ingredient_allergens a ON a.ingredient_id = i.id \
+         WHERE (? IS NULL OR i.id = ?) \
+         GROUP BY i.id, i.name, i.unit, i.vegetarian ORDER BY i.name",
+        only,
+        only,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut allergens = Allergen::split(&r.allergens);
+            allergens.sort_unstable();
+            Ingredient {
+                id: IngredientId(r.id),
+                name: r.name,
+                unit: r.unit,
+                allergens,
+                vegetarian: r.vegetarian,
+            }
+        })
+        .collect())
 }
 
 pub async fn ingredients(pool: &MySqlPool) -> Result<Vec<Ingredient>, sqlx::Error> {
-    let rows = sqlx::query!("SELECT id, name, unit FROM ingredients ORDER BY name")
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Ingredient {
-            id: IngredientId(r.id),
-            name: r.name,
-            unit: r.unit,
-        })
-        .collect())
+    read_ingredients(pool, None).await
+}
+
+/// One ingredient, or `None` when there is no such id.
+pub async fn ingredient(
+    pool: &MySqlPool,
+    id: IngredientId,
+) -> Result<Option<Ingredient>, sqlx::Error> {
+    Ok(read_ingredients(pool, Some(id)).await?.into_iter().next())
 }
 
 /// The problems of a new ingredient (its name tidied).
@@ -319,6 +356,8 @@ pub async fn create_ingredient(
         id: IngredientId(id),
         name: name.to_owned(),
         unit: unit.to_owned(),
+        allergens: Vec::new(),
+        vegetarian: false,
     })
 }
 

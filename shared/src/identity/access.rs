@@ -72,10 +72,14 @@ pub enum Action {
     /// backoffice `POST /pizzerias`, `PATCH /pizzerias/{id}` (name, address,
     /// status): a new pizzeria of the group.
     OpenPizzeria,
-    /// backoffice `GET /products`, `GET /ingredients`, `GET /categories`.
+    /// backoffice `GET /products`, `GET /ingredients`, `GET /categories`,
+    /// `GET /extras`; photos `GET /photos`.
     ReadProducts,
     /// backoffice `POST /products`, `PATCH /products/{id}`, `POST
-    /// /ingredients`, `POST /categories`: the group's menu.
+    /// /ingredients`, `POST /categories`, and what the choices are made of:
+    /// `PUT /ingredients/{id}/allergens`, `PUT /products/{id}/sizes`, `PUT
+    /// /extras`. The group's menu; and its photos: photos `PUT/DELETE
+    /// /products/{id}/photo`.
     EditMenu,
     /// backoffice `PUT/DELETE /pizzerias/{id}/products/{id}/unavailable`.
     MenuExclusion,
@@ -183,10 +187,10 @@ impl Action {
             }
             Action::OpenPizzeria => "backoffice `POST /pizzerias`, `PATCH /pizzerias/{id}` (who, where)",
             Action::ReadProducts => {
-                "backoffice `GET /products`, `GET /ingredients`, `GET /categories`"
+                "backoffice `GET /products`, `GET /ingredients`, `GET /categories`, `GET /extras`; photos `GET /photos`"
             }
             Action::EditMenu => {
-                "backoffice `POST /products\\|/ingredients\\|/categories`, `PATCH /products/{id}`"
+                "backoffice `POST /products\\|/ingredients\\|/categories`, `PATCH /products/{id}`, `PUT /ingredients/{id}/allergens`, `PUT /products/{id}/sizes`, `PUT /extras`; photos `PUT\\|DELETE /products/{id}/photo`"
             }
             Action::MenuExclusion => {
                 "backoffice `PUT\\|DELETE /pizzerias/{id}/products/{id}/unavailable`"

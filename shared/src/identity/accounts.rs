@@ -120,6 +120,8 @@ impl Email {
     }
 }
 
+pub mod address_book;
+pub mod email_change;
 mod error;
 pub mod links;
 mod password;

@@ -302,6 +302,7 @@ struct LineRow {
     size_label: Option<String>,
     removed: String,
     extras: String,
+    made_of: Option<String>,
     choices: String,
     allergens: String,
     note: Option<String>,
@@ -318,7 +319,7 @@ async fn tickets_of(
     }
     // Runtime SQL: an `IN` list as long as the tickets shown.
     let mut q = QueryBuilder::<MySql>::new(
-        "SELECT order_id, product_id, product_name, quantity, size_code, size_label, removed, extras, \
+        "SELECT order_id, product_id, product_name, quantity, size_code, size_label, removed, extras, made_of, \
                 choices, allergens, note \
          FROM order_lines WHERE order_id IN (",
     );
@@ -339,7 +340,7 @@ async fn tickets_of(
         let product = ProductId(line.product_id);
         let asked = Choice::stored(line.size_code, &line.removed, &line.extras);
         // As it was sold, even if the catalogue changed since.
-        let made = offer.make_sold(product, &asked);
+        let made = offer.made_as_sold(product, &asked, line.made_of.as_deref());
         let recipe = cards.get(&product).cloned().map(|mut card| {
             card.ingredients = made.ingredients.iter().map(RecipeLine::from).collect();
             card

@@ -125,7 +125,8 @@ pub async fn head(pool: &MySqlPool, id: OrderId) -> Result<Option<OrderHead>, sq
 }
 
 /// Writes an order's lines with their price snapshots and what was asked
-/// (size, removals, extras, note, the allergens declared), numbered from 1.
+/// (size, removals, extras, note, the allergens declared) and what one unit
+/// is made of, numbered from 1.
 pub async fn insert_lines(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
@@ -134,7 +135,7 @@ pub async fn insert_lines(
     // One multi-row INSERT whose number of rows is the cart's: built at run time.
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         "INSERT INTO order_lines (order_id, line_no, product_id, product_name, unit_price_cents, vat_rate_bp, \
-         quantity, line_total_cents, size_code, size_label, removed, extras, choices, allergens, note) ",
+         quantity, line_total_cents, size_code, size_label, removed, extras, choices, allergens, note, made_of) ",
     );
     insert.push_values(lines.iter().enumerate(), |mut row, (i, line)| {
         let size = line.made.size.as_ref();
@@ -152,7 +153,8 @@ pub async fn insert_lines(
             .push_bind(Choice::ids(&line.choice.extras))
             .push_bind(&line.made.words)
             .push_bind(Allergen::join(line.allergens()))
-            .push_bind(&line.note);
+            .push_bind(&line.note)
+            .push_bind(line.made.made_of());
     });
     insert.build().execute(&mut **tx).await?;
     Ok(())

@@ -35,6 +35,8 @@ pub mod var {
     pub const SMTP_URL: &str = "SMTP_URL";
     pub const SMTP_FROM: &str = "SMTP_FROM";
     pub const SITE_URL: &str = "SITE_URL";
+    pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
+    pub const PHOTOS_URL: &str = "PHOTOS_URL";
 }
 
 /// `ENV`, a closed list: unset, `LOCAL` or `TEST` is a developer's machine or
@@ -170,6 +172,29 @@ fn check_site_url(url: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Production's `PHOTOS_URL`: `https://host[/path]`, nothing else (no query,
+/// no fragment, no credentials, no quote or space): the menu builds each
+/// photo's address under it, and the storefront's Content-Security-Policy
+/// allows images from its origin.
+fn check_photos_url(url: &str) -> Result<(), ConfigError> {
+    let host = url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    if host.is_empty()
+        || host.contains('@')
+        || url.contains(['?', '#', '"', '\'', ';', '<', '>'])
+        || url.contains(char::is_whitespace)
+    {
+        return Err(ConfigError::Invalid {
+            name: var::PHOTOS_URL,
+            reason: "expected the photos' https:// address (the CloudFront domain in front of the bucket)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// Everything a function needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -194,6 +219,13 @@ pub struct Config {
     /// Where the shop's pages are, ending with `/` (e-mails link to
     /// `track.html` under it); empty in production where not set.
     pub site_url: String,
+    /// The S3 bucket of the product photos (the photos function writes it).
+    pub photos_bucket: String,
+    /// The photos' public address, without a trailing `/`: a photo is
+    /// `{photos_url}/products/{id}/{version}/{width}.jpg`. CloudFront's
+    /// domain in production; locally the S3 server's path-style bucket URL.
+    /// Empty where not set in production: the menu then shows no photo.
+    pub photos_url: String,
 }
 
 /// Local defaults: the services `make run` starts on loopback. None of them
@@ -212,6 +244,8 @@ fn local_default(name: &str) -> Option<&'static str> {
         var::SMTP_URL => "smtp://127.0.0.1:2525",
         var::SMTP_FROM => "OC Pizza <commandes@ocpizza.test>",
         var::SITE_URL => "http://localhost:9000/lambda-url/storefront/",
+        var::PHOTOS_BUCKET => "ocpizza-photos",
+        var::PHOTOS_URL => "http://127.0.0.1:9324/ocpizza-photos",
         _ => return None,
     })
 }
@@ -249,6 +283,9 @@ impl Config {
             }
             if let Some(url) = get(var::SITE_URL) {
                 check_site_url(url.trim())?;
+            }
+            if let Some(url) = get(var::PHOTOS_URL) {
+                check_photos_url(url.trim())?;
             }
         }
         // In production an unset, non-required setting stays empty: whatever
@@ -304,6 +341,11 @@ impl Config {
                 "" => String::new(),
                 url => format!("{}/", url.trim_end_matches('/')),
             },
+            photos_bucket: value(var::PHOTOS_BUCKET).trim().to_owned(),
+            photos_url: value(var::PHOTOS_URL)
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
         })
     }
 

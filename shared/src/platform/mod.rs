@@ -1,9 +1,11 @@
 //! What every domain stands on and none of them owns: the database pool,
 //! configuration, the HTTP edge (problems, CORS, request ids), the Lambda
-//! runtime, the queue and its outbox, exactly-once consumers, idempotency
-//! keys, metrics and logs, typed ids, money, the clock, rate limits and phone
-//! numbers. Nothing here imports a domain.
+//! runtime, the AWS SDK's configuration, the queue and its outbox,
+//! exactly-once consumers, idempotency keys, metrics and logs, typed ids,
+//! money, the clock, rate limits and phone numbers. Nothing here imports a
+//! domain.
 
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod consumer;

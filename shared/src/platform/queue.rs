@@ -150,31 +150,10 @@ pub struct Queues {
 }
 
 impl Queues {
-    /// Builds the client once per container. `AWS_ENDPOINT_URL` points it at
-    /// the local SQS-compatible server; locally, without AWS credentials in the
-    /// environment, dummy ones are used (the local server ignores them).
+    /// Builds the client once per container, on the SDK configuration of
+    /// [`crate::platform::aws`] (`AWS_ENDPOINT_URL`, local credentials).
     pub async fn from_config(config: &Config) -> Queues {
-        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https);
-        if let Some(endpoint) = &config.aws_endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        if !config.is_production() && std::env::var("AWS_ACCESS_KEY_ID").is_err() {
-            loader = loader
-                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                    "local",
-                    "local",
-                    None,
-                    None,
-                    "ocpizza-local",
-                ))
-                .region(aws_config::Region::new("eu-west-3"));
-        }
-        let client = aws_sdk_sqs::Client::new(&loader.load().await);
+        let client = aws_sdk_sqs::Client::new(&crate::platform::aws::sdk_config(config).await);
         Queues {
             client,
             kitchen_url: config.kitchen_queue_url.clone(),

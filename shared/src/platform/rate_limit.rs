@@ -66,9 +66,16 @@ pub const GEOCODING_MISSES_PER_ADDRESS: Limit = Limit::new("geocoding-address", 
 pub const RESETS_PER_ADDRESS: Limit = Limit::new("resets-address", 10, 3600);
 /// Forgotten-password e-mails per e-mail address typed: nobody floods an inbox.
 pub const RESETS_PER_EMAIL: Limit = Limit::new("resets-email", 3, 3600);
+/// Changes of e-mail asked per account, whatever their outcome: each checks
+/// a password, says whether the address has an account, and may send a link
+/// to it.
+pub const EMAIL_CHANGES_PER_ACCOUNT: Limit = Limit::new("email-changes-account", 10, 3600);
+/// Confirmation links sent to one address (normalised), whichever accounts
+/// ask: nobody floods a stranger's inbox from several accounts.
+pub const EMAIL_CHANGES_PER_EMAIL: Limit = Limit::new("email-changes-email", 3, 3600);
 
 /// Every limit, for `docs/architecture.md` ("Limits") and the tests.
-pub const ALL: [Limit; 8] = [
+pub const ALL: [Limit; 10] = [
     CARD_ATTEMPTS,
     GUEST_ORDERS_PER_PHONE,
     GUEST_ORDERS_PER_ADDRESS,
@@ -77,6 +84,8 @@ pub const ALL: [Limit; 8] = [
     GEOCODING_MISSES_PER_ADDRESS,
     RESETS_PER_ADDRESS,
     RESETS_PER_EMAIL,
+    EMAIL_CHANGES_PER_ACCOUNT,
+    EMAIL_CHANGES_PER_EMAIL,
 ];
 
 /// What counting a hit found.

@@ -45,6 +45,7 @@ pub enum Function {
     Backoffice,
     StripeWebhook,
     Storefront,
+    Photos,
 }
 
 impl Function {
@@ -60,6 +61,7 @@ impl Function {
             Function::Backoffice => "backoffice",
             Function::StripeWebhook => "stripe-webhook",
             Function::Storefront => "storefront",
+            Function::Photos => "photos",
         }
     }
 }
@@ -78,6 +80,8 @@ pub struct World {
     pub backoffice: backoffice::State,
     pub webhook: stripe_webhook::State,
     pub storefront: storefront::State,
+    /// On a bucket of the world's own (the menu's `PHOTOS_URL` is its URL).
+    pub photos: photos::State,
     pub contract: Contract,
 }
 
@@ -98,11 +102,14 @@ impl World {
                 .unwrap_or_else(|e| panic!("Stripe client: {e}"))
         };
         let lookup = |_: &str| None::<String>;
+        let (store, photos_url) = fresh_photos_bucket().await;
+        let mut menu = menu::State::new(pool.clone(), Default::default());
+        menu.photos_url = photos_url.clone();
         let site = storefront::Site::from_env(&config, lookup)
             .unwrap_or_else(|e| panic!("storefront: {e}"));
         World {
             pool: pool.clone(),
-            menu: menu::State::new(pool.clone(), Default::default()),
+            menu,
             geocode: geocode::State {
                 pool: pool.clone(),
                 cors: Default::default(),
@@ -148,6 +155,13 @@ impl World {
                 stripe: stripe(),
             },
             storefront: storefront::State::new(site, Default::default()),
+            photos: photos::State {
+                pool: pool.clone(),
+                cors: Default::default(),
+                secret_key: secret(),
+                store,
+                photos_url,
+            },
             contract: Contract::load(),
         }
     }
@@ -209,6 +223,22 @@ impl World {
         self.run_consumers().await;
     }
 
+    /// A photo sent to `PUT /products/{product}/photo` as the manager screen
+    /// sends it (the bytes as the body, as `content_type`), its answer
+    /// checked against the contract; the status and the JSON body.
+    pub async fn put_photo(
+        &self,
+        product: i64,
+        content_type: &str,
+        bytes: Vec<u8>,
+        bearer: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let uri = format!("/products/{product}/photo");
+        let req = binary_request("PUT", &uri, content_type, bytes, bearer);
+        let response = self.send(Function::Photos, req, None).await;
+        (response.status(), json_of(&response))
+    }
+
     /// A JSON request (with an `Idempotency-Key`), its answer checked against
     /// the contract; the status and the JSON body (`null` when none).
     pub async fn call(
@@ -249,6 +279,9 @@ impl World {
             Function::Backoffice => backoffice::handle(&self.backoffice, req).await,
             Function::StripeWebhook => stripe_webhook::handle(&self.webhook, req).await,
             Function::Storefront => storefront::handle(&self.storefront, req).await,
+            // On the heap: the upload's future is large, and a debug build
+            // copies every arm's future through the test thread's stack.
+            Function::Photos => Box::pin(photos::handle(&self.photos, req)).await,
         };
         if let Err(difference) = self
             .contract

@@ -46,6 +46,103 @@ pub async fn fresh_queues_with_visibility(visibility_timeout_seconds: u32) -> Qu
     Queues::new(base.client().clone(), kitchen, delivery)
 }
 
+/// A photos bucket of this test's own on the local S3 server (moto at
+/// `AWS_ENDPOINT_URL`), which anyone may read, as CloudFront reads the real
+/// one; and its public address (`PHOTOS_URL`), path-style.
+pub async fn fresh_photos_bucket() -> (photos::Store, String) {
+    let config = config();
+    let endpoint = config.aws_endpoint_url.clone().unwrap_or_default();
+    let shared = ocpizza::platform::aws::sdk_config(&config).await;
+    let client = photos::store::client(&shared, true);
+    let bucket = format!("t-photos-{}", uuid::Uuid::new_v4().simple());
+    if let Err(e) = create_public_bucket(&client, &bucket).await {
+        panic!("the S3 server must be running (make test starts moto, which serves S3 beside SQS): {e}");
+    }
+    let url = format!("{}/{bucket}", endpoint.trim_end_matches('/'));
+    (photos::Store::new(client, &bucket), url)
+}
+
+/// Creates `bucket` with a policy letting anyone read its files (locally
+/// only: production's bucket is private, read by CloudFront alone).
+pub async fn create_public_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let region = client
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let mut create = client.create_bucket().bucket(bucket);
+    if !region.is_empty() && region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    create
+        .send()
+        .await
+        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        }]
+    });
+    client
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())?;
+    Ok(())
+}
+
+/// The keys in a bucket (all of them, in order).
+pub async fn bucket_keys(store: &photos::Store) -> Vec<String> {
+    let listed = store
+        .client()
+        .list_objects_v2()
+        .bucket(store.bucket())
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "list {}: {}",
+                store.bucket(),
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        });
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// A PNG picture of `width` × `height` (a gradient, so that it compresses
+/// as a photo would not, and a resize shows).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x * 255 / width.max(1)) as u8,
+            (y * 255 / height.max(1)) as u8,
+            90,
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    if let Err(e) = picture.write_to(&mut out, image::ImageFormat::Png) {
+        panic!("PNG in memory: {e}");
+    }
+    out.into_inner()
+}
+
 /// Queues whose server does not answer: what the request path sees when SQS is down.
 pub async fn unreachable_queues() -> Queues {
     let mut config = config();
@@ -199,6 +296,28 @@ pub fn request(
         .map(|v| lambda_http::Body::Text(v.to_string()))
         .unwrap_or(lambda_http::Body::Empty);
     match builder.body(body) {
+        Ok(req) => req,
+        Err(e) => panic!("request {method} {uri}: {e}"),
+    }
+}
+
+/// A request with a binary body (a photo), as a function URL delivers it
+/// once decoded: `Body::Binary`, with its content type.
+pub fn binary_request(
+    method: &str,
+    uri: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    bearer: Option<&str>,
+) -> ocpizza::platform::http::Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(http::header::CONTENT_TYPE, content_type);
+    if let Some(token) = bearer {
+        builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match builder.body(lambda_http::Body::Binary(bytes)) {
         Ok(req) => req,
         Err(e) => panic!("request {method} {uri}: {e}"),
     }

@@ -169,7 +169,65 @@ async fn a_large_reine_without_mushrooms_with_goats_cheese_is_priced_reserved_an
     assert_eq!(held, large_reine_needs(&pool).await);
     assert!(!held.iter().any(|(i, _)| *i == MUSHROOMS));
 
-    // The kitchen's ticket and card say exactly that.
+    // The admin then changes the large size (twice the recipe now) and the
+    // goat's cheese portion: the order in flight is still made as sold.
+    let admin = world.token("admin@ocpizza.test").await;
+    let sizes: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT code, label, price_cents, recipe_percent FROM product_sizes WHERE product_id = ? ORDER BY position",
+    )
+    .bind(REINE)
+    .fetch_all(&pool)
+    .await
+    .expect("the sizes");
+    let sizes: Vec<Value> = sizes
+        .into_iter()
+        .map(|(code, label, price_cents, percent)| {
+            let percent = if code == "large" { 200 } else { percent };
+            json!({"code": code, "label": label, "price_cents": price_cents, "recipe_percent": percent})
+        })
+        .collect();
+    let uri = format!("/products/{REINE}/sizes");
+    let (status, answer) = world
+        .call(
+            Backoffice,
+            "PUT",
+            &uri,
+            Some(json!({ "sizes": sizes })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, extras) = world
+        .call(Backoffice, "GET", "/extras", None, Some(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{extras}");
+    let doubled: Vec<Value> = extras["extras"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            let quantity = x["quantity"].as_i64().unwrap_or(1);
+            let quantity = if x["ingredient_id"] == GOAT { quantity * 2 } else { quantity };
+            json!({"ingredient_id": x["ingredient_id"], "quantity": quantity, "price_cents": x["price_cents"]})
+        })
+        .collect();
+    let (status, answer) = world
+        .call(
+            Backoffice,
+            "PUT",
+            "/extras",
+            Some(json!({ "extras": doubled })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_ne!(
+        large_reine_needs(&pool).await,
+        held,
+        "the catalogue did change"
+    );
+
+    // The kitchen's ticket and card say exactly what was sold.
     world.run_consumers().await;
     let chef = world.token("pizzaiolo.1@ocpizza.test").await;
     let (status, board) = world

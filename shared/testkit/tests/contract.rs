@@ -119,6 +119,7 @@ async fn walk_every_route(pool: MySqlPool) {
         .call(Accounts, "GET", "/me/export", None, Some(&customer))
         .await;
     assert_eq!(status, StatusCode::OK, "{copy}");
+    Box::pin(walk_address_book_and_email(&world, &customer)).await;
     let wrong = json!({"password": "pas le bon mot de passe"});
     let (status, problem) = world
         .call(Accounts, "DELETE", "/me", Some(wrong), Some(&customer))
@@ -824,6 +825,72 @@ async fn walk_every_route(pool: MySqlPool) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    // What the menu's choices are made of: the new ingredient's allergens,
+    // the new product's sizes and extras' limit, the group's extras.
+    let burrata = ingredient["ingredient"]["id"].as_i64().unwrap_or_default();
+    let calzone = created["product"]["id"].as_i64().unwrap_or_default();
+    for (method, uri, body, token, expected) in [
+        (
+            "PUT",
+            format!("/ingredients/{burrata}/allergens"),
+            json!({"allergens": ["milk"], "vegetarian": true}),
+            &admin,
+            StatusCode::OK,
+        ),
+        (
+            "PUT",
+            format!("/ingredients/{burrata}/allergens"),
+            json!({"allergens": ["pollen"], "vegetarian": true}),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PUT",
+            format!("/products/{calzone}/sizes"),
+            json!({"sizes": [{"code": "medium", "label": "Moyenne", "price_cents": 1250, "recipe_percent": 100},
+                             {"code": "large", "label": "Grande", "price_cents": 1650, "recipe_percent": 150}]}),
+            &admin,
+            StatusCode::OK,
+        ),
+        (
+            "PUT",
+            format!("/products/{calzone}/sizes"),
+            json!({"sizes": [{"code": "small", "label": "Petite", "price_cents": 900, "recipe_percent": 5}]}),
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "PATCH",
+            format!("/products/{calzone}"),
+            json!({"max_extras": 2, "recipe": {"lines": [{"ingredient_id": 1, "quantity": 120, "removable": false}], "steps": ["Plier la pâte en chausson."]}}),
+            &admin,
+            StatusCode::OK,
+        ),
+        (
+            "PUT",
+            "/extras".to_owned(),
+            json!({"extras": [{"ingredient_id": burrata, "quantity": 60, "price_cents": 300}]}),
+            &manager,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "PUT",
+            "/extras".to_owned(),
+            json!({"extras": [{"ingredient_id": 7, "quantity": 40, "price_cents": 200},
+                              {"ingredient_id": burrata, "quantity": 60, "price_cents": 300}]}),
+            &admin,
+            StatusCode::OK,
+        ),
+    ] {
+        let (status, answer) = world
+            .call(Backoffice, method, &uri, Some(body), Some(token))
+            .await;
+        assert_eq!(status, expected, "{method} {uri}: {answer}");
+    }
+    let (status, extras) = world
+        .call(Backoffice, "GET", "/extras", None, Some(&manager))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{extras}");
     let today = Utc::now().date_naive();
     let range = format!(
         "from={}&to={}",
@@ -868,6 +935,9 @@ async fn walk_every_route(pool: MySqlPool) {
         assert_eq!(response.status(), expected);
     }
 
+    // Photos (their own future: each call adds to the walk's frame).
+    Box::pin(walk_photos(&world, &admin, &manager)).await;
+
     testkit::assert_reconciled(&pool, ocpizza::reporting::audit::Scope::Live).await;
     let missed: Vec<String> = world
         .contract
@@ -879,6 +949,65 @@ async fn walk_every_route(pool: MySqlPool) {
         missed.is_empty(),
         "documented but never reached: {missed:#?}"
     );
+}
+
+/// The photos function's routes, with their usual answers and refusals.
+async fn walk_photos(world: &World, admin: &str, manager: &str) {
+    use Function::*;
+    // The admin gives a product its photo, which the manager screen lists;
+    // refused without a session, for a manager, for what is not a picture
+    // (or not sent as one, or too heavy) and for an unknown product; then
+    // removed.
+    let picture = testing::png(640, 480);
+    let (status, answer) = world
+        .put_photo(1, "image/png", picture.clone(), Some(admin))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for (content_type, body, bearer, expected) in [
+        ("image/png", picture.clone(), None, StatusCode::UNAUTHORIZED),
+        (
+            "image/png",
+            picture.clone(),
+            Some(manager),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "image/png",
+            b"no picture".to_vec(),
+            Some(admin),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "text/plain",
+            picture.clone(),
+            Some(admin),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "image/jpeg",
+            vec![0; photos::MAX_PHOTO_BYTES + 1],
+            Some(admin),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let (status, problem) = world.put_photo(1, content_type, body, bearer).await;
+        assert_eq!(status, expected, "{problem}");
+    }
+    let (status, _) = world
+        .put_photo(999_999, "image/png", picture, Some(admin))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, listed) = world
+        .call(Photos, "GET", "/photos", None, Some(manager))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    for (uri, expected) in [
+        ("/products/1/photo", StatusCode::NO_CONTENT),
+        ("/products/999999/photo", StatusCode::NOT_FOUND),
+    ] {
+        let (status, answer) = world.call(Photos, "DELETE", uri, None, Some(admin)).await;
+        assert_eq!(status, expected, "{uri}: {answer}");
+    }
 }
 
 /// The check itself: an answer the document does not allow is caught.
@@ -919,4 +1048,49 @@ fn an_answer_unlike_the_document_is_caught() {
         contract.check(Function::Menu, "GET", "/pizzerias", None, &right),
         Ok(())
     );
+}
+
+/// The address book, and a change of e-mail (its link is e-mailed; a
+/// made-up one is refused). Its own future: the walk outgrows a debug
+/// build's stack otherwise.
+async fn walk_address_book_and_email(world: &World, customer: &str) {
+    use Function::*;
+    let customer = customer.to_owned();
+    let home =
+        json!({"label": "Maison", "line1": "18 Rue Mercière", "postcode": "69002", "city": "Lyon"});
+    let (status, saved) = world
+        .call(
+            Accounts,
+            "POST",
+            "/me/addresses",
+            Some(home),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let (status, book) = world
+        .call(Accounts, "GET", "/me/addresses", None, Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{book}");
+    let uri = format!("/me/addresses/{}", saved["address"]["id"]);
+    let (status, book) = world
+        .call(Accounts, "DELETE", &uri, None, Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{book}");
+    let change =
+        json!({"new_email": "romane.petit@example.fr", "password": "une pizza au feu de bois"});
+    let (status, asked) = world
+        .call(Accounts, "POST", "/me/email", Some(change), Some(&customer))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+    let (status, problem) = world
+        .call(
+            Accounts,
+            "POST",
+            "/email-confirmations",
+            Some(json!({"token": "00"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{problem}");
 }

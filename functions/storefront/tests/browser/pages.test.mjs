@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -217,6 +218,54 @@ async function mailAbout(number) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`no e-mail about order ${number} in ${MAIL}`);
+}
+
+/** CRC-32 (ISO-HDLC), as PNG chunks carry it. */
+function crc32(bytes) {
+  let crc = ~0;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+/** A `width` × `height` PNG made here (a warm gradient, like a pizza's colours): no image package needed. */
+function png(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter, no interlace
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1); // its first byte: filter 0
+    for (let x = 0; x < width; x++) {
+      rows[row + 1 + x * 3] = 160 + Math.round((95 * x) / width);
+      rows[row + 2 + x * 3] = 40 + Math.round((120 * y) / height);
+      rows[row + 3 + x * 3] = 30;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** The card's photo has loaded (an image the browser could decode), its natural size. */
+async function loadedPhoto(page, id) {
+  const handle = await page.waitForFunction((pid) => {
+    const img = document.querySelector(`li.product[data-product="${pid}"] .photo img`);
+    return img && img.complete && img.naturalWidth > 0 && { width: img.naturalWidth, height: img.naturalHeight, src: img.currentSrc };
+  }, id);
+  return handle.jsonValue();
 }
 
 const eur = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(cents / 100);
@@ -1650,6 +1699,108 @@ describe('OC Pizza in a browser', () => {
     noProblems();
   });
 
+  scenario('5e. the admin ticks "Sésame" on an ingredient of a pizza in "Choix et allergènes"; the shop’s card for that pizza then shows it', async () => {
+    // A pizza on the menu and one of its toppings without sesame (not the dough: every pizza has it).
+    const pizza = (await pizzas()).find((p) => !p.allergens.includes('sesame') && p.ingredients.some((i) => i.removable));
+    assert.ok(pizza, 'a pizza without sesame, with a topping');
+    const topping = pizza.ingredients.find((i) => i.removable && !i.allergens.includes('sesame'));
+    const office = await open(DESKTOP);
+    await signIn(office, 'admin@ocpizza.test', 'manager.html');
+    await office.getByRole('tab', { name: 'Choix et allergènes' }).click();
+    await office.locator(`#allergen-rows tr[data-ingredient="${topping.id}"]`).waitFor();
+    await office.getByLabel('Ingrédient à décrire').selectOption({ label: topping.name });
+    const sesame = office.getByLabel('Sésame', { exact: true });
+    assert.equal(await sesame.isChecked(), false);
+    await sesame.check();
+    await office.getByRole('button', { name: 'Enregistrer les allergènes' }).click();
+    await office.locator('#allergens-problem .success').filter({ hasText: topping.name }).waitFor();
+    assert.match(await office.locator(`#allergen-rows tr[data-ingredient="${topping.id}"]`).innerText(), /Sésame/);
+    await shot(office, '24h-admin-allergens');
+
+    // The shop's next menu: the pizza's card names it among its allergens.
+    const shop = await open(PHONE, `${SITE}?pizzeria=${PIZZERIA}`);
+    const card = product(shop, pizza.id);
+    await card.waitFor();
+    assert.match(await card.innerText(), /Allergènes : [^\n]*Sésame/);
+    await shot(shop, '24i-shop-allergen-sesame');
+
+    // The ingredient put back as it was, for the other scenarios.
+    const admin = await tokenOf('admin@ocpizza.test');
+    const back = await call('backoffice', `/ingredients/${topping.id}/allergens`, {
+      method: 'PUT', token: admin, body: { allergens: topping.allergens, vegetarian: topping.vegetarian },
+    });
+    assert.equal(back.status, 200, JSON.stringify(back.data));
+    for (const page of [shop, office]) await page.context().close();
+    noProblems();
+  });
+
+  scenario('5f. the admin gives a pizza its photo from the manager screen; the shop card shows it (srcset, lazy), other products a placeholder, never a broken image', async () => {
+    const p = (await pizzas()).find((x) => x.photo === null);
+    assert.ok(p, 'an orderable pizza without a photo');
+    const others = (await menu()).filter((x) => x.id !== p.id && x.photo === null);
+    assert.ok(others.length, 'other products without a photo');
+    const office = await open(DESKTOP);
+    await signIn(office, 'admin@ocpizza.test', 'manager.html');
+    await office.getByRole('tab', { name: 'Carte et prix' }).click();
+    const row = office.locator(`#product-rows tr[data-product="${p.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getByText('Pas de photo').count(), 1, 'no photo yet');
+    assert.equal(await row.getByRole('button', { name: `Supprimer la photo de ${p.name}` }).isDisabled(), true);
+    await row.getByLabel(`Photo de ${p.name}`).setInputFiles({ name: 'margherita.png', mimeType: 'image/png', buffer: png(1200, 900) });
+    await row.getByRole('button', { name: `Envoyer la photo de ${p.name}` }).click();
+    await row.getByText('Photo enregistrée').waitFor();
+    // The screen shows the photo it now has.
+    await office.waitForFunction((id) => {
+      const img = document.querySelector(`#product-rows tr[data-product="${id}"] img.photo-thumb`);
+      return img && img.complete && img.naturalWidth > 0;
+    }, p.id);
+    await shot(office, '24f-admin-product-photo');
+
+    // The menu names the three files; the shop's card shows the photo.
+    const listed = (await menu()).find((x) => x.id === p.id);
+    assert.match(listed.photo.srcset, /\/320\.jpg 320w, .*\/640\.jpg 640w, .*\/960\.jpg 960w$/, 'three widths');
+    for (const device of [DESKTOP, PHONE]) {
+      const shop = await open(device, `${SITE}?pizzeria=${PIZZERIA}`);
+      const card = product(shop, p.id);
+      await card.waitFor();
+      const img = card.locator('.photo img');
+      assert.equal(await img.getAttribute('loading'), 'lazy');
+      assert.equal(await img.getAttribute('decoding'), 'async');
+      assert.equal(await img.getAttribute('alt'), '');
+      assert.equal(await img.getAttribute('srcset'), listed.photo.srcset);
+      assert.ok(await img.getAttribute('sizes'));
+      assert.equal(await img.getAttribute('width'), '640');
+      assert.equal(await img.getAttribute('height'), '480');
+      await card.scrollIntoViewIfNeeded();
+      const shown = await loadedPhoto(shop, p.id);
+      assert.ok([320, 640, 960].includes(shown.width), `one of the three files: ${JSON.stringify(shown)}`);
+      assert.equal(shown.height * 4, shown.width * 3, '4:3');
+      // A product without a photo: a placeholder, no image at all.
+      const plain = product(shop, others[0].id);
+      assert.equal(await plain.locator('img').count(), 0);
+      assert.equal(await plain.locator('.photo.placeholder').count(), 1);
+      // No broken image anywhere: every image the page has loaded decoded.
+      const broken = await shop.locator('img').evaluateAll((all) => all.filter((i) => i.complete && i.naturalWidth === 0).map((i) => i.src));
+      assert.deepEqual(broken, [], 'no broken image');
+      // Adding it to the cart draws the menu again: the same photo, not fetched again.
+      await addToCart(shop, p.id);
+      assert.equal((await loadedPhoto(shop, p.id)).src, shown.src);
+      await shot(shop, device === PHONE ? '24g-shop-photo-phone' : '24g-shop-photo');
+      await shop.context().close();
+    }
+
+    // Removed from the manager screen: the shop shows the placeholder again.
+    await row.getByRole('button', { name: `Supprimer la photo de ${p.name}` }).click();
+    await row.getByText('Photo supprimée').waitFor();
+    assert.equal((await menu()).find((x) => x.id === p.id).photo, null);
+    const shop = await open(DESKTOP, `${SITE}?pizzeria=${PIZZERIA}`);
+    await product(shop, p.id).locator('.photo.placeholder').waitFor();
+    assert.equal(await product(shop, p.id).locator('img').count(), 0);
+    await shop.context().close();
+    await office.context().close();
+    noProblems();
+  });
+
   scenario('every screen passes axe-core’s WCAG 2 A and AA rules, and the shop works with the keyboard', async () => {
     const screens = [
       [null, '', PHONE, 'li.product'],
@@ -1819,6 +1970,92 @@ describe('OC Pizza in a browser', () => {
     await shot(page, '27-account-deleted');
     const gone = await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'nouveau-mot-de-passe' } });
     assert.equal(gone.status, 401);
+    await page.context().close();
+    noProblems();
+  });
+
+  scenario('her address book: an office saved on the account page, then chosen at checkout in one choice; then her e-mail changed, confirmed from the new address', async () => {
+    const stamp = Date.now();
+    const email = `carnet.${stamp}@example.test`;
+    const newEmail = `carnet.nouveau.${stamp}@example.test`;
+    const name = `Nora Petit ${stamp}`;
+    const created = await call('accounts', '/accounts', { method: 'POST', body: { email, password: 'pizza-du-lundi', name, phone: '0611223344' } });
+    assert.equal(created.status, 201, JSON.stringify(created.data));
+    const page = await open(PHONE, `${SITE}account.html`);
+    await page.getByLabel('E-mail', { exact: true }).first().fill(email);
+    await page.getByLabel('Mot de passe', { exact: true }).fill('pizza-du-lundi');
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { name: `Bonjour ${name}` }).waitFor();
+    await page.locator('#address-list').getByText('Aucune adresse enregistrée.').waitFor();
+    // A postcode of four digits is refused in French, then the office is saved.
+    const fillAddress = async (label, line1, postcode, city) => {
+      await page.getByLabel('Nom de l’adresse (Maison, Bureau…)').fill(label);
+      await page.getByLabel('Numéro et rue').fill(line1);
+      await page.getByLabel('Code postal').fill(postcode);
+      await page.getByLabel('Ville').fill(city);
+      await page.getByRole('button', { name: 'Enregistrer l’adresse' }).click();
+    };
+    await fillAddress('Bureau', '25 Rue Victor Hugo', '6900', 'Lyon');
+    const refused = page.locator('#address-problem');
+    await refused.filter({ hasText: 'Le code postal a 5 chiffres' }).waitFor();
+    assert.doesNotMatch(await refused.innerText(), ENGLISH);
+    await fillAddress('Bureau', '25 Rue Victor Hugo', '69002', 'Lyon');
+    await page.locator('#address-done').filter({ hasText: 'Adresse « Bureau » enregistrée.' }).waitFor();
+    assert.deepEqual(await page.locator('#address-list li').allInnerTexts(), ['Bureau — 25 Rue Victor Hugo, 69002 Lyon Supprimer']);
+    await shot(page, '28-address-book');
+
+    // At checkout the book offers it; the fields show it and the order goes there.
+    const carte = (await call('menu', `/pizzerias/${PIZZERIA}/menu`)).data;
+    const [p] = await pizzas();
+    await page.goto(`${SITE}?pizzeria=${PIZZERIA}`);
+    let subtotal = 0;
+    while (subtotal < carte.pizzeria.delivery.min_order_cents) { await addToCart(page, p.id); subtotal += p.price_cents; }
+    await page.getByLabel('En livraison').check();
+    const book = page.getByLabel('Mes adresses');
+    await book.waitFor();
+    assert.equal(await book.locator('option:checked').innerText(), 'Bureau — 25 Rue Victor Hugo, 69002 Lyon');
+    assert.equal(await page.locator('#line1').inputValue(), '25 Rue Victor Hugo');
+    assert.equal(await page.locator('#postcode').inputValue(), '69002');
+    await page.getByLabel('Espèces à la livraison').check();
+    const fee = carte.pizzeria.delivery.delivery_fee_cents;
+    assert.equal(await page.getByRole('button', { name: /^Commander/ }).innerText(), `Commander (${eur(subtotal + fee)})`);
+    await page.getByRole('button', { name: /^Commander/ }).click();
+    await page.waitForURL(/track\.html/);
+    await stage(page, 'placed').and(page.locator('.current')).waitFor();
+    const order = await call('orders', `/orders/${orderIdOf(page)}`, { token: (await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'pizza-du-lundi' } })).data.token });
+    assert.equal(order.status, 200, JSON.stringify(order.data));
+    assert.equal(order.data.order.address.line1, '25 Rue Victor Hugo');
+
+    // Her e-mail: a link goes to the new address; the account changes once it is opened.
+    await page.goto(`${SITE}account.html`);
+    await page.getByLabel('Nouvelle adresse e-mail').fill(newEmail);
+    await page.getByLabel('Votre mot de passe (pour changer d’adresse)').fill('pizza-du-lundi');
+    await page.getByRole('button', { name: 'Envoyer le lien de confirmation' }).click();
+    await page.locator('#email-done').filter({ hasText: `Un lien de confirmation a été envoyé à ${newEmail}.` }).waitFor();
+    const still = await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'pizza-du-lundi' } });
+    assert.equal(still.status, 200, 'the old address signs in until the link is opened');
+    const mail = await mailAbout(`Pour que ${newEmail} devienne`);
+    const link = mail.match(/https?:\/\/\S+account\.html#email-token=[0-9a-f]{64}/)?.[0];
+    assert.ok(link, `a link in: ${mail}`);
+    const confirm = await page.context().newPage();
+    openPages.add(confirm);
+    await confirm.goto(link);
+    await confirm.locator('#email-confirmed').filter({ hasText: `Votre adresse e-mail est désormais ${newEmail}.` }).waitFor();
+    assert.doesNotMatch(confirm.url(), /email-token/, 'the token leaves the address bar');
+    await shot(confirm, '29-email-confirmed');
+    const notice = await mailAbout(`est désormais ${newEmail}`);
+    assert.match(notice, new RegExp(`envoyé à l'ancienne adresse, ${email.replace(/\./g, '\\.')}`));
+    const after = await call('accounts', '/sessions', { method: 'POST', body: { email: newEmail, password: 'pizza-du-lundi' } });
+    assert.equal(after.status, 200);
+    const before = await call('accounts', '/sessions', { method: 'POST', body: { email, password: 'pizza-du-lundi' } });
+    assert.equal(before.status, 401);
+    // Opened again: refused in French.
+    const again = await page.context().newPage();
+    openPages.add(again);
+    await again.goto(link);
+    const gone = again.locator('#email-confirmed');
+    await gone.filter({ hasText: 'Ce lien a déjà servi ou a expiré.' }).waitFor();
+    assert.doesNotMatch(await gone.innerText(), ENGLISH);
     await page.context().close();
     noProblems();
   });

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Every function, in the order they are measured: `checkout` first, since
 /// `orders`, `kitchen` and `delivery` are asked about the orders it placed.
-pub const FUNCTIONS: [&str; 14] = [
+pub const FUNCTIONS: [&str; 15] = [
     "storefront",
     "menu",
     "geocode",
@@ -27,6 +27,7 @@ pub const FUNCTIONS: [&str; 14] = [
     "delivery",
     "accounts",
     "backoffice",
+    "photos",
     "outbox-relay",
     "expiry-sweep",
     "notifier",
@@ -439,6 +440,19 @@ pub async fn plan(function: &str, fx: &Fixtures, runs: usize) -> Result<Plan, St
                         &[("authorization", &auth)],
                         None,
                     )
+                },
+                Expect::Status(200),
+            )
+        }
+        // What every manager screen asks; an upload's resizing is measured
+        // by the photos tests, not here (it would need the bucket).
+        "photos" => {
+            let manager = token(MANAGER).await;
+            Plan::same(
+                "`GET /photos` as the manager",
+                move |_| {
+                    let auth = bearer(&manager);
+                    http_event("GET", "/photos", "", &[("authorization", &auth)], None)
                 },
                 Expect::Status(200),
             )

@@ -43,6 +43,12 @@ pub enum AccountError {
     /// The password changed between its check and the change.
     #[error("password changed meanwhile")]
     PasswordChanged,
+    /// The address book holds [`address_book::MAX_ADDRESSES`] already.
+    #[error("the address book is full")]
+    AddressBookFull,
+    /// No such address in the caller's address book (or someone else's).
+    #[error("no such address")]
+    NoSuchAddress,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     /// Our fault (hashing, a row that cannot be read): logged, never shown.
@@ -119,6 +125,18 @@ impl From<AccountError> for ApiError {
                 "Password already changed",
                 "The password was changed meanwhile; sign in again.",
             ),
+            AccountError::AddressBookFull => ApiError::conflict(
+                "address-book-full",
+                "Address book full",
+                format!(
+                    "Votre carnet contient déjà {} adresses : supprimez-en une d'abord \
+                     (the address book is full).",
+                    super::address_book::MAX_ADDRESSES
+                ),
+            ),
+            AccountError::NoSuchAddress => {
+                ApiError::not_found("No such address in your address book.")
+            }
             AccountError::Database(e) => e.into(),
             AccountError::Internal(message) => ApiError::Internal(message),
         }

@@ -45,7 +45,7 @@ impl From<sqlx::Error> for BootstrapError {
     }
 }
 
-fn sha256(token: &str) -> Vec<u8> {
+pub(super) fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -180,7 +180,8 @@ impl From<sqlx::Error> for LinkError {
 }
 
 /// Sets the password of the link's account, and uses the link up: once,
-/// before it expires. Every session of the account ends (`token_version`
+/// before it expires. Only a password link (`bootstrap`, `reset`): an
+/// e-mail confirmation link sets no password. Every session of the account ends (`token_version`
 /// + 1). A password against the policy costs nothing: the link still works.
 pub async fn set_password_with_link(
     pool: &MySqlPool,
@@ -191,7 +192,8 @@ pub async fn set_password_with_link(
     let digest = sha256(token);
     let found = sqlx::query!(
         "SELECT l.user_id, u.email FROM password_links l JOIN users u ON u.id = l.user_id \
-         WHERE l.token_sha256 = ? AND l.used_at IS NULL AND l.expires_at > ? AND u.active",
+         WHERE l.token_sha256 = ? AND l.purpose IN ('bootstrap', 'reset') \
+           AND l.used_at IS NULL AND l.expires_at > ? AND u.active",
         digest,
         now.naive_utc()
     )
@@ -210,7 +212,8 @@ pub async fn set_password_with_link(
     // Used once: of two uses at once, one finds it unused.
     let used = sqlx::query!(
         "UPDATE password_links SET used_at = ? \
-         WHERE token_sha256 = ? AND used_at IS NULL AND expires_at > ?",
+         WHERE token_sha256 = ? AND purpose IN ('bootstrap', 'reset') \
+           AND used_at IS NULL AND expires_at > ?",
         now.naive_utc(),
         digest,
         now.naive_utc()

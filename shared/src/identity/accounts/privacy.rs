@@ -102,19 +102,7 @@ impl From<DeletionError> for ApiError {
 /// orders and their e-mails, in one transaction; every session ends.
 /// Refused while an order is under way.
 pub async fn delete(pool: &MySqlPool, id: UserId, password: &str) -> Result<(), DeletionError> {
-    let user = find(pool, id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(AccountError::SessionEnded)?;
-    let key = account_key(id);
-    reserve_attempt(pool, &key).await?;
-    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = ?", id.0)
-        .fetch_one(pool)
-        .await?;
-    if !verify_password_async(password.to_owned(), stored).await? {
-        return Err(AccountError::WrongCurrentPassword.into());
-    }
-    clear_attempts(pool, &key).await?;
+    let user = confirm_password(pool, id, password).await?;
 
     let mut tx = pool.begin().await?;
     // The account's row first: a checkout for this customer checks the

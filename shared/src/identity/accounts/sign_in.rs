@@ -95,6 +95,30 @@ pub(super) async fn clear_attempts(pool: &MySqlPool, key: &[u8]) -> Result<bool,
     Ok(done.rows_affected() > 0)
 }
 
+/// The signed-in person proves it is them before something that cannot be
+/// undone from a stolen session (deleting the account, changing its
+/// e-mail): their password, throttled like a sign-in. The active account.
+pub(super) async fn confirm_password(
+    pool: &MySqlPool,
+    id: UserId,
+    password: &str,
+) -> Result<User, AccountError> {
+    let user = find(pool, id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(AccountError::SessionEnded)?;
+    let key = account_key(id);
+    reserve_attempt(pool, &key).await?;
+    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = ?", id.0)
+        .fetch_one(pool)
+        .await?;
+    if !verify_password_async(password.to_owned(), stored).await? {
+        return Err(AccountError::WrongCurrentPassword);
+    }
+    clear_attempts(pool, &key).await?;
+    Ok(user)
+}
+
 /// Lifts an account's sign-in lock and forgets its failures (a manager for
 /// their staff, the admin for anyone: checked by the caller). True when
 /// there was something to forget.

@@ -306,6 +306,14 @@ pub async fn change_password(
     if done.rows_affected() != 1 {
         return Err(AccountError::PasswordChanged);
     }
+    // A change of e-mail or a reset asked before ends with the old password:
+    // whoever knew it cannot finish moving the account elsewhere.
+    sqlx::query!(
+        "UPDATE password_links SET used_at = UTC_TIMESTAMP(6) WHERE user_id = ? AND used_at IS NULL",
+        id.0
+    )
+    .execute(pool)
+    .await?;
     clear_attempts(pool, &key).await?;
     find(pool, id)
         .await?

@@ -277,6 +277,51 @@ fn production_needs_an_https_site_url() {
 }
 
 #[test]
+fn photos_are_local_by_default_and_https_in_production() {
+    let config = Config::from_lookup(&[], lookup_from(&[])).unwrap();
+    assert_eq!(config.photos_bucket, "ocpizza-photos");
+    assert_eq!(config.photos_url, "http://127.0.0.1:9324/ocpizza-photos");
+    let required = [var::PHOTOS_BUCKET, var::PHOTOS_URL];
+    let err = Config::from_lookup(&required, lookup_from(&[(var::ENV, "PRODUCTION")])).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::Missing(vec![var::PHOTOS_BUCKET, var::PHOTOS_URL])
+    );
+    for bad in [
+        "http://d111111abcdef8.cloudfront.net",
+        "https://",
+        "https://user@d111111abcdef8.cloudfront.net",
+        "https://d111111abcdef8.cloudfront.net/?x=1",
+        "https://d111111abcdef8.cloudfront.net/\"x",
+    ] {
+        let pairs = [
+            (var::ENV, "PRODUCTION"),
+            (var::PHOTOS_BUCKET, "ocpizza-prod-photos"),
+            (var::PHOTOS_URL, bad),
+        ];
+        let err = Config::from_lookup(&required, lookup_from(&pairs)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    name: var::PHOTOS_URL,
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+    }
+    let pairs = [
+        (var::ENV, "PRODUCTION"),
+        (var::PHOTOS_BUCKET, "ocpizza-prod-photos"),
+        (var::PHOTOS_URL, "https://d111111abcdef8.cloudfront.net/"),
+    ];
+    let config = Config::from_lookup(&required, lookup_from(&pairs)).unwrap();
+    assert_eq!(config.photos_url, "https://d111111abcdef8.cloudfront.net");
+    assert_eq!(config.photos_bucket, "ocpizza-prod-photos");
+}
+
+#[test]
 fn local_only_tools_are_refused_in_production() {
     assert_eq!(refuse_in_production("seed", lookup_from(&[])), Ok(()));
     assert_eq!(
