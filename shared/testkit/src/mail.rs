@@ -17,6 +17,17 @@ pub fn maildir() -> PathBuf {
     }
 }
 
+/// One pass of the notifier over the pending e-mails, to the local SMTP
+/// server, as the notifier function makes it; every one must go.
+pub async fn send_pending(pool: &sqlx::MySqlPool) {
+    let mailer = ocpizza::order::notify::Mailer::from_config(&crate::config())
+        .expect("the local SMTP server");
+    let report = ocpizza::order::notify::send_pending(pool, &mailer, 20)
+        .await
+        .expect("a pass");
+    assert_eq!(report.failed + report.retried, 0, "{report:?}");
+}
+
 /// One e-mail as the SMTP server stored it.
 #[derive(Debug)]
 pub struct Email {

@@ -9,7 +9,6 @@
 
 use chrono::Utc;
 use http::StatusCode;
-use ocpizza::order::notify::{self, Mailer};
 use ocpizza::reporting::audit::Scope;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -22,6 +21,16 @@ async fn world(pool: &MySqlPool) -> World {
     world
 }
 
+/// A POST to the accounts function: its status and answer.
+async fn post(
+    world: &World,
+    uri: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    world.call(Accounts, "POST", uri, body, bearer).await
+}
+
 async fn book(world: &World, token: &str) -> Vec<Value> {
     let (status, answer) = world
         .call(Accounts, "GET", "/me/addresses", None, Some(token))
@@ -31,15 +40,7 @@ async fn book(world: &World, token: &str) -> Vec<Value> {
 }
 
 async fn save(world: &World, token: &str, address: Value) -> (StatusCode, Value) {
-    world
-        .call(
-            Accounts,
-            "POST",
-            "/me/addresses",
-            Some(address),
-            Some(token),
-        )
-        .await
+    post(world, "/me/addresses", Some(address), Some(token)).await
 }
 
 /// Pizzeria 1's cash delivery of two Margheritas (over the minimum) to `address`.
@@ -270,14 +271,6 @@ async fn a_saved_address_is_reused_at_checkout_and_stays_its_owners(pool: MySqlP
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }
 
-async fn send_mail(pool: &MySqlPool) {
-    let mailer = Mailer::from_config(&testing::config()).expect("the local SMTP server");
-    let report = notify::send_pending(pool, &mailer, 20)
-        .await
-        .expect("a pass");
-    assert_eq!(report.failed + report.retried, 0, "{report:?}");
-}
-
 /// The confirmation tokens e-mailed to `address`, as a mail client reads
 /// them.
 fn confirmation_tokens(address: &str) -> Vec<String> {
@@ -298,94 +291,78 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
     let old = format!("ancienne.{}@example.fr", uuid::Uuid::new_v4().simple());
     let new = format!("nouvelle.{}@example.fr", uuid::Uuid::new_v4().simple());
     let account = json!({"email": old, "password": "pizza-du-mardi", "name": "Inès Girard"});
-    let (status, _) = world
-        .call(Accounts, "POST", "/accounts", Some(account), None)
-        .await;
+    let (status, _) = post(&world, "/accounts", Some(account), None).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, session) = world
-        .call(
-            Accounts,
-            "POST",
-            "/sessions",
-            Some(json!({"email": old, "password": "pizza-du-mardi"})),
-            None,
-        )
-        .await;
+    let (_, session) = post(
+        &world,
+        "/sessions",
+        Some(json!({"email": old, "password": "pizza-du-mardi"})),
+        None,
+    )
+    .await;
     let token = session["token"].as_str().unwrap_or_default().to_owned();
     let change =
         |email: &str, password: &str| Some(json!({"new_email": email, "password": password}));
 
     // A wrong password, the same address, someone else's, nonsense: refused,
     // nothing sent.
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change(&new, "pas le bon"),
-            Some(&token),
-        )
-        .await;
+    let (status, problem) = post(
+        &world,
+        "/me/email",
+        change(&new, "pas le bon"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change(&old.to_uppercase(), "pizza-du-mardi"),
-            Some(&token),
-        )
-        .await;
+    let (status, problem) = post(
+        &world,
+        "/me/email",
+        change(&old.to_uppercase(), "pizza-du-mardi"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(fields(&problem), ["new_email"]);
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change("client.2@ocpizza.test", "pizza-du-mardi"),
-            Some(&token),
-        )
-        .await;
+    let (status, problem) = post(
+        &world,
+        "/me/email",
+        change("client.2@ocpizza.test", "pizza-du-mardi"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change("pas une adresse", "pizza-du-mardi"),
-            Some(&token),
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/me/email",
+        change("pas une adresse", "pizza-du-mardi"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let cashier = world.token("cashier.1@ocpizza.test").await;
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change(&new, "ocpizza-demo"),
-            Some(&cashier),
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/me/email",
+        change(&new, "ocpizza-demo"),
+        Some(&cashier),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM notifications").await, 0);
 
     // Asked twice: the link goes to the new address; the account keeps the
     // old one meanwhile, and only the newest link works.
     for _ in 0..2 {
-        let (status, asked) = world
-            .call(
-                Accounts,
-                "POST",
-                "/me/email",
-                change(&new, "pizza-du-mardi"),
-                Some(&token),
-            )
-            .await;
+        let (status, asked) = post(
+            &world,
+            "/me/email",
+            change(&new, "pizza-du-mardi"),
+            Some(&token),
+        )
+        .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
         assert_eq!(asked["sent_to"], new.as_str());
-        send_mail(&pool).await;
+        testkit::mail::send_pending(&pool).await;
     }
     let (_, me) = world.call(Accounts, "GET", "/me", None, Some(&token)).await;
     assert_eq!(me["user"]["email"], old.as_str());
@@ -409,39 +386,27 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
         .cloned()
         .unwrap_or_default();
     let confirm = |t: &str| Some(json!({ "token": t }));
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/email-confirmations",
-            confirm(&older),
-            None,
-        )
-        .await;
+    let (status, _) = post(&world, "/email-confirmations", confirm(&older), None).await;
     assert_eq!(status, StatusCode::GONE);
 
     // The link sets no password.
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/password-links",
-            Some(json!({"token": newest, "new_password": "un mot de passe volé"})),
-            None,
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/password-links",
+        Some(json!({"token": newest, "new_password": "un mot de passe volé"})),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::GONE);
 
     // A reset link asked for the old address meanwhile.
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/password-resets",
-            Some(json!({ "email": old })),
-            None,
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/password-resets",
+        Some(json!({ "email": old })),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let account_links = "SELECT COUNT(*) FROM password_links WHERE used_at IS NULL AND user_id = \
          (SELECT id FROM users WHERE name = 'Inès Girard')";
@@ -454,15 +419,7 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
     // Followed (no session needed): the new address signs in, the old is
     // told, the link works once, every other link of the account ends (the
     // reset link in the old inbox too), and the session goes on.
-    let (status, changed) = world
-        .call(
-            Accounts,
-            "POST",
-            "/email-confirmations",
-            confirm(&newest),
-            None,
-        )
-        .await;
+    let (status, changed) = post(&world, "/email-confirmations", confirm(&newest), None).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(
         changed,
@@ -470,31 +427,19 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
         "the new address, nothing else"
     );
     assert_eq!(scalar(&pool, account_links).await, 0);
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/email-confirmations",
-            confirm(&newest),
-            None,
-        )
-        .await;
+    let (status, _) = post(&world, "/email-confirmations", confirm(&newest), None).await;
     assert_eq!(status, StatusCode::GONE);
     let sign_in = |email: &str| Some(json!({"email": email, "password": "pizza-du-mardi"}));
-    let (status, _) = world
-        .call(Accounts, "POST", "/sessions", sign_in(&new), None)
-        .await;
+    let (status, _) = post(&world, "/sessions", sign_in(&new), None).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = world
-        .call(Accounts, "POST", "/sessions", sign_in(&old), None)
-        .await;
+    let (status, _) = post(&world, "/sessions", sign_in(&old), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, me) = world.call(Accounts, "GET", "/me", None, Some(&token)).await;
     assert_eq!(
         (status, &me["user"]["email"]),
         (StatusCode::OK, &json!(new))
     );
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     let notices: Vec<_> = emails_to(&old)
         .into_iter()
         .filter(|m| m.subject != "Choisir un nouveau mot de passe OC Pizza")
@@ -509,37 +454,25 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
     // A link to an address someone takes before it is followed changes
     // nothing.
     let third = format!("troisieme.{}@example.fr", uuid::Uuid::new_v4().simple());
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change(&third, "pizza-du-mardi"),
-            Some(&token),
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/me/email",
+        change(&third, "pizza-du-mardi"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     let late = confirmation_tokens(&third).pop().unwrap_or_default();
-    let (status, _) = world
-        .call(
-            Accounts,
-            "POST",
-            "/accounts",
-            Some(json!({"email": third, "password": "quelqu'un d'autre", "name": "Autre"})),
-            None,
-        )
-        .await;
+    let (status, _) = post(
+        &world,
+        "/accounts",
+        Some(json!({"email": third, "password": "quelqu'un d'autre", "name": "Autre"})),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/email-confirmations",
-            confirm(&late),
-            None,
-        )
-        .await;
+    let (status, problem) = post(&world, "/email-confirmations", confirm(&late), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let (_, me) = world.call(Accounts, "GET", "/me", None, Some(&token)).await;
     assert_eq!(me["user"]["email"], new.as_str());
@@ -549,61 +482,51 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
     // whether an address has an account). This account has made seven.
     let stranger = format!("inconnu.{}@example.fr", uuid::Uuid::new_v4().simple());
     for _ in 0..3 {
-        let (status, answer) = world
-            .call(
-                Accounts,
-                "POST",
-                "/me/email",
-                change(&stranger, "pizza-du-mardi"),
-                Some(&token),
-            )
-            .await;
+        let (status, answer) = post(
+            &world,
+            "/me/email",
+            change(&stranger, "pizza-du-mardi"),
+            Some(&token),
+        )
+        .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     }
     let other = format!("autre.{}@example.fr", uuid::Uuid::new_v4().simple());
     let account = json!({"email": other, "password": "pizza-du-jeudi", "name": "Autre"});
-    world
-        .call(Accounts, "POST", "/accounts", Some(account), None)
-        .await;
-    let (_, session) = world
-        .call(
-            Accounts,
-            "POST",
-            "/sessions",
-            Some(json!({"email": other, "password": "pizza-du-jeudi"})),
-            None,
-        )
-        .await;
+    post(&world, "/accounts", Some(account), None).await;
+    let (_, session) = post(
+        &world,
+        "/sessions",
+        Some(json!({"email": other, "password": "pizza-du-jeudi"})),
+        None,
+    )
+    .await;
     let other_token = session["token"].as_str().unwrap_or_default().to_owned();
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change(&stranger, "pizza-du-jeudi"),
-            Some(&other_token),
-        )
-        .await;
+    let (status, problem) = post(
+        &world,
+        "/me/email",
+        change(&stranger, "pizza-du-jeudi"),
+        Some(&other_token),
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
         "{problem}: a fourth link to one address"
     );
-    let (status, problem) = world
-        .call(
-            Accounts,
-            "POST",
-            "/me/email",
-            change("encore@example.fr", "pizza-du-mardi"),
-            Some(&token),
-        )
-        .await;
+    let (status, problem) = post(
+        &world,
+        "/me/email",
+        change("encore@example.fr", "pizza-du-mardi"),
+        Some(&token),
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
         "{problem}: the account's eleventh request"
     );
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     let sent = emails_to(&stranger);
     assert_eq!(sent.len(), 3);
     assert!(
@@ -617,18 +540,10 @@ async fn an_e_mail_changes_only_once_the_new_address_confirms_it(pool: MySqlPool
         json!({"token": ""}),
         json!({"token": "x", "more": 1}),
     ] {
-        let (status, _) = world
-            .call(
-                Accounts,
-                "POST",
-                "/email-confirmations",
-                Some(bad.clone()),
-                None,
-            )
-            .await;
+        let (status, _) = post(&world, "/email-confirmations", Some(bad.clone()), None).await;
         assert!(status.is_client_error(), "{bad}: {status}");
     }
     // The database keeps no link in clear, and no e-mail keeps one once sent.
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     testing::assert_reconciled(&pool, Scope::Settled).await;
 }

@@ -8,7 +8,7 @@
 use chrono::{TimeDelta, Utc};
 use http::StatusCode;
 use ocpizza::identity::accounts::reset;
-use ocpizza::order::notify::{self, Mailer, LINK_REMOVED};
+use ocpizza::order::notify::LINK_REMOVED;
 use ocpizza::reporting::audit::Scope;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -78,14 +78,6 @@ fn new_token(email: &str, known: &mut BTreeSet<String>) -> String {
     token
 }
 
-async fn send_mail(pool: &MySqlPool) {
-    let mailer = Mailer::from_config(&testing::config()).expect("the local SMTP server");
-    let report = notify::send_pending(pool, &mailer, 20)
-        .await
-        .expect("a pass");
-    assert_eq!(report.failed + report.retried, 0, "{report:?}");
-}
-
 #[sqlx::test(migrator = "ocpizza::platform::db::MIGRATOR")]
 async fn a_forgotten_password_is_chosen_again_from_a_link_that_works_once(pool: MySqlPool) {
     let state = state(&pool);
@@ -105,7 +97,7 @@ async fn a_forgotten_password_is_chosen_again_from_a_link_that_works_once(pool: 
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM notifications").await, 1);
 
     // The notifier sends it; the database keeps neither the link nor its token.
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     assert!(emails_to(&nobody).is_empty());
     let token = new_token(&email, &mut BTreeSet::new());
     assert_eq!(token.len(), 64, "{token}");
@@ -152,7 +144,7 @@ async fn an_older_link_or_one_past_its_hour_sets_nothing(pool: MySqlPool) {
     // Asked 61 minutes ago: expired.
     let earlier = Utc::now() - TimeDelta::minutes(reset::RESET_MINUTES + 1);
     reset::request(&pool, &email, earlier).await.expect("asked");
-    send_mail(&pool).await;
+    testkit::mail::send_pending(&pool).await;
     let mut known = BTreeSet::new();
     let expired = new_token(&email, &mut known);
     let body = json!({"token": expired, "new_password": "un nouveau mot de passe"});
@@ -166,7 +158,7 @@ async fn an_older_link_or_one_past_its_hour_sets_nothing(pool: MySqlPool) {
     for _ in 0..2 {
         let (status, _) = call(&state, "/password-resets", json!({"email": email})).await;
         assert_eq!(status, StatusCode::ACCEPTED);
-        send_mail(&pool).await;
+        testkit::mail::send_pending(&pool).await;
         sent.push(new_token(&email, &mut known));
     }
     let (older, newest) = (sent[0].clone(), sent[1].clone());

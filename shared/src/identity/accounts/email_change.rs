@@ -150,16 +150,14 @@ pub async fn send(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "INSERT INTO notifications (order_id, user_id, kind, channel, recipient, subject, body, status, created_at) \
-         VALUES (NULL, ?, ?, 'email', ?, ?, ?, 'pending', UTC_TIMESTAMP(6))",
+    links::queue_account_mail(
+        &mut tx,
         id.0,
         CONFIRM_KIND,
         new_email.as_str(),
         "Confirmez votre nouvelle adresse OC Pizza",
-        body
+        &body,
     )
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(new_email.as_str().to_owned())
@@ -238,16 +236,14 @@ pub async fn confirm(
         new = found.new_email,
         old = found.email,
     );
-    sqlx::query!(
-        "INSERT INTO notifications (order_id, user_id, kind, channel, recipient, subject, body, status, created_at) \
-         VALUES (NULL, ?, ?, 'email', ?, ?, ?, 'pending', UTC_TIMESTAMP(6))",
+    links::queue_account_mail(
+        &mut tx,
         found.user_id,
         NOTICE_KIND,
-        found.email,
+        &found.email,
         "L'adresse de votre compte OC Pizza a changé",
-        body
+        &body,
     )
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     tracing::info!(user_id = found.user_id, "account e-mail changed");

@@ -58,6 +58,31 @@ pub(super) fn new_token() -> (String, Vec<u8>) {
     (token, digest)
 }
 
+/// Queues an e-mail about an account rather than an order (a link, a
+/// notice) for the notifier, in the caller's transaction; the notifier
+/// takes its text out once sent (`notify::LINK_REMOVED`).
+pub(super) async fn queue_account_mail(
+    tx: &mut sqlx::MySqlConnection,
+    user_id: i64,
+    kind: &str,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO notifications (order_id, user_id, kind, channel, recipient, subject, body, status, created_at) \
+         VALUES (NULL, ?, ?, 'email', ?, ?, ?, 'pending', UTC_TIMESTAMP(6))",
+        user_id,
+        kind,
+        recipient,
+        subject,
+        body
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Creates the first admin (`name`, `email`) and a one-time link to set
 /// their password, on the site `site_url`. Refused when an admin exists,
 /// unless it is this same admin who has not set a password yet (their link

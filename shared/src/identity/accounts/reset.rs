@@ -82,17 +82,8 @@ pub async fn request(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "INSERT INTO notifications (order_id, user_id, kind, channel, recipient, subject, body, status, created_at) \
-         VALUES (NULL, ?, ?, 'email', ?, ?, ?, 'pending', UTC_TIMESTAMP(6))",
-        user.id,
-        RESET_KIND,
-        user.email,
-        subject,
-        body
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::links::queue_account_mail(&mut tx, user.id, RESET_KIND, &user.email, subject, &body)
+        .await?;
     tx.commit().await?;
     Ok(Some(UserId(user.id)))
 }
