@@ -1746,7 +1746,7 @@ describe('OC Pizza in a browser', () => {
     await row.waitFor();
     assert.equal(await row.getByText('Pas de photo').count(), 1, 'no photo yet');
     assert.equal(await row.getByRole('button', { name: `Supprimer la photo de ${p.name}` }).isDisabled(), true);
-    await row.getByLabel(`Photo de ${p.name}`).setInputFiles({ name: 'margherita.png', mimeType: 'image/png', buffer: png(1200, 900) });
+    await row.getByLabel(`Photo de ${p.name}`, { exact: true }).setInputFiles({ name: 'margherita.png', mimeType: 'image/png', buffer: png(1200, 900) });
     await row.getByRole('button', { name: `Envoyer la photo de ${p.name}` }).click();
     await row.getByText('Photo enregistrée').waitFor();
     // The screen shows the photo it now has.
