@@ -259,6 +259,19 @@ function png(width, height) {
   ]);
 }
 
+/** A JPEG's width and height, from its frame header (SOFn). */
+function jpegSize(bytes) {
+  let i = 2;
+  while (i + 9 < bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1];
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      return { width: bytes.readUInt16BE(i + 7), height: bytes.readUInt16BE(i + 5) };
+    }
+    i += 2 + bytes.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
 /** The card's photo has loaded (an image the browser could decode), its natural size. */
 async function loadedPhoto(page, id) {
   const handle = await page.waitForFunction((pid) => {
@@ -1773,8 +1786,13 @@ describe('OC Pizza in a browser', () => {
       assert.equal(await img.getAttribute('height'), '480');
       await card.scrollIntoViewIfNeeded();
       const shown = await loadedPhoto(shop, p.id);
-      assert.ok([320, 640, 960].includes(shown.width), `one of the three files: ${JSON.stringify(shown)}`);
-      assert.equal(shown.height * 4, shown.width * 3, '4:3');
+      // With a srcset the browser gives the size it lays the file out at
+      // (natural size over density), so the file itself is read as served.
+      const file = Number(shown.src.match(/\/(\d+)\.jpg$/)?.[1]);
+      assert.ok([320, 640, 960].includes(file), `one of the three files: ${JSON.stringify(shown)}`);
+      const served = Buffer.from(await (await fetch(shown.src)).arrayBuffer());
+      assert.deepEqual(jpegSize(served), { width: file, height: (file * 3) / 4 }, 'the file is as wide as its name, 4:3');
+      assert.equal(Math.round((shown.width * 3) / 4), shown.height, '4:3 on the screen');
       // A product without a photo: a placeholder, no image at all.
       const plain = product(shop, others[0].id);
       assert.equal(await plain.locator('img').count(), 0);
