@@ -5,18 +5,31 @@
 //! so a page polling for availability pays for a 304 when nothing changed.
 //! Each product of a menu carries its `photo` (or `null`), its addresses
 //! built from `PHOTOS_URL` and the recorded version: the menu never asks S3.
+//!
+//! A menu is one statement ([`catalogue::live`]): the pizzeria's stock net
+//! of reservations with the catalogue's and the pizzerias' versions. The
+//! rest (pizzerias, products, recipes, sizes, extras, allergens,
+//! exclusions, photos) is kept per container and read again only when its
+//! version moved or its copy is older than its TTL; availability is always
+//! that request's. The last menu answered for each pizzeria is kept too,
+//! with what it was made of: when the same copy, the same pizzeria and the
+//! same stock come again, its bytes and `ETag` are served again rather
+//! than made, serialized and hashed again.
 
 use chrono::{DateTime, Utc};
 use http::Method;
+use ocpizza::catalog::catalogue::{self, Catalogue};
 use ocpizza::catalog::{self, Pizzeria};
 use ocpizza::order::promise;
 use ocpizza::order::Fulfilment;
 use ocpizza::platform::clock::Clock;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
-use ocpizza::platform::ids::PizzeriaId;
+use ocpizza::platform::ids::{IngredientId, PizzeriaId};
 use serde_json::json;
 use sqlx::MySqlPool;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock as SyncRwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
@@ -28,6 +41,14 @@ use tokio::sync::RwLock;
 /// within this time.
 pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
 
+/// How long a container keeps the catalogue at most (products, recipes,
+/// sizes, extras, allergens, exclusions, photos: [`Catalogue`]). Within it,
+/// the version read with the stock ([`catalogue::live`]) says whether it
+/// is current: every change made through our code bumps it. Past it the
+/// catalogue is read again anyway: a change made by hand in SQL, without a
+/// bump, shows within this time.
+pub const CATALOG_TTL: Duration = Duration::from_secs(30);
+
 /// What every invocation of this container shares.
 #[derive(Clone)]
 pub struct State {
@@ -37,11 +58,32 @@ pub struct State {
     pub clock: Clock,
     /// `PHOTOS_URL`: where the product photos are served (empty: no photos).
     pub photos_url: String,
+    /// How long the kept catalogue is trusted: [`CATALOG_TTL`] (a test
+    /// makes it shorter or longer rather than waiting).
+    pub catalog_ttl: Duration,
     pizzerias: Arc<RwLock<Option<Kept>>>,
+    /// Never held across an `await`: a plain lock (so is `answered`'s).
+    catalogue: Arc<SyncRwLock<Option<KeptCatalogue>>>,
+    /// The last menu answered, by pizzeria (as many as there are
+    /// pizzerias: an unknown id is a 404 before).
+    answered: Arc<Mutex<HashMap<PizzeriaId, Arc<Answered>>>>,
 }
 
 /// The pizzerias as read at that instant, at that version.
 type Kept = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
+
+/// The catalogue as read at that instant (its version inside).
+type KeptCatalogue = (Instant, Arc<Catalogue>);
+
+/// A menu as answered, and all it was made of: [`Catalogue::menu`] is a
+/// function of the copy, the pizzeria as it stood and the stock alone.
+struct Answered {
+    catalogue: Arc<Catalogue>,
+    pizzeria: Pizzeria,
+    available: BTreeMap<IngredientId, i64>,
+    body: Vec<u8>,
+    etag: String,
+}
 
 impl State {
     pub fn new(pool: MySqlPool, cors: Cors) -> State {
@@ -50,13 +92,21 @@ impl State {
             cors,
             clock: Clock::System,
             photos_url: String::new(),
+            catalog_ttl: CATALOG_TTL,
             pizzerias: Arc::default(),
+            catalogue: Arc::default(),
+            answered: Arc::default(),
         }
     }
 
     /// The pizzerias, from this container's copy when it is current.
     async fn pizzerias(&self) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
         let version = catalog::pizzerias_version(&self.pool).await?;
+        self.pizzerias_at(version).await
+    }
+
+    /// The pizzerias, from this container's copy when it is at `version`.
+    async fn pizzerias_at(&self, version: (i64, i64)) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
         if let Some((at, kept, list)) = self.pizzerias.read().await.as_ref() {
             if *kept == version && at.elapsed() < PIZZERIAS_TTL {
                 return Ok(list.clone());
@@ -69,12 +119,49 @@ impl State {
 
     /// One pizzeria as it stands at `now`; 404 for an unknown id.
     async fn pizzeria(&self, id: PizzeriaId, now: DateTime<Utc>) -> Result<Pizzeria, ApiError> {
-        self.pizzerias()
+        let version = catalog::pizzerias_version(&self.pool).await?;
+        self.pizzeria_at(id, version, now).await
+    }
+
+    /// The same, the pizzerias' version already read.
+    async fn pizzeria_at(
+        &self,
+        id: PizzeriaId,
+        version: (i64, i64),
+        now: DateTime<Utc>,
+    ) -> Result<Pizzeria, ApiError> {
+        self.pizzerias_at(version)
             .await?
             .iter()
             .find(|p| p.id == id)
             .map(|p| p.clone().at(now))
             .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))
+    }
+
+    /// The catalogue, from this container's copy when it is at `version`,
+    /// younger than the TTL and built for this `PHOTOS_URL`; else read again
+    /// (and kept: the last one read wins, a request always checks the
+    /// version).
+    async fn catalogue_at(&self, version: i64) -> Result<Arc<Catalogue>, sqlx::Error> {
+        let lock = || {
+            self.catalogue
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        if let Some((at, kept)) = lock().as_ref() {
+            if kept.version == version
+                && at.elapsed() < self.catalog_ttl
+                && kept.photos_url == self.photos_url
+            {
+                return Ok(kept.clone());
+            }
+        }
+        let read = Arc::new(Catalogue::load(&self.pool, &self.photos_url).await?);
+        *self
+            .catalogue
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), read.clone()));
+        Ok(read)
     }
 }
 
@@ -112,19 +199,53 @@ async fn list_pizzerias(state: &State, req: &Request) -> Result<Response, ApiErr
 
 #[tracing::instrument(skip(state, req), fields(pizzeria_id = %id))]
 async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, ApiError> {
-    let pizzeria = state.pizzeria(id, Utc::now()).await?;
-    // Availability is live: read from the stock at each request, never cached.
-    let (mut products, extras) = catalog::listing(&state.pool, &pizzeria).await?;
-    let photos = catalog::photos::all(&state.pool).await?;
-    catalog::photos::attach(&mut products, &photos, &state.photos_url);
-    edge::json_with_etag(
-        req,
-        &catalog::Menu {
-            pizzeria,
-            products,
-            extras,
-        },
-    )
+    // Availability is live: read from the stock at each request, never
+    // kept; with it, the versions of what is kept.
+    let live = catalogue::live(&state.pool, id).await?;
+    let pizzeria = state
+        .pizzeria_at(id, live.pizzerias_version, Utc::now())
+        .await?;
+    let catalogue = state.catalogue_at(live.catalog_version).await?;
+    let answered = |map: &HashMap<PizzeriaId, Arc<Answered>>| map.get(&id).cloned();
+    let last = answered(
+        &state
+            .answered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    if let Some(last) = last.filter(|last| {
+        Arc::ptr_eq(&last.catalogue, &catalogue)
+            && last.pizzeria == pizzeria
+            && last.available == live.available
+    }) {
+        return Ok(edge::json_bytes_with_etag(
+            req,
+            Cow::Borrowed(&last.body),
+            &last.etag,
+        ));
+    }
+    let (products, extras) = catalogue.menu(&pizzeria, &live.available);
+    let menu = catalog::Menu {
+        pizzeria,
+        products,
+        extras,
+    };
+    let body = serde_json::to_vec(&menu).map_err(ApiError::internal)?;
+    let etag = edge::etag_for(&body);
+    let response = edge::json_bytes_with_etag(req, Cow::Borrowed(&body), &etag);
+    let made = Answered {
+        catalogue,
+        pizzeria: menu.pizzeria,
+        available: live.available,
+        body,
+        etag,
+    };
+    state
+        .answered
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id, Arc::new(made));
+    Ok(response)
 }
 
 /// `GET /pizzerias/{id}/times`: what the shop tells before ordering. When an

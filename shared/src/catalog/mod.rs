@@ -10,6 +10,7 @@
 //! Whether a pizzeria is open at an instant, and when it next opens, is
 //! [`hours`]' rule; a manager's pause of online orders is [`Pause`].
 
+pub mod catalogue;
 pub mod choices;
 pub mod hours;
 pub mod listing;
@@ -19,6 +20,7 @@ pub mod products;
 pub mod recipe;
 pub mod schedule;
 pub mod shops;
+pub mod version;
 
 pub use choices::Allergen;
 pub use hours::{OpeningPeriod, Period, Rule, SpecialDay};
@@ -434,16 +436,12 @@ pub async fn products(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let (max_quantity, reason) = if !pizzeria.accepting_orders {
-                (0, Some("pizzeria_not_open"))
-            } else if row.excluded > 0 {
-                (0, Some("not_on_this_menu"))
-            } else if row.recipe_lines == 0 {
-                (0, Some("no_recipe"))
-            } else {
-                let max = row.max_quantity.unwrap_or(0).max(0);
-                (max, (max == 0).then_some("sold_out"))
-            };
+            let (max_quantity, reason) = listing::as_listed(
+                pizzeria.accepting_orders,
+                row.excluded > 0,
+                row.recipe_lines > 0,
+                row.max_quantity,
+            );
             MenuProduct {
                 id: ProductId(row.id),
                 name: row.name,

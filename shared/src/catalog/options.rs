@@ -18,6 +18,7 @@
 
 use super::choices::Allergen;
 use super::products::{known_ingredients, FieldProblem, MAX_PRICE_CENTS};
+use super::version;
 use crate::platform::ids::{IngredientId, ProductId};
 use serde::{Deserialize, Serialize};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
@@ -124,6 +125,7 @@ pub async fn set_allergens(
         });
         q.build().execute(&mut *tx).await?;
     }
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -247,6 +249,7 @@ pub async fn replace_sizes(
         .execute(&mut *tx)
         .await?;
     }
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -367,6 +370,7 @@ pub async fn replace_extras(pool: &MySqlPool, extras: &[ExtraChange]) -> Result<
         });
         q.build().execute(&mut *tx).await?;
     }
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

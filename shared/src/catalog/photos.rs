@@ -15,7 +15,7 @@
 //! built from `PHOTOS_URL` and the key, or `null` without a photo (the shop
 //! then shows a placeholder).
 
-use crate::catalog::MenuProduct;
+use crate::catalog::{version, MenuProduct};
 use crate::platform::ids::ProductId;
 use serde::Serialize;
 use sqlx::MySqlPool;
@@ -134,10 +134,12 @@ impl Photo {
     }
 }
 
-/// Every product's photo, for the menu.
-pub async fn all(pool: &MySqlPool) -> Result<BTreeMap<ProductId, Photo>, sqlx::Error> {
+/// Every product's photo, for the menu (on a pool, or in a transaction).
+pub async fn all<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::MySql>,
+) -> Result<BTreeMap<ProductId, Photo>, sqlx::Error> {
     let rows = sqlx::query!("SELECT product_id, version, widths FROM product_photos")
-        .fetch_all(pool)
+        .fetch_all(db)
         .await?;
     Ok(rows
         .into_iter()
@@ -191,6 +193,7 @@ pub async fn record(
     )
     .execute(&mut *tx)
     .await?;
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(previous)
 }
@@ -210,6 +213,7 @@ pub async fn remove(pool: &MySqlPool, product: ProductId) -> Result<Option<Photo
         sqlx::query!("DELETE FROM product_photos WHERE product_id = ?", product.0)
             .execute(&mut *tx)
             .await?;
+        version::bump(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(previous)

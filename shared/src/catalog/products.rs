@@ -13,6 +13,7 @@
 
 use super::choices::Size;
 use super::recipe::{self, NewLine, Recipe};
+use super::version;
 use crate::platform::db;
 use crate::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use serde::{Deserialize, Serialize};
@@ -480,6 +481,7 @@ pub async fn create(pool: &MySqlPool, new: &ProductChange) -> Result<ProductId, 
     if let Some(recipe) = &new.recipe {
         replace_recipe(&mut tx, product, recipe).await?;
     }
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(product)
 }
@@ -535,25 +537,27 @@ pub async fn update(
     if let Some(recipe) = &change.recipe {
         replace_recipe(&mut tx, product, recipe).await?;
     }
+    version::bump(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Takes a product off one pizzeria's menu (`unavailable`) or puts it back;
-/// both idempotent.
+/// both idempotent. One transaction with the catalogue's version.
 pub async fn set_unavailable(
     pool: &MySqlPool,
     pizzeria: PizzeriaId,
     product: ProductId,
     unavailable: bool,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     if unavailable {
         sqlx::query!(
             "INSERT IGNORE INTO menu_exclusions (pizzeria_id, product_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
             pizzeria.0,
             product.0,
         )
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     } else {
         sqlx::query!(
@@ -561,8 +565,10 @@ pub async fn set_unavailable(
             pizzeria.0,
             product.0,
         )
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     }
+    version::bump(&mut tx).await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 
 use super::choices::Allergen;
 use super::products::FieldProblem;
+use super::version;
 use crate::platform::db;
 use crate::platform::ids::{IngredientId, PizzeriaId};
 use crate::platform::phone;
@@ -343,14 +344,17 @@ pub async fn create_ingredient(
     name: &str,
     unit: &str,
 ) -> Result<Ingredient, ShopError> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query!(
         "INSERT INTO ingredients (name, unit) VALUES (?, ?)",
         name,
         unit
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(|e| taken(e, "uq_ingredients_name", "name"))?;
+    version::bump(&mut tx).await?;
+    tx.commit().await?;
     let id = i64::try_from(done.last_insert_id()).map_err(|e| sqlx::Error::Decode(e.into()))?;
     Ok(Ingredient {
         id: IngredientId(id),
@@ -404,14 +408,17 @@ pub async fn create_category(
     name: &str,
     position: i32,
 ) -> Result<Category, ShopError> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query!(
         "INSERT INTO categories (name, position) VALUES (?, ?)",
         name,
         position
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(|e| taken(e, "uq_categories_name", "name"))?;
+    version::bump(&mut tx).await?;
+    tx.commit().await?;
     let id = i64::try_from(done.last_insert_id()).map_err(|e| sqlx::Error::Decode(e.into()))?;
     Ok(Category {
         id,

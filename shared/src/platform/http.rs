@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::future::Future;
 use std::time::Instant;
 use tracing::Instrument;
@@ -432,16 +433,22 @@ pub fn json_tagged<T: Serialize>(
 pub fn json_with_etag<T: Serialize>(req: &Request, value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let etag = etag_for(&body);
-    if holds_etag(req, &etag) {
-        return Ok(not_modified(&etag));
+    Ok(json_bytes_with_etag(req, Cow::Owned(body), &etag))
+}
+
+/// The same for JSON already serialized, with its [`etag_for`] (a caller
+/// that keeps an answer serves it again without making it again).
+pub fn json_bytes_with_etag(req: &Request, body: Cow<'_, [u8]>, etag: &str) -> Response {
+    if holds_etag(req, etag) {
+        return not_modified(etag);
     }
-    let mut response = Response::new(Body::Binary(body));
+    let mut response = Response::new(Body::Binary(body.into_owned()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    tag(&mut response, &etag);
-    Ok(response)
+    tag(&mut response, etag);
+    response
 }
 
 /// The request body as `T`: 415 when it is not JSON, 413 when too big, 422
