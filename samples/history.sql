@@ -12,7 +12,9 @@
 -- order_status_history rows each (first and final status). About 95 % end
 -- 'delivered' or 'picked_up' (according to fulfilment), 5 % 'cancelled'.
 -- Guest orders (customer_id NULL); no payments, tickets or deliveries; stock
--- is NOT touched (history is already consumed).
+-- is NOT touched (history is already consumed). The revenue summaries
+-- (revenue_days) are counted after the script by the rebuild
+-- (ocpizza::samples::generate_history): a Paris day needs chrono-tz.
 --
 -- Re-runnable: the new orders take the ids just above the current MAX(id), day
 -- after day, and number / tracking_token derive from that id (plus a per-run

@@ -15,13 +15,18 @@ pub const ADDRESSES_JSON: &str = include_str!("../../samples/addresses.json");
 /// Loads the demo data (safe to run again: it changes nothing the second time).
 pub async fn load_demo(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(DEMO_SQL).execute(pool).await?;
+    // A menu function's kept catalogue is read again at its next request.
+    crate::catalog::version::bump(&mut *pool.acquire().await?).await?;
     Ok(())
 }
 
-/// Adds `count` historical orders (for benchmarks), spread over the last year.
+/// Adds `count` historical orders (for benchmarks), spread over the last
+/// year, then counts them in the revenue summaries (the script writes the
+/// orders in SQL, as no checkout does).
 pub async fn generate_history(pool: &MySqlPool, count: u32) -> Result<(), sqlx::Error> {
     let script = HISTORY_SQL.replace("@@COUNT@@", &count.to_string());
     sqlx::raw_sql(&script).execute(pool).await?;
+    crate::reporting::revenue::rebuild::rebuild(pool).await?;
     Ok(())
 }
 

@@ -28,6 +28,7 @@ use ocpizza::identity::role::Role;
 use ocpizza::order::create::{self, NewAddress, NewContact, NewOrder, Slot};
 use ocpizza::order::pricing::{self, Priced};
 use ocpizza::order::promise;
+use ocpizza::order::revenue;
 use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::payment::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::platform::clock::Clock;
@@ -700,6 +701,9 @@ async fn place(
         )
         .await?);
     }
+    // Counted in the revenue summaries after the stock: the summary row of
+    // the pizzeria's day is locked last, as every change of an order does.
+    revenue::recount(&mut tx, order_id).await?;
 
     let body = json!({
         "order": {

@@ -8,6 +8,8 @@
 //! ocpizza-admin queues             create the queues and their dead-letter queues
 //! ocpizza-admin token EMAIL        a bearer token for an account (not in production)
 //! ocpizza-admin audit [--settled]  the reconciliation check (exit 1 on any finding)
+//! ocpizza-admin revenue-rebuild    the revenue summaries counted again from the orders
+//!                                  (idempotent; once after the deploy that brought them)
 //! ocpizza-admin bootstrap --admin-email EMAIL [--name NAME]
 //!                                  the first admin of a new deployment, and a
 //!                                  one-time link to set their password
@@ -46,6 +48,7 @@ async fn main() -> ExitCode {
         ["token", email] => token(email).await,
         ["audit"] => audit(ocpizza::reporting::audit::Scope::Live).await,
         ["audit", "--settled"] => audit(ocpizza::reporting::audit::Scope::Settled).await,
+        ["revenue-rebuild"] => revenue_rebuild().await,
         ["bootstrap", "--admin-email", email] => bootstrap(email, "Administrateur").await,
         ["bootstrap", "--admin-email", email, "--name", name] => bootstrap(email, name).await,
         _ => Err(USAGE.into()),
@@ -60,7 +63,7 @@ async fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: ocpizza-admin migrate | seed | history N | queues | token EMAIL | \
-     audit [--settled] | bootstrap --admin-email EMAIL [--name NAME]";
+     audit [--settled] | revenue-rebuild | bootstrap --admin-email EMAIL [--name NAME]";
 
 /// The commands that write demo or made-up data, or mint tokens by hand.
 const LOCAL_ONLY: [&str; 3] = ["seed", "history", "token"];
@@ -239,6 +242,24 @@ async fn audit(scope: ocpizza::reporting::audit::Scope) -> Result<(), Error> {
     }
 }
 
+/// The revenue summaries made again from the orders
+/// (`ocpizza::reporting::revenue::rebuild`): safe while orders are taken,
+/// and to run again.
+async fn revenue_rebuild() -> Result<(), Error> {
+    let pool = pool(&config()?).await?;
+    let started = std::time::Instant::now();
+    let done = ocpizza::reporting::revenue::rebuild::rebuild(&pool).await?;
+    println!(
+        "revenue summaries rebuilt in {:.1} s: {} orders read in {} slices, {} orders and {} summary rows corrected",
+        started.elapsed().as_secs_f64(),
+        done.orders,
+        done.slices,
+        done.orders_corrected,
+        done.days_corrected
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +286,7 @@ mod tests {
             &["queues"],
             &["audit"],
             &["audit", "--settled"],
+            &["revenue-rebuild"],
             &[],
         ] {
             assert!(

@@ -80,7 +80,9 @@ pub struct Created {
 }
 
 /// Writes a new order in the caller's transaction: `pending_payment` when it
-/// is paid online (until Stripe says so), `placed` otherwise.
+/// is paid online (until Stripe says so), `placed` otherwise. The caller
+/// counts it in the revenue summaries (`revenue::recount`) after reserving
+/// its stock: the summary row is locked after the stock rows.
 pub async fn create(
     tx: &mut Transaction<'_, MySql>,
     new: &NewOrder<'_>,

@@ -21,13 +21,20 @@
 //!   `exceptions::void`, the only way in);
 //! - `failed_delivery`, `no_show`: nothing more (the money stays until a
 //!   manager decides a refund; cash was never collected);
-//! - every status the customer is told about: its notification (`notify`).
+//! - every status the customer is told about: its notification (`notify`);
+//! - every change of status: the order's share of the revenue summaries
+//!   counted again, last (`revenue::recount`; nothing is written when it did
+//!   not move). A new order is counted by checkout once its stock is
+//!   reserved, and a change of lines by `settlement::settle`, which follows
+//!   it: the summary row is always locked after the stock rows, so two
+//!   transactions never wait for each other's.
 
 use crate::catalog::choices::{Allergen, Choice};
 use crate::identity::auth::Caller;
 use crate::order::money_rule::Givers;
 use crate::order::notify;
 use crate::order::promise::{self, Stage};
+use crate::order::revenue;
 use crate::order::{Actor, Channel, Fulfilment, OrderStatus, PaymentMethod, TransitionError};
 use crate::platform::http::ApiError;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
@@ -162,7 +169,9 @@ pub async fn insert_lines(
 
 /// Replaces a changeable order's lines and totals with a new pricing (the
 /// customer changed their cart before the kitchen started). Its stock is
-/// released and reserved again by the caller, in the same transaction.
+/// released and reserved again by the caller, in the same transaction, which
+/// then applies the money rule (`settlement::settle`, which also counts the
+/// new total in the revenue summaries).
 pub async fn replace_lines(
     tx: &mut Transaction<'_, MySql>,
     order: &mut OrderHead,
@@ -240,6 +249,9 @@ pub async fn change_status(
     .execute(&mut **tx)
     .await?;
     let events = enter(tx, order, Some(from), to, by, note).await?;
+    // After the side effects (a refund, the stock): the summary row, shared
+    // by the pizzeria's orders of the day, is locked last.
+    revenue::recount(tx, order.id).await?;
     order.status = to;
     Ok(events)
 }

@@ -2,7 +2,8 @@
 //! is priced and what a cart may hold (`pricing`), its creation and every
 //! status change with their side effects (`lifecycle`), the money rule that
 //! gates the kitchen (`money_rule`), the e-mails its life sends (`notify`),
-//! and the document customers and staff read (`view`).
+//! what it counts in the revenue summaries (`revenue`), and the document
+//! customers and staff read (`view`).
 //!
 //! `pending_payment → placed → preparing → ready → out_for_delivery → delivered`,
 //! or `ready → picked_up` for pickup; `cancelled` from `pending_payment` or
@@ -19,6 +20,7 @@ pub mod money_rule;
 pub mod notify;
 pub mod pricing;
 pub mod promise;
+pub mod revenue;
 pub mod view;
 
 use crate::identity::role::Role;

@@ -12,12 +12,15 @@
 //!   `preparing` otherwise);
 //! - refunds are decided inside the order's locked transaction, never above
 //!   what a charge can still give back, and written `requested` with a key
-//!   unique per order and sequence; Stripe is called after the commit with
-//!   that key (`settlement::send_refunds`), and retried until it answers.
+//!   unique per order and sequence (and the order counted again in the
+//!   revenue summaries: a refund may take money off it); Stripe is called
+//!   after the commit with that key (`settlement::send_refunds`), and
+//!   retried until it answers.
 //!
 //! Cash and the pizzeria's card terminal keep their balance, collected at the
 //! door or the counter (`settlement::collect_at_counter`).
 
+use crate::order::revenue;
 use crate::platform::ids::OrderId;
 use sqlx::{MySql, Transaction};
 
@@ -186,6 +189,9 @@ pub async fn refund(
     if left > 0 {
         tracing::warn!(%order, asked = amount, missing = left, "refund larger than the charges");
     }
+    if left < amount {
+        revenue::recount(tx, order).await?;
+    }
     Ok(amount - left)
 }
 
@@ -221,6 +227,7 @@ pub async fn refund_whole_charge(
             currency: &currency,
         };
         insert_refund(tx, order, intent, left, via, reason).await?;
+        revenue::recount(tx, order).await?;
     }
     Ok(left.max(0))
 }

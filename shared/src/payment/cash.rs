@@ -3,12 +3,14 @@
 //! the same delivery can never be recorded twice (unique provider reference).
 //! Cash taken at the counter is [`super::settlement::collect_at_counter`].
 
+use crate::order::revenue;
 use crate::platform::ids::{DeliveryId, OrderId};
 use sqlx::{MySql, Transaction};
 
 /// Records `amount_cents` of cash collected on delivery `delivery_id` of the
-/// order (locked by the caller), in the caller's transaction. Anything the
-/// courier took above what was due is a tip and is not recorded here.
+/// order (locked by the caller), in the caller's transaction, and counts the
+/// order again in the revenue summaries. Anything the courier took above
+/// what was due is a tip and is not recorded here.
 pub async fn record_at_door(
     tx: &mut Transaction<'_, MySql>,
     order: OrderId,
@@ -24,5 +26,6 @@ pub async fn record_at_door(
     )
     .execute(&mut **tx)
     .await?;
+    revenue::recount(tx, order).await?;
     Ok(())
 }

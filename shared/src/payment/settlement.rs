@@ -15,6 +15,7 @@
 
 use crate::order::lifecycle::{self, By, ChangeError, OrderHead};
 use crate::order::money_rule::{self, Givers, Paid};
+use crate::order::revenue;
 use crate::order::{Actor, OrderStatus};
 use crate::payment::{NewPaymentIntent, PaymentError, PaymentIntent, PaymentIntentStatus, Stripe};
 use crate::platform::ids::OrderId;
@@ -242,6 +243,8 @@ async fn reject(
     .await?;
     let refunded =
         money_rule::refund_whole_charge(tx, owner, &intent.id, "rejected-payment").await?;
+    // Its charge, now succeeded, counts for an order that was not handed over.
+    revenue::recount(tx, owner).await?;
     tracing::error!(
         %order,
         payment_intent = %intent.id,
@@ -264,8 +267,21 @@ async fn reject(
 ///   [`DIFFERENCE_WINDOW_MINUTES`]), and its ticket leaves the kitchen;
 /// - whatever is paid beyond the total is refunded (`reason`).
 ///
-/// Returns the events to send once the transaction has committed.
+/// Then the order is counted again in the revenue summaries (after the stock
+/// is reserved again: the summary row is locked last). Returns the events to
+/// send once the transaction has committed.
 pub async fn settle(
+    tx: &mut Transaction<'_, MySql>,
+    order: &mut OrderHead,
+    by: &By,
+    reason: &str,
+) -> Result<Vec<Envelope>, ChangeError> {
+    let events = apply_money_rule(tx, order, by, reason).await?;
+    revenue::recount(tx, order.id).await?;
+    Ok(events)
+}
+
+async fn apply_money_rule(
     tx: &mut Transaction<'_, MySql>,
     order: &mut OrderHead,
     by: &By,
@@ -557,7 +573,8 @@ impl CounterPayment {
 }
 
 /// Records what is due as taken at the counter, in the caller's transaction
-/// (the order locked). Returns the amount recorded; 0 when nothing was due.
+/// (the order locked), and counts the order again in the revenue summaries;
+/// the amount recorded, 0 when nothing was due.
 pub async fn collect_at_counter(
     tx: &mut Transaction<'_, MySql>,
     order: &OrderHead,
@@ -577,5 +594,6 @@ pub async fn collect_at_counter(
     )
     .execute(&mut **tx)
     .await?;
+    revenue::recount(tx, order.id).await?;
     Ok(due)
 }

@@ -23,7 +23,12 @@
 //!   provider, is refunded beyond what it took, every refund returns a charge
 //!   of its order, and none waits more than 15 minutes for Stripe;
 //! - one e-mail per status the order went through (for an order with an
-//!   address), and none for a status it never had.
+//!   address), and none for a status it never had;
+//! - the revenue summaries (`revenue-days`): each row of `revenue_days`
+//!   (a pizzeria, a Paris day, a payment method, a channel) holds what its
+//!   orders give, counted from the orders as the report did before the
+//!   summaries; both read in one snapshot, the differing rows named. Until
+//!   the first rebuild has finished, one finding says to run it.
 //!
 //! What holds once the pipeline is idle (`Scope::Settled`): every outbox
 //! event that is due is sent, every order that reached the kitchen has its
@@ -33,6 +38,7 @@
 //! delivery's is `failed` and a voided order's `cancelled` (or none).
 
 use crate::order::money_rule::{COUNTED_REFUND_STATUSES, NET_PAID_BY_ORDER as NET_PAID};
+use crate::reporting::revenue;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::MySqlPool;
@@ -102,6 +108,30 @@ fn money_check(pool: &MySqlPool, sql: String) -> Rows<'_> {
             });
         }
         Ok(rows)
+    }
+    .boxed()
+}
+
+/// The revenue summaries against the orders (`revenue::scan::differences`),
+/// one finding per summary row that differs.
+fn revenue_days(pool: &MySqlPool) -> Rows<'_> {
+    async move {
+        if !revenue::summaries_built(pool).await? {
+            return Ok(vec![Row {
+                order_id: None,
+                detail: Some(
+                    "the summaries were never built: run `ocpizza-admin revenue-rebuild`".into(),
+                ),
+            }]);
+        }
+        let found = revenue::scan::differences(pool, LIMIT).await?;
+        Ok(found
+            .into_iter()
+            .map(|difference| Row {
+                order_id: None,
+                detail: Some(difference.to_string()),
+            })
+            .collect())
     }
     .boxed()
 }
@@ -293,6 +323,7 @@ fn checks(pool: &MySqlPool, scope: Scope) -> Vec<(&'static str, Rows<'_>)> {
             .boxed(),
         ),
     ];
+    checks.push(("revenue-days", revenue_days(pool)));
     if scope == Scope::Settled {
         checks.extend([
             (

@@ -1,26 +1,27 @@
 //! Revenue over a period, per Paris calendar day and per pizzeria, with the
 //! totals: incl. and excl. VAT, VAT, order counts, average basket, by payment
-//! method and by channel. Summed in SQL (one `GROUP BY`), whatever the size of
-//! the history.
+//! method and by channel. Read from the daily summaries (`revenue_days`: one
+//! row per pizzeria, day, payment method and channel), which every change of
+//! an order keeps in its own transaction (`order::revenue`): a year of the
+//! group is a few thousand rows, whatever the size of the history.
 //!
-//! What counts is what was kept. An order sold (its status one of
-//! [`SOLD_STATUSES`]) counts its `total_cents` (products and delivery fee),
-//! less its refunds (a reduction, a goodwill gesture); an order that ended
-//! without reaching its customer (`failed_delivery`, `no_show`) counts what
-//! it was paid less its refunds, and is not counted among the orders. Not
-//! `pending_payment` (not paid yet, may never be), `cancelled` or `voided`
-//! (refunded). An order and its refunds belong to the Paris day on which it
-//! was created. VAT is the order's `vat_cents`, in proportion for a refund or
-//! a partial payment; revenue excl. VAT is the difference.
+//! What counts is what was kept (the rule is `order::revenue`'s). An order
+//! sold (its status one of [`SOLD_STATUSES`]) counts its `total_cents`
+//! (products and delivery fee), less its goodwill refunds (a reduction is
+//! already out of its total); an order that ended without reaching its
+//! customer (`failed_delivery`, `no_show`) counts what it was paid less its
+//! refunds, and is not counted among the orders. Not `pending_payment` (not
+//! paid yet, may never be), `cancelled` or `voided` (refunded). An order and
+//! its refunds belong to the Paris day on which it was created. VAT is the
+//! order's `vat_cents`, in proportion for a refund or a partial payment;
+//! revenue excl. VAT is the difference.
 //!
-//! Days are Europe/Paris calendar days while `created_at` is UTC. The server
-//! may have no time-zone tables (`CONVERT_TZ` then answers NULL), and one
-//! fixed offset for the whole period is wrong across a DST change. So the
-//! offsets come from chrono-tz, in Rust: the period is cut at each change of
-//! Paris's UTC offset, and the SQL adds to `created_at` the offset of its own
-//! piece (a `CASE` over at most a few boundaries) before taking the `DATE`.
-//! Plain SQL, portable to MySQL 8 and MariaDB 10.6+, exact on both sides of
-//! a change, and it still groups by day in the database.
+//! The same figures counted from the orders ([`scan`], the report before the
+//! summaries) are the reference: the reconciliation check compares them with
+//! the summaries, `ocpizza-admin revenue-rebuild` ([`rebuild`]) makes the
+//! summaries again from the orders, and until a rebuild has finished once
+//! (right after the deploy that brought the summaries) the report counts
+//! from the orders, slower and exact.
 
 use crate::platform::ids::PizzeriaId;
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
@@ -29,31 +30,7 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 use std::collections::BTreeMap;
 
-/// The statuses of an order that was sold: it counts its total.
-pub const SOLD_STATUSES: [&str; 6] = [
-    "placed",
-    "preparing",
-    "ready",
-    "out_for_delivery",
-    "delivered",
-    "picked_up",
-];
-
-/// The statuses of an order that ended without reaching its customer: it
-/// counts what it was paid, and is not an order sold.
-pub const UNDELIVERED_STATUSES: [&str; 2] = ["failed_delivery", "no_show"];
-
-/// Every status the report reads.
-pub const COUNTED_STATUSES: [&str; 8] = [
-    SOLD_STATUSES[0],
-    SOLD_STATUSES[1],
-    SOLD_STATUSES[2],
-    SOLD_STATUSES[3],
-    SOLD_STATUSES[4],
-    SOLD_STATUSES[5],
-    UNDELIVERED_STATUSES[0],
-    UNDELIVERED_STATUSES[1],
-];
+pub use crate::order::revenue::{COUNTED_STATUSES, SOLD_STATUSES, UNDELIVERED_STATUSES};
 
 /// The longest period one report covers, in days (a leap year).
 pub const MAX_DAYS: i64 = 366;
@@ -249,18 +226,19 @@ pub struct Report {
     pub pizzerias: Vec<PizzeriaRevenue>,
 }
 
-/// One group of the SQL answer.
+/// The figures of one pizzeria, day, payment method and channel: a summary
+/// row, or a group counted from the orders.
 #[derive(Debug)]
-struct Row {
-    pizzeria_id: i64,
-    day: NaiveDate,
-    payment_method: String,
-    channel: String,
-    orders: i64,
-    total_cents: i64,
-    vat_cents: i64,
-    refunds_cents: i64,
-    refunds_vat_cents: i64,
+pub(crate) struct Row {
+    pub(crate) pizzeria_id: i64,
+    pub(crate) day: NaiveDate,
+    pub(crate) payment_method: String,
+    pub(crate) channel: String,
+    pub(crate) orders: i64,
+    pub(crate) total_cents: i64,
+    pub(crate) vat_cents: i64,
+    pub(crate) refunds_cents: i64,
+    pub(crate) refunds_vat_cents: i64,
 }
 
 fn days_of(period: &Period) -> Vec<Day> {
@@ -276,149 +254,43 @@ fn days_of(period: &Period) -> Vec<Day> {
 /// The most pieces of one Paris offset a period has: Paris changes its
 /// offset twice a year, and [`MAX_DAYS`] days can hold three changes (the
 /// last Sundays of March, or of October, of two years can be 364 days apart).
-const MAX_PIECES: usize = 4;
+pub(crate) const MAX_PIECES: usize = 4;
 
-/// One pizzeria's sales over `period`, per Paris day, payment method and
-/// channel.
-async fn sold(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Row>, sqlx::Error> {
-    let (start, end) = period.utc_bounds();
-    let pieces = period.offsets();
-    if pieces.len() > MAX_PIECES {
-        return Err(sqlx::Error::Protocol(format!(
-            "a period of {} offsets (at most {MAX_PIECES})",
-            pieces.len()
-        )));
-    }
-    let Some(&(_, first_offset)) = pieces.first() else {
-        return Ok(Vec::new());
-    };
-    // Each row takes the offset of its piece: the `CASE` tries the pieces
-    // from the latest. Fewer than four pieces fill the remaining `WHEN`s
-    // with the first piece, whose start every row of the period is at or
-    // after, so a row's search ends there as it would at the `ELSE`.
-    let mut later = pieces[1..]
-        .iter()
-        .rev()
-        .map(|(since, offset)| (since.naive_utc(), *offset));
-    let mut next = || later.next().unwrap_or((start.naive_utc(), first_offset));
-    let ((since3, offset3), (since2, offset2), (since1, offset1)) = (next(), next(), next());
-    let [s0, s1, s2, s3, s4, s5] = SOLD_STATUSES;
-    let [u0, u1] = UNDELIVERED_STATUSES;
-    // What an order that never reached its customer kept is its charges,
-    // read for those few rows only (`CASE` stops at its first match); the
-    // others stay on the covering index.
-    let mut rows = sqlx::query_as!(
+/// One pizzeria's summary rows over `period`: one range of the primary key
+/// `(pizzeria_id, day, payment_method, channel)`.
+async fn summed(pool: &MySqlPool, pizzeria: i64, period: &Period) -> Result<Vec<Row>, sqlx::Error> {
+    sqlx::query_as!(
         Row,
-        "SELECT o.pizzeria_id, \
-            DATE(DATE_ADD(o.created_at, INTERVAL CASE \
-                WHEN o.created_at >= ? THEN ? WHEN o.created_at >= ? THEN ? \
-                WHEN o.created_at >= ? THEN ? ELSE ? END SECOND)) AS `day!: NaiveDate`, \
-            o.payment_method, o.channel, \
-            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN 0 ELSE 1 END) AS SIGNED) AS `orders!: i64`, \
-            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN ( \
-                SELECT COALESCE(SUM(c.amount_cents), 0) FROM payments c WHERE c.order_id = o.id \
-                    AND c.kind = 'charge' AND c.status = 'succeeded' AND c.currency = 'eur') \
-                ELSE o.total_cents END) AS SIGNED) AS `total_cents!: i64`, \
-            CAST(SUM(CASE WHEN o.status IN (?, ?) THEN ROUND(o.vat_cents * ( \
-                SELECT COALESCE(SUM(c.amount_cents), 0) FROM payments c WHERE c.order_id = o.id \
-                    AND c.kind = 'charge' AND c.status = 'succeeded' AND c.currency = 'eur') \
-                / GREATEST(o.total_cents, 1)) ELSE o.vat_cents END) AS SIGNED) AS `vat_cents!: i64`, \
-            CAST(0 AS SIGNED) AS `refunds_cents!: i64`, CAST(0 AS SIGNED) AS `refunds_vat_cents!: i64` \
-         FROM orders o \
-         WHERE o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
-            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) \
-         GROUP BY o.pizzeria_id, `day!: NaiveDate`, o.payment_method, o.channel",
-        since3,
-        offset3,
-        since2,
-        offset2,
-        since1,
-        offset1,
-        first_offset,
-        u0,
-        u1,
-        u0,
-        u1,
-        u0,
-        u1,
+        "SELECT pizzeria_id, day, payment_method, channel, orders, total_cents, vat_cents, \
+            refunds_cents, refunds_vat_cents \
+         FROM revenue_days WHERE pizzeria_id = ? AND day >= ? AND day <= ?",
         pizzeria,
-        start.naive_utc(),
-        end.naive_utc(),
-        s0,
-        s1,
-        s2,
-        s3,
-        s4,
-        s5,
-        u0,
-        u1
+        period.from,
+        period.to
     )
     .fetch_all(pool)
-    .await?;
-    rows.extend(refunds(pool, pizzeria, period).await?);
-    Ok(rows)
+    .await
 }
 
-/// The refunds that take money off one pizzeria's orders of `period`, each
-/// on its order's Paris day, with their VAT in proportion: a manager's
-/// goodwill refunds of a sold order (its total already left out what a
-/// reduction or a double payment gave back), and every refund of an order
-/// that never reached its customer (counted at what it was paid). Refunds
-/// are few: they are read from their own index (`ix_payments_kind`) and
-/// given their day here.
-async fn refunds(
+/// One pizzeria's figures counted from its orders, for a report asked
+/// before the summaries were first built.
+async fn scanned(
     pool: &MySqlPool,
     pizzeria: i64,
     period: &Period,
 ) -> Result<Vec<Row>, sqlx::Error> {
-    let (start, end) = period.utc_bounds();
-    let [s0, s1, s2, s3, s4, s5, s6, s7] = COUNTED_STATUSES;
-    let [u0, u1] = UNDELIVERED_STATUSES;
-    // The refund statuses are the money rule's COUNTED_REFUND_STATUSES.
-    let refunds = sqlx::query!(
-        "SELECT o.created_at, o.payment_method, o.channel, \
-            CAST(SUM(r.amount_cents) AS SIGNED) AS `refunded!: i64`, \
-            CAST(SUM(ROUND(o.vat_cents * r.amount_cents / GREATEST(o.total_cents, 1))) AS SIGNED) AS `vat!: i64` \
-         FROM payments r JOIN orders o ON o.id = r.order_id \
-         WHERE r.kind = 'refund' AND r.status IN ('requested', 'pending', 'requires_action', 'succeeded') \
-            AND r.currency = 'eur' AND o.pizzeria_id = ? AND o.created_at >= ? AND o.created_at < ? \
-            AND o.status IN (?, ?, ?, ?, ?, ?, ?, ?) AND (r.reason = 'goodwill' OR o.status IN (?, ?)) \
-         GROUP BY o.id, o.created_at, o.payment_method, o.channel",
-        pizzeria,
-        start.naive_utc(),
-        end.naive_utc(),
-        s0,
-        s1,
-        s2,
-        s3,
-        s4,
-        s5,
-        s6,
-        s7,
-        u0,
-        u1
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(refunds
-        .into_iter()
-        .map(|r| Row {
-            pizzeria_id: pizzeria,
-            day: paris_day(r.created_at.and_utc()),
-            payment_method: r.payment_method,
-            channel: r.channel,
-            orders: 0,
-            total_cents: 0,
-            vat_cents: 0,
-            refunds_cents: r.refunded,
-            refunds_vat_cents: r.vat,
-        })
-        .collect())
+    scan::scan(&mut *pool.acquire().await?, pizzeria, period).await
 }
 
-/// The Paris calendar day of a UTC instant.
-fn paris_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&Paris).date_naive()
+/// Whether a rebuild has finished once: the summaries then hold every order
+/// (the migration marks an empty database rebuilt).
+pub async fn summaries_built(pool: &MySqlPool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query_scalar!(
+        "SELECT id FROM revenue_rebuilds WHERE finished_at IS NOT NULL LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(done.is_some())
 }
 
 /// The report for one pizzeria, or the group (`None`), over `period`.
@@ -451,18 +323,19 @@ pub async fn report(
             pizzerias: Vec::new(),
         });
     }
-    // One query per pizzeria, run concurrently: each reads one range of the
-    // covering index `ix_orders_revenue (pizzeria_id, created_at, status,
-    // payment_method, channel, total_cents, vat_cents)` without touching the
-    // table (MariaDB has no skip scan: a group query on `created_at` alone
-    // would scan the whole index), and the database works on several at once
-    // (the pool's connections bound how many).
-    let queries = names.iter().map(|(id, _)| sold(pool, *id, &period));
-    let rows: Vec<Row> = futures_util::future::try_join_all(queries)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    // One query per pizzeria, run concurrently (the pool's connections bound
+    // how many): each reads one range of the summaries' primary key (a year
+    // of one pizzeria is at most 366 days × 2 methods × 3 channels rows).
+    let rows: Vec<Row> = if summaries_built(pool).await? {
+        let queries = names.iter().map(|(id, _)| summed(pool, *id, &period));
+        futures_util::future::try_join_all(queries).await?
+    } else {
+        let queries = names.iter().map(|(id, _)| scanned(pool, *id, &period));
+        futures_util::future::try_join_all(queries).await?
+    }
+    .into_iter()
+    .flatten()
+    .collect();
 
     let mut pizzerias: BTreeMap<i64, PizzeriaRevenue> = names
         .into_iter()
@@ -509,6 +382,8 @@ pub async fn report(
 }
 
 mod csv;
+pub mod rebuild;
+pub mod scan;
 #[cfg(test)]
 use csv::csv_cell;
 pub use csv::{csv_filename, euros, to_csv};

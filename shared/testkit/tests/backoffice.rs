@@ -550,7 +550,8 @@ async fn the_admin_edits_the_menu_and_a_manager_hides_a_product_in_one_pizzeria(
 }
 
 /// One order, straight into the table: (pizzeria, UTC time, channel,
-/// payment method, status, subtotal, delivery fee, VAT).
+/// payment method, status, subtotal, delivery fee, VAT); counted in the
+/// revenue summaries in the same transaction, as checkout counts an order.
 async fn order(
     pool: &MySqlPool,
     n: u32,
@@ -565,7 +566,8 @@ async fn order(
         i64,
     ),
 ) {
-    sqlx::query(
+    let mut tx = pool.begin().await.unwrap();
+    let inserted = sqlx::query(
         "INSERT INTO orders (number, pizzeria_id, channel, fulfilment, payment_method, status, \
              subtotal_cents, vat_cents, delivery_fee_cents, total_cents, contact_name, contact_phone, \
              tracking_token, created_at, updated_at) \
@@ -584,9 +586,12 @@ async fn order(
     .bind(format!("revenue-test-token-{n}"))
     .bind(at)
     .bind(at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    let id = ocpizza::platform::ids::OrderId(inserted.last_insert_id() as i64);
+    ocpizza::order::revenue::recount(&mut tx, id).await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 /// Around the change to summer time (29 March 2026, 01:00 UTC: Paris goes

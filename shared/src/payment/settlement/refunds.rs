@@ -83,6 +83,10 @@ pub async fn send_refunds(
             .await
         {
             Ok(refund) => {
+                // Stripe's answer may be a refund that failed (`failed`,
+                // `canceled`), which gives nothing back: the order is
+                // counted again with it, in the same transaction.
+                let mut tx = pool.begin().await?;
                 sqlx::query!(
                     "UPDATE payments SET provider_ref = ?, status = ?, last_error = NULL, \
                         next_attempt_at = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?",
@@ -90,8 +94,10 @@ pub async fn send_refunds(
                     refund.status,
                     id,
                 )
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+                revenue::recount(&mut tx, OrderId(order_id)).await?;
+                tx.commit().await?;
                 tracing::info!(order_id, refund = %refund.id, amount_cents = amount, "refund sent");
                 run.sent += 1;
             }
@@ -125,7 +131,9 @@ pub async fn send_refunds_now(pool: &MySqlPool, stripe: &Stripe, order: OrderId)
 }
 
 /// Records what Stripe now says of a refund it holds (its `status`), in the
-/// caller's transaction; a refund we never recorded changes nothing.
+/// caller's transaction, and counts its order again in the revenue summaries
+/// (a refund that failed gives nothing back); a refund we never recorded
+/// changes nothing.
 pub async fn record_refund_status(
     tx: &mut Transaction<'_, MySql>,
     refund: &str,
@@ -139,6 +147,16 @@ pub async fn record_refund_status(
     )
     .execute(&mut **tx)
     .await?;
+    let order = sqlx::query_scalar!(
+        "SELECT order_id AS `order_id: OrderId` FROM payments \
+         WHERE provider = 'stripe' AND provider_ref = ? AND kind = 'refund'",
+        refund
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(order) = order {
+        revenue::recount(tx, order).await?;
+    }
     Ok(())
 }
 
