@@ -1885,7 +1885,10 @@ describe('OC Pizza in a browser', () => {
     // A signed-in customer orders without retyping their details.
     const [p] = await pizzas();
     await page.goto(`${SITE}?pizzeria=${PIZZERIA}`);
-    assert.equal(await page.locator('#contact').isHidden(), true);
+    await page.locator('li.product').first().waitFor();
+    const signedIn = await page.evaluate(() => localStorage.getItem('ocpizza.session'));
+    assert.ok(signedIn, 'the session is still kept after the sign-up');
+    assert.equal(await page.locator('#contact').isHidden(), true, 'a signed-in customer is not asked their name and phone');
     await addToCart(page, p.id);
     await page.getByLabel('Espèces au retrait').check();
     await page.getByRole('button', { name: /^Commander/ }).click();
