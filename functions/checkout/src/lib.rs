@@ -18,6 +18,7 @@ pub mod cart;
 use cart::{Cart, CheckoutRequest};
 use chrono::{DateTime, Utc};
 use http::{header, HeaderValue, Method, StatusCode};
+use ocpizza::catalog::catalogue;
 use ocpizza::catalog::{self, PauseScope, Pizzeria};
 use ocpizza::delivery::geo::{self, Geocoder};
 use ocpizza::identity::access::{self, Action};
@@ -42,6 +43,7 @@ use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
+use std::time::Duration;
 
 const SCOPE: &str = "checkout";
 
@@ -64,6 +66,11 @@ pub struct State {
     pub secret_key: SecretString,
     /// "Now" for opening hours, slots and promises.
     pub clock: Clock,
+    /// The catalogue kept by this container: a cart is priced from it when
+    /// the version read with the kitchen's load is its own.
+    pub catalogue: catalogue::Kept,
+    /// How long the kept catalogue is trusted at most ([`catalogue::TTL`]).
+    pub catalog_ttl: Duration,
 }
 
 impl State {
@@ -81,6 +88,8 @@ impl State {
             send_after_commit: true,
             secret_key: config.secret_key.clone(),
             clock: Clock::System,
+            catalogue: catalogue::Kept::default(),
+            catalog_ttl: catalogue::TTL,
         })
     }
 }
@@ -151,9 +160,22 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         Fulfilment::Pickup => None,
         Fulfilment::Delivery => Some(destination(state, &cart, &pizzeria).await?),
     };
-    let priced = pricing::price(&state.pool, &pizzeria, &cart.lines, destination.is_some()).await?;
+    // The kitchen's load and the catalogue's version in one statement; the
+    // cart priced from the kept catalogue when it is that version (the
+    // database is read when it is not, or for a product it does not hold).
+    let (load, catalog_version) =
+        promise::load_and_catalog_version(&state.pool, pizzeria.id).await?;
+    let kept = state
+        .catalogue
+        .at(&state.pool, catalog_version, state.catalog_ttl, "")
+        .await?;
+    let delivery = destination.is_some();
+    let priced = match pricing::price_kept(&kept, &pizzeria, &cart.lines, delivery) {
+        Some(priced) => priced?,
+        None => pricing::price(&state.pool, &pizzeria, &cart.lines, delivery).await?,
+    };
     pricing::check_minimum(&pizzeria, &priced)?;
-    let timing = match timing(state, &cart, &pizzeria, destination.as_ref(), now).await {
+    let timing = match timing(&cart, &pizzeria, destination.as_ref(), load, now) {
         Ok(timing) => timing,
         // A retry of a pre-order taken before its slot became too soon (or
         // full, or closed) gets its answer again, like the refusals above.
@@ -210,16 +232,13 @@ type Timing = (DateTime<Utc>, Option<Slot>);
 /// When the order will be ready or delivered, and for a pre-order its slot
 /// (checked against the hours and the kitchen's lead) and its release. A
 /// refused slot comes with what it would have been (for a retry's replay).
-async fn timing(
-    state: &State,
+fn timing(
     cart: &Cart,
     pizzeria: &Pizzeria,
     destination: Option<&Destination>,
+    load: promise::Load,
     now: DateTime<Utc>,
 ) -> Result<Timing, (ApiError, Timing)> {
-    let load = promise::load(&state.pool, pizzeria.id)
-        .await
-        .map_err(|e| (e.into(), (now, None)))?;
     let distance = destination.map(|d| i32::try_from(d.distance_m).unwrap_or(i32::MAX));
     let soonest = promise::as_soon_as_possible(now, cart.fulfilment, distance, load);
     let Some(at) = cart.slot_at else {
@@ -687,24 +706,6 @@ async fn place(
         created.reservation_expires_at,
     );
 
-    // Last, so the hot stock rows stay locked only until the commit just below.
-    let (needs, no_recipe) = priced.needs();
-    let reserved =
-        no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
-    if !reserved {
-        tx.rollback().await?;
-        return Err(pricing::out_of_stock(
-            &state.pool,
-            pizzeria,
-            priced,
-            "Some products ran out while you were choosing; see `products` for what can still be made.",
-        )
-        .await?);
-    }
-    // Counted in the revenue summaries after the stock: the summary row of
-    // the pizzeria's day is locked last, as every change of an order does.
-    revenue::recount(&mut tx, order_id).await?;
-
     let body = json!({
         "order": {
             "id": order_id,
@@ -760,7 +761,34 @@ async fn place(
             })
         },
     });
-    answer_once(tx, key, &body).await?;
+    // The answer kept for the key's retries, before the stock: what follows
+    // holds the hot rows (stock, then the day's revenue summary) only until
+    // the commit just below.
+    keep_answer(&mut tx, key, &body).await?;
+    let (needs, no_recipe) = priced.needs();
+    let reserved =
+        no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
+    if !reserved {
+        tx.rollback().await?;
+        return Err(pricing::out_of_stock(
+            &state.pool,
+            pizzeria,
+            priced,
+            "Some products ran out while you were choosing; see `products` for what can still be made.",
+        )
+        .await?);
+    }
+    // Counted in the revenue summaries after the stock: the summary row of
+    // the pizzeria's day is locked last, as every change of an order does.
+    revenue::add(
+        &mut tx,
+        pizzeria.id.0,
+        now,
+        (cart.payment_method.as_str(), cart.channel.as_str()),
+        created.share,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Placement::New {
         order_id,
         body,
@@ -818,26 +846,20 @@ async fn attach_payment_intent(
 
     let mut tx = state.pool.begin().await?;
     settlement::record_intent(&mut *tx, order_id, &intent).await?;
-    answer_once(tx, key, &body).await?;
+    keep_answer(&mut tx, key, &body).await?;
+    tx.commit().await?;
     Ok(body)
 }
 
-/// Keeps `body` as the answer to the key's retries (201 Created) and commits
-/// the transaction that made it.
-async fn answer_once(
-    mut tx: sqlx::Transaction<'_, sqlx::MySql>,
+/// Keeps `body` as the answer to the key's retries (201 Created), in the
+/// transaction that made it.
+async fn keep_answer(
+    tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
     key: &str,
     body: &serde_json::Value,
 ) -> Result<(), ApiError> {
-    idempotency::save(
-        &mut tx,
-        SCOPE,
-        key,
-        StatusCode::CREATED.as_u16(),
-        &body.to_string(),
-    )
-    .await?;
-    tx.commit().await?;
+    let status = StatusCode::CREATED.as_u16();
+    idempotency::save(tx, SCOPE, key, status, &body.to_string()).await?;
     Ok(())
 }
 

@@ -29,7 +29,7 @@ use serde_json::json;
 use sqlx::MySqlPool;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError, RwLock as SyncRwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
@@ -47,7 +47,7 @@ pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
 /// is current: every change made through our code bumps it. Past it the
 /// catalogue is read again anyway: a change made by hand in SQL, without a
 /// bump, shows within this time.
-pub const CATALOG_TTL: Duration = Duration::from_secs(30);
+pub const CATALOG_TTL: Duration = catalogue::TTL;
 
 /// What every invocation of this container shares.
 #[derive(Clone)]
@@ -61,19 +61,16 @@ pub struct State {
     /// How long the kept catalogue is trusted: [`CATALOG_TTL`] (a test
     /// makes it shorter or longer rather than waiting).
     pub catalog_ttl: Duration,
-    pizzerias: Arc<RwLock<Option<Kept>>>,
-    /// Never held across an `await`: a plain lock (so is `answered`'s).
-    catalogue: Arc<SyncRwLock<Option<KeptCatalogue>>>,
+    pizzerias: Arc<RwLock<Option<KeptPizzerias>>>,
+    catalogue: catalogue::Kept,
     /// The last menu answered, by pizzeria (as many as there are
-    /// pizzerias: an unknown id is a 404 before).
+    /// pizzerias: an unknown id is a 404 before). Never held across an
+    /// `await`: a plain lock.
     answered: Arc<Mutex<HashMap<PizzeriaId, Arc<Answered>>>>,
 }
 
 /// The pizzerias as read at that instant, at that version.
-type Kept = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
-
-/// The catalogue as read at that instant (its version inside).
-type KeptCatalogue = (Instant, Arc<Catalogue>);
+type KeptPizzerias = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
 
 /// A menu as answered, and all it was made of: [`Catalogue::menu`] is a
 /// function of the copy, the pizzeria as it stood and the stock alone.
@@ -94,7 +91,7 @@ impl State {
             photos_url: String::new(),
             catalog_ttl: CATALOG_TTL,
             pizzerias: Arc::default(),
-            catalogue: Arc::default(),
+            catalogue: catalogue::Kept::default(),
             answered: Arc::default(),
         }
     }
@@ -138,30 +135,11 @@ impl State {
             .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))
     }
 
-    /// The catalogue, from this container's copy when it is at `version`,
-    /// younger than the TTL and built for this `PHOTOS_URL`; else read again
-    /// (and kept: the last one read wins, a request always checks the
-    /// version).
+    /// The catalogue, from this container's copy when it is at `version`.
     async fn catalogue_at(&self, version: i64) -> Result<Arc<Catalogue>, sqlx::Error> {
-        let lock = || {
-            self.catalogue
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-        };
-        if let Some((at, kept)) = lock().as_ref() {
-            if kept.version == version
-                && at.elapsed() < self.catalog_ttl
-                && kept.photos_url == self.photos_url
-            {
-                return Ok(kept.clone());
-            }
-        }
-        let read = Arc::new(Catalogue::load(&self.pool, &self.photos_url).await?);
-        *self
-            .catalogue
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), read.clone()));
-        Ok(read)
+        self.catalogue
+            .at(&self.pool, version, self.catalog_ttl, &self.photos_url)
+            .await
     }
 }
 

@@ -24,6 +24,8 @@ use crate::catalog::{listing, photos, MenuExtra, MenuProduct, Pizzeria};
 use crate::platform::ids::{IngredientId, PizzeriaId, ProductId};
 use sqlx::MySqlPool;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 /// What a menu reads at each request.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +101,11 @@ pub struct Catalogue {
     /// The group's extras, in their order, with their portions.
     extras: Vec<(MenuExtra, Extra)>,
     excluded: BTreeSet<(PizzeriaId, ProductId)>,
+    /// What may be chosen, for every product (checkout prices from it).
+    offer: choices::Offer,
+    /// Each active product's name, base price and VAT rate, as pricing reads
+    /// them (a listed product shows its first size's price instead).
+    prices: BTreeMap<ProductId, (String, i64, i32)>,
 }
 
 impl Catalogue {
@@ -130,6 +137,13 @@ impl Catalogue {
         let photos = photos::all(&mut *tx).await?;
         tx.commit().await?;
 
+        let prices = rows
+            .iter()
+            .map(|row| {
+                let price = (row.name.clone(), row.price_cents, row.vat_rate_bp);
+                (ProductId(row.id), price)
+            })
+            .collect();
         let mut shown: Vec<MenuProduct> = rows
             .into_iter()
             .map(|row| MenuProduct {
@@ -181,7 +195,25 @@ impl Catalogue {
             products,
             extras,
             excluded,
+            offer,
+            prices,
         })
+    }
+
+    /// An active product's name, base price and VAT rate (as pricing reads
+    /// them); `None` for an unknown or withdrawn one.
+    pub fn price_of(&self, id: ProductId) -> Option<&(String, i64, i32)> {
+        self.prices.get(&id)
+    }
+
+    /// Whether the pizzeria leaves this product off its menu.
+    pub fn excluded(&self, pizzeria: PizzeriaId, product: ProductId) -> bool {
+        self.excluded.contains(&(pizzeria, product))
+    }
+
+    /// What may be chosen, for every product.
+    pub fn offer(&self) -> &choices::Offer {
+        &self.offer
     }
 
     /// The menu's products and extras in `pizzeria` with its stock net of
@@ -228,5 +260,53 @@ impl Catalogue {
             })
             .collect();
         (products, extras)
+    }
+}
+
+/// How long a container trusts its copy of the catalogue at most: within
+/// it, the version read by each request says whether the copy is current
+/// (every change made through our code bumps it); past it the catalogue is
+/// read again anyway, so a change made by hand in SQL, without a bump,
+/// shows within this time.
+pub const TTL: Duration = Duration::from_secs(30);
+
+/// A container's copy of the catalogue (shared by its invocations), read
+/// again when the version moved, when it is older than the TTL or when it
+/// was built for another `PHOTOS_URL`.
+#[derive(Clone, Default)]
+pub struct Kept {
+    /// Never held across an `await`: a plain lock.
+    copy: Arc<RwLock<Option<Snapshot>>>,
+}
+
+/// The catalogue as read at that instant (its version inside).
+type Snapshot = (Instant, Arc<Catalogue>);
+
+impl Kept {
+    /// The catalogue at `version` (as [`live`] or another statement read
+    /// it): the kept copy when it is that version, younger than `ttl` and
+    /// built for `photos_url`; else read again (and kept: the last one read
+    /// wins, as each request checks the version).
+    pub async fn at(
+        &self,
+        pool: &MySqlPool,
+        version: i64,
+        ttl: Duration,
+        photos_url: &str,
+    ) -> Result<Arc<Catalogue>, sqlx::Error> {
+        let kept = self
+            .copy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some((at, kept)) = kept {
+            if kept.version == version && at.elapsed() < ttl && kept.photos_url == photos_url {
+                return Ok(kept);
+            }
+        }
+        let read = Arc::new(Catalogue::load(pool, photos_url).await?);
+        *self.copy.write().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), read.clone()));
+        Ok(read)
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::order::lifecycle::{self, By, OrderHead};
 use crate::order::pricing::Priced;
+use crate::order::revenue::{self, Share};
 use crate::order::{pays_online, Channel, Fulfilment, OrderStatus, PaymentMethod};
 use crate::platform::db;
 use crate::platform::ids::{OrderId, PizzeriaId, UserId};
@@ -77,12 +78,15 @@ pub struct Created {
     /// Until when an order waiting for its card payment holds its stock.
     pub reservation_expires_at: Option<DateTime<Utc>>,
     pub events: Vec<Envelope>,
+    /// What it counts in the revenue summaries (on its row already): the
+    /// caller adds it to its summary row with `revenue::add`, after the stock.
+    pub share: Share,
 }
 
 /// Writes a new order in the caller's transaction: `pending_payment` when it
 /// is paid online (until Stripe says so), `placed` otherwise. The caller
-/// counts it in the revenue summaries (`revenue::recount`) after reserving
-/// its stock: the summary row is locked after the stock rows.
+/// counts it in the revenue summaries (`revenue::add` of [`Created::share`])
+/// after reserving its stock: the summary row is locked after the stock rows.
 pub async fn create(
     tx: &mut Transaction<'_, MySql>,
     new: &NewOrder<'_>,
@@ -96,6 +100,9 @@ pub async fn create(
     let token = tracking_token();
     let address = new.address.as_ref();
     let priced = new.priced;
+    // What it counts in the revenue summaries, kept on its row; the caller
+    // adds it to the summary row last (`revenue::add`).
+    let share = revenue::share_of_new(status.as_str(), priced.total.cents(), priced.vat.cents());
 
     // A random number can collide with an existing one: try another.
     let mut attempt = 0;
@@ -107,8 +114,9 @@ pub async fn create(
                 address_line1, address_postcode, address_city, latitude, longitude, distance_m, \
                 contact_name, contact_phone, contact_email, tracking_token, idempotency_key, \
                 reservation_expires_at, created_by, created_at, updated_at, \
-                slot_at, release_at, promised_at, delivery_instructions) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                slot_at, release_at, promised_at, delivery_instructions, \
+                revenue_orders, revenue_total_cents, revenue_vat_cents) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             number,
             new.pizzeria_id.0,
             new.customer_id.map(|c| c.0),
@@ -139,6 +147,9 @@ pub async fn create(
             new.slot.map(|s| s.release_at.naive_utc()),
             new.promised_at.naive_utc(),
             address.and_then(|a| a.instructions),
+            share.orders,
+            share.total_cents,
+            share.vat_cents,
         )
         .execute(&mut **tx)
         .await;
@@ -168,12 +179,14 @@ pub async fn create(
         created_by: new.created_by,
     };
     let by = By::system(new.channel.as_str());
-    let events = lifecycle::enter(tx, &head, None, status, &by, None).await?;
+    let has_email = new.contact.email.is_some_and(|e| !e.trim().is_empty());
+    let events = lifecycle::enter_new(tx, &head, &by, has_email, new.slot.is_some()).await?;
     Ok(Created {
         head,
         number,
         reservation_expires_at: expires_at,
         events,
+        share,
     })
 }
 

@@ -332,6 +332,37 @@ pub(crate) async fn enter(
     Ok(events)
 }
 
+/// A new order's side effects, as [`enter`] does them with no `from`,
+/// without reading back what checkout has just written: the history row,
+/// the e-mail only when the order gave an address (`has_email`), and for
+/// an order placed at once its `order.placed` (returned, to be sent after
+/// the commit). A pre-order (`is_pre_order`) goes through [`enter`]: whether its
+/// ticket waits is decided on the database's clock.
+pub(crate) async fn enter_new(
+    tx: &mut Transaction<'_, MySql>,
+    order: &OrderHead,
+    by: &By,
+    has_email: bool,
+    is_pre_order: bool,
+) -> Result<Vec<Envelope>, sqlx::Error> {
+    if is_pre_order {
+        return enter(tx, order, None, order.status, by, None).await;
+    }
+    record_history(tx, order.id, order.status, by, None).await?;
+    if has_email {
+        notify::record(tx, order.id, order.status).await?;
+    }
+    let mut events = Vec::new();
+    if order.status == OrderStatus::Placed {
+        let pizzeria_id = order.pizzeria_id;
+        events.push(Envelope::new(order.id, Event::OrderPlaced { pizzeria_id }));
+    }
+    for event in &events {
+        outbox::enqueue(tx, event).await?;
+    }
+    Ok(events)
+}
+
 /// When a pre-order's ticket is due at the kitchen, if that is still to
 /// come (on the database's clock; the relay then sends it once its own
 /// clock reaches that time).

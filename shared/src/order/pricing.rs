@@ -4,6 +4,7 @@
 //! and the delivery minimum, so a change can never make an order checkout
 //! would have refused.
 
+use crate::catalog::catalogue::Catalogue;
 use crate::catalog::choices::{self, Allergen, Choice, Made};
 use crate::catalog::Pizzeria;
 use crate::platform::http::ApiError;
@@ -339,6 +340,16 @@ pub async fn out_of_stock(
     Ok(ApiError::conflict("out-of-stock", "Not enough stock", detail).with("products", products))
 }
 
+/// A product as pricing reads it: its name, base price and VAT rate,
+/// whether it is still on the menu, whether this pizzeria leaves it off.
+struct Facts<'a> {
+    name: &'a str,
+    price: i64,
+    vat: i32,
+    active: bool,
+    excluded: bool,
+}
+
 /// Prices the cart from the database: current prices, sizes, extras and VAT
 /// rates of products on this pizzeria's menu only, each line made as asked.
 pub async fn price(
@@ -371,26 +382,91 @@ pub async fn price(
         .collect();
     let offer = choices::load(&mut conn, choices::Of::These(&ids)).await?;
     drop(conn);
+    let facts = |id: ProductId| {
+        found
+            .get(&id.0)
+            .map(|(name, price, vat, active, excluded)| Facts {
+                name,
+                price: *price,
+                vat: *vat,
+                active: *active,
+                excluded: *excluded > 0,
+            })
+    };
+    make(pizzeria, cart_lines, delivery, &offer, facts)
+}
 
+/// Prices the cart as [`price`] does, from a container's copy of the
+/// catalogue read at the version current now (no statement). `None` when a
+/// product of the cart is not in it (unknown, or withdrawn from the menu):
+/// [`price`] then reads the database and says which.
+pub fn price_kept(
+    catalogue: &Catalogue,
+    pizzeria: &Pizzeria,
+    cart_lines: &[CartLine],
+    delivery: bool,
+) -> Option<Result<Priced, PricingError>> {
+    if cart_lines
+        .iter()
+        .any(|line| catalogue.price_of(line.product_id).is_none())
+    {
+        return None;
+    }
+    let facts = |id: ProductId| {
+        catalogue.price_of(id).map(|(name, price, vat)| Facts {
+            name,
+            price: *price,
+            vat: *vat,
+            active: true,
+            excluded: catalogue.excluded(pizzeria.id, id),
+        })
+    };
+    Some(make(
+        pizzeria,
+        cart_lines,
+        delivery,
+        catalogue.offer(),
+        facts,
+    ))
+}
+
+/// The cart priced from what was read of its products and their choices.
+fn make<'a>(
+    pizzeria: &Pizzeria,
+    cart_lines: &[CartLine],
+    delivery: bool,
+    offer: &choices::Offer,
+    facts: impl Fn(ProductId) -> Option<Facts<'a>>,
+) -> Result<Priced, PricingError> {
     let mut problems = Vec::new();
     let mut refused = Vec::new();
     let mut lines = Vec::new();
     for line in cart_lines {
         let product_id = line.product_id;
-        match found.get(&product_id.0) {
+        match facts(product_id) {
             None => problems.push(Unavailable {
                 product_id,
                 message: "No such product.".to_owned(),
             }),
-            Some((name, _, _, false, _)) => problems.push(Unavailable {
+            Some(Facts {
+                name,
+                active: false,
+                ..
+            }) => problems.push(Unavailable {
                 product_id,
                 message: format!("{name} is no longer on the menu."),
             }),
-            Some((name, _, _, _, excluded)) if *excluded > 0 => problems.push(Unavailable {
+            Some(Facts {
+                name,
+                excluded: true,
+                ..
+            }) => problems.push(Unavailable {
                 product_id,
                 message: format!("{name} is not on the menu of {}.", pizzeria.name),
             }),
-            Some((name, price, vat, _, _)) => match offer.make(product_id, *price, &line.choice) {
+            Some(Facts {
+                name, price, vat, ..
+            }) => match offer.make(product_id, price, &line.choice) {
                 Err(problem) => refused.push(ChoiceRefused {
                     product_id,
                     field: problem.field,
@@ -400,11 +476,11 @@ pub async fn price(
                     let unit_price = Money::from_cents(made.unit_price_cents);
                     lines.push(PricedLine {
                         product_id,
-                        name: name.clone(),
+                        name: name.to_owned(),
                         choice: line.choice.clone(),
                         note: line.note.clone(),
                         unit_price,
-                        vat_rate_bp: u32::try_from(*vat).unwrap_or(0),
+                        vat_rate_bp: u32::try_from(vat).unwrap_or(0),
                         quantity: line.quantity,
                         total: unit_price * line.quantity,
                         made,

@@ -197,9 +197,22 @@ pub async fn load<'e, E>(executor: E, pizzeria: PizzeriaId) -> Result<Load, sqlx
 where
     E: sqlx::Executor<'e, Database = MySql>,
 {
+    Ok(load_and_catalog_version(executor, pizzeria).await?.0)
+}
+
+/// [`load`], and in the same statement the catalogue's version (-1 when
+/// its row or the pizzeria is missing): checkout prices from its kept copy
+/// of the catalogue when it is that version, at no other statement.
+pub async fn load_and_catalog_version<'e, E>(
+    executor: E,
+    pizzeria: PizzeriaId,
+) -> Result<(Load, i64), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = MySql>,
+{
     // One round trip: the preparation time, the orders in the kitchen (a
     // pre-order counts once its ticket is released), the couriers on shift
-    // and the deliveries they have yet to do.
+    // and the deliveries they have yet to do; the catalogue's version.
     let row = sqlx::query!(
         "SELECT p.prep_minutes, \
             (SELECT COUNT(*) FROM orders o WHERE o.pizzeria_id = p.id \
@@ -208,22 +221,29 @@ where
             (SELECT COUNT(*) FROM users u WHERE u.pizzeria_id = p.id AND u.role = 'courier' \
                AND u.active AND u.on_shift_since IS NOT NULL) AS `couriers!: i64`, \
             (SELECT COUNT(*) FROM deliveries d WHERE d.pizzeria_id = p.id \
-               AND d.status IN ('waiting', 'assigned', 'out_for_delivery')) AS `deliveries!: i64` \
+               AND d.status IN ('waiting', 'assigned', 'out_for_delivery')) AS `deliveries!: i64`, \
+            (SELECT version FROM catalog_version WHERE id = 1) AS `catalog_version: i64` \
          FROM pizzerias p WHERE p.id = ?",
         pizzeria.0
     )
     .fetch_optional(executor)
     .await?;
     Ok(row.map_or(
-        Load {
-            prep_minutes: 15,
-            tickets_ahead: 0,
-            deliveries_before: 0,
-        },
-        |r| Load {
-            prep_minutes: i64::from(r.prep_minutes),
-            tickets_ahead: r.tickets,
-            deliveries_before: r.deliveries / r.couriers.max(1),
+        (
+            Load {
+                prep_minutes: 15,
+                tickets_ahead: 0,
+                deliveries_before: 0,
+            },
+            -1,
+        ),
+        |r| {
+            let load = Load {
+                prep_minutes: i64::from(r.prep_minutes),
+                tickets_ahead: r.tickets,
+                deliveries_before: r.deliveries / r.couriers.max(1),
+            };
+            (load, r.catalog_version.unwrap_or(-1))
         },
     ))
 }

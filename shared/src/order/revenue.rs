@@ -224,8 +224,53 @@ pub async fn recount(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<
     )
     .execute(&mut **tx)
     .await?;
-    let day = paris_day(row.created_at.and_utc());
     let delta = now.minus(before);
+    add(
+        tx,
+        row.pizzeria_id,
+        row.created_at.and_utc(),
+        (&row.payment_method, &row.channel),
+        delta,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// What a new order adds when it is created: an order sold counts one
+/// order, its total and its VAT; any other status (a card order waiting for
+/// its payment) counts nothing yet. A new order has no charge and no refund,
+/// so this is what [`recount`] would compute from its row: checkout writes
+/// it with the order's row (its `revenue_*` columns) and adds it to the
+/// summary with [`add`], without reading the order back.
+pub fn share_of_new(status: &str, total_cents: i64, vat_cents: i64) -> Share {
+    if SOLD_STATUSES.contains(&status) {
+        Share {
+            orders: 1,
+            total_cents,
+            vat_cents,
+            ..Share::default()
+        }
+    } else {
+        Share::default()
+    }
+}
+
+/// Adds `delta` to the summary row of the pizzeria's Paris day of
+/// `created_at`, its payment method and channel (created with it when
+/// missing). Nothing is written for a zero `delta`. The row is shared by
+/// every order of that day, method and channel: callers write it last,
+/// just before their commit.
+pub async fn add(
+    tx: &mut Transaction<'_, MySql>,
+    pizzeria_id: i64,
+    created_at: DateTime<Utc>,
+    (payment_method, channel): (&str, &str),
+    delta: Share,
+) -> Result<(), sqlx::Error> {
+    if delta == Share::default() {
+        return Ok(());
+    }
+    let day = paris_day(created_at);
     // Adds to the row's own values (`VALUES()` is deprecated on MySQL 8 and
     // its replacement unknown to MariaDB: the difference is bound twice).
     sqlx::query!(
@@ -235,10 +280,10 @@ pub async fn recount(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<
          ON DUPLICATE KEY UPDATE orders = orders + ?, total_cents = total_cents + ?, \
             vat_cents = vat_cents + ?, refunds_cents = refunds_cents + ?, \
             refunds_vat_cents = refunds_vat_cents + ?",
-        row.pizzeria_id,
+        pizzeria_id,
         day,
-        row.payment_method,
-        row.channel,
+        payment_method,
+        channel,
         delta.orders,
         delta.total_cents,
         delta.vat_cents,
@@ -252,7 +297,7 @@ pub async fn recount(tx: &mut Transaction<'_, MySql>, order: OrderId) -> Result<
     )
     .execute(&mut **tx)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -258,6 +258,20 @@ impl World {
         (response.status(), json_of(&response))
     }
 
+    /// [`World::call`] that must succeed (2xx); its JSON body.
+    pub async fn ok(
+        &self,
+        function: Function,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        bearer: &str,
+    ) -> Value {
+        let (status, answer) = self.call(function, method, uri, body, Some(bearer)).await;
+        assert!(status.is_success(), "{method} {uri}: {status} {answer}");
+        answer
+    }
+
     /// Any request (headers of the caller's choosing), its answer checked
     /// against the contract. `sent` is its JSON body, if any.
     pub async fn send(

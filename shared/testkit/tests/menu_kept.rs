@@ -68,12 +68,6 @@ async fn current(world: &World, after: &str) -> Value {
     menu
 }
 
-/// A back-office call that must succeed.
-async fn ok(world: &World, method: &str, uri: &str, body: Option<Value>, token: &str) {
-    let (status, answer) = world.call(Backoffice, method, uri, body, Some(token)).await;
-    assert!(status.is_success(), "{method} {uri}: {status} {answer}");
-}
-
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool) {
     let world = World::demo(&pool, Utc::now()).await;
@@ -85,14 +79,15 @@ async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool
     assert_eq!(product(&before, MARGHERITA)["max_quantity"], 400_000);
 
     let restock = format!("/pizzerias/1/stock/{DOUGH}/restock");
-    ok(
-        &world,
-        "POST",
-        &restock,
-        Some(json!({"quantity": 500})),
-        &manager,
-    )
-    .await;
+    world
+        .ok(
+            Backoffice,
+            "POST",
+            &restock,
+            Some(json!({"quantity": 500})),
+            &manager,
+        )
+        .await;
     let now = current(&world, "a restock").await;
     assert_eq!(product(&now, MARGHERITA)["max_quantity"], 400_002);
 
@@ -110,14 +105,15 @@ async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool
     assert_eq!(product(&now, MARGHERITA)["max_quantity"], 400_001);
 
     let reine = format!("/products/{REINE}");
-    ok(
-        &world,
-        "PATCH",
-        &reine,
-        Some(json!({"price_cents": 1190})),
-        &admin,
-    )
-    .await;
+    world
+        .ok(
+            Backoffice,
+            "PATCH",
+            &reine,
+            Some(json!({"price_cents": 1190})),
+            &admin,
+        )
+        .await;
     let now = current(&world, "a price").await;
     assert_eq!(product(&now, REINE)["price_cents"], 1190);
 
@@ -125,14 +121,15 @@ async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool
     let lines = json!([{"ingredient_id": DOUGH, "quantity": 250}, {"ingredient_id": 2, "quantity": 80},
                        {"ingredient_id": 3, "quantity": 120}, {"ingredient_id": 18, "quantity": 10}]);
     let body = json!({"recipe": {"lines": lines, "steps": ["Étaler.", "Garnir.", "Cuire."]}});
-    ok(
-        &world,
-        "PATCH",
-        &format!("/products/{MARGHERITA}"),
-        Some(body),
-        &admin,
-    )
-    .await;
+    world
+        .ok(
+            Backoffice,
+            "PATCH",
+            &format!("/products/{MARGHERITA}"),
+            Some(body),
+            &admin,
+        )
+        .await;
     let now = current(&world, "a recipe").await;
     let ingredients = &product(&now, MARGHERITA)["ingredients"];
     assert_eq!(
@@ -144,41 +141,46 @@ async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool
     let sizes = json!({"sizes": [
         {"code": "small", "label": "Petite 26 cm", "price_cents": 850, "recipe_percent": 75}
     ]});
-    ok(
-        &world,
-        "PUT",
-        &format!("{reine}/sizes"),
-        Some(sizes),
-        &admin,
-    )
-    .await;
+    world
+        .ok(
+            Backoffice,
+            "PUT",
+            &format!("{reine}/sizes"),
+            Some(sizes),
+            &admin,
+        )
+        .await;
     let now = current(&world, "sizes").await;
     assert_eq!(product(&now, REINE)["sizes"][0]["code"], "small");
     assert_eq!(product(&now, REINE)["price_cents"], 850);
 
     let extras =
         json!({"extras": [{"ingredient_id": GORGONZOLA, "quantity": 30, "price_cents": 180}]});
-    ok(&world, "PUT", "/extras", Some(extras), &admin).await;
+    world
+        .ok(Backoffice, "PUT", "/extras", Some(extras), &admin)
+        .await;
     let now = current(&world, "extras").await;
     assert_eq!(now["extras"][0]["ingredient_id"], GORGONZOLA);
     assert_eq!(now["extras"].as_array().map(Vec::len), Some(1));
 
     let allergens = json!({"allergens": ["sesame"], "vegetarian": true});
     let uri = format!("/ingredients/{MUSHROOMS}/allergens");
-    ok(&world, "PUT", &uri, Some(allergens), &admin).await;
+    world
+        .ok(Backoffice, "PUT", &uri, Some(allergens), &admin)
+        .await;
     let now = current(&world, "allergens").await;
     assert!(product(&now, REINE)["allergens"]
         .as_array()
         .is_some_and(|all| all.contains(&json!("sesame"))));
 
     let off = format!("/pizzerias/1/products/{COLA}/unavailable");
-    ok(&world, "PUT", &off, None, &manager).await;
+    world.ok(Backoffice, "PUT", &off, None, &manager).await;
     let now = current(&world, "a product off the menu").await;
     assert_eq!(
         product(&now, COLA)["unavailable_reason"],
         "not_on_this_menu"
     );
-    ok(&world, "DELETE", &off, None, &manager).await;
+    world.ok(Backoffice, "DELETE", &off, None, &manager).await;
     let now = current(&world, "the product back").await;
     assert_eq!(product(&now, COLA)["available"], true);
 
@@ -191,7 +193,15 @@ async fn every_change_from_the_screens_shows_at_the_next_request(pool: MySqlPool
     assert!(!answer["photo"].is_null(), "{answer}");
 
     let pause = json!({"scope": "all", "minutes": 30, "message": "Four en panne"});
-    ok(&world, "PUT", "/pizzerias/1/pause", Some(pause), &manager).await;
+    world
+        .ok(
+            Backoffice,
+            "PUT",
+            "/pizzerias/1/pause",
+            Some(pause),
+            &manager,
+        )
+        .await;
     let now = current(&world, "a pause").await;
     assert_eq!(now["pizzeria"]["pause"]["message"], "Four en panne");
 
