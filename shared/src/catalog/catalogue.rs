@@ -1,6 +1,6 @@
 //! The part of the menus that changes only with the catalogue, read once
-//! per version and kept by the menu function, and the one query each menu
-//! still makes.
+//! per version and kept by the menu function (and by checkout, which prices
+//! from it: `pricing::price_kept`), and the one query each menu still makes.
 //!
 //! A menu is what the admin edits a few times a day (the products, their
 //! categories, recipes, sizes, extras, the ingredients' allergens, each

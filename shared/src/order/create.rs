@@ -1,9 +1,11 @@
 //! A new order: its row (a number a person can read out, a tracking token),
-//! its lines with their price snapshots, then the same side effects as every
-//! later status change (`lifecycle::enter`): the history row, the customer's
-//! notification and, for an order placed at once, `order.placed` in the
-//! outbox. Stock is reserved by the caller in the same transaction, last, so
-//! its hot rows stay locked only until the commit.
+//! its lines with their price snapshots and its revenue share, then the side
+//! effects every status has (`lifecycle::enter_new`, without reading back
+//! what was just written): the history row, the customer's e-mail when it
+//! gave an address and, for an order placed at once, `order.placed` in the
+//! outbox. Stock is reserved by the caller in the same transaction, last,
+//! then the share added to its summary row, so the hot rows stay locked
+//! only until the commit.
 
 use crate::order::lifecycle::{self, By, OrderHead};
 use crate::order::pricing::Priced;

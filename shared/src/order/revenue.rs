@@ -21,10 +21,12 @@
 //! the difference to the summary row: counting an order again changes nothing,
 //! and whatever it added before, the summary ends up holding its share now.
 //! Every writer of an order's status, totals, charges or refunds calls it in
-//! its own transaction: `lifecycle::enter` (a new order, every status),
-//! `lifecycle::replace_lines`, `money_rule::refund` and
+//! its own transaction: `lifecycle::change_status` (every status after the
+//! first), `lifecycle::replace_lines`, `money_rule::refund` and
 //! `refund_whole_charge`, `settlement` (a payment applied or rejected, a
 //! counter payment, a refund's status from Stripe) and `cash::record_at_door`.
+//! A new order has nothing to compare with: checkout writes its share with
+//! its row ([`share_of_new`]) and adds it with [`add`], without reading it.
 //!
 //! The order's row is the caller's, locked already; the summary row is shared
 //! by every order of its pizzeria, day, method and channel, so it is written
