@@ -168,6 +168,7 @@ async fn main() {
         clock: Default::default(),
         catalogue: Default::default(),
         catalog_ttl: ocpizza::catalog::catalogue::TTL,
+        pizzerias: Default::default(),
     };
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

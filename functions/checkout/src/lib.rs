@@ -1,7 +1,9 @@
 //! The checkout function: `POST /orders` turns a cart into a priced order.
 //!
-//! The server prices everything from the database, checks the pizzeria is
-//! open and delivers to the address, then in one transaction writes the order,
+//! The server prices everything from the catalogue (kept per container, checked
+//! against its version at each order), checks the pizzeria is open (its hours
+//! and pause kept the same way) and delivers to the address, then in one
+//! transaction writes the order,
 //! its lines with price snapshots, the stock reservations, the status history,
 //! the outbox row (cash orders are placed at once) and the answer saved under
 //! the `Idempotency-Key`. Card orders then get a Stripe PaymentIntent and wait
@@ -34,6 +36,7 @@ use ocpizza::order::{Channel, Fulfilment, PaymentMethod};
 use ocpizza::payment::{NewPaymentIntent, PaymentError, Stripe};
 use ocpizza::platform::clock::Clock;
 use ocpizza::platform::config::Config;
+use ocpizza::platform::db;
 use ocpizza::platform::http::{self as edge, ApiError, Cors, Request, Response};
 use ocpizza::platform::idempotency::{self, Begin};
 use ocpizza::platform::ids::{OrderId, UserId};
@@ -71,6 +74,10 @@ pub struct State {
     pub catalogue: catalogue::Kept,
     /// How long the kept catalogue is trusted at most ([`catalogue::TTL`]).
     pub catalog_ttl: Duration,
+    /// The pizzerias kept by this container (hours, pauses): an order's
+    /// pizzeria is taken from them when their version read with the
+    /// kitchen's load is their own.
+    pub pizzerias: catalog::KeptPizzerias,
 }
 
 impl State {
@@ -90,6 +97,7 @@ impl State {
             clock: Clock::System,
             catalogue: catalogue::Kept::default(),
             catalog_ttl: catalogue::TTL,
+            pizzerias: catalog::KeptPizzerias::default(),
         })
     }
 }
@@ -142,11 +150,19 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
     }
 
     let now = state.clock.now();
-    let pizzeria = catalog::pizzeria(&state.pool, cart.pizzeria_id, now)
+    // The kitchen's load and the versions of the kept copies in one
+    // statement: the pizzeria (its hours and pause) and the catalogue the
+    // cart is priced from are this container's copies when they are those
+    // versions (the database is read when they are not).
+    let no_such = || ApiError::unprocessable(format!("No pizzeria with id {}.", cart.pizzeria_id));
+    let (load, versions) = promise::load_and_versions(&state.pool, cart.pizzeria_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable(format!("No pizzeria with id {}.", cart.pizzeria_id))
-        })?;
+        .ok_or_else(no_such)?;
+    let pizzeria = state
+        .pizzerias
+        .one(&state.pool, cart.pizzeria_id, versions.pizzerias, now)
+        .await?
+        .ok_or_else(no_such)?;
     // A retry of an order taken before the shop closed or paused gets its
     // answer again: the refusal stands only for a new order (and costs the
     // look-up only when there is one).
@@ -160,14 +176,10 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         Fulfilment::Pickup => None,
         Fulfilment::Delivery => Some(destination(state, &cart, &pizzeria).await?),
     };
-    // The kitchen's load and the catalogue's version in one statement; the
-    // cart priced from the kept catalogue when it is that version (the
-    // database is read when it is not, or for a product it does not hold).
-    let (load, catalog_version) =
-        promise::load_and_catalog_version(&state.pool, pizzeria.id).await?;
+    // A product the kept catalogue does not hold is priced from the database.
     let kept = state
         .catalogue
-        .at(&state.pool, catalog_version, state.catalog_ttl, "")
+        .at(&state.pool, versions.catalog, state.catalog_ttl, "")
         .await?;
     let delivery = destination.is_some();
     let priced = match pricing::price_kept(&kept, &pizzeria, &cart.lines, delivery) {
@@ -632,13 +644,10 @@ async fn place(
     priced: &Priced,
     (now, (promised_at, slot)): (DateTime<Utc>, (DateTime<Utc>, Option<Slot>)),
 ) -> Result<Placement, ApiError> {
+    // The key is claimed by the order's own unique `idempotency_key`: a
+    // request with the same key waits on it until this one commits (then
+    // replays its answer, saved below) or rolls back (then goes on).
     let mut tx = state.pool.begin().await?;
-    match idempotency::begin(&mut tx, SCOPE, key, hash, who).await? {
-        Begin::Fresh => {}
-        Begin::Replay { status, body } => return Ok(Placement::Replay { status, body }),
-        Begin::Mismatch => return Err(idempotency::mismatch()),
-        Begin::Stranger => return Err(idempotency::stranger()),
-    }
     if let Some(customer) = customer_id {
         // Still an account, under a shared lock until the commit: an
         // account being deleted either waits for this order (and refuses,
@@ -651,8 +660,11 @@ async fn place(
     if let Some(slot) = slot {
         // The pizzeria's row is locked until the commit: two checkouts for
         // the last place of a slot queue up, and the second sees it taken.
+        // (A retry of the order that took it goes on, to its answer.)
         let capacity = promise::lock_capacity(&mut tx, pizzeria.id).await?;
-        if promise::taken(&mut tx, pizzeria.id, slot.at).await? >= capacity {
+        if promise::taken(&mut tx, pizzeria.id, slot.at).await? >= capacity
+            && !idempotency::seen(&state.pool, SCOPE, key).await?
+        {
             tx.rollback().await?;
             return Err(ApiError::conflict(
                 "slot-full",
@@ -697,7 +709,21 @@ async fn place(
             slot,
         },
     )
-    .await?;
+    .await;
+    let created = match created {
+        Ok(created) => created,
+        // A request with the same key committed first, while this one
+        // waited on the key: its answer, if this is the same request.
+        Err(err) if db::duplicate_key(&err).as_deref() == Some("uq_orders_idempotency_key") => {
+            tx.rollback().await?;
+            return match idempotency::answer_of(&state.pool, SCOPE, (key, hash, who)).await? {
+                Begin::Replay { status, body } => Ok(Placement::Replay { status, body }),
+                Begin::Stranger => Err(idempotency::stranger()),
+                Begin::Mismatch | Begin::Fresh => Err(idempotency::mismatch()),
+            };
+        }
+        Err(err) => return Err(err.into()),
+    };
     let order_id = created.head.id;
     let (status, number, token, expires_at) = (
         created.head.status,
@@ -761,10 +787,11 @@ async fn place(
             })
         },
     });
-    // The answer kept for the key's retries, before the stock: what follows
-    // holds the hot rows (stock, then the day's revenue summary) only until
-    // the commit just below.
-    keep_answer(&mut tx, key, &body).await?;
+    // The key and the answer kept for its retries, before the stock: what
+    // follows holds the hot rows (stock, then the day's revenue summary)
+    // only until the commit just below.
+    let status = StatusCode::CREATED.as_u16();
+    idempotency::record(&mut tx, SCOPE, (key, hash, who), status, &body.to_string()).await?;
     let (needs, no_recipe) = priced.needs();
     let reserved =
         no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;

@@ -30,16 +30,12 @@ use sqlx::MySqlPool;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
-use tokio::sync::RwLock;
+use std::time::Duration;
 
 /// How long a container keeps the pizzerias at most: within it, a request
-/// checks only their version ([`catalog::pizzerias_version`], one small
-/// query) and reloads them when it moved, so a new pizzeria, new hours, a
-/// special day or a pause shows at the next request. Past it they are read
-/// again anyway: a change made by hand in SQL, without a version, shows
-/// within this time.
-pub const PIZZERIAS_TTL: Duration = Duration::from_secs(30);
+/// checks only their version and reloads them when it moved
+/// ([`catalog::KeptPizzerias`], shared with checkout).
+pub const PIZZERIAS_TTL: Duration = catalog::PIZZERIAS_TTL;
 
 /// How long a container keeps the catalogue at most (products, recipes,
 /// sizes, extras, allergens, exclusions, photos: [`Catalogue`]). Within it,
@@ -61,16 +57,13 @@ pub struct State {
     /// How long the kept catalogue is trusted: [`CATALOG_TTL`] (a test
     /// makes it shorter or longer rather than waiting).
     pub catalog_ttl: Duration,
-    pizzerias: Arc<RwLock<Option<KeptPizzerias>>>,
+    pizzerias: catalog::KeptPizzerias,
     catalogue: catalogue::Kept,
     /// The last menu answered, by pizzeria (as many as there are
     /// pizzerias: an unknown id is a 404 before). Never held across an
     /// `await`: a plain lock.
     answered: Arc<Mutex<HashMap<PizzeriaId, Arc<Answered>>>>,
 }
-
-/// The pizzerias as read at that instant, at that version.
-type KeptPizzerias = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
 
 /// A menu as answered, and all it was made of: [`Catalogue::menu`] is a
 /// function of the copy, the pizzeria as it stood and the stock alone.
@@ -90,7 +83,7 @@ impl State {
             clock: Clock::System,
             photos_url: String::new(),
             catalog_ttl: CATALOG_TTL,
-            pizzerias: Arc::default(),
+            pizzerias: catalog::KeptPizzerias::default(),
             catalogue: catalogue::Kept::default(),
             answered: Arc::default(),
         }
@@ -99,19 +92,7 @@ impl State {
     /// The pizzerias, from this container's copy when it is current.
     async fn pizzerias(&self) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
         let version = catalog::pizzerias_version(&self.pool).await?;
-        self.pizzerias_at(version).await
-    }
-
-    /// The pizzerias, from this container's copy when it is at `version`.
-    async fn pizzerias_at(&self, version: (i64, i64)) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
-        if let Some((at, kept, list)) = self.pizzerias.read().await.as_ref() {
-            if *kept == version && at.elapsed() < PIZZERIAS_TTL {
-                return Ok(list.clone());
-            }
-        }
-        let list = Arc::new(catalog::pizzerias(&self.pool, Utc::now()).await?);
-        *self.pizzerias.write().await = Some((Instant::now(), version, list.clone()));
-        Ok(list)
+        self.pizzerias.at(&self.pool, version).await
     }
 
     /// One pizzeria as it stands at `now`; 404 for an unknown id.
@@ -127,11 +108,9 @@ impl State {
         version: (i64, i64),
         now: DateTime<Utc>,
     ) -> Result<Pizzeria, ApiError> {
-        self.pizzerias_at(version)
+        self.pizzerias
+            .one(&self.pool, id, version, now)
             .await?
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| p.clone().at(now))
             .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))
     }
 

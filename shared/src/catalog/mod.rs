@@ -32,6 +32,8 @@ use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
 use sqlx::MySqlPool;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Address {
@@ -368,6 +370,70 @@ pub async fn pizzerias_version(pool: &MySqlPool) -> Result<(i64, i64), sqlx::Err
     .fetch_one(pool)
     .await?;
     Ok((row.count, row.sum))
+}
+
+/// How long a container keeps the pizzerias at most ([`KeptPizzerias`]):
+/// within it, each request checks their version ([`pizzerias_version`], or
+/// the same count and sum read with something else) and reloads them when
+/// it moved, so a new pizzeria, new hours, a special day or a pause shows
+/// at the next request. Past it they are read again anyway: a change made
+/// by hand in SQL, without a version, shows within this time.
+pub const PIZZERIAS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A container's copy of the pizzerias with their hours, special days and
+/// pauses (shared by its invocations: the menu's and checkout's), read
+/// again when their version moved or the copy is older than
+/// [`PIZZERIAS_TTL`]. What depends on the hour (open now, a pause that
+/// ended) is worked out at each request ([`Pizzeria::at`]).
+#[derive(Clone, Default)]
+pub struct KeptPizzerias {
+    /// Never held across an `await`: a plain lock.
+    copy: Arc<RwLock<Option<KeptList>>>,
+}
+
+/// The pizzerias as read at that instant, at that version.
+type KeptList = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
+
+impl KeptPizzerias {
+    /// Every pizzeria at `version`: the kept copy when it is that version
+    /// and younger than the TTL; else read again (3 statements) and kept.
+    pub async fn at(
+        &self,
+        pool: &MySqlPool,
+        version: (i64, i64),
+    ) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
+        let kept = self
+            .copy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some((at, kept, list)) = kept {
+            if kept == version && at.elapsed() < PIZZERIAS_TTL {
+                return Ok(list);
+            }
+        }
+        let list = Arc::new(pizzerias(pool, Utc::now()).await?);
+        *self.copy.write().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), version, list.clone()));
+        Ok(list)
+    }
+
+    /// One pizzeria at `version`, as it stands at `now`; `None` for an
+    /// unknown id.
+    pub async fn one(
+        &self,
+        pool: &MySqlPool,
+        id: PizzeriaId,
+        version: (i64, i64),
+        now: DateTime<Utc>,
+    ) -> Result<Option<Pizzeria>, sqlx::Error> {
+        Ok(self
+            .at(pool, version)
+            .await?
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.clone().at(now)))
+    }
 }
 
 /// Is there a pizzeria with this id (whatever its status)?

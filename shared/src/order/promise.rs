@@ -64,6 +64,18 @@ pub struct Load {
     pub deliveries_before: i64,
 }
 
+impl Default for Load {
+    /// A pizzeria's usual preparation time (the schema's default), nothing
+    /// waiting.
+    fn default() -> Load {
+        Load {
+            prep_minutes: 15,
+            tickets_ahead: 0,
+            deliveries_before: 0,
+        }
+    }
+}
+
 /// Minutes from the kitchen's start to ready: the preparation time and the
 /// queue ahead.
 pub fn kitchen_minutes(load: Load) -> i64 {
@@ -192,27 +204,40 @@ pub async fn lock_capacity(
     Ok(capacity.map_or(0, i64::from))
 }
 
-/// The kitchen's queue and the couriers' load at a pizzeria, read now.
+/// The kitchen's queue and the couriers' load at a pizzeria, read now (the
+/// usual preparation time and no queue when there is no such pizzeria).
 pub async fn load<'e, E>(executor: E, pizzeria: PizzeriaId) -> Result<Load, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = MySql>,
 {
-    Ok(load_and_catalog_version(executor, pizzeria).await?.0)
+    Ok(load_and_versions(executor, pizzeria)
+        .await?
+        .map_or(Load::default(), |(load, _)| load))
 }
 
-/// [`load`], and in the same statement the catalogue's version (-1 when
-/// its row or the pizzeria is missing): checkout prices from its kept copy
-/// of the catalogue when it is that version, at no other statement.
-pub async fn load_and_catalog_version<'e, E>(
+/// The versions the kept copies of a container are checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    /// `catalog_version` (-1 when its row is missing: the TTL still holds).
+    pub catalog: i64,
+    /// [`crate::catalog::pizzerias_version`]'s count and sum.
+    pub pizzerias: (i64, i64),
+}
+
+/// [`load`], and in the same statement the versions of the catalogue and
+/// of the pizzerias: checkout takes the pizzeria and prices the cart from
+/// its kept copies when they are those versions, at no other statement.
+/// `None` when there is no such pizzeria.
+pub async fn load_and_versions<'e, E>(
     executor: E,
     pizzeria: PizzeriaId,
-) -> Result<(Load, i64), sqlx::Error>
+) -> Result<Option<(Load, Versions)>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = MySql>,
 {
     // One round trip: the preparation time, the orders in the kitchen (a
     // pre-order counts once its ticket is released), the couriers on shift
-    // and the deliveries they have yet to do; the catalogue's version.
+    // and the deliveries they have yet to do; the versions.
     let row = sqlx::query!(
         "SELECT p.prep_minutes, \
             (SELECT COUNT(*) FROM orders o WHERE o.pizzeria_id = p.id \
@@ -222,30 +247,26 @@ where
                AND u.active AND u.on_shift_since IS NOT NULL) AS `couriers!: i64`, \
             (SELECT COUNT(*) FROM deliveries d WHERE d.pizzeria_id = p.id \
                AND d.status IN ('waiting', 'assigned', 'out_for_delivery')) AS `deliveries!: i64`, \
-            (SELECT version FROM catalog_version WHERE id = 1) AS `catalog_version: i64` \
+            (SELECT version FROM catalog_version WHERE id = 1) AS `catalog_version: i64`, \
+            (SELECT COUNT(*) FROM pizzerias) AS `pizzerias!: i64`, \
+            (SELECT CAST(COALESCE(SUM(version), 0) AS SIGNED) FROM pizzerias) AS `pizzerias_versions!: i64` \
          FROM pizzerias p WHERE p.id = ?",
         pizzeria.0
     )
     .fetch_optional(executor)
     .await?;
-    Ok(row.map_or(
-        (
-            Load {
-                prep_minutes: 15,
-                tickets_ahead: 0,
-                deliveries_before: 0,
-            },
-            -1,
-        ),
-        |r| {
-            let load = Load {
-                prep_minutes: i64::from(r.prep_minutes),
-                tickets_ahead: r.tickets,
-                deliveries_before: r.deliveries / r.couriers.max(1),
-            };
-            (load, r.catalog_version.unwrap_or(-1))
-        },
-    ))
+    Ok(row.map(|r| {
+        let load = Load {
+            prep_minutes: i64::from(r.prep_minutes),
+            tickets_ahead: r.tickets,
+            deliveries_before: r.deliveries / r.couriers.max(1),
+        };
+        let versions = Versions {
+            catalog: r.catalog_version.unwrap_or(-1),
+            pizzerias: (r.pizzerias, r.pizzerias_versions),
+        };
+        (load, versions)
+    }))
 }
 
 /// Pre-orders already taken for a slot (cancelled ones free their place).

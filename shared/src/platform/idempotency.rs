@@ -7,6 +7,11 @@
 //! proceeds as if it were first. The answer is saved in the same transaction
 //! as the effect, so there is never an effect without its answer.
 //!
+//! Checkout saves its key once, answer included ([`record`]): the order it
+//! writes first holds the key in its own unique column, which a concurrent
+//! request with the same key waits on in the same way; one statement less
+//! on the busiest path. The one that waited reads the answer ([`answer_of`]).
+//!
 //! A replay answers only whoever made the request: the same signed-in
 //! account, or, for a guest, the same request (its contact included). The
 //! saved answer holds the order's tracking token and payment secret, so
@@ -86,32 +91,99 @@ pub async fn begin(
         Ok(_) => Ok(Begin::Fresh),
         Err(err) if crate::platform::db::duplicate_key(&err).is_some() => {
             // A locking read sees the committed row whatever our snapshot.
-            let saved = sqlx::query!(
+            let saved = sqlx::query_as!(
+                Saved,
                 "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
                      WHERE scope = ? AND idempotency_key = ? LOCK IN SHARE MODE",
                 scope,
                 key
             )
-            .fetch_one(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await?;
-            if saved.request_hash != request_hash {
-                return Ok(Begin::Mismatch);
-            }
-            if saved.caller.as_deref().is_some_and(|c| c != caller) {
-                return Ok(Begin::Stranger);
-            }
-            match (saved.status_code, saved.response_body) {
-                (Some(status), Some(body)) => Ok(Begin::Replay {
-                    status: status as u16,
-                    body,
-                }),
-                // Committed without an answer cannot happen (`save` is in the
-                // same transaction); treat it as a mismatch rather than guess.
-                _ => Ok(Begin::Mismatch),
-            }
+            Ok(judge(saved, request_hash, caller))
         }
         Err(err) => Err(err),
     }
+}
+
+/// A key as it was saved with its answer.
+struct Saved {
+    request_hash: String,
+    caller: Option<String>,
+    status_code: Option<i16>,
+    response_body: Option<String>,
+}
+
+/// What a request gets for a key already saved: its answer again if it is
+/// the same request from the same caller.
+fn judge(saved: Option<Saved>, request_hash: &str, caller: &str) -> Begin {
+    let Some(saved) = saved else {
+        // Gone since (a key forgotten as its request failed after all):
+        // the caller's own retry starts afresh, nothing to replay here.
+        return Begin::Mismatch;
+    };
+    if saved.request_hash != request_hash {
+        return Begin::Mismatch;
+    }
+    if saved.caller.as_deref().is_some_and(|c| c != caller) {
+        return Begin::Stranger;
+    }
+    match (saved.status_code, saved.response_body) {
+        (Some(status), Some(body)) => Begin::Replay {
+            status: status as u16,
+            body,
+        },
+        // Committed without an answer cannot happen (`save` is in the
+        // same transaction); treat it as a mismatch rather than guess.
+        _ => Begin::Mismatch,
+    }
+}
+
+/// Saves a key and its answer at once, with the effect, in the same
+/// transaction: for a request whose effect holds a unique key of its own
+/// (checkout: the order's `idempotency_key`), which a concurrent request
+/// with the same key waits on, as it would on the key's row after [`begin`].
+/// The one that waited then reads the answer with [`answer_of`].
+pub async fn record(
+    tx: &mut Transaction<'_, MySql>,
+    scope: &str,
+    (key, request_hash, caller): (&str, &str, &str),
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, caller, status_code, \
+            response_body, created_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+        scope,
+        key,
+        request_hash,
+        caller,
+        status as i16,
+        body
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The answer saved for a key by a request that committed first (see
+/// [`record`]), for the same request from the same caller; `Mismatch` or
+/// `Stranger` otherwise (never `Fresh`).
+pub async fn answer_of(
+    pool: &sqlx::MySqlPool,
+    scope: &str,
+    (key, request_hash, caller): (&str, &str, &str),
+) -> Result<Begin, sqlx::Error> {
+    let saved = sqlx::query_as!(
+        Saved,
+        "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
+             WHERE scope = ? AND idempotency_key = ?",
+        scope,
+        key
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(judge(saved, request_hash, caller))
 }
 
 /// Whether a key was used already (a retry: limits that count new requests

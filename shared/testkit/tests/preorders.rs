@@ -127,6 +127,34 @@ async fn slot_after(world: &World, ahead: Duration) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("no slot {ahead} ahead: {times}"))
 }
 
+/// The retry of the order that took a slot's last place is that order
+/// again, not a refusal; a new order for the slot is refused.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_retry_of_the_order_that_filled_a_slot_gets_its_answer_again(pool: MySqlPool) {
+    let world = world(&pool).await;
+    sqlx::query("UPDATE pizzerias SET slot_capacity = 1, version = version + 1 WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("one place a slot: {e}"));
+    let body = cart(
+        "pickup",
+        Some(&rfc3339(slot_after(&world, Duration::hours(3)).await)),
+    );
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = send_keyed(&world, &key, &body).await;
+    let placed = testing::json_of(&first);
+    assert_eq!(first.status(), StatusCode::CREATED, "{placed}");
+    let retry = send_keyed(&world, &key, &body).await;
+    let again = testing::json_of(&retry);
+    assert_eq!(retry.status(), StatusCode::CREATED, "{again}");
+    assert_eq!(again["order"]["id"], placed["order"]["id"]);
+    assert_eq!(again["order"]["number"], placed["order"]["number"]);
+    let (status, problem) = place(&world, body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["type"], "/problems/slot-full");
+    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM orders").await, 1);
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_pre_order_reaches_the_kitchen_at_its_slot_minus_the_preparation_not_before(
     pool: MySqlPool,
