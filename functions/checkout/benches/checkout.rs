@@ -64,15 +64,28 @@ async fn limit_stock(pool: &sqlx::MySqlPool) {
         .expect("limited stock");
 }
 
-/// The statements the server has executed for its clients so far (its
-/// `Questions`): over a run, divided by the requests, what one checkout
-/// costs the database in round trips (the bench's own few reads included).
-async fn server_questions(pool: &sqlx::MySqlPool) -> i64 {
-    let (_, value) = sqlx::query_as::<_, (String, String)>("SHOW GLOBAL STATUS LIKE 'Questions'")
-        .fetch_one(pool)
-        .await
-        .expect("Questions");
-    value.parse().expect("a count")
+/// Three of the server's counters so far (`SHOW GLOBAL STATUS`), read
+/// before and after a run: `Questions`, the statements it executed for its
+/// clients (divided by the requests, what one checkout costs the database
+/// in round trips, the bench's own few reads included);
+/// `Innodb_row_lock_waits` and `Innodb_row_lock_time` (ms), how often and
+/// how long statements waited for a row another transaction held (the hot
+/// stock and summary rows).
+async fn server_counters(pool: &sqlx::MySqlPool) -> [i64; 3] {
+    let names = ["Questions", "Innodb_row_lock_waits", "Innodb_row_lock_time"];
+    let rows = sqlx::query_as::<_, (String, String)>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN \
+         ('Questions', 'Innodb_row_lock_waits', 'Innodb_row_lock_time')",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("the server's counters");
+    names.map(|name| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, value)| value.parse().ok())
+            .expect("a count")
+    })
 }
 
 struct Outcome {
@@ -192,11 +205,17 @@ async fn main() {
             } else {
                 limit_stock(&pool).await;
             }
-            let questions = server_questions(&pool).await;
+            let before = server_counters(&pool).await;
             let outcome = run(&state, clients, spread).await;
             let requests = outcome.created + outcome.conflicts + outcome.other;
-            let statements =
-                (server_questions(&pool).await - questions) as f64 / requests.max(1) as f64;
+            let after = server_counters(&pool).await;
+            let statements = (after[0] - before[0]) as f64 / requests.max(1) as f64;
+            let (waits, waited_ms) = (after[1] - before[1], after[2] - before[2]);
+            let lock_waits = format!(
+                "{:.2} row-lock waits per request, {:.1} ms each",
+                waits as f64 / requests.max(1) as f64,
+                waited_ms as f64 / waits.max(1) as f64
+            );
             let rate = outcome.created as f64 / outcome.selling.max(0.001);
             let p99 = percentile(&outcome.latencies, 0.99).as_secs_f64() * 1e3;
             let p50 = percentile(&outcome.latencies, 0.50).as_secs_f64() * 1e3;
@@ -217,7 +236,7 @@ async fn main() {
                 "≥ 200/s, 0 oversold"
             };
             println!(
-                "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}; {:.1} s run, last sale at {:.1} s; {} created, {} sold out (409), {} other{}; {statements:.1} statements per request; oversold {oversold}, ledger mismatches {ledger}; {cores} cores | {goal} |",
+                "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}; {:.1} s run, last sale at {:.1} s; {} created, {} sold out (409), {} other{}; {statements:.1} statements per request; {lock_waits}; oversold {oversold}, ledger mismatches {ledger}; {cores} cores | {goal} |",
                 if send { " + send to SQS (moto) after commit" } else { ", outbox left to the relay" },
                 outcome.elapsed, outcome.selling, outcome.created, outcome.conflicts, outcome.other,
                 if spread { String::new() } else { format!(", {} of {LIMITED_PORTIONS} portions sold", outcome.created) },
