@@ -304,6 +304,10 @@ async fn a_special_day_closes_the_shop_for_every_channel(pool: MySqlPool) {
     let manager = world.token("manager.1@ocpizza.test").await;
     let cashier = world.token("cashier.1@ocpizza.test").await;
     assert_eq!(shop_view(&world).await["open_now"], true);
+    // Checkout has read the pizzeria open, and keeps it: the closing below
+    // must show at its next order all the same.
+    let (status, answer) = checkout(&world, cart("pickup", false), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     let today = Utc::now().with_timezone(&Paris).date_naive();
     let uri = format!("/pizzerias/1/special-days/{today}");
     let (status, answer) = world
@@ -417,8 +421,11 @@ async fn a_pause_stops_web_orders_only_and_ends_by_itself(pool: MySqlPool) {
     let manager = world.token("manager.1@ocpizza.test").await;
     let cashier = world.token("cashier.1@ocpizza.test").await;
 
-    // The shop has read the pizzeria (and keeps it).
+    // The shop has read the pizzeria (and keeps it), and so has checkout,
+    // with a first order.
     assert_eq!(shop_view(&world).await["pause"], Value::Null);
+    let (status, answer) = checkout(&world, cart("delivery", false), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     // Couriers are short: online deliveries paused for 30 minutes.
     let before = Utc::now();
     let (status, answer) = world
