@@ -95,13 +95,8 @@ impl State {
         self.pizzerias.at(&self.pool, version).await
     }
 
-    /// One pizzeria as it stands at `now`; 404 for an unknown id.
-    async fn pizzeria(&self, id: PizzeriaId, now: DateTime<Utc>) -> Result<Pizzeria, ApiError> {
-        let version = catalog::pizzerias_version(&self.pool).await?;
-        self.pizzeria_at(id, version, now).await
-    }
-
-    /// The same, the pizzerias' version already read.
+    /// One pizzeria as it stands at `now`, the pizzerias' version already
+    /// read; 404 for an unknown id.
     async fn pizzeria_at(
         &self,
         id: PizzeriaId,
@@ -214,8 +209,12 @@ async fn menu(state: &State, req: &Request, id: PizzeriaId) -> Result<Response, 
 #[tracing::instrument(skip(state), fields(pizzeria_id = %id))]
 async fn times(state: &State, id: PizzeriaId) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let pizzeria = state.pizzeria(id, now).await?;
-    let load = promise::load(&state.pool, id).await?;
+    // The kitchen's load and the pizzerias' version in one statement (as
+    // checkout reads them); the pizzeria from the kept copy at that version.
+    let (load, versions) = promise::load_and_versions(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No pizzeria with id {id}.")))?;
+    let pizzeria = state.pizzeria_at(id, versions.pizzerias, now).await?;
     let ready_at = promise::as_soon_as_possible(now, Fulfilment::Pickup, None, load);
     let delivered_at = promise::as_soon_as_possible(now, Fulfilment::Delivery, None, load);
     let slots = if pizzeria.accepting_orders && pizzeria.slot_capacity > 0 {
