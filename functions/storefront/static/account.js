@@ -139,9 +139,10 @@ async function myAddresses() {
     const added = await api('accounts', '/me/addresses', { method: 'POST', body });
     if (!added.ok) { showProblem(out, added.problem); return; }
     $('#address-add').reset();
-    $('#address-done').textContent = `Adresse « ${added.data.address.label} » enregistrée.`;
+    // The list first, then the message: who reads "enregistrée" sees it listed.
     const all = await api('accounts', '/me/addresses');
     if (all.ok) showAddresses(all.data.addresses);
+    $('#address-done').textContent = `Adresse « ${added.data.address.label} » enregistrée.`;
   });
 }
 
