@@ -551,6 +551,42 @@ async fn a_pause_stops_orders_for_its_time_not_pre_orders_after_it(pool: MySqlPo
     assert_eq!(status, StatusCode::CREATED, "{placed}");
 }
 
+/// A kitchen with more orders waiting than a promise counts
+/// (`TICKETS_COUNTED`, 100) is promised as if it had that many: the shop's
+/// "prête vers" and the next order both say 15 + 3 × 100 minutes.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_saturated_kitchen_is_promised_as_if_it_had_a_hundred_orders_ahead(pool: MySqlPool) {
+    let world = world(&pool).await;
+    let counted = ocpizza::order::promise::TICKETS_COUNTED;
+    for _ in 0..counted + 5 {
+        let (status, placed) = place(&world, cart("pickup", None)).await;
+        assert_eq!(status, StatusCode::CREATED, "{placed}");
+    }
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM orders WHERE pizzeria_id = 1 AND status = 'placed'"
+        )
+        .await,
+        counted + 5
+    );
+    let capped = Duration::minutes(15 + 3 * counted);
+    let within = |wait: Duration| (capped..capped + Duration::seconds(5)).contains(&wait);
+
+    let before = Utc::now();
+    let (_, times) = world
+        .call(Menu, "GET", "/pizzerias/1/times", None, None)
+        .await;
+    assert!(within(at(&times["ready_at"]) - before), "{times}");
+    let before = Utc::now();
+    let (status, placed) = place(&world, cart("pickup", None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    assert!(
+        within(at(&placed["order"]["promised_at"]) - before),
+        "{placed}"
+    );
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_promise_counts_the_queue_and_follows_the_order_to_the_door(pool: MySqlPool) {
     let world = world(&pool).await;
