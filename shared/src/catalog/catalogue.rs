@@ -22,10 +22,11 @@
 use crate::catalog::choices::{self, Extra};
 use crate::catalog::{listing, photos, MenuExtra, MenuProduct, Pizzeria};
 use crate::platform::ids::{IngredientId, PizzeriaId, ProductId};
+use crate::platform::kept;
 use sqlx::MySqlPool;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What a menu reads at each request.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,13 +275,7 @@ pub const TTL: Duration = Duration::from_secs(30);
 /// again when the version moved, when it is older than the TTL or when it
 /// was built for another `PHOTOS_URL`.
 #[derive(Clone, Default)]
-pub struct Kept {
-    /// Never held across an `await`: a plain lock.
-    copy: Arc<RwLock<Option<Snapshot>>>,
-}
-
-/// The catalogue as read at that instant (its version inside).
-type Snapshot = (Instant, Arc<Catalogue>);
+pub struct Kept(kept::Kept<(i64, String), Catalogue>);
 
 impl Kept {
     /// The catalogue at `version` (as [`live`] or another statement read
@@ -294,19 +289,7 @@ impl Kept {
         ttl: Duration,
         photos_url: &str,
     ) -> Result<Arc<Catalogue>, sqlx::Error> {
-        let kept = self
-            .copy
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some((at, kept)) = kept {
-            if kept.version == version && at.elapsed() < ttl && kept.photos_url == photos_url {
-                return Ok(kept);
-            }
-        }
-        let read = Arc::new(Catalogue::load(pool, photos_url).await?);
-        *self.copy.write().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), read.clone()));
-        Ok(read)
+        let read = Catalogue::load(pool, photos_url);
+        self.0.at((version, photos_url.to_owned()), ttl, read).await
     }
 }

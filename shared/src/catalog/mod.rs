@@ -28,12 +28,12 @@ pub use listing::{MenuExtra, MenuIngredient, MenuSize};
 
 use crate::platform::clock;
 use crate::platform::ids::{PizzeriaId, ProductId};
+use crate::platform::kept::Kept;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Serialize;
 use sqlx::MySqlPool;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Address {
@@ -386,13 +386,7 @@ pub const PIZZERIAS_TTL: std::time::Duration = std::time::Duration::from_secs(30
 /// [`PIZZERIAS_TTL`]. What depends on the hour (open now, a pause that
 /// ended) is worked out at each request ([`Pizzeria::at`]).
 #[derive(Clone, Default)]
-pub struct KeptPizzerias {
-    /// Never held across an `await`: a plain lock.
-    copy: Arc<RwLock<Option<KeptList>>>,
-}
-
-/// The pizzerias as read at that instant, at that version.
-type KeptList = (Instant, (i64, i64), Arc<Vec<Pizzeria>>);
+pub struct KeptPizzerias(Kept<(i64, i64), Vec<Pizzeria>>);
 
 impl KeptPizzerias {
     /// Every pizzeria at `version`: the kept copy when it is that version
@@ -402,20 +396,9 @@ impl KeptPizzerias {
         pool: &MySqlPool,
         version: (i64, i64),
     ) -> Result<Arc<Vec<Pizzeria>>, sqlx::Error> {
-        let kept = self
-            .copy
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some((at, kept, list)) = kept {
-            if kept == version && at.elapsed() < PIZZERIAS_TTL {
-                return Ok(list);
-            }
-        }
-        let list = Arc::new(pizzerias(pool, Utc::now()).await?);
-        *self.copy.write().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), version, list.clone()));
-        Ok(list)
+        self.0
+            .at(version, PIZZERIAS_TTL, pizzerias(pool, Utc::now()))
+            .await
     }
 
     /// One pizzeria at `version`, as it stands at `now`; `None` for an

@@ -2,8 +2,8 @@
 //! configuration, the HTTP edge (problems, CORS, request ids), the Lambda
 //! runtime, the AWS SDK's configuration, the queue and its outbox,
 //! exactly-once consumers, idempotency keys, metrics and logs, typed ids,
-//! money, the clock, rate limits and phone numbers. Nothing here imports a
-//! domain.
+//! money, the clock, rate limits, phone numbers and the copies a container
+//! keeps with their version. Nothing here imports a domain.
 
 pub mod aws;
 pub mod clock;
@@ -13,6 +13,7 @@ pub mod db;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod kept;
 pub mod lambda;
 pub mod metrics;
 pub mod money;
