@@ -12,6 +12,16 @@ trap 'stop_started' EXIT
 need_sqs
 
 export DATABASE_URL="mysql://root@127.0.0.1:3306/ocpizza_bench"
+
+# The CPU seconds (user and system) the local MariaDB server has used so
+# far, from /proc (`utime` and `stime`, in 1/100 s); nothing when its
+# process cannot be read.
+server_cpu_seconds() {
+    local pid
+    pid=$(cat "$(mysql --protocol=tcp -h127.0.0.1 -uroot -N -e 'SELECT @@pid_file')" 2>/dev/null) || return 0
+    [[ -r "/proc/$pid/stat" ]] || return 0
+    sed 's/.*) //' "/proc/$pid/stat" | awk '{print ($12 + $13) / 100}'
+}
 HISTORY="${BENCH_HISTORY:-1000000}"
 REPORT_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
 mkdir -p "$REPORT_DIR"
@@ -43,15 +53,32 @@ cargo bench --quiet -p accounts --bench login | tee -a "$ROWS"
 
 # The database's own write ceiling on this machine, from the same run:
 # sysbench oltp_write_only, 4 tables x 10,000 rows, 64 threads.
+# Its CPU per transaction too (the server's, from /proc, and sysbench's
+# own): the checkout benchmark gives an order's CPU in those transactions,
+# which the machine's speed of the minute does not move.
 CEILING=0
+SYSBENCH_CPU_MS=0
 if command -v sysbench >/dev/null; then
     say "sysbench oltp_write_only (64 threads) as the ceiling"
     mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
     SB=(sysbench oltp_write_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=root --mysql-db=sbtest --tables=4 --table-size=10000)
     "${SB[@]}" prepare >/dev/null
-    CEILING=$("${SB[@]}" --threads=64 --time=15 run | awk '/transactions:/ {gsub("[(]", "", $3); print int($3)}')
+    server_before=$(server_cpu_seconds)
+    TIMEFORMAT='%U %S'
+    { time "${SB[@]}" --threads=64 --time=15 run >"$REPORT_DIR/sysbench.txt"; } 2>"$REPORT_DIR/sysbench.time"
+    server_after=$(server_cpu_seconds)
+    CEILING=$(awk '/transactions:/ {gsub("[(]", "", $3); print int($3)}' "$REPORT_DIR/sysbench.txt")
+    total=$(awk '/transactions:/ {print $2}' "$REPORT_DIR/sysbench.txt")
     "${SB[@]}" cleanup >/dev/null
-    printf '| sysbench oltp_write_only ceiling | %s tx/s | 64 threads, 4 tables x 10,000 rows, 15 s, same MariaDB | — |\n' "$CEILING" | tee -a "$ROWS"
+    cpu="server not measured"
+    if [[ -n "$server_before" && -n "$server_after" && "${total:-0}" -gt 0 ]]; then
+        read -r client_user client_system <"$REPORT_DIR/sysbench.time"
+        read -r SYSBENCH_CPU_MS cpu < <(awk -v b="$server_before" -v a="$server_after" \
+            -v u="$client_user" -v y="$client_system" -v n="$total" 'BEGIN {
+                server = (a - b) * 1000 / n; client = (u + y) * 1000 / n
+                printf "%.4f CPU per transaction: server %.2f ms, sysbench %.2f ms\n", server + client, server, client }')
+    fi
+    printf '| sysbench oltp_write_only ceiling | %s tx/s; %s | 64 threads, 4 tables x 10,000 rows, 15 s, same MariaDB | — |\n' "$CEILING" "$cpu" | tee -a "$ROWS"
 fi
 
 say "checkout"
@@ -59,7 +86,7 @@ mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_benc
 "$ADMIN" migrate
 "$ADMIN" seed
 "$ADMIN" queues
-cargo bench --quiet -p checkout --bench checkout -- "$CEILING" | tee -a "$ROWS"
+cargo bench --quiet -p checkout --bench checkout -- "$CEILING" "$SYSBENCH_CPU_MS" | tee -a "$ROWS"
 
 say "placed → kitchen display, through the queue and the poller"
 mysql --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS ocpizza_bench'

@@ -88,6 +88,31 @@ async fn server_counters(pool: &sqlx::MySqlPool) -> [i64; 3] {
     })
 }
 
+/// The CPU one request cost the database server and this process (client
+/// and handler), from their times before and after a run, and what that is
+/// in sysbench transactions of the same run when bench.sh measured one.
+fn cpu_per_request(
+    (client_before, server_before): (f64, Option<f64>),
+    (client_after, server_after): (f64, Option<f64>),
+    requests: usize,
+    sysbench_cpu_ms: f64,
+) -> String {
+    let per = |seconds: f64| seconds * 1e3 / requests.max(1) as f64;
+    let client = per(client_after - client_before);
+    let Some(server) = server_before.zip(server_after).map(|(b, a)| per(a - b)) else {
+        return format!("CPU per request: client {client:.2} ms, server not measured");
+    };
+    let sysbench = if sysbench_cpu_ms > 0.0 {
+        format!(
+            " = {:.1} sysbench transactions",
+            (server + client) / sysbench_cpu_ms
+        )
+    } else {
+        String::new()
+    };
+    format!("CPU per request: server {server:.2} ms, client {client:.2} ms{sysbench}")
+}
+
 struct Outcome {
     /// Seconds from the start to the last order created: with limited stock
     /// the run goes on with 409s after the last portion is sold.
@@ -165,6 +190,14 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(0.0);
+    // What one sysbench transaction of the same run cost in CPU (server and
+    // client, ms), when bench.sh could measure it: an order's CPU is also
+    // given in sysbench transactions, a ratio the machine's speed of the
+    // minute does not move (0.5 × the ceiling is at most 2 of them).
+    let sysbench_cpu_ms: f64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.0);
     let mut config = testkit::config();
     config.database_max_connections = 64;
     let pool = ocpizza::platform::db::connect_lazy(&config).expect("pool");
@@ -206,9 +239,12 @@ async fn main() {
                 limit_stock(&pool).await;
             }
             let before = server_counters(&pool).await;
+            let cpu_before = testkit::cpu_seconds(&pool).await;
             let outcome = run(&state, clients, spread).await;
             let requests = outcome.created + outcome.conflicts + outcome.other;
+            let cpu_after = testkit::cpu_seconds(&pool).await;
             let after = server_counters(&pool).await;
+            let cpu = cpu_per_request(cpu_before, cpu_after, requests, sysbench_cpu_ms);
             let statements = (after[0] - before[0]) as f64 / requests.max(1) as f64;
             let (waits, waited_ms) = (after[1] - before[1], after[2] - before[2]);
             let lock_waits = format!(
@@ -236,7 +272,7 @@ async fn main() {
                 "≥ 200/s, 0 oversold"
             };
             println!(
-                "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}; {:.1} s run, last sale at {:.1} s; {} created, {} sold out (409), {} other{}; {statements:.1} statements per request; {lock_waits}; oversold {oversold}, ledger mismatches {ledger}; {cores} cores | {goal} |",
+                "| checkout, {label}, {clients} clients | {rate:.0} orders/s{ratio}; p50 {p50:.1} ms, p99 {p99:.1} ms | in-process handler, cash pickup, real MariaDB{}; {:.1} s run, last sale at {:.1} s; {} created, {} sold out (409), {} other{}; {statements:.1} statements per request; {cpu}; {lock_waits}; oversold {oversold}, ledger mismatches {ledger}; {cores} cores | {goal} |",
                 if send { " + send to SQS (moto) after commit" } else { ", outbox left to the relay" },
                 outcome.elapsed, outcome.selling, outcome.created, outcome.conflicts, outcome.other,
                 if spread { String::new() } else { format!(", {} of {LIMITED_PORTIONS} portions sold", outcome.created) },

@@ -388,3 +388,31 @@ pub fn field_errors(problem: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// CPU time used so far, user and system, in seconds, by this process and by
+/// the database server when it runs on this machine (`None` when its process
+/// cannot be read: another host, or another user's). A benchmark takes both
+/// before and after a run: CPU per request does not move with how fast the
+/// machine happens to be that minute, where a rate does.
+pub async fn cpu_seconds(pool: &MySqlPool) -> (f64, Option<f64>) {
+    let server = match sqlx::query_as::<_, (String,)>("SELECT @@pid_file")
+        .fetch_one(pool)
+        .await
+    {
+        Ok((file,)) => std::fs::read_to_string(file)
+            .ok()
+            .and_then(|pid| process_cpu_seconds(pid.trim())),
+        Err(_) => None,
+    };
+    (process_cpu_seconds("self").unwrap_or_default(), server)
+}
+
+/// `/proc/<pid>/stat`'s `utime` and `stime` (fields 14 and 15, after the
+/// command's name in parentheses), in clock ticks of 1/100 s (Linux's
+/// `USER_HZ` on x86_64 and arm64).
+fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
