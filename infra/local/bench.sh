@@ -65,14 +65,14 @@ if command -v sysbench >/dev/null; then
     "${SB[@]}" prepare >/dev/null
     server_before=$(server_cpu_seconds)
     TIMEFORMAT='%U %S'
-    { time "${SB[@]}" --threads=64 --time=15 run >"$REPORT_DIR/sysbench.txt"; } 2>"$REPORT_DIR/sysbench.time"
+    { time "${SB[@]}" --threads=64 --time=15 run >"$REPORT_DIR/sysbench.txt" 2>&1; } 2>"$REPORT_DIR/sysbench.time"
     server_after=$(server_cpu_seconds)
     CEILING=$(awk '/transactions:/ {gsub("[(]", "", $3); print int($3)}' "$REPORT_DIR/sysbench.txt")
     total=$(awk '/transactions:/ {print $2}' "$REPORT_DIR/sysbench.txt")
     "${SB[@]}" cleanup >/dev/null
     cpu="server not measured"
     if [[ -n "$server_before" && -n "$server_after" && "${total:-0}" -gt 0 ]]; then
-        read -r client_user client_system <"$REPORT_DIR/sysbench.time"
+        read -r client_user client_system < <(tail -n 1 "$REPORT_DIR/sysbench.time")
         read -r SYSBENCH_CPU_MS cpu < <(awk -v b="$server_before" -v a="$server_after" \
             -v u="$client_user" -v y="$client_system" -v n="$total" 'BEGIN {
                 server = (a - b) * 1000 / n; client = (u + y) * 1000 / n
