@@ -214,7 +214,9 @@ async fn per_address(
     message: &str,
 ) -> Result<(), ApiError> {
     match edge::client_address(req) {
-        Some(address) => rate_limit::check(&state.pool, limit, &address, message).await,
+        Some(address) => {
+            rate_limit::check(&mut *state.pool.acquire().await?, limit, &address, message).await
+        }
         None => Ok(()),
     }
 }
@@ -422,7 +424,7 @@ async fn forgotten_password(state: &State, req: &Request) -> Result<Response, Ap
         );
     }
     rate_limit::check(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         rate_limit::RESETS_PER_EMAIL,
         &typed,
         "Un lien vient déjà d'être envoyé plusieurs fois : regardez vos e-mails, ou réessayez dans une heure \

@@ -77,7 +77,7 @@ pub async fn change_email(state: &State, req: &Request) -> Result<Response, ApiE
     let caller = customer(state, req).await?;
     let body: EmailChange = edge::parse_json(req)?;
     rate_limit::check(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         rate_limit::EMAIL_CHANGES_PER_ACCOUNT,
         &caller.user_id.to_string(),
         "Trop de changements d'adresse demandés : réessayez dans une heure \
@@ -87,7 +87,7 @@ pub async fn change_email(state: &State, req: &Request) -> Result<Response, ApiE
     let asked =
         email_change::check(&state.pool, caller.user_id, &body.new_email, &body.password).await?;
     rate_limit::check(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         rate_limit::EMAIL_CHANGES_PER_EMAIL,
         asked.new_email(),
         "Un lien vient déjà d'être envoyé plusieurs fois à cette adresse : réessayez dans une heure \

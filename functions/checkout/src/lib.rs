@@ -45,7 +45,8 @@ use ocpizza::platform::queue::{Envelope, Queues};
 use ocpizza::{payment::settlement, platform::outbox, platform::rate_limit, stock, Money};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use sqlx::MySqlPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, MySql, MySqlConnection, MySqlPool};
 use std::time::Duration;
 
 const SCOPE: &str = "checkout";
@@ -197,8 +198,14 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         Err((_, taken)) => taken,
     };
 
-    if caller.is_none() && !idempotency::seen(&state.pool, SCOPE, &key).await? {
-        guest_limits(state, req, &cart).await?;
+    // From here on every statement runs on one connection: each one given
+    // back to the pool costs a round trip (sqlx pings it on release). The
+    // reads above may read the kept copies again through the pool, so the
+    // connection is taken after them (two taken at once could wait on each
+    // other when the pool is full).
+    let mut conn = state.pool.acquire().await?;
+    if caller.is_none() && !idempotency::seen(&mut *conn, SCOPE, &key).await? {
+        guest_limits(&mut conn, req, &cart).await?;
     }
     // Who took a phone or counter order (a cashier may void their own).
     let taken_by = caller
@@ -207,6 +214,7 @@ async fn checkout(state: &State, req: &Request) -> Result<Response, ApiError> {
         .map(|c| c.user_id);
     let placed = place(
         state,
+        conn,
         (&key, &hash, &who),
         &cart,
         (customer_id, taken_by),
@@ -611,21 +619,25 @@ async fn use_saved_address(
 /// many per phone number and per client address (`rate_limit`). Every
 /// request through a function URL has a client address; one without (a test
 /// or a benchmark calling the handler in-process) is not limited.
-async fn guest_limits(state: &State, req: &Request, cart: &Cart) -> Result<(), ApiError> {
+async fn guest_limits(
+    conn: &mut MySqlConnection,
+    req: &Request,
+    cart: &Cart,
+) -> Result<(), ApiError> {
     let Some(address) = edge::client_address(req) else {
         return Ok(());
     };
     let message = "Trop de commandes en peu de temps : réessayez plus tard ou appelez la pizzeria.";
     // Keyed by the number in E.164: `06 45…` and `+33 6 45…` count together.
     rate_limit::check(
-        &state.pool,
+        conn,
         rate_limit::GUEST_ORDERS_PER_PHONE,
         cart.contact.phone.as_str(),
         message,
     )
     .await?;
     rate_limit::check(
-        &state.pool,
+        conn,
         rate_limit::GUEST_ORDERS_PER_ADDRESS,
         &address,
         message,
@@ -636,6 +648,7 @@ async fn guest_limits(state: &State, req: &Request, cart: &Cart) -> Result<(), A
 #[allow(clippy::too_many_arguments)]
 async fn place(
     state: &State,
+    mut conn: PoolConnection<MySql>,
     (key, hash, who): (&str, &str, &str),
     cart: &Cart,
     (customer_id, taken_by): (Option<UserId>, Option<UserId>),
@@ -647,7 +660,7 @@ async fn place(
     // The key is claimed by the order's own unique `idempotency_key`: a
     // request with the same key waits on it until this one commits (then
     // replays its answer, saved below) or rolls back (then goes on).
-    let mut tx = state.pool.begin().await?;
+    let mut tx = conn.begin().await?;
     if let Some(customer) = customer_id {
         // Still an account, under a shared lock until the commit: an
         // account being deleted either waits for this order (and refuses,
@@ -663,7 +676,7 @@ async fn place(
         // (A retry of the order that took it goes on, to its answer.)
         let capacity = promise::lock_capacity(&mut tx, pizzeria.id).await?;
         if promise::taken(&mut tx, pizzeria.id, slot.at).await? >= capacity
-            && !idempotency::seen(&state.pool, SCOPE, key).await?
+            && !idempotency::seen(&mut *tx, SCOPE, key).await?
         {
             tx.rollback().await?;
             return Err(ApiError::conflict(
@@ -716,7 +729,7 @@ async fn place(
         // waited on the key: its answer, if this is the same request.
         Err(err) if db::duplicate_key(&err).as_deref() == Some("uq_orders_idempotency_key") => {
             tx.rollback().await?;
-            return match idempotency::answer_of(&state.pool, SCOPE, (key, hash, who)).await? {
+            return match idempotency::answer_of(&mut *conn, SCOPE, (key, hash, who)).await? {
                 Begin::Replay { status, body } => Ok(Placement::Replay { status, body }),
                 Begin::Stranger => Err(idempotency::stranger()),
                 Begin::Mismatch | Begin::Fresh => Err(idempotency::mismatch()),
@@ -797,6 +810,8 @@ async fn place(
         no_recipe.is_empty() && stock::reserve(&mut tx, pizzeria.id, order_id, &needs).await?;
     if !reserved {
         tx.rollback().await?;
+        // What ran out is read through the pool, the connection given back.
+        drop(conn);
         return Err(pricing::out_of_stock(
             &state.pool,
             pizzeria,

@@ -212,6 +212,61 @@ async fn the_limit_per_phone_counts_one_number_however_typed(pool: MySqlPool) {
     );
 }
 
+/// Fifteen orders from one phone number sent at once, each from its own
+/// address and with its own key: ten are taken, five are refused with the
+/// French message, and only the ten hold stock.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_guest_cannot_slip_past_the_limit_by_ordering_all_at_once(pool: MySqlPool) {
+    let state = state(&pool).await;
+    let limit = ocpizza::platform::rate_limit::GUEST_ORDERS_PER_PHONE.max as usize;
+    let mut crowd = tokio::task::JoinSet::new();
+    for i in 0..limit + 5 {
+        let state = state.clone();
+        crowd.spawn(async move {
+            let key = uuid::Uuid::new_v4().to_string();
+            let address = format!("198.51.100.{}", i + 1);
+            post(
+                &state,
+                &cash_order("06 55 44 33 22"),
+                &key,
+                None,
+                Some(&address),
+            )
+            .await
+        });
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    while let Some(answer) = crowd.join_next().await {
+        let answer = answer.unwrap();
+        match answer.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                testing::assert_problem(&answer);
+                assert!(json_of(&answer)["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Trop de commandes"));
+                refused += 1;
+            }
+            other => panic!("{other}: {}", json_of(&answer)),
+        }
+    }
+    assert_eq!((created, refused), (limit, 5));
+    assert_eq!(
+        scalar(&pool, "SELECT COUNT(*) FROM orders").await,
+        limit as i64
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT COUNT(DISTINCT order_id) FROM stock_movements WHERE kind = 'reservation'"
+        )
+        .await,
+        limit as i64
+    );
+}
+
 /// A web order cannot claim an account; staff pick one that exists.
 #[sqlx::test(migrations = "../../migrations")]
 async fn only_staff_attach_an_order_to_an_account(pool: MySqlPool) {

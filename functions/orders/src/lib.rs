@@ -676,7 +676,7 @@ async fn pay_card(state: &State, req: &Request, id: OrderId) -> Result<Response,
     // before Stripe is asked, so parallel tries cannot slip past together.
     let bucket = id.to_string();
     rate_limit::check(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         rate_limit::CARD_ATTEMPTS,
         &bucket,
         "Trop d'essais de carte pour cette commande : réessayez dans quelques minutes.",

@@ -220,9 +220,10 @@ impl Geocoder {
 
         if let Some(client) = client {
             let limit = crate::platform::rate_limit::GEOCODING_MISSES_PER_ADDRESS;
+            let mut conn = pool.acquire().await?;
             if let crate::platform::rate_limit::Verdict::Limited {
                 retry_after_seconds,
-            } = crate::platform::rate_limit::hit(pool, limit, client).await?
+            } = crate::platform::rate_limit::hit(&mut conn, limit, client).await?
             {
                 return Err(GeoError::Limited {
                     retry_after_seconds,

@@ -169,11 +169,14 @@ pub async fn record(
 /// The answer saved for a key by a request that committed first (see
 /// [`record`]), for the same request from the same caller; `Mismatch` or
 /// `Stranger` otherwise (never `Fresh`).
-pub async fn answer_of(
-    pool: &sqlx::MySqlPool,
+pub async fn answer_of<'e, E>(
+    db: E,
     scope: &str,
     (key, request_hash, caller): (&str, &str, &str),
-) -> Result<Begin, sqlx::Error> {
+) -> Result<Begin, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = MySql>,
+{
     let saved = sqlx::query_as!(
         Saved,
         "SELECT request_hash, caller, status_code, response_body FROM idempotency_keys \
@@ -181,20 +184,23 @@ pub async fn answer_of(
         scope,
         key
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(judge(saved, request_hash, caller))
 }
 
 /// Whether a key was used already (a retry: limits that count new requests
 /// leave it alone).
-pub async fn seen(pool: &sqlx::MySqlPool, scope: &str, key: &str) -> Result<bool, sqlx::Error> {
+pub async fn seen<'e, E>(db: E, scope: &str, key: &str) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = MySql>,
+{
     let row = sqlx::query_scalar!(
         "SELECT 1 FROM idempotency_keys WHERE scope = ? AND idempotency_key = ?",
         scope,
         key
     )
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row.is_some())
 }

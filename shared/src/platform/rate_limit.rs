@@ -10,7 +10,7 @@
 use crate::platform::http::ApiError;
 use http::StatusCode;
 use sha2::{Digest, Sha256};
-use sqlx::MySqlPool;
+use sqlx::{MySqlConnection, MySqlPool};
 
 /// A limit: at most `max` hits per `window_seconds` for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,41 +103,49 @@ fn bucket(limit: &Limit, key: &str) -> Vec<u8> {
 }
 
 /// Counts one hit of `key` against `limit` (as configured) and says whether
-/// it is within the limit. One transaction: the upsert locks the bucket's
-/// row, so concurrent hits are counted one after the other.
-pub async fn hit(pool: &MySqlPool, limit: Limit, key: &str) -> Result<Verdict, sqlx::Error> {
+/// it is within the limit. One statement: the upsert counts the hit under
+/// the bucket's row lock and hands back the new count as its insert id
+/// (`LAST_INSERT_ID(expr)`), so parallel hits are counted one after the
+/// other and each sees its own count, with no transaction around it. Only a
+/// hit over the limit reads how long its window has left.
+pub async fn hit(
+    conn: &mut MySqlConnection,
+    limit: Limit,
+    key: &str,
+) -> Result<Verdict, sqlx::Error> {
     let limit = limit.configured();
     let bucket = bucket(&limit, key);
-    let mut tx = pool.begin().await?;
-    // `hits` is assigned first, so it still sees the old window.
-    sqlx::query!(
-        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, UTC_TIMESTAMP(6), 1) \
+    // `hits` is assigned first, so it still sees the old window. A new row
+    // sets the insert id with its 1, an existing one with its new count.
+    let hits = sqlx::query!(
+        "INSERT INTO rate_limits (bucket, window_start, hits) \
+         VALUES (?, UTC_TIMESTAMP(6), LAST_INSERT_ID(1)) \
          ON DUPLICATE KEY UPDATE \
-            hits = IF(window_start <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, 1, hits + 1), \
+            hits = LAST_INSERT_ID(IF(window_start <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, 1, hits + 1)), \
             window_start = IF(window_start <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, UTC_TIMESTAMP(6), window_start)",
         bucket,
         limit.window_seconds,
         limit.window_seconds
     )
-    .execute(&mut *tx)
-    .await?;
+    .execute(&mut *conn)
+    .await?
+    .last_insert_id();
+    if hits <= u64::from(limit.max) {
+        return Ok(Verdict::Allowed);
+    }
     // `window_start` is NOT NULL, so the seconds left are never NULL.
-    let row = sqlx::query!(
-        "SELECT hits, CAST(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), \
+    let left = sqlx::query_scalar!(
+        "SELECT CAST(CEIL(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), \
             window_start + INTERVAL ? SECOND) / 1000000) AS SIGNED) AS `left!: i64` \
          FROM rate_limits WHERE bucket = ?",
         limit.window_seconds,
         bucket
     )
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(if i64::from(row.hits) > i64::from(limit.max) {
-        Verdict::Limited {
-            retry_after_seconds: row.left.max(1),
-        }
-    } else {
-        Verdict::Allowed
+    Ok(Verdict::Limited {
+        // Gone already (the sweep): the window is over.
+        retry_after_seconds: left.unwrap_or(1).max(1),
     })
 }
 
@@ -157,12 +165,12 @@ pub async fn give_back(pool: &MySqlPool, limit: Limit, key: &str) -> Result<(), 
 /// [`hit`] as the edge answers it: 429 `/problems/rate-limited` with
 /// `Retry-After` when over the limit. `message` is what the person reads.
 pub async fn check(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     limit: Limit,
     key: &str,
     message: &str,
 ) -> Result<(), ApiError> {
-    match hit(pool, limit, key).await? {
+    match hit(conn, limit, key).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Limited {
             retry_after_seconds,
