@@ -52,36 +52,25 @@ async fn hits_at_once_are_counted_one_after_the_other(pool: MySqlPool) {
     assert_eq!(other.unwrap(), Verdict::Allowed);
 }
 
+/// One hit of the same phone number.
+async fn hit(conn: &mut sqlx::MySqlConnection) -> Verdict {
+    let verdict = rate_limit::hit(conn, TEN_A_MINUTE, "06 77 88 99 00").await;
+    verdict.expect("the database counts")
+}
+
 /// Once its window is over, a key starts counting again from one.
 #[sqlx::test(migrations = "../migrations")]
 async fn a_window_over_starts_again(pool: MySqlPool) {
+    let mut conn = pool.acquire().await.unwrap();
     for _ in 0..10 {
-        let verdict = rate_limit::hit(
-            &mut pool.acquire().await.unwrap(),
-            TEN_A_MINUTE,
-            "06 77 88 99 00",
-        )
-        .await;
-        assert_eq!(verdict.unwrap(), Verdict::Allowed);
+        assert_eq!(hit(&mut conn).await, Verdict::Allowed);
     }
-    let eleventh = rate_limit::hit(
-        &mut pool.acquire().await.unwrap(),
-        TEN_A_MINUTE,
-        "06 77 88 99 00",
-    )
-    .await;
-    assert!(matches!(eleventh.unwrap(), Verdict::Limited { .. }));
+    assert!(matches!(hit(&mut conn).await, Verdict::Limited { .. }));
     // The window began 61 seconds ago.
     sqlx::query("UPDATE rate_limits SET window_start = window_start - INTERVAL 61 SECOND")
         .execute(&pool)
         .await
         .unwrap();
-    let again = rate_limit::hit(
-        &mut pool.acquire().await.unwrap(),
-        TEN_A_MINUTE,
-        "06 77 88 99 00",
-    )
-    .await;
-    assert_eq!(again.unwrap(), Verdict::Allowed);
+    assert_eq!(hit(&mut conn).await, Verdict::Allowed);
     assert_eq!(hits_of(&pool).await, [1]);
 }
